@@ -1,0 +1,2 @@
+//! Attribute macros of distarray: `#[local]` and `#[vectorize]` (to come).
+#![deny(missing_docs)]

@@ -1,0 +1,114 @@
+//! # Creation functions of a Context
+
+use ndarray::{ArrayBase, Data, Dimension};
+
+use super::impl_conversions::{for_each_offset, pieces_of};
+use super::DistArray;
+use crate::context::Context;
+use crate::distribution::Distribution;
+use crate::element::{as_bytes, Element};
+use crate::error::{bail, Result};
+use crate::protocol::{Command, Init};
+
+impl Context {
+    /// A new array over `distribution`. Safe Rust has no uninitialised memory, so
+    /// the elements are `T::default()` (as zeros); the call exists for parity
+    /// with numpy and DistArray.
+    ///
+    /// # Errors
+    /// `WrongContext` if `distribution` belongs to another context,
+    /// `ContextClosed` after [`close`](Context::close).
+    pub fn empty<T: Element>(&self, distribution: &Distribution) -> Result<DistArray<T>> {
+        self.create(distribution, Init::Empty)
+    }
+
+    /// A new array of zeros over `distribution`.
+    ///
+    /// # Errors
+    /// As [`empty`](Context::empty).
+    pub fn zeros<T: Element>(&self, distribution: &Distribution) -> Result<DistArray<T>> {
+        self.create(distribution, Init::Zeros)
+    }
+
+    /// A new array of ones over `distribution`.
+    ///
+    /// # Examples
+    /// ```
+    /// use distarray::prelude::*;
+    ///
+    /// let ctx = Context::new()?;
+    /// let d = Distribution::builder(&ctx, &[3, 4]).dist("cn").build()?;
+    /// let a = ctx.ones::<i32>(&d)?;
+    /// assert!(a.toarray()?.iter().all(|&x| x == 1));
+    /// # Ok::<(), distarray::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`empty`](Context::empty).
+    pub fn ones<T: Element>(&self, distribution: &Distribution) -> Result<DistArray<T>> {
+        self.create(distribution, Init::Ones)
+    }
+
+    /// A DistArray holding the values of `array` (any dimension), distributed as
+    /// `distribution`, by default [`Distribution::from_shape`] of its shape.
+    ///
+    /// # Errors
+    /// `InvalidShape` if the distribution's shape differs from the array's,
+    /// `WrongContext` if it belongs to another context.
+    pub fn fromarray<T, S, D>(&self, array: &ArrayBase<S, D>, distribution: Option<&Distribution>) -> Result<DistArray<T>>
+    where
+        T: Element,
+        S: Data<Elem = T>,
+        D: Dimension,
+    {
+        let distribution = match distribution {
+            Some(d) => d.clone(),
+            None => Distribution::from_shape(self, array.shape())?,
+        };
+        distribution.check_context(self)?;
+        if distribution.shape() != array.shape() {
+            bail!(InvalidShape, "an array of shape {:?} cannot take a distribution of shape {:?}", array.shape(), distribution.shape());
+        }
+        let standard = array.as_standard_layout();
+        let Some(values) = standard.as_slice() else {
+            bail!(InvalidShape, "an array of shape {:?} has no contiguous layout", array.shape());
+        };
+        let payloads = pieces_of(&distribution)
+            .map(|indices| {
+                let mut piece = Vec::with_capacity(indices.iter().map(Vec::len).product());
+                for_each_offset(distribution.shape(), &indices, |offset| piece.push(values[offset]));
+                as_bytes(&piece).to_vec()
+            })
+            .collect();
+        self.create_with(&distribution, Init::Payload, payloads)
+    }
+
+    /// Same as [`fromarray`](Context::fromarray).
+    ///
+    /// # Errors
+    /// As [`fromarray`](Context::fromarray).
+    pub fn fromndarray<T, S, D>(&self, array: &ArrayBase<S, D>, distribution: Option<&Distribution>) -> Result<DistArray<T>>
+    where
+        T: Element,
+        S: Data<Elem = T>,
+        D: Dimension,
+    {
+        self.fromarray(array, distribution)
+    }
+
+    fn create<T: Element>(&self, distribution: &Distribution, init: Init) -> Result<DistArray<T>> {
+        distribution.check_context(self)?;
+        self.create_with(distribution, init, Vec::new())
+    }
+
+    fn create_with<T: Element>(&self, distribution: &Distribution, init: Init, payloads: Vec<Vec<u8>>) -> Result<DistArray<T>> {
+        let key = self.new_key();
+        let command = Command::Create { key: key.clone(), dtype: T::DTYPE, layout: distribution.layout().clone(), init };
+        if let Err(e) = self.run(distribution.targets(), &command, payloads) {
+            // Engines that succeeded must not keep a piece nobody owns.
+            let _ = self.run_done(distribution.targets(), &Command::Delete { key });
+            return Err(e);
+        }
+        Ok(DistArray::from_key(key, distribution.clone()))
+    }
+}

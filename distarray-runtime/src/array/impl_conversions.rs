@@ -1,0 +1,125 @@
+//! # Moving whole arrays between the engines and the client
+
+use ndarray::{ArrayD, IxDyn};
+
+use super::DistArray;
+use crate::distribution::Distribution;
+use crate::element::{from_bytes, Element};
+use crate::error::{err, Result};
+use crate::local::LocalArray;
+use crate::protocol::Command;
+
+impl<T: Element> DistArray<T> {
+    /// The whole array, gathered on the client.
+    ///
+    /// # Errors
+    /// `ContextClosed`, `KeyNotFound` after a cleanup, or a backend failure.
+    pub fn toarray(&self) -> Result<ArrayD<T>> {
+        let pieces = self.pull()?;
+        let distribution = self.distribution();
+        let mut values = vec![T::default(); distribution.global_size()];
+        for (indices, piece) in pieces_of(distribution).zip(pieces) {
+            let mut piece = piece.into_iter();
+            for_each_offset(distribution.shape(), &indices, |offset| {
+                if let Some(v) = piece.next() {
+                    values[offset] = v;
+                }
+            });
+        }
+        ArrayD::from_shape_vec(IxDyn(distribution.shape()), values).map_err(|e| err!(InvalidShape, "{e}"))
+    }
+
+    /// Same as [`toarray`](Self::toarray).
+    ///
+    /// # Errors
+    /// As [`toarray`](Self::toarray).
+    pub fn tondarray(&self) -> Result<ArrayD<T>> {
+        self.toarray()
+    }
+
+    /// Each rank's local ndarray, in rank order.
+    ///
+    /// # Errors
+    /// As [`toarray`](Self::toarray).
+    pub fn get_ndarrays(&self) -> Result<Vec<ArrayD<T>>> {
+        Ok(self.get_localarrays()?.into_iter().map(LocalArray::into_ndarray).collect())
+    }
+
+    /// Each rank's [`LocalArray`], with its dim data, in rank order.
+    ///
+    /// # Errors
+    /// As [`toarray`](Self::toarray).
+    pub fn get_localarrays(&self) -> Result<Vec<LocalArray<T>>> {
+        let distribution = self.distribution();
+        self.pull()?
+            .into_iter()
+            .enumerate()
+            .map(|(rank, values)| {
+                let shape = distribution.local_shape(rank);
+                let data = ArrayD::from_shape_vec(IxDyn(&shape), values)
+                    .map_err(|e| err!(Protocol, "engine {} sent a piece that is not of shape {shape:?}: {e}", distribution.targets()[rank]))?;
+                LocalArray::new(data, distribution.dim_data(rank))
+            })
+            .collect()
+    }
+
+    /// Every rank's elements in local C order.
+    fn pull(&self) -> Result<Vec<Vec<T>>> {
+        let command = Command::Pull { key: self.key.clone(), dtype: T::DTYPE };
+        let responses = self.context().run(self.targets(), &command, Vec::new())?;
+        responses
+            .into_iter()
+            .zip(self.distribution().localshapes())
+            .zip(self.targets())
+            .map(|(((_, data), shape), target)| {
+                let values = from_bytes::<T>(&data)?;
+                if values.len() != shape.iter().product::<usize>() {
+                    return Err(err!(Protocol, "engine {target} sent {} elements for a piece of shape {shape:?}", values.len()));
+                }
+                Ok(values)
+            })
+            .collect()
+    }
+}
+
+/// For each rank in order, the global indices along each axis of its piece.
+pub(crate) fn pieces_of(distribution: &Distribution) -> impl Iterator<Item = Vec<Vec<usize>>> + '_ {
+    (0..distribution.nprocs()).map(|rank| distribution.global_indices(rank))
+}
+
+/// Calls `f` with the C-order offset in an array of `shape` of every element
+/// of the piece whose per-axis global indices are `indices`, in the piece's own
+/// C order.
+pub(crate) fn for_each_offset(shape: &[usize], indices: &[Vec<usize>], mut f: impl FnMut(usize)) {
+    let Some((inner, outer)) = indices.split_last() else {
+        f(0); // a 0-d array has one element
+        return;
+    };
+    if indices.iter().any(Vec::is_empty) {
+        return;
+    }
+    let mut strides = vec![1usize; shape.len()];
+    for a in (0..shape.len().saturating_sub(1)).rev() {
+        strides[a] = strides[a + 1] * shape[a + 1];
+    }
+    let mut counter = vec![0usize; outer.len()];
+    loop {
+        let base: usize = outer.iter().zip(&counter).zip(&strides).map(|((idx, &c), &s)| idx[c] * s).sum();
+        for &j in inner {
+            f(base + j);
+        }
+        // Advance the odometer over the outer axes, last fastest.
+        let mut axis = outer.len();
+        loop {
+            if axis == 0 {
+                return;
+            }
+            axis -= 1;
+            counter[axis] += 1;
+            if counter[axis] < outer[axis].len() {
+                break;
+            }
+            counter[axis] = 0;
+        }
+    }
+}

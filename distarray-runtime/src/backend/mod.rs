@@ -1,0 +1,89 @@
+//! Dispatch from the client to the engines.
+//!
+//! A [`Backend`] moves encoded commands and raw payloads to engines and brings
+//! their responses back; it never interprets them (the engines run
+//! [`Engine`](crate::engine::Engine) whatever the backend). One backend serves
+//! the whole process; it is chosen once, at the first `Context::new()`.
+
+use std::sync::{Arc, OnceLock};
+
+use crate::error::{bail, Result};
+
+#[cfg(feature = "mpi")]
+mod mpi;
+mod threads;
+
+/// One engine's answer to a command: the encoded reply and its raw data.
+pub(crate) struct Response {
+    pub reply: Vec<u8>,
+    pub data: Vec<u8>,
+}
+
+/// The client's end of a set of engines.
+pub(crate) trait Backend: Send + Sync {
+    /// "threads" or "mpi".
+    fn name(&self) -> &'static str;
+
+    /// How many engines there are.
+    fn num_engines(&self) -> usize;
+
+    /// Client-side preparation before engines `targets` open the communicator of
+    /// context `ctx` (thread engines need their channels made here).
+    fn prepare_comm(&self, ctx: u64, targets: &[usize]);
+
+    /// Runs `command` on every engine in `targets` and waits for their responses,
+    /// in target order. `payloads` is empty or holds one buffer per target.
+    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>) -> Result<Vec<Response>>;
+}
+
+/// Which backend `DISTARRAY_BACKEND` or the launcher asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Choice {
+    Threads,
+    Mpi,
+}
+
+fn choose() -> Result<Choice> {
+    match std::env::var("DISTARRAY_BACKEND").ok().as_deref().map(str::trim) {
+        Some("threads") => Ok(Choice::Threads),
+        Some("mpi") => Ok(Choice::Mpi),
+        Some("") | None => {
+            // Launched by mpirun: the launcher's variables say so; MPI is not
+            // initialised just to find out.
+            let under_mpirun = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].iter().any(|v| std::env::var_os(v).is_some());
+            Ok(if under_mpirun { Choice::Mpi } else { Choice::Threads })
+        }
+        Some(other) => bail!(Backend, "DISTARRAY_BACKEND={other:?} is not a backend; use \"threads\" or \"mpi\""),
+    }
+}
+
+static BACKEND: OnceLock<Result<Arc<dyn Backend>>> = OnceLock::new();
+
+/// The process's backend, started on first use.
+///
+/// Under MPI, on every rank but 0 this call does not return: the rank serves as
+/// an engine until the client ends, then exits the process.
+pub(crate) fn backend() -> Result<Arc<dyn Backend>> {
+    BACKEND.get_or_init(start).clone()
+}
+
+fn start() -> Result<Arc<dyn Backend>> {
+    match choose()? {
+        Choice::Threads => Ok(Arc::new(threads::ThreadBackend::start(threads::engine_count()?)?)),
+        Choice::Mpi => start_mpi(),
+    }
+}
+
+#[cfg(feature = "mpi")]
+fn start_mpi() -> Result<Arc<dyn Backend>> {
+    Ok(Arc::new(mpi::MpiBackend::start()?))
+}
+
+#[cfg(not(feature = "mpi"))]
+fn start_mpi() -> Result<Arc<dyn Backend>> {
+    bail!(
+        Unsupported,
+        "the MPI backend was requested (DISTARRAY_BACKEND=mpi or launched by mpirun) but distarray was built \
+         without the `mpi` feature; rebuild with `--features mpi` or set DISTARRAY_BACKEND=threads"
+    )
+}

@@ -1,0 +1,122 @@
+//! Thread engines: `DISTARRAY_ENGINES` threads in this process (default 4),
+//! each blocked on its command channel while idle.
+
+use std::collections::HashMap;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread;
+
+use super::{Backend, Response};
+use crate::comm::{Comm, ThreadComm};
+use crate::engine::{CommFactory, Engine};
+use crate::error::{bail, err, Result};
+
+/// Engines when `DISTARRAY_ENGINES` is unset.
+pub(crate) const DEFAULT_ENGINES: usize = 4;
+
+/// The engine count from `DISTARRAY_ENGINES`.
+pub(crate) fn engine_count() -> Result<usize> {
+    match std::env::var("DISTARRAY_ENGINES") {
+        Err(_) => Ok(DEFAULT_ENGINES),
+        Ok(s) => match s.trim().parse::<usize>() {
+            Ok(n) if (1..=4096).contains(&n) => Ok(n),
+            _ => bail!(Backend, "DISTARRAY_ENGINES={s:?} is not an engine count between 1 and 4096"),
+        },
+    }
+}
+
+struct Job {
+    command: Arc<[u8]>,
+    payload: Vec<u8>,
+    slot: usize,
+    done: Sender<(usize, Response)>,
+}
+
+/// Communicator ends made by the client for engines to pick up, keyed by
+/// (context, engine id).
+type PendingComms = Arc<Mutex<HashMap<(u64, usize), ThreadComm>>>;
+
+pub(crate) struct ThreadBackend {
+    engines: Vec<Sender<Job>>,
+    pending: PendingComms,
+    // One client call at a time, so every engine sees commands in one order.
+    order: Mutex<()>,
+}
+
+struct PendingFactory {
+    id: usize,
+    pending: PendingComms,
+}
+
+impl CommFactory for PendingFactory {
+    fn open(&mut self, ctx: u64, _targets: &[usize]) -> Result<Box<dyn Comm>> {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        match pending.remove(&(ctx, self.id)) {
+            Some(comm) => Ok(Box::new(comm)),
+            None => bail!(Backend, "no communicator was prepared for context {ctx} on engine {}", self.id),
+        }
+    }
+}
+
+impl ThreadBackend {
+    pub(crate) fn start(count: usize) -> Result<Self> {
+        let pending = PendingComms::default();
+        let mut engines = Vec::with_capacity(count);
+        for id in 0..count {
+            let (tx, rx) = channel::<Job>();
+            let engine = Engine::new(id, Box::new(PendingFactory { id, pending: pending.clone() }));
+            thread::Builder::new()
+                .name(format!("distarray-engine-{id}"))
+                .spawn(move || serve(engine, rx))
+                .map_err(|e| err!(Backend, "cannot start engine thread {id}: {e}"))?;
+            engines.push(tx);
+        }
+        Ok(ThreadBackend { engines, pending, order: Mutex::new(()) })
+    }
+}
+
+fn serve(mut engine: Engine, jobs: Receiver<Job>) {
+    // Ends when the backend (and with it every sender) is dropped.
+    while let Ok(job) = jobs.recv() {
+        let (reply, data) = engine.handle(&job.command, job.payload);
+        // The client may have given up on this call; nothing to do then.
+        let _ = job.done.send((job.slot, Response { reply, data }));
+    }
+}
+
+impl Backend for ThreadBackend {
+    fn name(&self) -> &'static str {
+        "threads"
+    }
+
+    fn num_engines(&self) -> usize {
+        self.engines.len()
+    }
+
+    fn prepare_comm(&self, ctx: u64, targets: &[usize]) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        for (comm, &engine) in ThreadComm::group(targets.len()).into_iter().zip(targets) {
+            pending.insert((ctx, engine), comm);
+        }
+    }
+
+    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>) -> Result<Vec<Response>> {
+        let _order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        let command: Arc<[u8]> = command.into();
+        let mut payloads = payloads.into_iter();
+        let (done_tx, done_rx) = channel();
+        for (slot, &target) in targets.iter().enumerate() {
+            let engine = self.engines.get(target).ok_or_else(|| err!(InvalidTarget, "there is no engine {target}"))?;
+            let job = Job { command: command.clone(), payload: payloads.next().unwrap_or_default(), slot, done: done_tx.clone() };
+            engine.send(job).map_err(|_| err!(Backend, "engine {target} has stopped"))?;
+        }
+        drop(done_tx);
+        let mut responses: Vec<Option<Response>> = targets.iter().map(|_| None).collect();
+        for _ in targets {
+            // A dead engine thread drops its job and with it the sender.
+            let (slot, response) = done_rx.recv().map_err(|_| err!(Backend, "an engine thread died while running a command"))?;
+            responses[slot] = Some(response);
+        }
+        Ok(responses.into_iter().flatten().collect())
+    }
+}

@@ -1,0 +1,133 @@
+//! Engine-to-engine communication: one [`Comm`] trait, implemented by
+//! shared-memory channels for thread engines and by an MPI communicator of the
+//! engine ranks (without the client) under MPI.
+
+use std::sync::mpsc::{channel, Receiver, Sender};
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::error::{err, Result};
+use crate::protocol::{decode, encode};
+
+/// A communicator over the engines of one context.
+///
+/// Every member must call the same collectives in the same order, as with MPI.
+/// Ranks are positions in the context's target list.
+pub trait Comm: Send {
+    /// This engine's rank in the communicator.
+    fn rank(&self) -> usize;
+    /// The number of engines in the communicator.
+    fn size(&self) -> usize;
+    /// Every member's `send`, in rank order.
+    fn all_gather_bytes(&self, send: &[u8]) -> Result<Vec<Vec<u8>>>;
+    /// Sends `send[j]` to rank `j` and returns what each rank sent to this one,
+    /// in rank order. `send` must have one buffer per rank.
+    fn all_to_all_bytes(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>>;
+}
+
+/// Typed collectives every [`Comm`] has, built on its byte collectives.
+pub trait Collectives: Comm {
+    /// Returns when every member has called it.
+    fn barrier(&self) -> Result<()> {
+        self.all_gather_bytes(&[]).map(drop)
+    }
+
+    /// Every member's `value`, in rank order.
+    fn all_gather<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<Vec<T>> {
+        self.all_gather_bytes(&encode(value)?)?.iter().map(|b| decode(b)).collect()
+    }
+}
+
+impl<C: Comm + ?Sized> Collectives for C {}
+
+/// A thread engine's end of a shared-memory communicator: one FIFO channel per
+/// ordered pair of members, so collectives stay matched as long as every member
+/// calls them in the same order.
+pub(crate) struct ThreadComm {
+    rank: usize,
+    to: Vec<Sender<Vec<u8>>>,
+    from: Vec<Receiver<Vec<u8>>>,
+}
+
+impl ThreadComm {
+    /// The `size` ends of a new communicator, in rank order.
+    pub(crate) fn group(size: usize) -> Vec<ThreadComm> {
+        // channels[i][j] carries messages from i to j.
+        let mut senders: Vec<Vec<Sender<Vec<u8>>>> = (0..size).map(|_| Vec::with_capacity(size)).collect();
+        let mut receivers: Vec<Vec<Receiver<Vec<u8>>>> = (0..size).map(|_| Vec::with_capacity(size)).collect();
+        for sender_list in senders.iter_mut() {
+            for receiver_list in receivers.iter_mut() {
+                let (tx, rx) = channel();
+                sender_list.push(tx);
+                receiver_list.push(rx);
+            }
+        }
+        senders
+            .into_iter()
+            .zip(receivers)
+            .enumerate()
+            .map(|(rank, (to, from))| ThreadComm { rank, to, from })
+            .collect()
+    }
+
+    fn send(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
+        self.to[to].send(bytes).map_err(|_| err!(Backend, "engine rank {to} left the communicator"))
+    }
+
+    fn recv(&self, from: usize) -> Result<Vec<u8>> {
+        self.from[from].recv().map_err(|_| err!(Backend, "engine rank {from} left the communicator"))
+    }
+}
+
+impl Comm for ThreadComm {
+    fn rank(&self) -> usize {
+        self.rank
+    }
+
+    fn size(&self) -> usize {
+        self.to.len()
+    }
+
+    fn all_gather_bytes(&self, send: &[u8]) -> Result<Vec<Vec<u8>>> {
+        for to in 0..self.size() {
+            self.send(to, send.to_vec())?;
+        }
+        (0..self.size()).map(|from| self.recv(from)).collect()
+    }
+
+    fn all_to_all_bytes(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
+        if send.len() != self.size() {
+            return Err(err!(InvalidShape, "all_to_all needs {} buffers, got {}", self.size(), send.len()));
+        }
+        for (to, bytes) in send.into_iter().enumerate() {
+            self.send(to, bytes)?;
+        }
+        (0..self.size()).map(|from| self.recv(from)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn thread_comm_collectives() {
+        let handles: Vec<_> = ThreadComm::group(3)
+            .into_iter()
+            .map(|c| {
+                std::thread::spawn(move || {
+                    let gathered: Vec<usize> = c.all_gather(&(c.rank() * 10)).unwrap();
+                    let sent = (0..3).map(|j| vec![c.rank() as u8, j as u8]).collect();
+                    let got = c.all_to_all_bytes(sent).unwrap();
+                    c.barrier().unwrap();
+                    (c.rank(), gathered, got)
+                })
+            })
+            .collect();
+        for h in handles {
+            let (rank, gathered, got) = h.join().unwrap();
+            assert_eq!(gathered, vec![0, 10, 20]);
+            assert_eq!(got, (0..3).map(|i| vec![i as u8, rank as u8]).collect::<Vec<_>>());
+        }
+    }
+}

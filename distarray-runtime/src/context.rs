@@ -1,0 +1,262 @@
+//! [`Context`]: the client's handle on a set of engines.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+
+use crate::backend::{backend, Backend};
+use crate::error::{bail, err, Result};
+use crate::protocol::{decode, encode, Command, Reply};
+
+/// Every key distarray creates on an engine starts with this.
+pub const KEY_PREFIX: &str = "__distarray_";
+
+static NEXT_CONTEXT: AtomicU64 = AtomicU64::new(0);
+
+/// The client's handle on a set of engines ("targets"), through which
+/// [`DistArray`](crate::DistArray)s are created.
+///
+/// Engines are numbered `0..n` for the process: `n` thread engines
+/// (`DISTARRAY_ENGINES`, default 4), or the `n` engine ranks `1..=n` of
+/// `mpirun -n n+1` with the `mpi` feature. A context may use all of them or a
+/// subset, and several contexts may exist at once; each has its own engine
+/// communicator and its own key prefix. Cloning a `Context` gives another handle
+/// on the same context. When the last handle (arrays hold one) is dropped, the
+/// engines free everything the context created.
+///
+/// # Examples
+/// ```
+/// use distarray::prelude::*;
+///
+/// let ctx = Context::new()?;
+/// let d = Distribution::from_shape(&ctx, &[4, 6])?;
+/// let a = ctx.ones::<f64>(&d)?;
+/// assert_eq!(a.toarray()?.sum(), 24.0);
+/// # Ok::<(), distarray::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<ContextInner>,
+}
+
+struct ContextInner {
+    id: u64,
+    prefix: String,
+    targets: Vec<usize>,
+    backend: Arc<dyn Backend>,
+    closed: AtomicBool,
+    next_key: AtomicU64,
+}
+
+impl Context {
+    /// A context over every engine.
+    ///
+    /// The first call starts the engines. Under `mpirun` (feature `mpi`), this
+    /// call returns only on rank 0, the client; every other rank serves as an
+    /// engine until the client process ends, then exits.
+    ///
+    /// # Errors
+    /// `Backend` if the engines cannot be started, `Unsupported` if MPI was
+    /// asked for in a build without the `mpi` feature.
+    pub fn new() -> Result<Self> {
+        let backend = backend()?;
+        let targets: Vec<usize> = (0..backend.num_engines()).collect();
+        Self::open(backend, targets)
+    }
+
+    /// A context over the engines `targets` (engine ids, in the order that gives
+    /// their ranks in this context).
+    ///
+    /// # Errors
+    /// `InvalidTarget` if `targets` is empty, repeats an engine or names an
+    /// engine that does not exist.
+    pub fn with_targets(targets: &[usize]) -> Result<Self> {
+        let backend = backend()?;
+        check_targets(targets, &(0..backend.num_engines()).collect::<Vec<_>>())?;
+        Self::open(backend, targets.to_vec())
+    }
+
+    fn open(backend: Arc<dyn Backend>, targets: Vec<usize>) -> Result<Self> {
+        let id = NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed);
+        backend.prepare_comm(id, &targets);
+        let inner = ContextInner {
+            id,
+            prefix: format!("{KEY_PREFIX}{id}_"),
+            targets,
+            backend,
+            closed: AtomicBool::new(false),
+            next_key: AtomicU64::new(0),
+        };
+        let ctx = Context { inner: Arc::new(inner) };
+        ctx.run_all(&Command::OpenContext { ctx: id, targets: ctx.inner.targets.clone() })?;
+        Ok(ctx)
+    }
+
+    /// The engines of this context, in rank order.
+    pub fn targets(&self) -> &[usize] {
+        &self.inner.targets
+    }
+
+    /// The number of engines of this context.
+    pub fn num_targets(&self) -> usize {
+        self.inner.targets.len()
+    }
+
+    /// The number of engines of the process, whether or not this context uses them.
+    pub fn num_engines(&self) -> usize {
+        self.inner.backend.num_engines()
+    }
+
+    /// The backend's name: `"threads"` or `"mpi"`.
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.backend.name()
+    }
+
+    /// The prefix of every key this context creates on the engines.
+    pub fn key_prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Deletes `key` on `targets` (default: this context's targets). Deleting a
+    /// key that does not exist is not an error.
+    ///
+    /// # Errors
+    /// `InvalidTarget` for targets outside this context, `ContextClosed` after
+    /// [`close`](Self::close).
+    pub fn delete_key(&self, key: &str, targets: Option<&[usize]>) -> Result<()> {
+        let targets = self.select_targets(targets)?;
+        self.run(&targets, &Command::Delete { key: key.to_string() }, Vec::new()).map(drop)
+    }
+
+    /// Deletes every key this context created, on all its engines. Arrays of
+    /// this context that are still alive become unusable (their calls return
+    /// `KeyNotFound`).
+    ///
+    /// # Errors
+    /// `ContextClosed` after [`close`](Self::close).
+    pub fn cleanup(&self) -> Result<()> {
+        self.run_all(&Command::DeletePrefix { prefix: self.inner.prefix.clone() }).map(drop)
+    }
+
+    /// Frees everything this context created on the engines and closes it:
+    /// later calls through it (or its arrays) return `ContextClosed`. Other
+    /// contexts and the engines themselves keep running.
+    ///
+    /// # Errors
+    /// `ContextClosed` if it was already closed.
+    pub fn close(&self) -> Result<()> {
+        let command = Command::CloseContext { ctx: self.inner.id, prefix: self.inner.prefix.clone() };
+        self.run_all(&command)?;
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            bail!(ContextClosed, "context {} was already closed", self.inner.id);
+        }
+        Ok(())
+    }
+
+    /// `targets` checked against this context, or all of its targets.
+    pub(crate) fn select_targets(&self, targets: Option<&[usize]>) -> Result<Vec<usize>> {
+        match targets {
+            None => Ok(self.inner.targets.clone()),
+            Some(t) => {
+                check_targets(t, &self.inner.targets)?;
+                Ok(t.to_vec())
+            }
+        }
+    }
+
+    /// A fresh key under this context's prefix.
+    pub(crate) fn new_key(&self) -> String {
+        format!("{}{}", self.inner.prefix, self.inner.next_key.fetch_add(1, Ordering::Relaxed))
+    }
+
+    pub(crate) fn run_all(&self, command: &Command) -> Result<Vec<(Reply, Vec<u8>)>> {
+        self.run(&self.inner.targets, command, Vec::new())
+    }
+
+    /// Runs `command` on `targets` and returns each engine's reply and data, in
+    /// target order; the first engine failure becomes the error.
+    pub(crate) fn run(&self, targets: &[usize], command: &Command, payloads: Vec<Vec<u8>>) -> Result<Vec<(Reply, Vec<u8>)>> {
+        if self.is_closed() {
+            bail!(ContextClosed, "context {} is closed", self.inner.id);
+        }
+        let responses = self.inner.backend.execute(targets, &encode(command)?, payloads)?;
+        let mut out = Vec::with_capacity(responses.len());
+        for response in responses {
+            match decode::<Reply>(&response.reply)? {
+                Reply::Failed(e) => return Err(e),
+                reply => out.push((reply, response.data)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Like [`run`](Self::run), for commands that only acknowledge.
+    pub(crate) fn run_done(&self, targets: &[usize], command: &Command) -> Result<()> {
+        self.run(targets, command, Vec::new()).map(drop)
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+}
+
+/// Checks that `targets` is non-empty, has no repeats and is within `allowed`.
+pub(crate) fn check_targets(targets: &[usize], allowed: &[usize]) -> Result<()> {
+    if targets.is_empty() {
+        bail!(InvalidTarget, "the target list is empty");
+    }
+    for (i, t) in targets.iter().enumerate() {
+        if !allowed.contains(t) {
+            bail!(InvalidTarget, "target {t} is not one of the available engines {allowed:?}");
+        }
+        if targets[..i].contains(t) {
+            bail!(InvalidTarget, "target {t} is repeated in {targets:?}");
+        }
+    }
+    Ok(())
+}
+
+impl PartialEq for Context {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.id == other.inner.id
+    }
+}
+
+impl Eq for Context {}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("id", &self.inner.id)
+            .field("backend", &self.inner.backend.name())
+            .field("targets", &self.inner.targets)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Drop for ContextInner {
+    fn drop(&mut self) {
+        if !*self.closed.get_mut() {
+            // Best effort: a failure here has nobody to report to, and the
+            // engines drop the keys at exit anyway.
+            let command = Command::CloseContext { ctx: self.id, prefix: self.prefix.clone() };
+            if let Ok(bytes) = encode(&command) {
+                let _ = self.backend.execute(&self.targets, &bytes, Vec::new());
+            }
+        }
+    }
+}
+
+/// `Err(WrongContext)` unless `a` and `b` are the same context.
+pub(crate) fn same_context(a: &Context, b: &Context, what: &str) -> Result<()> {
+    if a != b {
+        return Err(err!(WrongContext, "{what} belongs to context {} but context {} was used", b.id(), a.id()));
+    }
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! The engine side: a key store of local arrays and the command interpreter
+//! that both backends run.
+
+use std::collections::HashMap;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ndarray::{ArrayD, IxDyn};
+
+use crate::comm::{Collectives, Comm};
+use crate::distribution::{rank_to_coords, MapBase};
+use crate::element::{with_dtype, Element};
+use crate::error::{bail, err, Result};
+use crate::local::{local_shape, LocalArray, StoredArray};
+use crate::protocol::{decode, encode, Command, Init, Layout, Reply};
+
+/// Makes the communicator of a new context; one per backend.
+pub(crate) trait CommFactory: Send {
+    /// The communicator over `targets` (engine ids, in rank order), which
+    /// include this engine. Every target calls it for the same context.
+    fn open(&mut self, ctx: u64, targets: &[usize]) -> Result<Box<dyn Comm>>;
+}
+
+/// One engine: its id among all engines, its arrays and its communicators.
+pub(crate) struct Engine {
+    id: usize,
+    store: HashMap<String, Box<dyn StoredArray>>,
+    comms: HashMap<u64, Box<dyn Comm>>,
+    factory: Box<dyn CommFactory>,
+}
+
+impl Engine {
+    pub(crate) fn new(id: usize, factory: Box<dyn CommFactory>) -> Self {
+        Engine { id, store: HashMap::new(), comms: HashMap::new(), factory }
+    }
+
+    /// Runs one encoded command with its payload; returns the encoded reply and
+    /// the response data. Never panics: a panic while executing becomes a
+    /// `Failed` reply and the engine keeps its state.
+    pub(crate) fn handle(&mut self, command: &[u8], payload: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
+        let id = self.id;
+        let outcome = catch_unwind(AssertUnwindSafe(|| {
+            let command: Command = decode(command)?;
+            self.execute(command, payload)
+        }));
+        let (reply, data) = match outcome {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => (Reply::Failed(e.context(format_args!("engine {id}"))), Vec::new()),
+            Err(panic) => (Reply::Failed(err!(Engine, "engine {id} panicked: {}", panic_message(&panic))), Vec::new()),
+        };
+        // A reply that cannot be encoded is reported as such rather than lost.
+        let reply = encode(&reply).unwrap_or_else(|e| {
+            encode(&Reply::Failed(e)).unwrap_or_default()
+        });
+        (reply, data)
+    }
+
+    fn execute(&mut self, command: Command, payload: Vec<u8>) -> Result<(Reply, Vec<u8>)> {
+        let done = |data| Ok((Reply::Done, data));
+        match command {
+            Command::OpenContext { ctx, targets } => {
+                let comm = self.factory.open(ctx, &targets)?;
+                // Check the new communicator end to end: every member must see the
+                // same membership in the same order.
+                let members: Vec<usize> = comm.all_gather(&self.id)?;
+                if members != targets {
+                    bail!(Backend, "context {ctx}: communicator members {members:?} differ from targets {targets:?}");
+                }
+                self.comms.insert(ctx, comm);
+                done(Vec::new())
+            }
+            Command::CloseContext { ctx, prefix } => {
+                self.comms.remove(&ctx);
+                self.store.retain(|k, _| !k.starts_with(&prefix));
+                done(Vec::new())
+            }
+            Command::Create { key, dtype, layout, init } => {
+                let array = with_dtype!(dtype, T => self.create::<T>(&layout, init, &payload)?);
+                self.store.insert(key, array);
+                done(Vec::new())
+            }
+            Command::Fill { key, dtype, value } => {
+                self.get_mut(&key, dtype)?.fill_raw(&value)?;
+                done(Vec::new())
+            }
+            Command::Pull { key, dtype } => done(self.get(&key, Some(dtype))?.raw_bytes()),
+            Command::DimData { key } => Ok((Reply::DimData(self.get(&key, None)?.dim_data().to_vec()), Vec::new())),
+            Command::Delete { key } => {
+                self.store.remove(&key);
+                done(Vec::new())
+            }
+            Command::DeletePrefix { prefix } => {
+                self.store.retain(|k, _| !k.starts_with(&prefix));
+                done(Vec::new())
+            }
+            Command::ListKeys { prefix } => {
+                let mut keys: Vec<String> = self.store.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
+                keys.sort();
+                Ok((Reply::Keys(keys), Vec::new()))
+            }
+        }
+    }
+
+    fn create<T: Element>(&self, layout: &Layout, init: Init, payload: &[u8]) -> Result<Box<dyn StoredArray>> {
+        let Some(rank) = layout.targets.iter().position(|&t| t == self.id) else {
+            bail!(InvalidTarget, "engine {} is not among the array's targets {:?}", self.id, layout.targets);
+        };
+        let grid_shape: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
+        let coords = rank_to_coords(rank, &grid_shape);
+        let dim_data: Vec<_> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
+        let array = match init {
+            Init::Payload => LocalArray::<T>::from_bytes(payload, dim_data)?,
+            Init::Empty | Init::Zeros | Init::Ones => {
+                let value = if init == Init::Ones { T::one() } else { T::zero() };
+                let shape = local_shape(&dim_data);
+                LocalArray::new(ArrayD::from_elem(IxDyn(&shape), value), dim_data)?
+            }
+        };
+        Ok(Box::new(array))
+    }
+
+    fn get(&self, key: &str, dtype: Option<crate::DType>) -> Result<&dyn StoredArray> {
+        let array = self.store.get(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}"))?;
+        if let Some(dtype) = dtype {
+            if array.dtype() != dtype {
+                bail!(DTypeMismatch, "array {key:?} holds {}, not {dtype}", array.dtype());
+            }
+        }
+        Ok(array.as_ref())
+    }
+
+    fn get_mut(&mut self, key: &str, dtype: crate::DType) -> Result<&mut dyn StoredArray> {
+        let array = self.store.get_mut(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}"))?;
+        if array.dtype() != dtype {
+            bail!(DTypeMismatch, "array {key:?} holds {}, not {dtype}", array.dtype());
+        }
+        Ok(array.as_mut())
+    }
+}
+
+/// The message of a caught panic.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "a panic without a message".to_string()
+    }
+}

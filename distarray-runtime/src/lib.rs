@@ -1,0 +1,56 @@
+//! The runtime of [distarray](https://docs.rs/distarray): contexts,
+//! distributions and their maps, distributed arrays, and the thread and MPI
+//! engine backends. Users depend on the `distarray` facade crate, which
+//! re-exports this one.
+//!
+//! # Crate feature flags
+//! - `mpi`: the MPI backend (real ranks under `mpirun`, through the system
+//!   OpenMPI). Without it, programs run on thread engines.
+#![deny(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
+
+mod array;
+mod backend;
+pub mod cleanup;
+mod comm;
+mod context;
+mod distribution;
+mod element;
+mod engine;
+mod error;
+mod local;
+mod protocol;
+
+pub use crate::array::DistArray;
+pub use crate::comm::{Collectives, Comm};
+pub use crate::context::{Context, KEY_PREFIX};
+pub use crate::distribution::{
+    choose_map, coords_to_rank, make_grid_shape, map_from_global_dim_dict, map_from_sizes, mult_partitions,
+    rank_to_coords, validate_grid_shape, BlockCyclicMap, BlockMap, DimDict, Dist, Distribution, DistributionBuilder,
+    GlobalDimDict, Map, MapBase, NoDistMap, UnstructuredMap,
+};
+pub use crate::element::{DType, Element};
+pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::local::LocalArray;
+pub use num_complex::Complex;
+
+/// The maps of the reference's `maps` module, under one path.
+pub mod maps {
+    pub use crate::distribution::{
+        choose_map, map_from_global_dim_dict, map_from_sizes, BlockCyclicMap, BlockMap, Dist, Map, MapBase,
+        NoDistMap, UnstructuredMap,
+    };
+}
+
+/// Every trait, for `use distarray::traits::*;`.
+pub mod traits {
+    pub use crate::comm::{Collectives, Comm};
+    pub use crate::distribution::MapBase;
+    pub use crate::element::Element;
+}
+
+/// The common imports: `use distarray::prelude::*;`.
+pub mod prelude {
+    pub use crate::traits::*;
+    pub use crate::{Context, DType, Dist, DistArray, Distribution, Error, ErrorKind, LocalArray, Result};
+}

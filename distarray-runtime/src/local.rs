@@ -1,0 +1,139 @@
+//! [`LocalArray`]: one engine's piece of a distributed array.
+
+use std::ops::{Deref, DerefMut};
+
+use ndarray::{ArrayD, IxDyn};
+
+use crate::distribution::DimDict;
+use crate::element::{as_bytes, from_bytes, DType, Element};
+use crate::error::{bail, Result};
+
+/// The piece of a [`DistArray`](crate::DistArray) that one engine holds: an
+/// ndarray plus the dim data (Distributed Array Protocol) saying which global
+/// indices it covers.
+///
+/// Derefs to the [`ndarray::ArrayD`] of local elements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LocalArray<T> {
+    data: ArrayD<T>,
+    dim_data: Vec<DimDict>,
+}
+
+impl<T: Element> LocalArray<T> {
+    /// A local array from its elements and its dim data.
+    ///
+    /// # Errors
+    /// `InvalidDimData` if the number of axes or any axis length disagrees with
+    /// the dim data.
+    pub fn new(data: ArrayD<T>, dim_data: Vec<DimDict>) -> Result<Self> {
+        let expected = local_shape(&dim_data);
+        if data.shape() != expected.as_slice() {
+            bail!(InvalidDimData, "a local array of shape {:?} does not match its dim data, which gives {expected:?}", data.shape());
+        }
+        Ok(LocalArray { data, dim_data })
+    }
+
+    /// From raw native-order bytes in C order, checked against the dim data.
+    pub(crate) fn from_bytes(bytes: &[u8], dim_data: Vec<DimDict>) -> Result<Self> {
+        let values = from_bytes::<T>(bytes)?;
+        let shape = local_shape(&dim_data);
+        let data = ArrayD::from_shape_vec(IxDyn(&shape), values)
+            .map_err(|e| crate::error::err!(InvalidShape, "a buffer does not fit local shape {shape:?}: {e}"))?;
+        Ok(LocalArray { data, dim_data })
+    }
+
+    /// The local elements.
+    pub fn ndarray(&self) -> &ArrayD<T> {
+        &self.data
+    }
+
+    /// The local elements, mutable.
+    pub fn ndarray_mut(&mut self) -> &mut ArrayD<T> {
+        &mut self.data
+    }
+
+    /// The local elements, by value.
+    pub fn into_ndarray(self) -> ArrayD<T> {
+        self.data
+    }
+
+    /// The dim data: which part of each axis this piece covers.
+    pub fn dim_data(&self) -> &[DimDict] {
+        &self.dim_data
+    }
+
+    /// The shape of the whole distributed array.
+    pub fn global_shape(&self) -> Vec<usize> {
+        self.dim_data.iter().map(DimDict::size).collect()
+    }
+
+    /// The shape of this piece.
+    pub fn local_shape(&self) -> &[usize] {
+        self.data.shape()
+    }
+}
+
+impl<T> Deref for LocalArray<T> {
+    type Target = ArrayD<T>;
+    fn deref(&self) -> &ArrayD<T> {
+        &self.data
+    }
+}
+
+impl<T> DerefMut for LocalArray<T> {
+    fn deref_mut(&mut self) -> &mut ArrayD<T> {
+        &mut self.data
+    }
+}
+
+/// The local shape that a rank's dim data describes.
+pub(crate) fn local_shape(dim_data: &[DimDict]) -> Vec<usize> {
+    dim_data
+        .iter()
+        .map(|d| match d {
+            DimDict::Block { start, stop, .. } => stop.saturating_sub(*start),
+            DimDict::BlockCyclic { size, proc_grid_size, proc_grid_rank, block_size, .. } => {
+                crate::distribution::BlockCyclicMap::new(*size, *proc_grid_size, *block_size)
+                    .map(|m| crate::distribution::MapBase::local_size(&m, *proc_grid_rank))
+                    .unwrap_or(0)
+            }
+            DimDict::Unstructured { indices, .. } => indices.len(),
+            DimDict::NoDist { size } => *size,
+        })
+        .collect()
+}
+
+/// A local array of any element type, as engines store it.
+pub(crate) trait StoredArray: Send {
+    fn dtype(&self) -> DType;
+    fn dim_data(&self) -> &[DimDict];
+    fn raw_bytes(&self) -> Vec<u8>;
+    fn fill_raw(&mut self, value: &[u8]) -> Result<()>;
+}
+
+impl<T: Element> StoredArray for LocalArray<T> {
+    fn dtype(&self) -> DType {
+        T::DTYPE
+    }
+
+    fn dim_data(&self) -> &[DimDict] {
+        &self.dim_data
+    }
+
+    fn raw_bytes(&self) -> Vec<u8> {
+        match self.data.as_slice() {
+            Some(slice) => as_bytes(slice).to_vec(),
+            None => as_bytes(&self.data.iter().copied().collect::<Vec<T>>()).to_vec(),
+        }
+    }
+
+    fn fill_raw(&mut self, value: &[u8]) -> Result<()> {
+        match from_bytes::<T>(value)?.as_slice() {
+            [v] => {
+                self.data.fill(*v);
+                Ok(())
+            }
+            other => bail!(Protocol, "fill needs one {} value, got {}", T::DTYPE, other.len()),
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! Messages between the client and the engines.
+//!
+//! Commands and replies are small serde values encoded with postcard; array
+//! contents never go through serde but travel beside a message as a raw
+//! native-order byte buffer (the `payload` of a request, the `data` of a
+//! response).
+
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::distribution::{DimDict, Map};
+use crate::element::DType;
+use crate::error::{err, Error, Result};
+
+/// How a new local array is initialised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Init {
+    /// With the element type's default (safe Rust has no uninitialised arrays).
+    Empty,
+    /// With zeros.
+    Zeros,
+    /// With ones.
+    Ones,
+    /// From the request payload (the engine's piece, in C order).
+    Payload,
+}
+
+/// The layout of one distributed array as every engine needs it: the axis maps
+/// and the engines that hold the pieces, in rank order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Layout {
+    pub maps: Vec<Map>,
+    pub targets: Vec<usize>,
+}
+
+/// A command from the client to engines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Command {
+    /// Set up the engine communicator of a new context over `targets`.
+    OpenContext { ctx: u64, targets: Vec<usize> },
+    /// Drop a context's communicator and every key it created.
+    CloseContext { ctx: u64, prefix: String },
+    /// Create the local array `key`.
+    Create { key: String, dtype: DType, layout: Layout, init: Init },
+    /// Set every element of `key` to the one element in `value` (raw bytes).
+    Fill { key: String, dtype: DType, value: Vec<u8> },
+    /// Send back the raw bytes of `key`.
+    Pull { key: String, dtype: DType },
+    /// Send back the dim data of `key`.
+    DimData { key: String },
+    /// Delete one key (missing keys are not an error: deletion is idempotent).
+    Delete { key: String },
+    /// Delete every key that starts with `prefix`.
+    DeletePrefix { prefix: String },
+    /// List the keys that start with `prefix`.
+    ListKeys { prefix: String },
+}
+
+/// An engine's answer to one command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum Reply {
+    /// Done, nothing to report (data, if any, is in the response buffer).
+    Done,
+    /// Key names.
+    Keys(Vec<String>),
+    /// One local array's dim data.
+    DimData(Vec<DimDict>),
+    /// The command failed on this engine.
+    Failed(Error),
+}
+
+/// Encodes a message.
+pub(crate) fn encode<M: Serialize>(message: &M) -> Result<Vec<u8>> {
+    postcard::to_stdvec(message).map_err(|e| err!(Protocol, "cannot encode a message: {e}"))
+}
+
+/// Decodes a message.
+pub(crate) fn decode<M: DeserializeOwned>(bytes: &[u8]) -> Result<M> {
+    postcard::from_bytes(bytes).map_err(|e| err!(Protocol, "cannot decode a message of {} bytes: {e}", bytes.len()))
+}
