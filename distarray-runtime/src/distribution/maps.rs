@@ -182,7 +182,7 @@ fn as_dim_data_error(what: &str) -> impl FnOnce(Error) -> Error + '_ {
 
 /// Checks one axis' dim dicts (repeats allowed, any order) and returns one per
 /// grid rank, in rank order, with the common size and grid size.
-fn collect_axis<'a>(dicts: &'a [DimDict], dist_type: char) -> Result<(usize, usize, Vec<&'a DimDict>)> {
+fn collect_axis(dicts: &[DimDict], dist_type: char) -> Result<(usize, usize, Vec<&DimDict>)> {
     let Some(first) = dicts.first() else {
         bail!(InvalidDimData, "no dim dicts given for the axis");
     };
