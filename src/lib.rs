@@ -27,3 +27,8 @@
 
 #[doc(inline)]
 pub use distarray_runtime::*;
+
+// The README's example runs as a doc test.
+#[doc = include_str!("../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

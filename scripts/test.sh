@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The whole test suite: installs the Debian packages the tests need when they
+# are missing, runs every cargo test (thread engines), then the MPI programs
+# under mpirun with 2 and 4 engines. `.ci/run` calls exactly this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools pkg-config libclang-dev)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+    echo "== installing ${missing[*]}"
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# mpirun refuses root without these; tests run as root in CI.
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+# More ranks than cores here: idle ranks must yield the CPU.
+mpirun=(mpirun --oversubscribe --mca mpi_yield_when_idle 1)
+
+echo "== the quickstart, thread engines, no features"
+cargo run --quiet --example quickstart >/dev/null
+
+echo "== cargo test (thread engines)"
+cargo test --workspace --features mpi 2>&1 | tee target/cargo-test.log
+
+echo "== MPI programs"
+cargo build --quiet --features mpi --examples
+layouts=$(cargo test --features mpi --test mpi_layouts --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*mpi_layouts-[^)]*\)).*/\1/p' | tail -n 1)
+passed=0
+failed=0
+run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
+    local name=$1 expected=$2 status=0
+    shift 2
+    timeout 300 "$@" >"target/$name.log" 2>&1 || status=$?
+    if [ "$status" = "$expected" ]; then
+        passed=$((passed + 1)); echo "ok   $name"
+    else
+        failed=$((failed + 1)); echo "FAIL $name (exit status $status, expected $expected)"; tail -n 30 "target/$name.log"
+    fi
+}
+for n in 3 5; do
+    run "mpi_layouts_np$n" 0 "${mpirun[@]}" -n "$n" "$layouts"
+    run "mpi_quickstart_np$n" 0 "${mpirun[@]}" -n "$n" target/debug/examples/quickstart
+    # main returns Err: the client exits 1, the engines end, nobody hangs.
+    run "mpi_error_exit_np$n" 1 "${mpirun[@]}" -n "$n" target/debug/examples/mpi_error_exit
+    grep -q "InvalidGridShape" "target/mpi_error_exit_np$n.log" || { failed=$((failed + 1)); echo "FAIL mpi_error_exit_np$n printed no error"; }
+done
+# Leftover engine ranks would mean a rank outlived its job.
+if pgrep -f "target/debug/(examples/(quickstart|mpi_error_exit)|deps/mpi_layouts)" >/dev/null; then
+    failed=$((failed + 1)); echo "FAIL engine processes left running"; pgrep -af "target/debug" || true
+fi
+
+echo "mpi: $passed passed, $failed failed"
+[ "$failed" = 0 ]
