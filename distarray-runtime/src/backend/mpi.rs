@@ -152,6 +152,7 @@ impl Backend for MpiBackend {
             .iter()
             .map(|&t| {
                 let engine = world.process_at_rank(t as i32 + 1);
+                wait_for(&engine, TAG_REPLY);
                 let reply = receive_bytes(&engine, TAG_REPLY);
                 let data = receive_bytes(&engine, TAG_DATA);
                 Response { reply, data }
@@ -184,10 +185,26 @@ fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
 }
 
 /// Broadcasts bytes from world rank 0: `Some` on the root, `None` elsewhere.
+///
+/// The length goes first, through a non-blocking broadcast that waiting engines
+/// poll with a growing sleep: a blocking MPI call would spin and steal the
+/// client's core on small machines.
 fn broadcast_bytes(world: &SimpleCommunicator, bytes: Option<Vec<u8>>) -> Vec<u8> {
     let root = world.process_at_rank(0);
     let mut len = bytes.as_ref().map_or(0, Vec::len) as u64;
-    root.broadcast_into(&mut len);
+    mpi::request::scope(|scope| {
+        let mut request = root.immediate_broadcast_into(scope, &mut len);
+        let mut idle = Idle::default();
+        loop {
+            match request.test() {
+                Ok(_) => break,
+                Err(pending) => {
+                    request = pending;
+                    idle.wait();
+                }
+            }
+        }
+    });
     let mut buf = bytes.unwrap_or_else(|| vec![0u8; len as usize]);
     for chunk in buf.chunks_mut(CHUNK) {
         root.broadcast_into(chunk);
@@ -199,6 +216,34 @@ fn send_bytes<P: Destination>(to: &P, bytes: &[u8], tag: i32) {
     to.send_with_tag(&(bytes.len() as u64), tag);
     for chunk in bytes.chunks(CHUNK) {
         to.send_with_tag(chunk, tag);
+    }
+}
+
+/// Polls until a message with `tag` from `from` is there, sleeping more and
+/// more while none is (see [`broadcast_bytes`]).
+fn wait_for<P: Source>(from: &P, tag: i32) {
+    let mut idle = Idle::default();
+    while from.immediate_probe_with_tag(tag).is_none() {
+        idle.wait();
+    }
+}
+
+/// A wait that first spins briefly (commands come in quick bursts), then
+/// sleeps for up to a millisecond at a time.
+#[derive(Default)]
+struct Idle {
+    rounds: u32,
+}
+
+impl Idle {
+    fn wait(&mut self) {
+        self.rounds = self.rounds.saturating_add(1);
+        if self.rounds < 64 {
+            std::thread::yield_now();
+        } else {
+            let micros = 10u64 << (self.rounds - 64).min(7);
+            std::thread::sleep(Duration::from_micros(micros.min(1000)));
+        }
     }
 }
 
