@@ -6,11 +6,13 @@
 //! parallel), so nothing here deletes keys outside its own contexts: no
 //! `cleanup::cleanup_all`, `clear_all` or `clear`.
 
+use std::any::Any;
 use std::fmt::Debug;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use distarray::prelude::*;
 use distarray::DimDict;
-use ndarray::{Array1, Array2, ArrayD};
+use ndarray::{Array1, Array2, ArrayD, IxDyn};
 
 // ---------------------------------------------------------------------------
 // Helpers
@@ -83,6 +85,22 @@ fn on_every_context(body: impl Fn(&Context) -> Result<()>) -> Result<()> {
         guarded(targets, &body)?;
     }
     Ok(())
+}
+
+/// Runs `f`, turning a panic into a test failure that says what panicked.
+#[track_caller]
+fn no_panic<R>(what: &str, f: impl FnOnce() -> R) -> R {
+    fn message(panic: &(dyn Any + Send)) -> &str {
+        panic
+            .downcast_ref::<&str>()
+            .copied()
+            .or_else(|| panic.downcast_ref::<String>().map(String::as_str))
+            .unwrap_or("?")
+    }
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(panic) => panic!("{what} panicked: {}", message(&*panic)),
+    }
 }
 
 /// `dim_data` with `edit` applied to a copy.
@@ -180,7 +198,11 @@ fn grid_shape_of_wrong_length() -> Result<()> {
             ErrorKind::InvalidGridShape,
             &["3 entries", "2 axes"],
         );
-        expect_err(Distribution::builder(ctx, &[8, 8]).grid_shape(&[n]).build(), ErrorKind::InvalidGridShape, &["1 entries"]);
+        expect_err(
+            Distribution::builder(ctx, &[8, 8]).grid_shape(&[n]).build(),
+            ErrorKind::InvalidGridShape,
+            &["1 entries"],
+        );
         Ok(())
     })
 }
@@ -220,9 +242,17 @@ fn undistributed_axis_with_grid_above_one() -> Result<()> {
             &["axis 0", "not distributed"],
         );
         // Every axis 'n' cannot be spread over several engines either.
-        expect_err(Distribution::builder(ctx, &[8, 8]).dist("nn").build(), ErrorKind::InvalidGridShape, &["no distributed axis"]);
+        expect_err(
+            Distribution::builder(ctx, &[8, 8]).dist("nn").build(),
+            ErrorKind::InvalidGridShape,
+            &["no distributed axis"],
+        );
         // Fewer letters than axes leave the rest 'n', hence the same error.
-        expect_err(Distribution::builder(ctx, &[8, 8]).dist("").build(), ErrorKind::InvalidGridShape, &["no distributed axis"]);
+        expect_err(
+            Distribution::builder(ctx, &[8, 8]).dist("").build(),
+            ErrorKind::InvalidGridShape,
+            &["no distributed axis"],
+        );
         Ok(())
     })
 }
@@ -236,7 +266,11 @@ fn shape_overflowing_usize() -> Result<()> {
         for shape in [&[usize::MAX, 2][..], &[2, 3, usize::MAX / 5], &[1 << 40, 1 << 40]] {
             let e = expect_err(Distribution::from_shape(ctx, shape), ErrorKind::InvalidShape, &["more elements"]);
             assert!(e.message().contains(&format!("{shape:?}")), "{e:?} does not name the shape");
-            expect_err(Distribution::builder(ctx, shape).dist("n").build(), ErrorKind::InvalidShape, &["more elements"]);
+            expect_err(
+                Distribution::builder(ctx, shape).dist("n").build(),
+                ErrorKind::InvalidShape,
+                &["more elements"],
+            );
         }
         // Fits in usize but not in isize, the limit of addressable memory.
         expect_err(Distribution::from_shape(ctx, &[usize::MAX / 2 + 1]), ErrorKind::InvalidShape, &["more elements"]);
@@ -270,7 +304,11 @@ fn builder_with_bad_targets() -> Result<()> {
         expect_err(build(&[]), ErrorKind::InvalidTarget, &["empty"]);
         // An engine that exists but is not one of this context's.
         if let Some(outside) = (0..ctx.num_engines()).find(|t| !ctx.targets().contains(t)) {
-            expect_err(build(&[outside]), ErrorKind::InvalidTarget, &[&format!("target {outside}"), &format!("{:?}", ctx.targets())]);
+            expect_err(
+                build(&[outside]),
+                ErrorKind::InvalidTarget,
+                &[&format!("target {outside}"), &format!("{:?}", ctx.targets())],
+            );
         }
         Ok(())
     })
@@ -467,24 +505,42 @@ fn dim_data_inconsistent_between_ranks() -> Result<()> {
         let ragged = edited(&valid, |dd| {
             dd[3].pop();
         });
-        expect_err(Distribution::from_dim_data_per_rank(ctx, &ragged, None), ErrorKind::InvalidDimData, &["rank 3", "1 axes"]);
-        let resized = edited(&valid, |dd| dd[1][0] = DimDict::Block {
-            size: 5,
-            proc_grid_size: 2,
-            proc_grid_rank: 0,
-            start: 0,
-            stop: 2,
-            padding: (0, 0),
-            periodic: false,
+        expect_err(
+            Distribution::from_dim_data_per_rank(ctx, &ragged, None),
+            ErrorKind::InvalidDimData,
+            &["rank 3", "1 axes"],
+        );
+        let resized = edited(&valid, |dd| {
+            dd[1][0] = DimDict::Block {
+                size: 5,
+                proc_grid_size: 2,
+                proc_grid_rank: 0,
+                start: 0,
+                stop: 2,
+                padding: (0, 0),
+                periodic: false,
+            }
         });
-        expect_err(Distribution::from_dim_data_per_rank(ctx, &resized, None), ErrorKind::InvalidDimData, &["axis 0", "disagree"]);
+        expect_err(
+            Distribution::from_dim_data_per_rank(ctx, &resized, None),
+            ErrorKind::InvalidDimData,
+            &["axis 0", "disagree"],
+        );
         let retyped = edited(&valid, |dd| dd[2][1] = DimDict::NoDist { size: 6 });
-        expect_err(Distribution::from_dim_data_per_rank(ctx, &retyped, None), ErrorKind::InvalidDimData, &["axis 1", "dist_type"]);
+        expect_err(
+            Distribution::from_dim_data_per_rank(ctx, &retyped, None),
+            ErrorKind::InvalidDimData,
+            &["axis 1", "dist_type"],
+        );
         let beyond = edited(&valid, |dd| {
             let DimDict::Block { proc_grid_rank, .. } = &mut dd[3][1] else { unreachable!() };
             *proc_grid_rank = 2;
         });
-        expect_err(Distribution::from_dim_data_per_rank(ctx, &beyond, None), ErrorKind::InvalidDimData, &["proc_grid_rank 2"]);
+        expect_err(
+            Distribution::from_dim_data_per_rank(ctx, &beyond, None),
+            ErrorKind::InvalidDimData,
+            &["proc_grid_rank 2"],
+        );
         Ok(())
     })
 }
@@ -494,7 +550,11 @@ fn dim_data_on_too_few_targets() -> Result<()> {
     guarded(Some(&[0, 2]), |ctx| {
         let all = Context::new()?;
         let four_ranks = valid_dim_data(&all, &[8], "b", &[4])?;
-        expect_err(Distribution::from_dim_data_per_rank(ctx, &four_ranks, None), ErrorKind::InvalidTarget, &["4 ranks", "4 targets"]);
+        expect_err(
+            Distribution::from_dim_data_per_rank(ctx, &four_ranks, None),
+            ErrorKind::InvalidTarget,
+            &["4 ranks", "4 targets"],
+        );
         expect_err(
             Distribution::from_dim_data_per_rank(&all, &four_ranks, Some(&[0, 1])),
             ErrorKind::InvalidTarget,
@@ -582,6 +642,60 @@ fn array_after_cleanup() -> Result<()> {
         // Dropping the stale handles neither panics nor touches the new array.
         drop((a, b));
         assert_eq!(c.toarray()?, values.into_dyn());
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Empty arrays with a huge axis
+
+// BUG: `Distribution::global_indices` (distarray-runtime/src/distribution/mod.rs:300)
+// materialises the index list of every axis of a piece even when another axis
+// of the piece is empty, and `pieces_of` (array/impl_conversions.rs:87) calls
+// it for `fromarray` and `toarray`. For shape [0, isize::MAX as usize], a valid
+// (empty) ndarray shape, `fromarray` and `toarray` panic on the client with
+// "capacity overflow" instead of moving zero elements; a smaller long axis such
+// as [0, 1 << 40] would try to allocate terabytes (abort, not even a panic).
+#[test]
+fn empty_array_with_a_long_axis() -> Result<()> {
+    on_every_context(|ctx| {
+        let shape = [0, isize::MAX as usize];
+        let d = Distribution::builder(ctx, &shape).dist("bn").build()?;
+        let empty = ArrayD::<f64>::zeros(IxDyn(&shape));
+        let a = no_panic("fromarray of an empty [0, isize::MAX] array", || ctx.fromarray(&empty, Some(&d)))?;
+        assert_eq!(no_panic("toarray of an empty [0, isize::MAX] array", || a.toarray())?.shape(), &shape);
+        let z = ctx.zeros::<f64>(&d)?;
+        assert_eq!(no_panic("toarray of zeros [0, isize::MAX]", || z.toarray())?.shape(), &shape);
+        Ok(())
+    })
+}
+
+// BUG: two defects show here.
+// 1. `check_size` (distarray-runtime/src/distribution/mod.rs:392) only bounds
+//    the element count, so [0, usize::MAX] (0 elements) is accepted although
+//    no ndarray can have that shape (ndarray requires the product of the
+//    non-zero axis lengths to fit in isize). Expected: InvalidShape from
+//    `build()`. Actual: Ok; then `zeros` on one target fails because the
+//    engine panics inside ndarray, and `toarray` of the 4-target version
+//    panics on the client ("capacity overflow", see the test above).
+// 2. `Engine::handle` (distarray-runtime/src/engine.rs:48) calls
+//    `panic_message(&panic)` with `panic: Box<dyn Any + Send>`; `&Box<..>`
+//    unsize-coerces to a `&dyn Any` of the Box itself, so neither downcast
+//    matches and every engine panic is reported as "engine N panicked: a panic
+//    without a message" (here ndarray's "Shape too large, product of non-zero
+//    axis lengths overflows isize" is lost). `panic_message(&*panic)` fixes it.
+#[test]
+fn zero_size_shape_beyond_ndarray_limits() -> Result<()> {
+    on_every_context(|ctx| {
+        for shape in [[0, usize::MAX], [usize::MAX, 0]] {
+            let one_target = Distribution::builder(ctx, &shape).targets(&ctx.targets()[..1]).build();
+            if let Ok(d) = &one_target {
+                // Accepted anyway: the engine cannot make its piece and must at least say why.
+                let e = ctx.zeros::<f64>(d).expect_err("no engine can hold such a piece");
+                assert!(!e.message().contains("without a message"), "{e:?} lost the engine's panic message");
+            }
+            expect_err(one_target, ErrorKind::InvalidShape, &[&format!("{shape:?}")]);
+        }
         Ok(())
     })
 }

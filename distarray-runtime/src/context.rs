@@ -78,7 +78,7 @@ impl Context {
 
     fn open(backend: Arc<dyn Backend>, targets: Vec<usize>) -> Result<Self> {
         let id = NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed);
-        backend.prepare_comm(id, &targets);
+        backend.prepare_comm(&targets);
         let inner = ContextInner {
             id,
             prefix: format!("{KEY_PREFIX}{id}_"),
@@ -198,6 +198,11 @@ impl Context {
     /// Like [`run`](Self::run), for commands that only acknowledge.
     pub(crate) fn run_done(&self, targets: &[usize], command: &Command) -> Result<()> {
         self.run(targets, command, Vec::new()).map(drop)
+    }
+
+    /// Makes sure the engines `targets` can make their communicator.
+    pub(crate) fn prepare_comm(&self, targets: &[usize]) {
+        self.inner.backend.prepare_comm(targets);
     }
 
     pub(crate) fn id(&self) -> u64 {

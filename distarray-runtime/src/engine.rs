@@ -16,15 +16,17 @@ use crate::protocol::{decode, encode, Command, Init, Layout, Reply};
 /// Makes the communicator of a new context; one per backend.
 pub(crate) trait CommFactory: Send {
     /// The communicator over `targets` (engine ids, in rank order), which
-    /// include this engine. Every target calls it for the same context.
-    fn open(&mut self, ctx: u64, targets: &[usize]) -> Result<Box<dyn Comm>>;
+    /// include this engine. Every target calls it while running the same command.
+    fn open(&mut self, targets: &[usize]) -> Result<Box<dyn Comm>>;
 }
 
 /// One engine: its id among all engines, its arrays and its communicators.
 pub(crate) struct Engine {
     id: usize,
     store: HashMap<String, Box<dyn StoredArray>>,
-    comms: HashMap<u64, Box<dyn Comm>>,
+    // One communicator per distinct target list, made on first use and kept:
+    // contexts and kernels over the same engines share it.
+    comms: HashMap<Vec<usize>, Box<dyn Comm>>,
     factory: Box<dyn CommFactory>,
 }
 
@@ -45,7 +47,7 @@ impl Engine {
         let (reply, data) = match outcome {
             Ok(Ok(done)) => done,
             Ok(Err(e)) => (Reply::Failed(e.context(format_args!("engine {id}"))), Vec::new()),
-            Err(panic) => (Reply::Failed(err!(Engine, "engine {id} panicked: {}", panic_message(&panic))), Vec::new()),
+            Err(panic) => (Reply::Failed(err!(Engine, "engine {id} panicked: {}", panic_message(&*panic))), Vec::new()),
         };
         // A reply that cannot be encoded is reported as such rather than lost.
         let reply = encode(&reply).unwrap_or_else(|e| {
@@ -58,20 +60,23 @@ impl Engine {
         let done = |data| Ok((Reply::Done, data));
         match command {
             Command::OpenContext { ctx, targets } => {
-                let comm = self.factory.open(ctx, &targets)?;
-                // Check the new communicator end to end: every member must see the
+                let id = self.id;
+                let comm = self.comm(&targets)?;
+                // Check the communicator end to end: every member must see the
                 // same membership in the same order.
-                let members: Vec<usize> = comm.all_gather(&self.id)?;
+                let members: Vec<usize> = comm.all_gather(&id)?;
                 if members != targets {
                     bail!(Backend, "context {ctx}: communicator members {members:?} differ from targets {targets:?}");
                 }
-                self.comms.insert(ctx, comm);
                 done(Vec::new())
             }
-            Command::CloseContext { ctx, prefix } => {
-                self.comms.remove(&ctx);
+            Command::CloseContext { prefix, .. } => {
                 self.store.retain(|k, _| !k.starts_with(&prefix));
                 done(Vec::new())
+            }
+            Command::RunKernel(call) => {
+                let (output, data) = self.run_kernel(call)?;
+                Ok((Reply::Kernel(output), data))
             }
             Command::Create { key, dtype, layout, init } => {
                 let array = with_dtype!(dtype, T => self.create::<T>(&layout, init, &payload)?);
@@ -83,6 +88,10 @@ impl Engine {
                 done(Vec::new())
             }
             Command::Pull { key, dtype } => done(self.get(&key, Some(dtype))?.raw_bytes()),
+            Command::CheckDType { key, dtype } => {
+                self.get(&key, Some(dtype))?;
+                done(Vec::new())
+            }
             Command::DimData { key } => Ok((Reply::DimData(self.get(&key, None)?.dim_data().to_vec()), Vec::new())),
             Command::Delete { key } => {
                 self.store.remove(&key);
@@ -98,6 +107,49 @@ impl Engine {
                 Ok((Reply::Keys(keys), Vec::new()))
             }
         }
+    }
+
+    /// The communicator over `targets`, made on first use.
+    pub(crate) fn comm(&mut self, targets: &[usize]) -> Result<&dyn Comm> {
+        if !self.comms.contains_key(targets) {
+            let comm = self.factory.open(targets)?;
+            self.comms.insert(targets.to_vec(), comm);
+        }
+        self.comms.get(targets).map(|c| c.as_ref()).ok_or_else(|| err!(Backend, "communicator over {targets:?} vanished"))
+    }
+
+    /// The engine's id among all engines.
+    pub(crate) fn id(&self) -> usize {
+        self.id
+    }
+
+    /// Moves the arrays `keys` out of the store (cloned where a key repeats).
+    pub(crate) fn take_arrays(&mut self, keys: &[(String, crate::DType)]) -> Result<Vec<(String, Box<dyn StoredArray>)>> {
+        let mut taken: Vec<(String, Box<dyn StoredArray>)> = Vec::with_capacity(keys.len());
+        for (key, dtype) in keys {
+            let array = match taken.iter().find(|(k, _)| k == key) {
+                Some((_, first)) => first.clone_box(),
+                None => match self.get(key, Some(*dtype)) {
+                    Ok(_) => self.store.remove(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}")),
+                    Err(e) => Err(e),
+                }
+                .inspect_err(|_| self.restore(std::mem::take(&mut taken)))?,
+            };
+            taken.push((key.clone(), array));
+        }
+        Ok(taken)
+    }
+
+    /// Puts arrays taken by [`take_arrays`](Self::take_arrays) back; of a
+    /// repeated key the first copy is kept.
+    pub(crate) fn restore(&mut self, arrays: Vec<(String, Box<dyn StoredArray>)>) {
+        for (key, array) in arrays {
+            self.store.entry(key).or_insert(array);
+        }
+    }
+
+    pub(crate) fn insert(&mut self, key: String, array: Box<dyn StoredArray>) {
+        self.store.insert(key, array);
     }
 
     fn create<T: Element>(&self, layout: &Layout, init: Init, payload: &[u8]) -> Result<Box<dyn StoredArray>> {

@@ -29,6 +29,8 @@ pub enum ErrorKind {
     DTypeMismatch,
     /// A key that is not present on an engine.
     KeyNotFound,
+    /// A kernel name that no `#[local]`/`#[vectorize]` function of this program registered.
+    KernelNotFound,
     /// The context was closed.
     ContextClosed,
     /// An array or distribution of one context was used with another.

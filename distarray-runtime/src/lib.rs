@@ -18,6 +18,7 @@ mod distribution;
 mod element;
 mod engine;
 mod error;
+mod kernel;
 mod local;
 mod protocol;
 
@@ -31,6 +32,7 @@ pub use crate::distribution::{
 };
 pub use crate::element::{DType, Element};
 pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::kernel::{EngineCtx, FromIndex, IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
 pub use crate::local::LocalArray;
 pub use num_complex::Complex;
 
@@ -42,15 +44,26 @@ pub mod maps {
     };
 }
 
+/// Used by code that `#[local]` and `#[vectorize]` generate. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::kernel::{
+        check_same_local_shape, local_like, output_array, output_from_index, output_unit, output_value, KernelArgs,
+        KernelArrays, KernelCall, KernelEntry, KernelFn, KernelInputs, KernelOutput,
+    };
+    pub use inventory;
+}
+
 /// Every trait, for `use distarray::traits::*;`.
 pub mod traits {
     pub use crate::comm::{Collectives, Comm};
     pub use crate::distribution::MapBase;
     pub use crate::element::Element;
+    pub use crate::kernel::{FromIndex, IndexKernel, Kernel, KernelReturn};
 }
 
 /// The common imports: `use distarray::prelude::*;`.
 pub mod prelude {
     pub use crate::traits::*;
-    pub use crate::{Context, DType, Dist, DistArray, Distribution, Error, ErrorKind, LocalArray, Result};
+    pub use crate::{Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Result};
 }

@@ -1,5 +1,6 @@
 //! [`LocalArray`]: one engine's piece of a distributed array.
 
+use std::any::Any;
 use std::ops::{Deref, DerefMut};
 
 use ndarray::{ArrayD, IxDyn};
@@ -109,6 +110,9 @@ pub(crate) trait StoredArray: Send {
     fn dim_data(&self) -> &[DimDict];
     fn raw_bytes(&self) -> Vec<u8>;
     fn fill_raw(&mut self, value: &[u8]) -> Result<()>;
+    fn clone_box(&self) -> Box<dyn StoredArray>;
+    fn as_any(&self) -> &dyn Any;
+    fn as_any_mut(&mut self) -> &mut dyn Any;
 }
 
 impl<T: Element> StoredArray for LocalArray<T> {
@@ -135,5 +139,17 @@ impl<T: Element> StoredArray for LocalArray<T> {
             }
             other => bail!(Protocol, "fill needs one {} value, got {}", T::DTYPE, other.len()),
         }
+    }
+
+    fn clone_box(&self) -> Box<dyn StoredArray> {
+        Box::new(self.clone())
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+
+    fn as_any_mut(&mut self) -> &mut dyn Any {
+        self
     }
 }

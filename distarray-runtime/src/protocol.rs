@@ -45,6 +45,8 @@ pub(crate) enum Command {
     Fill { key: String, dtype: DType, value: Vec<u8> },
     /// Send back the raw bytes of `key`.
     Pull { key: String, dtype: DType },
+    /// Fail unless `key` exists and holds `dtype`.
+    CheckDType { key: String, dtype: DType },
     /// Send back the dim data of `key`.
     DimData { key: String },
     /// Delete one key (missing keys are not an error: deletion is idempotent).
@@ -53,6 +55,8 @@ pub(crate) enum Command {
     DeletePrefix { prefix: String },
     /// List the keys that start with `prefix`.
     ListKeys { prefix: String },
+    /// Run a registered kernel.
+    RunKernel(crate::kernel::KernelRequest),
 }
 
 /// An engine's answer to one command.
@@ -64,6 +68,8 @@ pub(crate) enum Reply {
     Keys(Vec<String>),
     /// One local array's dim data.
     DimData(Vec<DimDict>),
+    /// What a kernel returned (a value's bytes are in the response data).
+    Kernel(crate::kernel::KernelReply),
     /// The command failed on this engine.
     Failed(Error),
 }

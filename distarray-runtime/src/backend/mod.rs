@@ -27,9 +27,10 @@ pub(crate) trait Backend: Send + Sync {
     /// How many engines there are.
     fn num_engines(&self) -> usize;
 
-    /// Client-side preparation before engines `targets` open the communicator of
-    /// context `ctx` (thread engines need their channels made here).
-    fn prepare_comm(&self, ctx: u64, targets: &[usize]);
+    /// Client-side preparation before a command makes engines `targets` use
+    /// their communicator over exactly those engines (thread engines need their
+    /// channels made here). Idempotent.
+    fn prepare_comm(&self, targets: &[usize]);
 
     /// Runs `command` on every engine in `targets` and waits for their responses,
     /// in target order. `payloads` is empty or holds one buffer per target.

@@ -131,7 +131,7 @@ impl Backend for MpiBackend {
         self.engines
     }
 
-    fn prepare_comm(&self, _ctx: u64, _targets: &[usize]) {}
+    fn prepare_comm(&self, _targets: &[usize]) {}
 
     fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>) -> Result<Vec<Response>> {
         if let Some(t) = targets.iter().find(|&&t| t >= self.engines) {
@@ -261,13 +261,13 @@ struct MpiCommFactory {
 }
 
 impl CommFactory for MpiCommFactory {
-    fn open(&mut self, ctx: u64, targets: &[usize]) -> Result<Box<dyn Comm>> {
+    fn open(&mut self, targets: &[usize]) -> Result<Box<dyn Comm>> {
         let engines = &self.engines.0;
         let ranks: Vec<i32> = targets.iter().map(|&t| t as i32).collect();
         let group = engines.group().include(&ranks);
         // Collective over the group members only, which are exactly the targets
-        // running this command; the tag keeps concurrent creations apart.
-        let tag = (ctx % (1 << 15)) as i32;
+        // running this command; every member derives the same tag.
+        let tag = (targets.iter().fold(17u64, |h, &t| h.wrapping_mul(31).wrapping_add(t as u64)) % (1 << 15)) as i32;
         match engines.split_by_subgroup_with_tag(&group, tag) {
             Some(comm) => Ok(Box::new(MpiComm(Serialized(comm)))),
             None => bail!(Backend, "engine is not a member of the communicator over {targets:?}"),

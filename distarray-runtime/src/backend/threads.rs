@@ -1,7 +1,7 @@
 //! Thread engines: `DISTARRAY_ENGINES` threads in this process (default 4),
 //! each blocked on its command channel while idle.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -33,12 +33,13 @@ struct Job {
 }
 
 /// Communicator ends made by the client for engines to pick up, keyed by
-/// (context, engine id).
-type PendingComms = Arc<Mutex<HashMap<(u64, usize), ThreadComm>>>;
+/// (target list, engine id).
+type PendingComms = Arc<Mutex<HashMap<(Vec<usize>, usize), ThreadComm>>>;
 
 pub(crate) struct ThreadBackend {
     engines: Vec<Sender<Job>>,
     pending: PendingComms,
+    prepared: Mutex<HashSet<Vec<usize>>>,
     // One client call at a time, so every engine sees commands in one order.
     order: Mutex<()>,
 }
@@ -49,11 +50,11 @@ struct PendingFactory {
 }
 
 impl CommFactory for PendingFactory {
-    fn open(&mut self, ctx: u64, _targets: &[usize]) -> Result<Box<dyn Comm>> {
+    fn open(&mut self, targets: &[usize]) -> Result<Box<dyn Comm>> {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        match pending.remove(&(ctx, self.id)) {
+        match pending.remove(&(targets.to_vec(), self.id)) {
             Some(comm) => Ok(Box::new(comm)),
-            None => bail!(Backend, "no communicator was prepared for context {ctx} on engine {}", self.id),
+            None => bail!(Backend, "no communicator was prepared over {targets:?} for engine {}", self.id),
         }
     }
 }
@@ -71,7 +72,7 @@ impl ThreadBackend {
                 .map_err(|e| err!(Backend, "cannot start engine thread {id}: {e}"))?;
             engines.push(tx);
         }
-        Ok(ThreadBackend { engines, pending, order: Mutex::new(()) })
+        Ok(ThreadBackend { engines, pending, prepared: Mutex::default(), order: Mutex::new(()) })
     }
 }
 
@@ -93,10 +94,13 @@ impl Backend for ThreadBackend {
         self.engines.len()
     }
 
-    fn prepare_comm(&self, ctx: u64, targets: &[usize]) {
+    fn prepare_comm(&self, targets: &[usize]) {
+        if !self.prepared.lock().unwrap_or_else(PoisonError::into_inner).insert(targets.to_vec()) {
+            return;
+        }
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         for (comm, &engine) in ThreadComm::group(targets.len()).into_iter().zip(targets) {
-            pending.insert((ctx, engine), comm);
+            pending.insert((targets.to_vec(), engine), comm);
         }
     }
 

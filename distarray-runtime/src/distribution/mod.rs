@@ -297,6 +297,10 @@ impl Distribution {
 
     /// For each axis, the global indices that `rank`'s piece covers, in local order.
     pub(crate) fn global_indices(&self, rank: usize) -> Vec<Vec<usize>> {
+        // An empty piece lists no indices at all: another axis may be huge.
+        if self.local_shape(rank).contains(&0) {
+            return vec![Vec::new(); self.ndim()];
+        }
         self.maps().iter().zip(self.coords(rank)).map(|(m, c)| m.global_indices(c)).collect()
     }
 
@@ -387,14 +391,16 @@ fn grid_size(maps: &[Map]) -> Result<usize> {
     maps.iter().try_fold(1usize, |acc, m| acc.checked_mul(m.grid_size())).ok_or_else(|| err!(InvalidGridShape, "the grid size overflows"))
 }
 
-/// Checks that the element count of `shape` fits in `usize` (and in memory
-/// addressing, like ndarray: `isize::MAX`).
+/// Checks that `shape` is one ndarray can hold: the product of its non-zero
+/// axis lengths must fit in `isize`. Returns the element count.
 pub(crate) fn check_size(shape: &[usize]) -> Result<usize> {
     shape
         .iter()
+        .filter(|&&n| n != 0)
         .try_fold(1usize, |acc, &n| acc.checked_mul(n))
         .filter(|&n| n <= isize::MAX as usize)
-        .ok_or_else(|| err!(InvalidShape, "shape {shape:?} has more elements than fit in memory"))
+        .ok_or_else(|| err!(InvalidShape, "shape {shape:?} has more elements than fit in memory"))?;
+    Ok(shape.iter().product())
 }
 
 impl PartialEq for Distribution {

@@ -1,0 +1,644 @@
+//! Kernels: user functions registered on every engine by `#[local]` and
+//! `#[vectorize]`, the engine side that runs them, and the client side that
+//! calls them ([`KernelCall`], [`Context::apply`], [`Context::fromfunction`]).
+//!
+//! The macros generate code against the hidden items of this module (through
+//! `distarray::__private`); users see [`EngineCtx`] and the two `Context`
+//! methods.
+
+use std::marker::PhantomData;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use ndarray::{ArrayD, IxDyn};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::array::DistArray;
+use crate::comm::Comm;
+use crate::context::{same_context, Context};
+use crate::distribution::{rank_to_coords, DimDict, Distribution, MapBase};
+use crate::element::{DType, Element};
+use crate::engine::{panic_message, Engine};
+use crate::error::{bail, err, Result};
+use crate::local::{LocalArray, StoredArray};
+use crate::protocol::{decode, encode, Command, Layout, Reply};
+
+/// What an engine knows about itself while running a kernel: its rank among
+/// the kernel's engines, their number, and a communicator over them for
+/// collectives inside the kernel.
+///
+/// A `#[local]` kernel gets it by declaring a `&EngineCtx` parameter.
+pub struct EngineCtx<'a> {
+    engine: usize,
+    comm: &'a dyn Comm,
+}
+
+impl EngineCtx<'_> {
+    /// This engine's rank among the engines running the kernel.
+    pub fn rank(&self) -> usize {
+        self.comm.rank()
+    }
+
+    /// The number of engines running the kernel.
+    pub fn size(&self) -> usize {
+        self.comm.size()
+    }
+
+    /// This engine's id among all engines of the process.
+    pub fn engine_id(&self) -> usize {
+        self.engine
+    }
+
+    /// The communicator over the engines running the kernel (see
+    /// [`Collectives`](crate::Collectives) for typed collectives).
+    pub fn comm(&self) -> &dyn Comm {
+        self.comm
+    }
+}
+
+/// The engine side of a kernel, as the macros register it.
+#[doc(hidden)]
+pub type KernelFn = fn(&mut KernelInputs<'_>) -> Result<KernelOutput>;
+
+/// One registered kernel: its stable name and its engine-side entry point.
+#[doc(hidden)]
+pub struct KernelEntry {
+    /// `module_path!()::fn_name` (with `#index` for fromfunction entry points).
+    pub name: &'static str,
+    /// The engine-side entry point.
+    pub run: KernelFn,
+}
+
+inventory::collect!(KernelEntry);
+
+fn find_kernel(name: &str) -> Result<KernelFn> {
+    inventory::iter::<KernelEntry>
+        .into_iter()
+        .find(|k| k.name == name)
+        .map(|k| k.run)
+        .ok_or_else(|| err!(KernelNotFound, "no kernel named `{name}` is registered in this program"))
+}
+
+/// The request to run a kernel, as it travels to the engines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct KernelRequest {
+    name: String,
+    /// The engines running it, in rank order (the kernel's communicator).
+    targets: Vec<usize>,
+    arrays: Vec<(String, DType)>,
+    args: Vec<u8>,
+    /// Where an array result goes.
+    result_key: String,
+    /// For fromfunction: the layout of the array to build.
+    index_layout: Option<Layout>,
+}
+
+/// What a kernel gave back on one engine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum KernelReply {
+    /// `()`.
+    Unit,
+    /// A serialized value, in the response data.
+    Value,
+    /// A local array, stored under the result key.
+    Array { dtype: DType, dim_data: Vec<DimDict> },
+}
+
+/// The inputs of one kernel run on one engine.
+#[doc(hidden)]
+pub struct KernelInputs<'a> {
+    args: &'a [u8],
+    arrays: Vec<(String, Box<dyn StoredArray>)>,
+    engine: EngineCtx<'a>,
+    index_layout: Option<&'a Layout>,
+    result: Option<Box<dyn StoredArray>>,
+}
+
+/// The scalar arguments of a kernel call.
+#[doc(hidden)]
+pub struct KernelArgs<'a>(&'a [u8]);
+
+impl KernelArgs<'_> {
+    /// The arguments, decoded as the tuple `A`.
+    pub fn decode<A: DeserializeOwned>(&self) -> Result<A> {
+        decode(self.0).map_err(|e| e.context("kernel arguments"))
+    }
+}
+
+/// The array arguments of a kernel call, taken one by one in order.
+#[doc(hidden)]
+pub struct KernelArrays<'a>(std::slice::IterMut<'a, (String, Box<dyn StoredArray>)>);
+
+impl<'a> KernelArrays<'a> {
+    fn next_array(&mut self, param: &str) -> Result<&'a mut Box<dyn StoredArray>> {
+        match self.0.next() {
+            Some((_, array)) => Ok(array),
+            None => bail!(Protocol, "no array was sent for parameter `{param}`"),
+        }
+    }
+
+    /// The next array argument, for parameter `param`.
+    pub fn next_ref<T: Element>(&mut self, param: &str) -> Result<&'a LocalArray<T>> {
+        let array = self.next_array(param)?;
+        let dtype = array.dtype();
+        array.as_any().downcast_ref().ok_or_else(|| err!(DTypeMismatch, "parameter `{param}` takes {}, the array holds {dtype}", T::DTYPE))
+    }
+
+    /// The next array argument, mutable, for parameter `param`.
+    pub fn next_mut<T: Element>(&mut self, param: &str) -> Result<&'a mut LocalArray<T>> {
+        let array = self.next_array(param)?;
+        let dtype = array.dtype();
+        array.as_any_mut().downcast_mut().ok_or_else(|| err!(DTypeMismatch, "parameter `{param}` takes {}, the array holds {dtype}", T::DTYPE))
+    }
+}
+
+impl<'a> KernelInputs<'a> {
+    /// The scalar arguments, the array arguments and the engine context, as
+    /// disjoint borrows.
+    pub fn split(&mut self) -> (KernelArgs<'a>, KernelArrays<'_>, &EngineCtx<'a>) {
+        (KernelArgs(self.args), KernelArrays(self.arrays.iter_mut()), &self.engine)
+    }
+}
+
+/// A kernel's `()` result.
+#[doc(hidden)]
+pub fn output_unit(_: ()) -> Result<KernelOutput> {
+    Ok(KernelOutput(Out::Unit))
+}
+
+/// A kernel's value result, sent back to the client.
+#[doc(hidden)]
+pub fn output_value<R: Serialize>(value: &R) -> Result<KernelOutput> {
+    Ok(KernelOutput(Out::Value(encode(value)?)))
+}
+
+/// A kernel's `LocalArray` result, kept on the engine under the result key.
+#[doc(hidden)]
+pub fn output_array<T: Element>(inputs: &mut KernelInputs<'_>, array: LocalArray<T>) -> Result<KernelOutput> {
+    let reply = KernelReply::Array { dtype: T::DTYPE, dim_data: array.dim_data().to_vec() };
+    inputs.result = Some(Box::new(array));
+    Ok(KernelOutput(Out::Array(reply)))
+}
+
+/// What a kernel produced on one engine (opaque to generated code).
+#[doc(hidden)]
+pub struct KernelOutput(Out);
+
+enum Out {
+    Unit,
+    Value(Vec<u8>),
+    Array(KernelReply),
+}
+
+/// Checks that the local pieces of a `#[vectorize]` call have one shape.
+#[doc(hidden)]
+pub fn check_same_local_shape(shapes: &[(&str, &[usize])]) -> Result<()> {
+    if let Some(((first, shape), rest)) = shapes.split_first().map(|(f, r)| (*f, r)) {
+        if let Some((name, other)) = rest.iter().find(|(_, s)| s != &shape) {
+            bail!(InvalidShape, "local pieces differ: `{first}` has shape {shape:?}, `{name}` has {other:?}");
+        }
+    }
+    Ok(())
+}
+
+/// A local array of `values` (in the logical order of `like`) shaped and
+/// distributed like `like`.
+#[doc(hidden)]
+pub fn local_like<T: Element, U: Element>(like: &LocalArray<U>, values: Vec<T>) -> Result<LocalArray<T>> {
+    let data = ArrayD::from_shape_vec(IxDyn(like.local_shape()), values).map_err(|e| err!(InvalidShape, "{e}"))?;
+    LocalArray::new(data, like.dim_data().to_vec())
+}
+
+/// Conversion of a global index into a `#[vectorize]` parameter, for
+/// [`Context::fromfunction`].
+pub trait FromIndex {
+    /// The value of index `i` (`i != 0` for bool, the real part for complex).
+    fn from_index(i: usize) -> Self;
+}
+
+macro_rules! from_index_as {
+    ($($t:ty),*) => {$(
+        impl FromIndex for $t {
+            fn from_index(i: usize) -> Self { i as $t }
+        }
+    )*};
+}
+from_index_as!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+impl FromIndex for bool {
+    fn from_index(i: usize) -> Self {
+        i != 0
+    }
+}
+
+impl FromIndex for num_complex::Complex<f32> {
+    fn from_index(i: usize) -> Self {
+        num_complex::Complex::new(i as f32, 0.0)
+    }
+}
+
+impl FromIndex for num_complex::Complex<f64> {
+    fn from_index(i: usize) -> Self {
+        num_complex::Complex::new(i as f64, 0.0)
+    }
+}
+
+/// The fromfunction entry point of a `#[vectorize]` kernel of `arity`
+/// parameters: builds this engine's piece by calling `f` on each global index.
+#[doc(hidden)]
+pub fn output_from_index<T: Element>(inputs: &mut KernelInputs<'_>, arity: usize, f: impl Fn(&[usize]) -> T) -> Result<KernelOutput> {
+    let Some(layout) = inputs.index_layout else {
+        bail!(Protocol, "a fromfunction kernel was called without a layout");
+    };
+    if layout.maps.len() != arity {
+        bail!(InvalidShape, "the function takes {arity} indices but the array has {} axes", layout.maps.len());
+    }
+    let rank = inputs.engine.rank();
+    let grid_shape: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
+    let coords = rank_to_coords(rank, &grid_shape);
+    let dim_data: Vec<DimDict> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
+    let shape: Vec<usize> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
+    let indices: Vec<Vec<usize>> = if shape.contains(&0) {
+        vec![Vec::new(); shape.len()]
+    } else {
+        layout.maps.iter().zip(&coords).map(|(m, &c)| m.global_indices(c)).collect()
+    };
+    let data = ArrayD::from_shape_fn(IxDyn(&shape), |local| {
+        let global: Vec<usize> = indices.iter().enumerate().map(|(axis, idx)| idx[local[axis]]).collect();
+        f(&global)
+    });
+    output_array(inputs, LocalArray::new(data, dim_data)?)
+}
+
+impl Engine {
+    /// Runs a kernel on this engine: takes its arrays out of the store, calls
+    /// it with panics caught, puts the arrays back whatever happened.
+    pub(crate) fn run_kernel(&mut self, request: KernelRequest) -> Result<(KernelReply, Vec<u8>)> {
+        let run = find_kernel(&request.name)?;
+        let id = self.id();
+        let arrays = self.take_arrays(&request.arrays)?;
+        let comm = match self.comm(&request.targets) {
+            Ok(comm) => comm,
+            Err(e) => {
+                self.restore(arrays);
+                return Err(e);
+            }
+        };
+        let mut inputs = KernelInputs {
+            args: &request.args,
+            arrays,
+            engine: EngineCtx { engine: id, comm },
+            index_layout: request.index_layout.as_ref(),
+            result: None,
+        };
+        let outcome = catch_unwind(AssertUnwindSafe(|| run(&mut inputs)));
+        let KernelInputs { arrays, result, .. } = inputs;
+        self.restore(arrays);
+        let output = match outcome {
+            Ok(Ok(output)) => output,
+            Ok(Err(e)) => return Err(e.context(format_args!("kernel `{}`", request.name))),
+            Err(panic) => bail!(Engine, "kernel `{}` panicked: {}", request.name, panic_message(&*panic)),
+        };
+        Ok(match output.0 {
+            Out::Unit => (KernelReply::Unit, Vec::new()),
+            Out::Value(bytes) => (KernelReply::Value, bytes),
+            Out::Array(reply) => {
+                if let Some(array) = result {
+                    self.insert(request.result_key, array);
+                }
+                (reply, Vec::new())
+            }
+        })
+    }
+}
+
+/// A kernel call being assembled on the client by generated code.
+#[doc(hidden)]
+pub struct KernelCall {
+    name: &'static str,
+    context: Option<Context>,
+    distributions: Vec<Distribution>,
+    arrays: Vec<(String, DType)>,
+    names: Vec<&'static str>,
+    args: Vec<u8>,
+}
+
+impl KernelCall {
+    /// A call of the kernel registered as `name`.
+    pub fn new(name: &'static str) -> Self {
+        KernelCall { name, context: None, distributions: Vec::new(), arrays: Vec::new(), names: Vec::new(), args: encode(&()).unwrap_or_default() }
+    }
+
+    /// Runs on `context`'s engines (kernels without array parameters).
+    pub fn context(mut self, context: &Context) -> Result<Self> {
+        if let Some(d) = self.distributions.first() {
+            same_context(context, d.context(), "an array argument")?;
+        }
+        self.context = Some(context.clone());
+        Ok(self)
+    }
+
+    /// Adds the array argument of parameter `param`. Every array must belong to
+    /// one context and live on the same engines.
+    pub fn array<T: Element>(mut self, param: &'static str, array: &DistArray<T>) -> Result<Self> {
+        let d = array.distribution();
+        if let Some(ctx) = &self.context {
+            same_context(ctx, d.context(), &format!("array `{param}`"))?;
+        }
+        if let Some(first) = self.distributions.first() {
+            same_context(first.context(), d.context(), &format!("array `{param}`"))?;
+            if first.targets() != d.targets() {
+                bail!(
+                    IncompatibleDistribution,
+                    "kernel `{}`: array `{param}` lives on engines {:?} but `{}` on {:?}",
+                    self.name,
+                    d.targets(),
+                    self.names[0],
+                    first.targets()
+                );
+            }
+        }
+        self.distributions.push(d.clone());
+        self.arrays.push((array.key().to_string(), T::DTYPE));
+        self.names.push(param);
+        Ok(self)
+    }
+
+    /// Sets the scalar arguments, as one tuple.
+    pub fn args<A: Serialize>(mut self, args: &A) -> Result<Self> {
+        self.args = encode(args)?;
+        Ok(self)
+    }
+
+    /// Checks that every array argument has the same shape and distribution
+    /// (`#[vectorize]`).
+    pub fn same_layout(self) -> Result<Self> {
+        if let Some(first) = self.distributions.first() {
+            for (d, name) in self.distributions.iter().zip(&self.names).skip(1) {
+                if d.shape() != first.shape() {
+                    bail!(InvalidShape, "`{}` has shape {:?} but `{name}` has shape {:?}", self.names[0], first.shape(), d.shape());
+                }
+                if !d.is_compatible(first) {
+                    bail!(IncompatibleDistribution, "`{}` is distributed as {first} but `{name}` as {d}", self.names[0]);
+                }
+            }
+        }
+        Ok(self)
+    }
+
+    fn context_ref(&self) -> Result<&Context> {
+        match (&self.context, self.distributions.first()) {
+            (Some(c), _) => Ok(c),
+            (None, Some(d)) => Ok(d.context()),
+            (None, None) => bail!(WrongContext, "kernel `{}` has no array argument to take a context from", self.name),
+        }
+    }
+
+    /// Sends the call to `targets` (default: the arrays' engines, else the
+    /// context's); returns the targets and each engine's reply and data.
+    fn send(&self, targets: Option<&[usize]>, index_layout: Option<Layout>) -> Result<(String, Vec<usize>, Vec<(KernelReply, Vec<u8>)>)> {
+        let ctx = self.context_ref()?;
+        let targets = match (targets, self.distributions.first()) {
+            (Some(t), _) => ctx.select_targets(Some(t))?,
+            (None, Some(d)) => d.targets().to_vec(),
+            (None, None) => ctx.targets().to_vec(),
+        };
+        let result_key = ctx.new_key();
+        ctx.prepare_comm(&targets);
+        let request = KernelRequest {
+            name: self.name.to_string(),
+            targets: targets.clone(),
+            arrays: self.arrays.clone(),
+            args: self.args.clone(),
+            result_key: result_key.clone(),
+            index_layout,
+        };
+        let replies = match ctx.run(&targets, &Command::RunKernel(request), Vec::new()) {
+            Ok(r) => r,
+            Err(e) => {
+                // Engines that succeeded may hold a result nobody will own.
+                let _ = ctx.run_done(&targets, &Command::Delete { key: result_key });
+                return Err(e);
+            }
+        };
+        let replies = replies
+            .into_iter()
+            .map(|(reply, data)| match reply {
+                Reply::Kernel(k) => Ok((k, data)),
+                other => Err(err!(Protocol, "a kernel call was answered with {other:?}")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((result_key, targets, replies))
+    }
+
+    /// Runs the kernel; its `LocalArray<T>` results form a new DistArray.
+    pub fn run_array<T: Element>(self) -> Result<DistArray<T>> {
+        let (key, targets, replies) = self.send(None, None)?;
+        let ctx = self.context_ref()?;
+        let adopt = || -> Result<DistArray<T>> {
+            let dim_data = array_replies::<T>(self.name, &replies)?;
+            let distribution = Distribution::from_dim_data_per_rank(ctx, &dim_data, Some(&targets))
+                .map_err(|e| e.context(format_args!("kernel `{}` returned pieces that do not form an array", self.name)))?;
+            Ok(DistArray::from_key(key.clone(), distribution))
+        };
+        adopt().inspect_err(|_| {
+            let _ = ctx.run_done(&targets, &Command::Delete { key: key.clone() });
+        })
+    }
+
+    /// Runs the kernel, which returns `()`.
+    pub fn run_unit(self) -> Result<()> {
+        let (_, _, replies) = self.send(None, None)?;
+        expect_unit(self.name, &replies)
+    }
+
+    /// Runs the kernel; one value per engine, in engine order.
+    pub fn run_values<R: DeserializeOwned>(self) -> Result<Vec<R>> {
+        let (_, _, replies) = self.send(None, None)?;
+        decode_values(self.name, &replies)
+    }
+}
+
+fn array_replies<T: Element>(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> Result<Vec<Vec<DimDict>>> {
+    replies
+        .iter()
+        .map(|(reply, _)| match reply {
+            KernelReply::Array { dtype, dim_data } if *dtype == T::DTYPE => Ok(dim_data.clone()),
+            KernelReply::Array { dtype, .. } => bail!(DTypeMismatch, "kernel `{name}` returned {dtype}, not {}", T::DTYPE),
+            other => bail!(Protocol, "kernel `{name}` returned {other:?} where an array was expected"),
+        })
+        .collect()
+}
+
+fn expect_unit(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> Result<()> {
+    match replies.iter().find(|(r, _)| !matches!(r, KernelReply::Unit)) {
+        Some((other, _)) => bail!(Protocol, "kernel `{name}` returned {other:?} where () was expected"),
+        None => Ok(()),
+    }
+}
+
+fn decode_values<R: DeserializeOwned>(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> Result<Vec<R>> {
+    replies
+        .iter()
+        .map(|(reply, data)| match reply {
+            KernelReply::Value => decode(data).map_err(|e| e.context(format_args!("kernel `{name}` result"))),
+            other => bail!(Protocol, "kernel `{name}` returned {other:?} where a value was expected"),
+        })
+        .collect()
+}
+
+/// A registered kernel, as `#[local]` and `#[vectorize]` describe it for
+/// [`Context::apply`]: generated for each kernel as a type of the same name.
+pub trait Kernel {
+    /// The registered name.
+    const NAME: &'static str;
+    /// The client-side arguments, as a tuple (`&DistArray<T>` for arrays).
+    type Args<'a>;
+    /// What the kernel returns on each engine.
+    type Output: KernelReturn;
+    /// The call with these arguments.
+    #[doc(hidden)]
+    fn call(args: Self::Args<'_>) -> Result<KernelCall>;
+}
+
+/// How a kernel's per-engine results come back from [`Context::apply`].
+pub trait KernelReturn {
+    /// One engine's result.
+    type PerEngine;
+    #[doc(hidden)]
+    fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<Self::PerEngine>>;
+}
+
+/// The result kind of kernels returning `LocalArray<T>`: `apply` brings each
+/// engine's piece back.
+pub struct ReturnsArray<T>(PhantomData<T>);
+/// The result kind of kernels returning `()`.
+pub struct ReturnsUnit;
+/// The result kind of kernels returning a value `R`.
+pub struct ReturnsValue<R>(PhantomData<R>);
+
+impl<T: Element> KernelReturn for ReturnsArray<T> {
+    type PerEngine = LocalArray<T>;
+    fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<LocalArray<T>>> {
+        let (key, targets, replies) = call.send(targets, None)?;
+        let ctx = call.context_ref()?;
+        let pull = || -> Result<Vec<LocalArray<T>>> {
+            let dim_data = array_replies::<T>(call.name, &replies)?;
+            let pulled = ctx.run(&targets, &Command::Pull { key: key.clone(), dtype: T::DTYPE }, Vec::new())?;
+            pulled.into_iter().zip(dim_data).map(|((_, bytes), dims)| LocalArray::from_bytes(&bytes, dims)).collect()
+        };
+        let pieces = pull();
+        ctx.run_done(&targets, &Command::Delete { key })?;
+        pieces
+    }
+}
+
+impl KernelReturn for ReturnsUnit {
+    type PerEngine = ();
+    fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<()>> {
+        let (_, _, replies) = call.send(targets, None)?;
+        expect_unit(call.name, &replies)?;
+        Ok(vec![(); replies.len()])
+    }
+}
+
+impl<R: DeserializeOwned> KernelReturn for ReturnsValue<R> {
+    type PerEngine = R;
+    fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<R>> {
+        let (_, _, replies) = call.send(targets, None)?;
+        decode_values(call.name, &replies)
+    }
+}
+
+/// A `#[vectorize]` kernel, usable by [`Context::fromfunction`].
+pub trait IndexKernel {
+    /// The registered name of the fromfunction entry point.
+    const INDEX_NAME: &'static str;
+    /// The element type it returns.
+    type Elem: Element;
+}
+
+impl Context {
+    /// Runs kernel `K` (a `#[local]` or `#[vectorize]` function) on `targets`
+    /// (default: the engines of its array arguments, else all of this
+    /// context's) and returns each engine's result, in target order — the
+    /// reference's `apply`.
+    ///
+    /// # Errors
+    /// `WrongContext` if an array belongs to another context, `InvalidTarget`
+    /// for targets outside this context, `KeyNotFound` if a target does not
+    /// hold an array argument, `Engine` if the kernel panicked.
+    pub fn apply<K: Kernel>(&self, args: K::Args<'_>, targets: Option<&[usize]>) -> Result<Vec<<K::Output as KernelReturn>::PerEngine>> {
+        let call = K::call(args)?.context(self)?;
+        K::Output::apply(call, targets)
+    }
+
+    /// A new array whose element at global index `(i, j, ..)` is
+    /// `K(i, j, ..)`, for a `#[vectorize]` function `K` with one parameter per
+    /// axis, computed on the engines that own each element (nothing is
+    /// materialised on the client). The distribution defaults to
+    /// [`Distribution::from_shape`] of `shape`.
+    ///
+    /// # Errors
+    /// `InvalidShape` if `K` does not take one index per axis or the
+    /// distribution's shape differs from `shape`.
+    pub fn fromfunction<K: IndexKernel>(&self, shape: &[usize], distribution: Option<&Distribution>) -> Result<DistArray<K::Elem>> {
+        let distribution = match distribution {
+            Some(d) => d.clone(),
+            None => Distribution::from_shape(self, shape)?,
+        };
+        distribution.check_context(self)?;
+        if distribution.shape() != shape {
+            bail!(InvalidShape, "fromfunction of shape {shape:?} was given a distribution of shape {:?}", distribution.shape());
+        }
+        let call = KernelCall::new(K::INDEX_NAME).context(self)?;
+        let (key, targets, replies) = call.send(Some(distribution.targets()), Some(distribution.layout().clone()))?;
+        let checked = array_replies::<K::Elem>(K::INDEX_NAME, &replies);
+        if let Err(e) = checked {
+            let _ = self.run_done(&targets, &Command::Delete { key });
+            return Err(e);
+        }
+        Ok(DistArray::from_key(key, distribution))
+    }
+}
+
+impl<T: Element> DistArray<T> {
+    /// A DistArray for local arrays a kernel already stored under `key` on the
+    /// engines of `context` (their dim data, pulled from the engines, gives the
+    /// distribution) — the reference's `from_localarrays` with a context.
+    ///
+    /// # Errors
+    /// `KeyNotFound` if an engine lacks the key, `DTypeMismatch` if it holds
+    /// another element type, `InvalidDimData` if the pieces do not tile an array.
+    pub fn from_localarrays(key: &str, context: &Context, targets: Option<&[usize]>) -> Result<Self> {
+        let targets = context.select_targets(targets)?;
+        let replies = context.run(&targets, &Command::DimData { key: key.to_string() }, Vec::new())?;
+        let dim_data = replies
+            .into_iter()
+            .map(|(reply, _)| match reply {
+                Reply::DimData(d) => Ok(d),
+                other => Err(err!(Protocol, "a dim data request was answered with {other:?}")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let distribution = Distribution::from_dim_data_per_rank(context, &dim_data, Some(&targets))?;
+        Self::from_localarrays_with(key, &distribution)
+    }
+
+    /// Like [`from_localarrays`](Self::from_localarrays), with the distribution
+    /// given (it must describe the stored pieces; their dtype is checked).
+    ///
+    /// # Errors
+    /// `KeyNotFound` or `DTypeMismatch` as above.
+    pub fn from_localarrays_with(key: &str, distribution: &Distribution) -> Result<Self> {
+        let ctx = distribution.context();
+        let replies = ctx.run(distribution.targets(), &Command::DimData { key: key.to_string() }, Vec::new())?;
+        for ((reply, _), rank) in replies.into_iter().zip(0..) {
+            if let Reply::DimData(d) = reply {
+                if d.iter().map(DimDict::size).collect::<Vec<_>>() != distribution.shape() {
+                    bail!(InvalidDimData, "the piece of rank {rank} under {key:?} belongs to an array of another shape");
+                }
+            }
+        }
+        ctx.run_done(distribution.targets(), &Command::CheckDType { key: key.to_string(), dtype: T::DTYPE })?;
+        Ok(DistArray::from_key(key.to_string(), distribution.clone()))
+    }
+}
