@@ -649,13 +649,8 @@ fn array_after_cleanup() -> Result<()> {
 // ---------------------------------------------------------------------------
 // Empty arrays with a huge axis
 
-// BUG: `Distribution::global_indices` (distarray-runtime/src/distribution/mod.rs:300)
-// materialises the index list of every axis of a piece even when another axis
-// of the piece is empty, and `pieces_of` (array/impl_conversions.rs:87) calls
-// it for `fromarray` and `toarray`. For shape [0, isize::MAX as usize], a valid
-// (empty) ndarray shape, `fromarray` and `toarray` panic on the client with
-// "capacity overflow" instead of moving zero elements; a smaller long axis such
-// as [0, 1 << 40] would try to allocate terabytes (abort, not even a panic).
+// Regression: an empty piece must not list the indices of its other axes
+// (for [0, isize::MAX] that once overflowed a capacity on the client).
 #[test]
 fn empty_array_with_a_long_axis() -> Result<()> {
     on_every_context(|ctx| {
@@ -670,20 +665,9 @@ fn empty_array_with_a_long_axis() -> Result<()> {
     })
 }
 
-// BUG: two defects show here.
-// 1. `check_size` (distarray-runtime/src/distribution/mod.rs:392) only bounds
-//    the element count, so [0, usize::MAX] (0 elements) is accepted although
-//    no ndarray can have that shape (ndarray requires the product of the
-//    non-zero axis lengths to fit in isize). Expected: InvalidShape from
-//    `build()`. Actual: Ok; then `zeros` on one target fails because the
-//    engine panics inside ndarray, and `toarray` of the 4-target version
-//    panics on the client ("capacity overflow", see the test above).
-// 2. `Engine::handle` (distarray-runtime/src/engine.rs:48) calls
-//    `panic_message(&panic)` with `panic: Box<dyn Any + Send>`; `&Box<..>`
-//    unsize-coerces to a `&dyn Any` of the Box itself, so neither downcast
-//    matches and every engine panic is reported as "engine N panicked: a panic
-//    without a message" (here ndarray's "Shape too large, product of non-zero
-//    axis lengths overflows isize" is lost). `panic_message(&*panic)` fixes it.
+// Regression: a shape is refused unless the product of its non-zero axis
+// lengths fits in isize (ndarray's rule), even with zero elements; and an
+// engine panic keeps its message.
 #[test]
 fn zero_size_shape_beyond_ndarray_limits() -> Result<()> {
     on_every_context(|ctx| {
