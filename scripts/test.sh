@@ -23,15 +23,23 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # More ranks than cores here: idle ranks must yield the CPU.
 mpirun=(mpirun --oversubscribe --mca mpi_yield_when_idle 1)
 
-echo "== the quickstart, thread engines, no features"
-cargo run --quiet --example quickstart >/dev/null
+echo "== the examples, thread engines, no features"
+for example in quickstart local_kernels vectorize; do
+    cargo run --quiet --example "$example" >/dev/null
+done
+# Another engine count than the default.
+DISTARRAY_ENGINES=3 cargo run --quiet --example quickstart >/dev/null
 
 echo "== cargo test (thread engines)"
 cargo test --workspace --features mpi 2>&1 | tee target/cargo-test.log
 
 echo "== MPI programs"
 cargo build --quiet --features mpi --examples
-layouts=$(cargo test --features mpi --test mpi_layouts --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*mpi_layouts-[^)]*\)).*/\1/p' | tail -n 1)
+test_binary() { # the executable of test target $1
+    cargo test --features mpi --test "$1" --no-run 2>&1 | sed -n "s/.*Executable.*(\(.*$1-[^)]*\)).*/\1/p" | tail -n 1
+}
+layouts=$(test_binary mpi_layouts)
+kernels=$(test_binary mpi_kernels)
 passed=0
 failed=0
 run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
@@ -46,13 +54,16 @@ run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
 }
 for n in 3 5; do
     run "mpi_layouts_np$n" 0 "${mpirun[@]}" -n "$n" "$layouts"
-    run "mpi_quickstart_np$n" 0 "${mpirun[@]}" -n "$n" target/debug/examples/quickstart
+    run "mpi_kernels_np$n" 0 "${mpirun[@]}" -n "$n" "$kernels"
+    for example in quickstart local_kernels vectorize; do
+        run "mpi_${example}_np$n" 0 "${mpirun[@]}" -n "$n" "target/debug/examples/$example"
+    done
     # main returns Err: the client exits 1, the engines end, nobody hangs.
     run "mpi_error_exit_np$n" 1 "${mpirun[@]}" -n "$n" target/debug/examples/mpi_error_exit
     grep -q "InvalidGridShape" "target/mpi_error_exit_np$n.log" || { failed=$((failed + 1)); echo "FAIL mpi_error_exit_np$n printed no error"; }
 done
 # Leftover engine ranks would mean a rank outlived its job.
-if pgrep -f "target/debug/(examples/(quickstart|mpi_error_exit)|deps/mpi_layouts)" >/dev/null; then
+if pgrep -f "target/debug/(examples/|deps/mpi_)" >/dev/null; then
     failed=$((failed + 1)); echo "FAIL engine processes left running"; pgrep -af "target/debug" || true
 fi
 

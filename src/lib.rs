@@ -27,6 +27,7 @@
 
 #[doc(inline)]
 pub use distarray_runtime::*;
+#[doc(inline)] pub use distarray_macros::{local, vectorize};
 
 // The README's example runs as a doc test.
 #[doc = include_str!("../README.md")]

@@ -43,6 +43,25 @@ impl<T: Element> LocalArray<T> {
         Ok(LocalArray { data, dim_data })
     }
 
+    /// A local array of `f` applied to every element, with the same dim data
+    /// (so a kernel can return it as a piece of a new DistArray).
+    pub fn map<U: Element>(&self, f: impl FnMut(&T) -> U) -> LocalArray<U> {
+        LocalArray { data: self.data.map(f), dim_data: self.dim_data.clone() }
+    }
+
+    /// Like [`map`](Self::map), taking elements by value.
+    pub fn mapv<U: Element>(&self, f: impl FnMut(T) -> U) -> LocalArray<U> {
+        LocalArray { data: self.data.mapv(f), dim_data: self.dim_data.clone() }
+    }
+
+    /// A local array of other elements with this one's dim data.
+    ///
+    /// # Errors
+    /// `InvalidDimData` if `data`'s shape is not this piece's shape.
+    pub fn with_data<U: Element>(&self, data: ArrayD<U>) -> Result<LocalArray<U>> {
+        LocalArray::new(data, self.dim_data.clone())
+    }
+
     /// The local elements.
     pub fn ndarray(&self) -> &ArrayD<T> {
         &self.data

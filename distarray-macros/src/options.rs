@@ -1,0 +1,105 @@
+//! The arguments both macros accept: `crate = "path"`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::punctuated::Punctuated;
+use syn::{Expr, ExprLit, Lit, LitStr, Meta, Token};
+
+use crate::ctxt::Ctxt;
+
+/// Which attribute macro is running, for messages.
+#[derive(Clone, Copy)]
+pub(crate) enum Macro {
+    Local,
+    Vectorize,
+}
+
+impl Macro {
+    /// The attribute as users write it, for messages.
+    pub(crate) fn attr(self) -> &'static str {
+        match self {
+            Macro::Local => "`#[distarray::local]`",
+            Macro::Vectorize => "`#[distarray::vectorize]`",
+        }
+    }
+}
+
+/// The attribute's arguments, as written (parse step: syntax only).
+pub(crate) type RawArgs = Punctuated<Meta, Token![,]>;
+
+/// Parses `args` as comma-separated `syn::Meta`s.
+pub(crate) fn parse(args: TokenStream) -> syn::Result<RawArgs> {
+    RawArgs::parse_terminated.parse2(args)
+}
+
+/// The validated options.
+pub(crate) struct Options {
+    /// The path generated code names the facade crate by (`::distarray`).
+    pub(crate) krate: syn::Path,
+}
+
+/// The options the arguments set, with errors for unknown or repeated
+/// arguments recorded in `cx`.
+pub(crate) fn build(cx: &Ctxt, mac: Macro, args: &RawArgs) -> Options {
+    let mut krate: Option<syn::Path> = None;
+    for meta in args {
+        match meta {
+            Meta::NameValue(nv) if nv.path.is_ident("crate") => {
+                let Some(path) = crate_path(cx, mac, &nv.value) else { continue };
+                if krate.is_some() {
+                    cx.error_spanned_by(&nv.path, format_args!("`crate` set multiple times in {}", mac.attr()));
+                } else {
+                    krate = Some(path);
+                }
+            }
+            Meta::Path(p) | Meta::List(syn::MetaList { path: p, .. }) if p.is_ident("crate") => {
+                cx.error_spanned_by(
+                    meta,
+                    format_args!("{} expects `crate = \"path\"`, e.g. `crate = \"distarray\"`", mac.attr()),
+                );
+            }
+            other => {
+                let name = other.path();
+                let shown = quote::quote!(#name).to_string().replace(' ', "");
+                cx.error_spanned_by(
+                    name,
+                    format_args!(
+                        "unknown argument `{shown}` of {}; the only valid argument is `crate = \"path\"`",
+                        mac.attr()
+                    ),
+                );
+            }
+        }
+    }
+    Options { krate: krate.unwrap_or_else(default_crate) }
+}
+
+/// `::distarray`.
+fn default_crate() -> syn::Path {
+    let mut segments = Punctuated::new();
+    segments.push(syn::PathSegment::from(syn::Ident::new("distarray", Span::call_site())));
+    syn::Path { leading_colon: Some(Default::default()), segments }
+}
+
+fn crate_path(cx: &Ctxt, mac: Macro, value: &Expr) -> Option<syn::Path> {
+    let lit: &LitStr = match value {
+        Expr::Lit(ExprLit { lit: Lit::Str(s), .. }) => s,
+        other => {
+            cx.error_spanned_by(
+                other,
+                format_args!("{} expects `crate` to be a string literal, e.g. `crate = \"distarray\"`", mac.attr()),
+            );
+            return None;
+        }
+    };
+    match lit.parse::<syn::Path>() {
+        Ok(path) => Some(path),
+        Err(_) => {
+            cx.error_spanned_by(
+                lit,
+                format_args!("`{}` is not a path; {} expects e.g. `crate = \"distarray\"`", lit.value(), mac.attr()),
+            );
+            None
+        }
+    }
+}

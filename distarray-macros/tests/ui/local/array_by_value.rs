@@ -1,0 +1,9 @@
+use distarray::local;
+use distarray::prelude::*;
+
+#[local]
+fn total(a: LocalArray<f64>) -> f64 {
+    a.iter().sum()
+}
+
+fn main() {}

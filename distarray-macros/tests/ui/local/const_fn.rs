@@ -1,0 +1,8 @@
+use distarray::local;
+
+#[local]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

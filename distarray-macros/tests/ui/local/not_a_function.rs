@@ -1,0 +1,8 @@
+use distarray::local;
+
+#[local]
+struct Kernel {
+    factor: f64,
+}
+
+fn main() {}

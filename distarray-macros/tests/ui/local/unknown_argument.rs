@@ -1,0 +1,9 @@
+use distarray::local;
+use distarray::prelude::*;
+
+#[local(threads = 4)]
+fn scale(a: &LocalArray<f64>, k: f64) -> LocalArray<f64> {
+    a.mapv(|x| x * k)
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use distarray::vectorize;
+
+#[vectorize]
+fn show(x: f64) -> String {
+    x.to_string()
+}
+
+fn main() {}

@@ -1,0 +1,172 @@
+//! The kernel suite shared by `tests/kernels.rs` (threads) and
+//! `tests/mpi_kernels.rs` (mpirun): every return kind, `&mut` arrays, the
+//! engine context and its communicator, `apply`, `fromfunction`,
+//! `#[vectorize]`, `from_localarrays`, and kernels that panic.
+
+use distarray::prelude::*;
+use distarray::{local, vectorize, Collectives};
+use ndarray::{Array2, ArrayD, IxDyn};
+
+/// Multiplies every element by `k` (returns a new distributed array).
+#[local]
+pub fn scale(a: &LocalArray<f64>, k: f64) -> LocalArray<f64> {
+    a.map(|x| x * k)
+}
+
+/// The sum of this engine's piece (one value per engine).
+#[local]
+pub fn local_sum(a: &LocalArray<f64>) -> f64 {
+    a.iter().sum()
+}
+
+/// Doubles in place (returns nothing).
+#[local]
+pub fn double_in_place(a: &mut LocalArray<i64>) {
+    a.mapv_inplace(|x| 2 * x);
+}
+
+/// The engine's rank and the number of engines (no array argument).
+#[local]
+pub fn whoami(engine: &EngineCtx) -> (usize, usize) {
+    (engine.rank(), engine.size())
+}
+
+/// The sum of the whole array, combined across engines through the communicator.
+#[local]
+pub fn global_sum(a: &LocalArray<f64>, engine: &EngineCtx) -> f64 {
+    let mine: f64 = a.iter().sum();
+    let all: Vec<f64> = engine.comm().all_gather(&mine).expect("all_gather");
+    all.iter().sum()
+}
+
+/// Adds `b` to `a` in place, scaled, mixing shared and mutable arrays.
+#[local]
+pub fn add_scaled(a: &mut LocalArray<f64>, b: &LocalArray<f64>, factor: f64) {
+    a.zip_mut_with(b, |x, y| *x += factor * y);
+}
+
+/// Panics on the engine of rank 1 only.
+#[local]
+pub fn panics_on_rank_one(a: &LocalArray<f64>, engine: &EngineCtx) -> usize {
+    if engine.rank() == 1 {
+        panic!("deliberate failure on purpose");
+    }
+    a.len()
+}
+
+/// `a * x + y`, elementwise.
+#[vectorize]
+pub fn axpy(a: f64, x: f64, y: f64) -> f64 {
+    a * x + y
+}
+
+/// `10 * i + j` at index `(i, j)`, for fromfunction.
+#[vectorize]
+pub fn index_value(i: i64, j: i64) -> i64 {
+    10 * i + j
+}
+
+/// Whether an element is positive (vectorize with another output type).
+#[vectorize]
+pub fn positive(x: f64) -> bool {
+    x > 0.0
+}
+
+fn sample(shape: (usize, usize), offset: f64) -> ArrayD<f64> {
+    Array2::from_shape_fn(shape, |(i, j)| (i as f64) * 1.5 - (j as f64) + offset).into_dyn()
+}
+
+/// Runs every kernel check on `ctx` (which must have at least 2 engines).
+pub fn check_kernels(ctx: &Context) -> Result<()> {
+    let n = ctx.num_targets();
+    for dist in ["bb", "cn", "bc", "ub"] {
+        let d = Distribution::builder(ctx, &[7, 5]).dist(dist).build()?;
+        let x = ctx.fromarray(&sample((7, 5), 0.0), Some(&d))?;
+
+        // LocalArray -> DistArray, on the same distribution.
+        let y = scale(&x, 2.0)?;
+        assert_eq!(y.toarray()?, sample((7, 5), 0.0) * 2.0, "scale on {dist}");
+        assert!(y.distribution().is_compatible(&d));
+
+        // A value -> one per engine, in engine order.
+        let sums = local_sum(&x)?;
+        assert_eq!(sums.len(), n);
+        let expected: Vec<f64> = x.get_ndarrays()?.iter().map(|p| p.sum()).collect();
+        assert_eq!(sums, expected);
+
+        // A collective inside the kernel: every engine knows the global sum.
+        let total = sample((7, 5), 0.0).sum();
+        for s in global_sum(&x)? {
+            assert!((s - total).abs() < 1e-9, "global sum {s} vs {total}");
+        }
+
+        // &mut: in place, and () -> ().
+        let mut m = ctx.fromarray(&sample((7, 5), 1.0), Some(&d))?;
+        add_scaled(&mut m, &x, 3.0)?;
+        assert_eq!(m.toarray()?, sample((7, 5), 1.0) + sample((7, 5), 0.0) * 3.0);
+
+        // from_localarrays adopts what a kernel left on the engines.
+        let adopted = DistArray::<f64>::from_localarrays(y.key(), ctx, Some(y.targets()))?;
+        assert_eq!(adopted.toarray()?, y.toarray()?);
+        assert!(adopted.distribution().is_compatible(y.distribution()));
+        assert_eq!(DistArray::<i32>::from_localarrays(y.key(), ctx, Some(y.targets())).unwrap_err().kind(), ErrorKind::DTypeMismatch);
+        std::mem::forget(adopted); // `y` owns the key
+
+        // #[vectorize] on arrays of one layout.
+        let a = ctx.fromarray(&sample((7, 5), 2.0), Some(&d))?;
+        let r = axpy(&a, &x, &m)?;
+        let (an, xn, mn) = (a.toarray()?, x.toarray()?, m.toarray()?);
+        assert_eq!(r.toarray()?, &an * &xn + &mn);
+        assert_eq!(positive(&x)?.toarray()?, xn.mapv(|v| v > 0.0));
+
+        // fromfunction over this distribution's layout.
+        let dd = Distribution::builder(ctx, &[4, 6]).dist(dist).build()?;
+        let f = ctx.fromfunction::<index_value>(&[4, 6], Some(&dd))?;
+        assert_eq!(f.toarray()?, ArrayD::from_shape_fn(IxDyn(&[4, 6]), |i| 10 * i[0] as i64 + i[1] as i64));
+    }
+
+    // Kernels without arrays run on the context's engines.
+    assert_eq!(whoami(ctx)?, (0..n).map(|r| (r, n)).collect::<Vec<_>>());
+
+    // apply on chosen targets: one result per target, in target order.
+    let x = ctx.fromarray(&sample((6, 4), 0.0), None)?;
+    let chosen = [ctx.targets()[n - 1], ctx.targets()[0]];
+    let pieces = x.get_ndarrays()?;
+    let sums = ctx.apply::<local_sum>((&x,), Some(&chosen))?;
+    assert_eq!(sums, vec![pieces[n - 1].sum(), pieces[0].sum()]);
+    let ranks = ctx.apply::<whoami>((), Some(&chosen))?;
+    assert_eq!(ranks, vec![(0, 2), (1, 2)]);
+    let scaled = ctx.apply::<scale>((&x, 3.0), None)?;
+    assert_eq!(scaled.len(), n);
+    assert_eq!(scaled[0].ndarray(), &(&pieces[0] * 3.0));
+    ctx.apply::<double_in_place>((&mut ctx.fromarray(&ndarray::arr1(&[1i64, 2, 3]), None)?,), None)?;
+
+    // Misuse is an error, not a crash.
+    let other = Distribution::builder(ctx, &[6, 4]).dist("cc").build()?;
+    let y = ctx.fromarray(&sample((6, 4), 0.0), Some(&other))?;
+    assert_eq!(axpy(&x, &y, &x).unwrap_err().kind(), ErrorKind::IncompatibleDistribution);
+    let small = ctx.fromarray(&sample((3, 4), 0.0), None)?;
+    assert_eq!(axpy(&x, &small, &x).unwrap_err().kind(), ErrorKind::InvalidShape);
+    let d1 = Distribution::from_shape(ctx, &[5])?;
+    assert_eq!(ctx.fromfunction::<index_value>(&[5], Some(&d1)).unwrap_err().kind(), ErrorKind::InvalidShape);
+
+    // A panicking kernel: Err naming kernel, engine and message; engines go on.
+    let err = panics_on_rank_one(&x).unwrap_err();
+    let msg = err.to_string();
+    for needle in ["panics_on_rank_one", &format!("engine {}", ctx.targets()[1]), "deliberate failure on purpose"] {
+        assert!(msg.contains(needle), "{msg:?} should name {needle:?}");
+    }
+    assert_eq!(x.toarray()?, sample((6, 4), 0.0), "arrays survive a kernel panic");
+    assert_eq!(local_sum(&x)?.len(), n);
+    Ok(())
+}
+
+/// Integer arrays doubled in place through a `&mut` kernel returning ().
+pub fn check_in_place(ctx: &Context) -> Result<()> {
+    let values = ndarray::Array1::from_iter(0..23i64).into_dyn();
+    let mut a = ctx.fromarray(&values, Some(&Distribution::builder(ctx, &[23]).dist("c").build()?))?;
+    double_in_place(&mut a)?;
+    double_in_place(&mut a)?;
+    assert_eq!(a.toarray()?, values * 4);
+    Ok(())
+}
