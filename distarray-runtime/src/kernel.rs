@@ -92,6 +92,9 @@ pub(crate) struct KernelRequest {
     index_layout: Option<Layout>,
 }
 
+/// A kernel call's result key, targets and per-engine replies with data.
+type Sent = (String, Vec<usize>, Vec<(KernelReply, Vec<u8>)>);
+
 /// What a kernel gave back on one engine.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum KernelReply {
@@ -394,8 +397,9 @@ impl KernelCall {
     }
 
     /// Sends the call to `targets` (default: the arrays' engines, else the
-    /// context's); returns the targets and each engine's reply and data.
-    fn send(&self, targets: Option<&[usize]>, index_layout: Option<Layout>) -> Result<(String, Vec<usize>, Vec<(KernelReply, Vec<u8>)>)> {
+    /// context's); returns the result key, the targets and each engine's reply
+    /// and data.
+    fn send(&self, targets: Option<&[usize]>, index_layout: Option<Layout>) -> Result<Sent> {
         let ctx = self.context_ref()?;
         let targets = match (targets, self.distributions.first()) {
             (Some(t), _) => ctx.select_targets(Some(t))?,
