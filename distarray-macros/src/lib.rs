@@ -109,8 +109,8 @@ use proc_macro::TokenStream;
 /// ```
 /// use distarray::prelude::*;
 ///
-/// pub fn scale(a: &::distarray::DistArray<f64>, k: f64) -> ::distarray::Result<::distarray::DistArray<f64>> {
-///     <scale as ::distarray::Kernel>::call((a, k))?.run_array()
+/// pub fn scale(a: &::distarray::__private::DistArray<f64>, k: f64) -> ::distarray::__private::Result<::distarray::__private::DistArray<f64>> {
+///     <scale as ::distarray::__private::Kernel>::call((a, k))?.run_array()
 /// }
 ///
 /// #[doc(hidden)]
@@ -124,7 +124,7 @@ use proc_macro::TokenStream;
 ///
 ///     fn __distarray_run(
 ///         __distarray_inputs: &mut ::distarray::__private::KernelInputs<'_>,
-///     ) -> ::distarray::Result<::distarray::__private::KernelOutput> {
+///     ) -> ::distarray::__private::Result<::distarray::__private::KernelOutput> {
 ///         let __distarray_result = {
 ///             let (__distarray_args, mut __distarray_arrays, _) = __distarray_inputs.split();
 ///             let (k,): (f64,) = __distarray_args.decode()?;
@@ -134,20 +134,20 @@ use proc_macro::TokenStream;
 ///         ::distarray::__private::output_array(__distarray_inputs, __distarray_result)
 ///     }
 ///
-///     impl ::distarray::Kernel for scale {
+///     impl ::distarray::__private::Kernel for scale {
 ///         const NAME: &'static str = ::core::concat!(::core::module_path!(), "::", "scale");
-///         type Args<'a> = (&'a ::distarray::DistArray<f64>, f64);
-///         type Output = ::distarray::ReturnsArray<f64>;
-///         fn call(__distarray_args: Self::Args<'_>) -> ::distarray::Result<::distarray::__private::KernelCall> {
+///         type Args<'a> = (&'a ::distarray::__private::DistArray<f64>, f64);
+///         type Output = ::distarray::__private::ReturnsArray<f64>;
+///         fn call(__distarray_args: Self::Args<'_>) -> ::distarray::__private::Result<::distarray::__private::KernelCall> {
 ///             let (a, k) = __distarray_args;
-///             ::distarray::__private::KernelCall::new(<Self as ::distarray::Kernel>::NAME)
+///             ::distarray::__private::KernelCall::new(<Self as ::distarray::__private::Kernel>::NAME)
 ///                 .array("a", a)?
 ///                 .args(&(k,))
 ///         }
 ///     }
 ///
 ///     ::distarray::__private::inventory::submit! {
-///         ::distarray::__private::KernelEntry { name: <scale as ::distarray::Kernel>::NAME, run: __distarray_run }
+///         ::distarray::__private::KernelEntry { name: <scale as ::distarray::__private::Kernel>::NAME, run: __distarray_run }
 ///     }
 /// };
 ///

@@ -51,6 +51,8 @@ pub mod __private {
         check_same_local_shape, local_like, output_array, output_from_index, output_unit, output_value, KernelArgs,
         KernelArrays, KernelCall, KernelEntry, KernelFn, KernelInputs, KernelOutput,
     };
+    pub use crate::kernel::{FromIndex, IndexKernel, Kernel, ReturnsArray, ReturnsUnit, ReturnsValue};
+    pub use crate::{Context, DistArray, Result};
     pub use inventory;
 }
 

@@ -42,14 +42,18 @@ fn split_attrs(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<&Attribute>) {
 
 /// The expansion of a kernel, with `#[vectorize]`'s changes.
 pub(crate) fn expand_with(k: &Kernel, extra: Extra) -> TokenStream {
-    let krate = &k.krate;
+    // Generated code names runtime items only through `__private`.
+    let private = {
+        let krate = &k.krate;
+        quote!(#krate::__private)
+    };
+    let krate = &private;
     let func = &k.func;
     let name = &func.sig.ident;
     let name_str = name_lit(name);
     let vis = &func.vis;
     let attrs = &func.attrs;
     let (cfg_attrs, lint_attrs) = split_attrs(attrs);
-    let private = quote!(#krate::__private);
 
     // Client side.
     let has_array = k.params.iter().any(|p| matches!(p.kind, Kind::Array { .. }));

@@ -11,8 +11,12 @@ use crate::local::expand::{expand_with, name_lit, Extra};
 /// The expansion of a `#[vectorize]` kernel.
 pub(crate) fn expand(v: &Vectorized) -> TokenStream {
     let k = &v.kernel;
-    let krate = &k.krate;
-    let private = quote!(#krate::__private);
+    // Generated code names runtime items only through `__private`.
+    let private = {
+        let krate = &k.krate;
+        quote!(#krate::__private)
+    };
+    let krate = &private;
     let name = &k.func.sig.ident;
     let name_str = name_lit(name);
     let ret = &v.ret;
