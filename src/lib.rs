@@ -27,7 +27,15 @@
 
 #[doc(inline)]
 pub use distarray_runtime::*;
-#[doc(inline)] pub use distarray_macros::{local, vectorize};
+#[doc(inline)]
+pub use distarray_macros::{local, vectorize};
+
+/// The common imports, kernels' attribute macros included:
+/// `use distarray::prelude::*;`.
+pub mod prelude {
+    pub use distarray_macros::{local, vectorize};
+    pub use distarray_runtime::prelude::*;
+}
 
 // The README's example runs as a doc test.
 #[doc = include_str!("../README.md")]
