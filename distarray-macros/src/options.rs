@@ -40,6 +40,19 @@ pub(crate) struct Options {
 
 /// The options the arguments set, with errors for unknown or repeated
 /// arguments recorded in `cx`.
+/// The options of arguments that may have failed to parse: on failure the
+/// parse error is recorded and the defaults are used, so validation goes on.
+pub(crate) fn build_parsed(cx: &Ctxt, mac: Macro, args: &syn::Result<RawArgs>) -> Options {
+    match args {
+        Ok(args) => build(cx, mac, args),
+        Err(e) => {
+            cx.syn_error(e.clone());
+            build(cx, mac, &RawArgs::default())
+        }
+    }
+}
+
+/// The options of parsed arguments, errors recorded in `cx`.
 pub(crate) fn build(cx: &Ctxt, mac: Macro, args: &RawArgs) -> Options {
     let mut krate: Option<syn::Path> = None;
     for meta in args {

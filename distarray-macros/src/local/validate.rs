@@ -55,13 +55,7 @@ const MAC: Macro = Macro::Local;
 /// (errors are in `cx` either way).
 pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Kernel> {
     let what = MAC.attr();
-    let options = match &input.args {
-        Ok(args) => options::build(cx, MAC, args),
-        Err(e) => {
-            cx.syn_error(e.clone());
-            options::build(cx, MAC, &Default::default())
-        }
-    };
+    let options = options::build_parsed(cx, MAC, &input.args);
     let sig = &input.func.sig;
     check_fn_shape(cx, MAC, sig);
 
