@@ -93,7 +93,7 @@ pub(crate) struct KernelRequest {
 }
 
 /// A kernel call's result key, targets and per-engine replies with data.
-type Sent = (String, Vec<usize>, Vec<(KernelReply, Vec<u8>)>);
+pub(crate) type Sent = (String, Vec<usize>, Vec<(KernelReply, Vec<u8>)>);
 
 /// What a kernel gave back on one engine.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -249,12 +249,20 @@ impl FromIndex for num_complex::Complex<f64> {
 /// parameters: builds this engine's piece by calling `f` on each global index.
 #[doc(hidden)]
 pub fn output_from_index<T: Element>(inputs: &mut KernelInputs<'_>, arity: usize, f: impl Fn(&[usize]) -> T) -> Result<KernelOutput> {
-    let Some(layout) = inputs.index_layout else {
-        bail!(Protocol, "a fromfunction kernel was called without a layout");
-    };
-    if layout.maps.len() != arity {
-        bail!(InvalidShape, "the function takes {arity} indices but the array has {} axes", layout.maps.len());
+    let ndim = inputs.index_layout.map_or(0, |l| l.maps.len());
+    if ndim != arity {
+        bail!(InvalidShape, "the function takes {arity} indices but the array has {ndim} axes");
     }
+    output_from_global_index(inputs, f)
+}
+
+/// Builds this engine's piece of the array being created (the call's index
+/// layout) by calling `f` on the global index of each element, in local C
+/// order.
+pub(crate) fn output_from_global_index<T: Element>(inputs: &mut KernelInputs<'_>, mut f: impl FnMut(&[usize]) -> T) -> Result<KernelOutput> {
+    let Some(layout) = inputs.index_layout else {
+        bail!(Protocol, "an array-building kernel was called without a layout");
+    };
     let rank = inputs.engine.rank();
     let grid_shape: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
     let coords = rank_to_coords(rank, &grid_shape);
@@ -265,8 +273,11 @@ pub fn output_from_index<T: Element>(inputs: &mut KernelInputs<'_>, arity: usize
     } else {
         layout.maps.iter().zip(&coords).map(|(m, &c)| m.global_indices(c)).collect()
     };
+    let mut global = vec![0usize; shape.len()];
     let data = ArrayD::from_shape_fn(IxDyn(&shape), |local| {
-        let global: Vec<usize> = indices.iter().enumerate().map(|(axis, idx)| idx[local[axis]]).collect();
+        for (axis, g) in global.iter_mut().enumerate() {
+            *g = indices[axis][local[axis]];
+        }
         f(&global)
     });
     output_array(inputs, LocalArray::new(data, dim_data)?)
@@ -399,7 +410,7 @@ impl KernelCall {
     /// Sends the call to `targets` (default: the arrays' engines, else the
     /// context's); returns the result key, the targets and each engine's reply
     /// and data.
-    fn send(&self, targets: Option<&[usize]>, index_layout: Option<Layout>) -> Result<Sent> {
+    pub(crate) fn send(&self, targets: Option<&[usize]>, index_layout: Option<Layout>) -> Result<Sent> {
         let ctx = self.context_ref()?;
         let targets = match (targets, self.distributions.first()) {
             (Some(t), _) => ctx.select_targets(Some(t))?,
@@ -594,15 +605,20 @@ impl Context {
         if distribution.shape() != shape {
             bail!(InvalidShape, "fromfunction of shape {shape:?} was given a distribution of shape {:?}", distribution.shape());
         }
-        let call = KernelCall::new(K::INDEX_NAME).context(self)?;
-        let (key, targets, replies) = call.send(Some(distribution.targets()), Some(distribution.layout().clone()))?;
-        let checked = array_replies::<K::Elem>(K::INDEX_NAME, &replies);
-        if let Err(e) = checked {
-            let _ = self.run_done(&targets, &Command::Delete { key });
-            return Err(e);
-        }
-        Ok(DistArray::from_key(key, distribution))
+        build_from_index(self, &distribution, K::INDEX_NAME, &())
     }
+}
+
+/// A new array over `distribution` whose pieces the registered kernel `name`
+/// builds on the engines (with [`output_from_global_index`]), given `args`.
+pub(crate) fn build_from_index<T: Element, A: Serialize>(ctx: &Context, distribution: &Distribution, name: &'static str, args: &A) -> Result<DistArray<T>> {
+    let call = KernelCall::new(name).context(ctx)?.args(args)?;
+    let (key, targets, replies) = call.send(Some(distribution.targets()), Some(distribution.layout().clone()))?;
+    if let Err(e) = array_replies::<T>(name, &replies) {
+        let _ = ctx.run_done(&targets, &Command::Delete { key });
+        return Err(e);
+    }
+    Ok(DistArray::from_key(key, distribution.clone()))
 }
 
 impl<T: Element> DistArray<T> {
