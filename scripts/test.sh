@@ -40,6 +40,7 @@ test_binary() { # the executable of test target $1
 }
 layouts=$(test_binary mpi_layouts)
 kernels=$(test_binary mpi_kernels)
+reductions=$(test_binary mpi_reductions)
 passed=0
 failed=0
 run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
@@ -55,6 +56,7 @@ run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
 for n in 3 5; do
     run "mpi_layouts_np$n" 0 "${mpirun[@]}" -n "$n" "$layouts"
     run "mpi_kernels_np$n" 0 "${mpirun[@]}" -n "$n" "$kernels"
+    run "mpi_reductions_np$n" 0 "${mpirun[@]}" -n "$n" "$reductions"
     for example in quickstart local_kernels vectorize; do
         run "mpi_${example}_np$n" 0 "${mpirun[@]}" -n "$n" "target/debug/examples/$example"
     done

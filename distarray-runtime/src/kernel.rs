@@ -6,6 +6,7 @@
 //! `distarray::__private`); users see [`EngineCtx`] and the two `Context`
 //! methods.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -328,7 +329,7 @@ impl Engine {
 /// A kernel call being assembled on the client by generated code.
 #[doc(hidden)]
 pub struct KernelCall {
-    name: &'static str,
+    name: Cow<'static, str>,
     context: Option<Context>,
     distributions: Vec<Distribution>,
     arrays: Vec<(String, DType)>,
@@ -339,6 +340,12 @@ pub struct KernelCall {
 impl KernelCall {
     /// A call of the kernel registered as `name`.
     pub fn new(name: &'static str) -> Self {
+        Self::named(Cow::Borrowed(name))
+    }
+
+    /// A call of the kernel registered as `name`, built at run time (internal
+    /// kernels registered once per element type).
+    pub(crate) fn named(name: Cow<'static, str>) -> Self {
         KernelCall { name, context: None, distributions: Vec::new(), arrays: Vec::new(), names: Vec::new(), args: encode(&()).unwrap_or_default() }
     }
 
@@ -450,7 +457,7 @@ impl KernelCall {
         let (key, targets, replies) = self.send(None, None)?;
         let ctx = self.context_ref()?;
         let adopt = || -> Result<DistArray<T>> {
-            let dim_data = array_replies::<T>(self.name, &replies)?;
+            let dim_data = array_replies::<T>(&self.name, &replies)?;
             let distribution = Distribution::from_dim_data_per_rank(ctx, &dim_data, Some(&targets))
                 .map_err(|e| e.context(format_args!("kernel `{}` returned pieces that do not form an array", self.name)))?;
             Ok(DistArray::from_key(key.clone(), distribution))
@@ -463,13 +470,13 @@ impl KernelCall {
     /// Runs the kernel, which returns `()`.
     pub fn run_unit(self) -> Result<()> {
         let (_, _, replies) = self.send(None, None)?;
-        expect_unit(self.name, &replies)
+        expect_unit(&self.name, &replies)
     }
 
     /// Runs the kernel; one value per engine, in engine order.
     pub fn run_values<R: DeserializeOwned>(self) -> Result<Vec<R>> {
         let (_, _, replies) = self.send(None, None)?;
-        decode_values(self.name, &replies)
+        decode_values(&self.name, &replies)
     }
 }
 
@@ -537,7 +544,7 @@ impl<T: Element> KernelReturn for ReturnsArray<T> {
         let (key, targets, replies) = call.send(targets, None)?;
         let ctx = call.context_ref()?;
         let pull = || -> Result<Vec<LocalArray<T>>> {
-            let dim_data = array_replies::<T>(call.name, &replies)?;
+            let dim_data = array_replies::<T>(&call.name, &replies)?;
             let pulled = ctx.run(&targets, &Command::Pull { key: key.clone(), dtype: T::DTYPE }, Vec::new())?;
             pulled.into_iter().zip(dim_data).map(|((_, bytes), dims)| LocalArray::from_bytes(&bytes, dims)).collect()
         };
@@ -551,7 +558,7 @@ impl KernelReturn for ReturnsUnit {
     type PerEngine = ();
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<()>> {
         let (_, _, replies) = call.send(targets, None)?;
-        expect_unit(call.name, &replies)?;
+        expect_unit(&call.name, &replies)?;
         Ok(vec![(); replies.len()])
     }
 }
@@ -560,7 +567,7 @@ impl<R: DeserializeOwned> KernelReturn for ReturnsValue<R> {
     type PerEngine = R;
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<R>> {
         let (_, _, replies) = call.send(targets, None)?;
-        decode_values(call.name, &replies)
+        decode_values(&call.name, &replies)
     }
 }
 

@@ -21,6 +21,7 @@ mod error;
 mod kernel;
 mod local;
 mod protocol;
+mod reduce;
 
 pub use crate::array::DistArray;
 pub use crate::comm::{Collectives, Comm};
@@ -34,6 +35,7 @@ pub use crate::element::{DType, Element};
 pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::kernel::{EngineCtx, FromIndex, IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
 pub use crate::local::LocalArray;
+pub use crate::reduce::{OrdElem, SumElem, Widen};
 pub use num_complex::Complex;
 
 /// The maps of the reference's `maps` module, under one path.
@@ -62,6 +64,7 @@ pub mod traits {
     pub use crate::distribution::MapBase;
     pub use crate::element::Element;
     pub use crate::kernel::{FromIndex, IndexKernel, Kernel, KernelReturn};
+    pub use crate::reduce::{OrdElem, SumElem, Widen};
 }
 
 /// The common imports: `use distarray::prelude::*;`.

@@ -296,6 +296,13 @@ fn displacements(counts: &[i32]) -> Vec<i32> {
     }).collect()
 }
 
+/// A zeroed buffer of `len` bytes with its own allocation even when `len` is
+/// 0: two empty `Vec`s share one dangling address, and MPI rejects a send
+/// buffer equal to the receive buffer (MPI_ERR_ARG) unless it is MPI_IN_PLACE.
+fn distinct_buffer(len: usize) -> Vec<u8> {
+    vec![0u8; len.max(1)]
+}
+
 fn split(buf: Vec<u8>, counts: &[i32]) -> Vec<Vec<u8>> {
     let mut rest = buf.as_slice();
     counts
@@ -323,9 +330,11 @@ impl Comm for MpiComm {
         comm.all_gather_into(&count(send.len())?, &mut counts[..]);
         let displs = displacements(&counts);
         let total = counts.iter().map(|&c| c as usize).sum();
-        let mut buf = vec![0u8; total];
-        let mut partition = mpi::datatype::PartitionMut::new(&mut buf[..], &counts[..], &displs[..]);
-        comm.all_gather_varcount_into(send, &mut partition);
+        let (mut send_buf, mut buf) = (distinct_buffer(send.len()), distinct_buffer(total));
+        send_buf[..send.len()].copy_from_slice(send);
+        let mut partition = mpi::datatype::PartitionMut::new(&mut buf[..total], &counts[..], &displs[..]);
+        comm.all_gather_varcount_into(&send_buf[..send.len()], &mut partition);
+        buf.truncate(total);
         Ok(split(buf, &counts))
     }
 
@@ -337,13 +346,21 @@ impl Comm for MpiComm {
         let send_counts = send.iter().map(|b| count(b.len())).collect::<Result<Vec<i32>>>()?;
         let mut recv_counts = vec![0i32; self.size()];
         comm.all_to_all_into(&send_counts[..], &mut recv_counts[..]);
-        let flat: Vec<u8> = send.concat();
+        let send_total = send.iter().map(Vec::len).sum();
+        let mut flat = distinct_buffer(send_total);
+        let mut at = 0;
+        for b in &send {
+            flat[at..at + b.len()].copy_from_slice(b);
+            at += b.len();
+        }
         let send_displs = displacements(&send_counts);
         let recv_displs = displacements(&recv_counts);
-        let mut buf = vec![0u8; recv_counts.iter().map(|&c| c as usize).sum()];
-        let partition = mpi::datatype::Partition::new(&flat[..], &send_counts[..], &send_displs[..]);
-        let mut received = mpi::datatype::PartitionMut::new(&mut buf[..], &recv_counts[..], &recv_displs[..]);
+        let total = recv_counts.iter().map(|&c| c as usize).sum();
+        let mut buf = distinct_buffer(total);
+        let partition = mpi::datatype::Partition::new(&flat[..send_total], &send_counts[..], &send_displs[..]);
+        let mut received = mpi::datatype::PartitionMut::new(&mut buf[..total], &recv_counts[..], &recv_displs[..]);
         comm.all_to_all_varcount_into(&partition, &mut received);
+        buf.truncate(total);
         Ok(split(buf, &recv_counts))
     }
 }

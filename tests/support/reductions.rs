@@ -1,0 +1,178 @@
+//! The reduction suite shared by `tests/reductions.rs` (threads) and
+//! `tests/mpi_reductions.rs` (mpirun): every reduction against ndarray on the
+//! gathered array, every map type, 1-D to 3-D, uneven sizes, every axis
+//! subset, numpy's edge cases.
+
+use distarray::prelude::*;
+use distarray::Complex;
+use ndarray::{ArrayD, Axis, IxDyn};
+
+const SHAPES: &[&[usize]] = &[&[11], &[1], &[5, 7], &[4, 1], &[3, 4, 5], &[2, 3, 1]];
+const DISTS: &[&str] = &["b", "c", "n", "u"];
+
+/// Every non-empty subset of `0..ndim`, as ascending axis lists.
+fn axis_sets(ndim: usize) -> Vec<Vec<usize>> {
+    (1..1u32 << ndim).map(|mask| (0..ndim).filter(|a| mask & (1 << a) != 0).collect()).collect()
+}
+
+/// Reduces `a` along `axes` with `f` applied to each lane of values (client-side oracle).
+fn oracle<T: Clone, O: Clone>(a: &ArrayD<T>, axes: &[usize], f: impl Fn(&[T]) -> O) -> ArrayD<O> {
+    let kept: Vec<usize> = (0..a.ndim()).filter(|ax| !axes.contains(ax)).collect();
+    // Move kept axes first, reduced axes last, and reduce each row of the result.
+    let order: Vec<usize> = kept.iter().chain(axes).copied().collect();
+    let p = a.view().permuted_axes(IxDyn(&order));
+    let out_shape: Vec<usize> = kept.iter().map(|&ax| a.shape()[ax]).collect();
+    let lane: usize = axes.iter().map(|&ax| a.shape()[ax]).product();
+    let flat: Vec<T> = p.iter().cloned().collect();
+    let values: Vec<O> = if lane == 0 {
+        (0..out_shape.iter().product::<usize>()).map(|_| f(&[])).collect()
+    } else {
+        flat.chunks(lane).map(|c| f(c)).collect()
+    };
+    ArrayD::from_shape_vec(IxDyn(&out_shape), values).expect("oracle shape")
+}
+
+fn variance(xs: &[f64], ddof: f64) -> f64 {
+    let n = xs.len() as f64;
+    let mean = xs.iter().sum::<f64>() / n;
+    xs.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - ddof).max(0.0)
+}
+
+fn close(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+fn assert_close(got: &ArrayD<f64>, want: &ArrayD<f64>, what: &str) {
+    assert_eq!(got.shape(), want.shape(), "{what}");
+    assert!(got.iter().zip(want).all(|(&g, &w)| close(g, w)), "{what}: got {got}, want {want}");
+}
+
+fn values(shape: &[usize], f: impl Fn(usize) -> f64) -> ArrayD<f64> {
+    let n: usize = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(f).collect()).expect("shape")
+}
+
+/// sum, min, max, mean, var, std of f64 and i64 data over every layout and axis subset.
+pub fn check_layouts(ctx: &Context) -> Result<usize> {
+    let mut checked = 0;
+    for shape in SHAPES {
+        let x = values(shape, |k| ((k * 37) % 23) as f64 - 7.5);
+        let xi = x.mapv(|v| (v * 2.0) as i64);
+        for dist in DISTS {
+            let d = match Distribution::builder(ctx, shape).dist(&dist.repeat(shape.len())).build() {
+                Ok(d) => d,
+                Err(e) if e.kind() == ErrorKind::InvalidGridShape => continue, // all 'n' on several engines
+                Err(e) => return Err(e),
+            };
+            let a = ctx.fromarray(&x, Some(&d))?;
+            let ai = ctx.fromarray(&xi, Some(&d))?;
+            let what = format!("{d}");
+            assert!(close(a.sum()?, x.sum()), "{what} sum");
+            assert_eq!(ai.sum()?, xi.sum(), "{what} int sum");
+            assert_eq!(a.min()?, x.iter().copied().fold(f64::INFINITY, f64::min), "{what} min");
+            assert_eq!(ai.max()?, *xi.iter().max().expect("non-empty"), "{what} int max");
+            assert!(close(a.mean()?, x.mean().expect("non-empty")), "{what} mean");
+            let flat: Vec<f64> = x.iter().copied().collect();
+            assert!(close(a.var(0.0)?, variance(&flat, 0.0)), "{what} var");
+            assert!(close(a.std(1.0)?, variance(&flat, 1.0).sqrt()), "{what} std ddof=1");
+            for axes in axis_sets(shape.len()) {
+                let what = format!("{what} axes {axes:?}");
+                let s = a.sum_axis(&axes)?;
+                assert_eq!(s.distribution().shape(), d.reduce(&axes)?.shape());
+                assert!(s.distribution().is_compatible(&d.reduce(&axes)?), "{what}: result distribution");
+                assert_close(&s.toarray()?, &oracle(&x, &axes, |l| l.iter().sum()), &format!("{what} sum"));
+                assert_eq!(ai.sum_axis(&axes)?.toarray()?, oracle(&xi, &axes, |l| l.iter().sum::<i64>()), "{what} int sum");
+                assert_eq!(ai.min_axis(&axes)?.toarray()?, oracle(&xi, &axes, |l| *l.iter().min().expect("lane")), "{what} min");
+                assert_eq!(a.max_axis(&axes)?.toarray()?, oracle(&x, &axes, |l| l.iter().copied().fold(f64::NEG_INFINITY, f64::max)), "{what} max");
+                assert_close(&a.mean_axis(&axes)?.toarray()?, &oracle(&x, &axes, |l| l.iter().sum::<f64>() / l.len() as f64), &format!("{what} mean"));
+                assert_close(&ai.var_axis(&axes, 1.0)?.toarray()?, &oracle(&xi, &axes, |l| variance(&l.iter().map(|&v| v as f64).collect::<Vec<_>>(), 1.0)), &format!("{what} var"));
+                assert_close(&a.std_axis(&axes, 0.0)?.toarray()?, &oracle(&x, &axes, |l| variance(l, 0.0).sqrt()), &format!("{what} std"));
+                checked += 1;
+            }
+        }
+    }
+    Ok(checked)
+}
+
+/// dtypes: sum of i8 wraps, sum_as::<i64> does not; bool counts; u32, f32, complex.
+pub fn check_dtypes(ctx: &Context) -> Result<()> {
+    let big = ArrayD::from_elem(IxDyn(&[50]), 100i8);
+    let a = ctx.fromarray(&big, None)?;
+    assert_eq!(a.sum()?, 100i8.wrapping_mul(50), "i8 sum wraps like numpy");
+    assert_eq!(a.sum_as::<i64>()?, 5000);
+    assert_eq!(a.sum_axis_as::<i64>(&[0])?.toarray()?, ndarray::arr0(5000i64).into_dyn());
+    assert_eq!(a.sum_as::<f64>()?, 5000.0);
+
+    let flags = ArrayD::from_shape_fn(IxDyn(&[6, 5]), |i| (i[0] + i[1]) % 3 == 0);
+    let b = ctx.fromarray(&flags, Some(&Distribution::builder(ctx, &[6, 5]).dist("cb").build()?))?;
+    assert_eq!(b.sum_as::<i64>()?, flags.iter().filter(|&&f| f).count() as i64);
+    assert!(b.max()?);
+    assert!(!b.min()?);
+    assert_eq!(b.sum_axis_as::<u32>(&[1])?.toarray()?, oracle(&flags, &[1], |l| l.iter().filter(|&&f| f).count() as u32));
+    assert!(close(b.mean()?, flags.iter().filter(|&&f| f).count() as f64 / 30.0));
+
+    let u = ArrayD::from_shape_fn(IxDyn(&[7, 3]), |i| (i[0] * 3 + i[1]) as u32 * 1000);
+    let du = ctx.fromarray(&u, None)?;
+    assert_eq!(du.sum()?, u.sum());
+    assert_eq!(du.max_axis(&[0])?.toarray()?, oracle(&u, &[0], |l| *l.iter().max().expect("lane")));
+
+    let f = ArrayD::from_shape_fn(IxDyn(&[9]), |i| i[0] as f32 * 0.5);
+    let df = ctx.fromarray(&f, Some(&Distribution::builder(ctx, &[9]).dist("c").build()?))?;
+    assert_eq!(df.sum()?, f.sum());
+    assert_eq!(df.min()?, 0.0f32);
+
+    let c = ArrayD::from_shape_fn(IxDyn(&[4, 3]), |i| Complex::new(i[0] as f64, -(i[1] as f64)));
+    let dc = ctx.fromarray(&c, None)?;
+    assert_eq!(dc.sum()?, c.sum());
+    assert_eq!(dc.sum_axis(&[0])?.toarray()?, c.sum_axis(Axis(0)).into_dyn());
+    let c32 = c.mapv(|z| Complex::new(z.re as f32, z.im as f32));
+    assert_eq!(ctx.fromarray(&c32, None)?.sum_as::<Complex<f64>>()?, c.sum());
+    Ok(())
+}
+
+/// NaN, empty arrays, large means, bad axes.
+pub fn check_edge_cases(ctx: &Context) -> Result<()> {
+    // NaN propagates through min/max/sum (numpy), also along axes.
+    let mut x = values(&[4, 6], |k| k as f64);
+    x[[2, 3]] = f64::NAN;
+    let a = ctx.fromarray(&x, Some(&Distribution::builder(ctx, &[4, 6]).dist("bc").build()?))?;
+    assert!(a.min()?.is_nan() && a.max()?.is_nan() && a.sum()?.is_nan() && a.var(0.0)?.is_nan());
+    let m = a.min_axis(&[0])?.toarray()?;
+    assert!(m[[3]].is_nan());
+    assert_eq!(m[[2]], 2.0);
+
+    // Empty arrays: sum 0, mean/var NaN, min/max an error naming the operation.
+    let e = ctx.zeros::<f64>(&Distribution::from_shape(ctx, &[0, 3])?)?;
+    assert_eq!(e.sum()?, 0.0);
+    assert!(e.mean()?.is_nan() && e.var(0.0)?.is_nan());
+    let err = e.min().unwrap_err();
+    assert!(err.to_string().contains("zero-size array to reduction operation minimum"), "{err}");
+    assert_eq!(e.sum_axis(&[0])?.toarray()?, ArrayD::zeros(IxDyn(&[3])));
+    assert_eq!(e.sum_axis(&[1])?.toarray()?.shape(), &[0]);
+    assert!(e.max_axis(&[0]).is_err());
+
+    // 1e9 + small noise: the variance survives (a sum of squares would not).
+    let noisy = values(&[1000], |k| 1e9 + ((k * 7919) % 101) as f64 * 1e-3);
+    let flat: Vec<f64> = noisy.iter().copied().collect();
+    let mean = flat.iter().sum::<f64>() / 1000.0;
+    let exact: f64 = flat.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / 1000.0;
+    let dn = ctx.fromarray(&noisy, Some(&Distribution::builder(ctx, &[1000]).dist("c").build()?))?;
+    let got = dn.var(0.0)?;
+    assert!((got - exact).abs() <= 1e-6 * exact, "var {got} vs {exact}");
+
+    // Bad axes are errors and leave the array intact.
+    assert_eq!(a.sum_axis(&[2]).unwrap_err().kind(), ErrorKind::InvalidShape);
+    assert_eq!(a.sum_axis(&[0, 0]).unwrap_err().kind(), ErrorKind::InvalidShape);
+    assert_eq!(a.toarray()?.shape(), &[4, 6]);
+    Ok(())
+}
+
+/// Everything, plus no keys left behind.
+pub fn check_everything(ctx: &Context) -> Result<usize> {
+    let n = check_layouts(ctx)?;
+    check_dtypes(ctx)?;
+    check_edge_cases(ctx)?;
+    let left = distarray::cleanup::get_local_keys(ctx, ctx.key_prefix())?;
+    assert!(left.is_empty(), "keys left: {left:?}");
+    Ok(n)
+}
