@@ -24,23 +24,35 @@ export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 mpirun=(mpirun --oversubscribe --mca mpi_yield_when_idle 1)
 
 echo "== the examples, thread engines, no features"
-for example in quickstart local_kernels vectorize; do
+for example in quickstart local_kernels vectorize random; do
     cargo run --quiet --example "$example" >/dev/null
 done
+# Writes the picture to target/, not over the committed docs/ image.
+cargo run --quiet --example plot_distribution target/block_cyclic_2d.svg >/dev/null
 # Another engine count than the default.
 DISTARRAY_ENGINES=3 cargo run --quiet --example quickstart >/dev/null
 
+# The numpy interop tests (tests/interop) need numpy.
+python3 -c 'import numpy' 2>/dev/null || python3 -m pip install -q numpy || python3 -m pip install -q --break-system-packages numpy
+# The HDF5 interop tests (tests/hdf5.rs) need h5py.
+python3 -c 'import h5py' 2>/dev/null || python3 -m pip install -q h5py || python3 -m pip install -q --break-system-packages h5py
+
 echo "== cargo test (thread engines)"
-cargo test --workspace --features mpi 2>&1 | tee target/cargo-test.log
+cargo test --workspace --features mpi,hdf5 2>&1 | tee target/cargo-test.log
 
 echo "== MPI programs"
-cargo build --quiet --features mpi --examples
+cargo build --quiet --features mpi,hdf5 --examples
 test_binary() { # the executable of test target $1
-    cargo test --features mpi --test "$1" --no-run 2>&1 | sed -n "s/.*Executable.*(\(.*$1-[^)]*\)).*/\1/p" | tail -n 1
+    cargo test --features mpi,hdf5 --test "$1" --no-run 2>&1 | sed -n "s/.*Executable.*(\(.*$1-[^)]*\)).*/\1/p" | tail -n 1
 }
 layouts=$(test_binary mpi_layouts)
 kernels=$(test_binary mpi_kernels)
+ufuncs=$(test_binary mpi_ufuncs)
+random=$(test_binary mpi_random)
 reductions=$(test_binary mpi_reductions)
+indexing=$(test_binary mpi_indexing)
+io=$(test_binary mpi_io)
+hdf5prog=$(test_binary mpi_hdf5)
 passed=0
 failed=0
 run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
@@ -56,8 +68,13 @@ run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
 for n in 3 5; do
     run "mpi_layouts_np$n" 0 "${mpirun[@]}" -n "$n" "$layouts"
     run "mpi_kernels_np$n" 0 "${mpirun[@]}" -n "$n" "$kernels"
+    run "mpi_ufuncs_np$n" 0 "${mpirun[@]}" -n "$n" "$ufuncs"
+    run "mpi_random_np$n" 0 "${mpirun[@]}" -n "$n" "$random"
     run "mpi_reductions_np$n" 0 "${mpirun[@]}" -n "$n" "$reductions"
-    for example in quickstart local_kernels vectorize; do
+    run "mpi_indexing_np$n" 0 "${mpirun[@]}" -n "$n" "$indexing"
+    run "mpi_io_np$n" 0 "${mpirun[@]}" -n "$n" "$io"
+    run "mpi_hdf5_np$n" 0 "${mpirun[@]}" -n "$n" "$hdf5prog"
+    for example in quickstart local_kernels vectorize random; do
         run "mpi_${example}_np$n" 0 "${mpirun[@]}" -n "$n" "target/debug/examples/$example"
     done
     # main returns Err: the client exits 1, the engines end, nobody hangs.

@@ -23,6 +23,15 @@ pub trait Comm: Send {
     /// Sends `send[j]` to rank `j` and returns what each rank sent to this one,
     /// in rank order. `send` must have one buffer per rank.
     fn all_to_all_bytes(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>>;
+
+    /// The raw MPI communicator of the members when they are MPI ranks
+    /// (`None` for thread engines). Used by parallel HDF5 (MPI-IO). Not
+    /// public API.
+    #[cfg(feature = "mpi")]
+    #[doc(hidden)]
+    fn raw_mpi_comm(&self) -> Option<mpi::ffi::MPI_Comm> {
+        None
+    }
 }
 
 /// Typed collectives every [`Comm`] has, built on its byte collectives.

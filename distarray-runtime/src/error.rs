@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum ErrorKind {
+    /// A parameter value outside its domain (an empty range, a negative scale).
+    InvalidArgument,
     /// A shape is invalid (size overflow, wrong number of axes, mismatch).
     InvalidShape,
     /// A grid shape does not fit the array or the number of engines.
@@ -43,6 +45,15 @@ pub enum ErrorKind {
     Unsupported,
     /// An error raised on an engine while executing a command.
     Engine,
+    /// Arithmetic that is undefined for the values given: integer division by
+    /// zero, an integer to a negative power, a negative shift count.
+    Arithmetic,
+    /// Reading or writing a file failed in the operating system (not found,
+    /// permission denied, disk full, ...).
+    Io,
+    /// A file's contents are not a valid file of the expected format (wrong
+    /// magic, unknown version, malformed header, truncated data).
+    Format,
 }
 
 /// The error type of every fallible distarray call.

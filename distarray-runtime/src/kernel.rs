@@ -86,6 +86,8 @@ pub(crate) struct KernelRequest {
     /// The engines running it, in rank order (the kernel's communicator).
     targets: Vec<usize>,
     arrays: Vec<(String, DType)>,
+    /// Arrays passed only to the targets that hold them (after `arrays`).
+    optional: Vec<(String, DType)>,
     args: Vec<u8>,
     /// Where an array result goes.
     result_key: String,
@@ -153,6 +155,15 @@ impl<'a> KernelArrays<'a> {
         let dtype = array.dtype();
         array.as_any_mut().downcast_mut().ok_or_else(|| err!(DTypeMismatch, "parameter `{param}` takes {}, the array holds {dtype}", T::DTYPE))
     }
+
+    /// The optional array argument stored under `key` (see
+    /// [`KernelCall::maybe_array`]), when this engine holds it.
+    pub(crate) fn next_maybe_mut<T: Element>(&mut self, key: &str) -> Result<Option<&'a mut LocalArray<T>>> {
+        if !matches!(self.0.as_slice().first(), Some((k, _)) if k == key) {
+            return Ok(None);
+        }
+        self.next_mut(key).map(Some)
+    }
 }
 
 impl<'a> KernelInputs<'a> {
@@ -160,6 +171,12 @@ impl<'a> KernelInputs<'a> {
     /// disjoint borrows.
     pub fn split(&mut self) -> (KernelArgs<'a>, KernelArrays<'_>, &EngineCtx<'a>) {
         (KernelArgs(self.args), KernelArrays(self.arrays.iter_mut()), &self.engine)
+    }
+
+    /// The layout sent with the call (the array being built, or the layout of
+    /// the array argument for internal kernels such as file IO).
+    pub(crate) fn index_layout(&self) -> Option<&'a Layout> {
+        self.index_layout
     }
 }
 
@@ -274,13 +291,39 @@ pub(crate) fn output_from_global_index<T: Element>(inputs: &mut KernelInputs<'_>
     } else {
         layout.maps.iter().zip(&coords).map(|(m, &c)| m.global_indices(c)).collect()
     };
-    let mut global = vec![0usize; shape.len()];
-    let data = ArrayD::from_shape_fn(IxDyn(&shape), |local| {
-        for (axis, g) in global.iter_mut().enumerate() {
-            *g = indices[axis][local[axis]];
+    let mut values = Vec::with_capacity(shape.iter().product());
+    if let Some((inner, outer)) = indices.split_last() {
+        if !shape.contains(&0) {
+            // Walk the piece row by row: an odometer over the outer axes, the
+            // last axis in a tight loop (no per-element index arithmetic).
+            let mut global: Vec<usize> = indices.iter().map(|idx| idx[0]).collect();
+            let mut counter = vec![0usize; outer.len()];
+            let last = outer.len();
+            'rows: loop {
+                for &j in inner {
+                    global[last] = j;
+                    values.push(f(&global));
+                }
+                let mut axis = outer.len();
+                loop {
+                    if axis == 0 {
+                        break 'rows;
+                    }
+                    axis -= 1;
+                    counter[axis] += 1;
+                    if counter[axis] < outer[axis].len() {
+                        global[axis] = outer[axis][counter[axis]];
+                        break;
+                    }
+                    counter[axis] = 0;
+                    global[axis] = outer[axis][0];
+                }
+            }
         }
-        f(&global)
-    });
+    } else {
+        values.push(f(&[])); // a 0-d array has one element
+    }
+    let data = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| err!(InvalidShape, "{e}"))?;
     output_array(inputs, LocalArray::new(data, dim_data)?)
 }
 
@@ -290,7 +333,22 @@ impl Engine {
     pub(crate) fn run_kernel(&mut self, request: KernelRequest) -> Result<(KernelReply, Vec<u8>)> {
         let run = find_kernel(&request.name)?;
         let id = self.id();
-        let arrays = self.take_arrays(&request.arrays)?;
+        let mut arrays = self.take_arrays(&request.arrays)?;
+        for wanted in &request.optional {
+            if let Some((_, first)) = arrays.iter().find(|(k, _)| k == &wanted.0) {
+                let copy = first.clone_box();
+                arrays.push((wanted.0.clone(), copy));
+                continue;
+            }
+            match self.take_arrays(std::slice::from_ref(wanted)) {
+                Ok(taken) => arrays.extend(taken),
+                Err(e) if e.kind() == crate::error::ErrorKind::KeyNotFound => {}
+                Err(e) => {
+                    self.restore(arrays);
+                    return Err(e);
+                }
+            }
+        }
         let comm = match self.comm(&request.targets) {
             Ok(comm) => comm,
             Err(e) => {
@@ -334,6 +392,7 @@ pub struct KernelCall {
     distributions: Vec<Distribution>,
     arrays: Vec<(String, DType)>,
     names: Vec<&'static str>,
+    optional: Vec<(String, DType)>,
     args: Vec<u8>,
 }
 
@@ -346,7 +405,7 @@ impl KernelCall {
     /// A call of the kernel registered as `name`, built at run time (internal
     /// kernels registered once per element type).
     pub(crate) fn named(name: Cow<'static, str>) -> Self {
-        KernelCall { name, context: None, distributions: Vec::new(), arrays: Vec::new(), names: Vec::new(), args: encode(&()).unwrap_or_default() }
+        KernelCall { name, context: None, distributions: Vec::new(), arrays: Vec::new(), names: Vec::new(), optional: Vec::new(), args: encode(&()).unwrap_or_default() }
     }
 
     /// Runs on `context`'s engines (kernels without array parameters).
@@ -381,6 +440,19 @@ impl KernelCall {
         self.distributions.push(d.clone());
         self.arrays.push((array.key().to_string(), T::DTYPE));
         self.names.push(param);
+        Ok(self)
+    }
+
+    /// Adds an array argument that only the engines holding it receive (after
+    /// every [`array`](Self::array) argument; the kernel takes it with
+    /// `KernelArrays::next_maybe_mut`). Lets a call run on engines that do not
+    /// all hold the array, e.g. the union of two arrays' targets.
+    pub(crate) fn maybe_array<T: Element>(mut self, array: &DistArray<T>) -> Result<Self> {
+        let d = array.distribution();
+        if let Some(ctx) = &self.context {
+            same_context(ctx, d.context(), "an optional array")?;
+        }
+        self.optional.push((array.key().to_string(), T::DTYPE));
         Ok(self)
     }
 
@@ -430,6 +502,7 @@ impl KernelCall {
             name: self.name.to_string(),
             targets: targets.clone(),
             arrays: self.arrays.clone(),
+            optional: self.optional.clone(),
             args: self.args.clone(),
             result_key: result_key.clone(),
             index_layout,
@@ -465,6 +538,18 @@ impl KernelCall {
         adopt().inspect_err(|_| {
             let _ = ctx.run_done(&targets, &Command::Delete { key: key.clone() });
         })
+    }
+
+    /// Runs the kernel, whose `LocalArray<T>` results are laid out as
+    /// `distribution` (that of its array arguments): a new DistArray over it,
+    /// without rebuilding the distribution from the pieces' dim data.
+    pub(crate) fn run_array_as<T: Element>(self, distribution: &Distribution) -> Result<DistArray<T>> {
+        let (key, targets, replies) = self.send(Some(distribution.targets()), None)?;
+        if let Err(e) = array_replies::<T>(&self.name, &replies) {
+            let _ = self.context_ref()?.run_done(&targets, &Command::Delete { key });
+            return Err(e);
+        }
+        Ok(DistArray::from_key(key, distribution.clone()))
     }
 
     /// Runs the kernel, which returns `()`.

@@ -6,6 +6,9 @@
 //! # Crate feature flags
 //! - `mpi`: the MPI backend (real ranks under `mpirun`, through the system
 //!   OpenMPI). Without it, programs run on thread engines.
+//! - `hdf5` (implies `mpi`): `save_hdf5` and `load_hdf5` through the
+//!   system HDF5 library
+//!   (parallel, MPI-IO, under MPI).
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
@@ -18,10 +21,15 @@ mod distribution;
 mod element;
 mod engine;
 mod error;
+mod io;
 mod kernel;
 mod local;
+mod ops;
+mod plot;
 mod protocol;
+mod redistribute;
 mod reduce;
+mod random;
 
 pub use crate::array::DistArray;
 pub use crate::comm::{Collectives, Comm};
@@ -33,9 +41,15 @@ pub use crate::distribution::{
 };
 pub use crate::element::{DType, Element};
 pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::io::{load_dnpy, load_npy, save_dnpy, save_npy, DnpyNames};
+#[cfg(feature = "hdf5")]
+pub use crate::io::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
 pub use crate::kernel::{EngineCtx, FromIndex, IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
 pub use crate::local::LocalArray;
+pub use crate::ops::{functions, Bitwise, Number, Operand, Operands, Real, Ufunc};
 pub use crate::reduce::{OrdElem, SumElem, Widen};
+pub use crate::redistribute::ExchangeStats;
+pub use crate::random::Random;
 pub use num_complex::Complex;
 
 /// The maps of the reference's `maps` module, under one path.
@@ -58,17 +72,24 @@ pub mod __private {
     pub use inventory;
 }
 
+/// Entry points of the fuzz targets in `fuzz/`. Not public API.
+#[doc(hidden)]
+pub mod __fuzz {
+    pub use crate::io::{fuzz_dnpy_header, fuzz_npy_header};
+}
+
 /// Every trait, for `use distarray::traits::*;`.
 pub mod traits {
     pub use crate::comm::{Collectives, Comm};
     pub use crate::distribution::MapBase;
     pub use crate::element::Element;
     pub use crate::kernel::{FromIndex, IndexKernel, Kernel, KernelReturn};
+    pub use crate::ops::{Bitwise, Number, Operands, Real, Ufunc};
     pub use crate::reduce::{OrdElem, SumElem, Widen};
 }
 
 /// The common imports: `use distarray::prelude::*;`.
 pub mod prelude {
     pub use crate::traits::*;
-    pub use crate::{Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Result};
+    pub use crate::{Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Random, Result};
 }

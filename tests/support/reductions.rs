@@ -151,6 +151,12 @@ pub fn check_edge_cases(ctx: &Context) -> Result<()> {
     assert_eq!(e.sum_axis(&[1])?.toarray()?.shape(), &[0]);
     assert!(e.max_axis(&[0]).is_err());
 
+    // A 0-d array reduces to its one element, over no axes or all of them.
+    let z = ctx.fromarray(&ndarray::arr0(2.5f64), None)?;
+    assert_eq!(z.sum()?, 2.5);
+    assert_eq!(z.sum_axis(&[])?.toarray()?, ndarray::arr0(2.5).into_dyn());
+    assert_eq!(a.sum_axis(&[])?.toarray()?.shape(), &[4, 6]);
+
     // 1e9 + small noise: the variance survives (a sum of squares would not).
     let noisy = values(&[1000], |k| 1e9 + ((k * 7919) % 101) as f64 * 1e-3);
     let flat: Vec<f64> = noisy.iter().copied().collect();

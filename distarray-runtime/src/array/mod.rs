@@ -10,6 +10,7 @@ use crate::protocol::Command;
 
 mod impl_constructors;
 mod impl_conversions;
+mod impl_indexing;
 mod impl_methods;
 
 /// A distributed N-dimensional array of `T`: one [`LocalArray`](crate::LocalArray)

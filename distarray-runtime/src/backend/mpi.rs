@@ -320,6 +320,10 @@ impl Comm for MpiComm {
         self.comm().rank() as usize
     }
 
+    fn raw_mpi_comm(&self) -> Option<mpi::ffi::MPI_Comm> {
+        Some(mpi::raw::AsRaw::as_raw(self.comm()))
+    }
+
     fn size(&self) -> usize {
         self.comm().size() as usize
     }
@@ -345,7 +349,22 @@ impl Comm for MpiComm {
         }
         let send_counts = send.iter().map(|b| count(b.len())).collect::<Result<Vec<i32>>>()?;
         let mut recv_counts = vec![0i32; self.size()];
-        comm.all_to_all_into(&send_counts[..], &mut recv_counts[..]);
+        // Non-blocking and polled with a growing sleep (as `broadcast_bytes`):
+        // members that arrive early must not spin on a core the others still
+        // need to pack their buffers.
+        mpi::request::scope(|scope| {
+            let mut request = comm.immediate_all_to_all_into(scope, &send_counts[..], &mut recv_counts[..]);
+            let mut idle = Idle::default();
+            loop {
+                match request.test() {
+                    Ok(_) => break,
+                    Err(pending) => {
+                        request = pending;
+                        idle.wait();
+                    }
+                }
+            }
+        });
         let send_total = send.iter().map(Vec::len).sum();
         let mut flat = distinct_buffer(send_total);
         let mut at = 0;

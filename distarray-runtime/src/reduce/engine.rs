@@ -61,8 +61,23 @@ fn run<T: Element, A: Acc<T>>(inputs: &mut KernelInputs<'_>) -> Result<KernelOut
 /// same value, combined in rank order).
 fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &dyn Comm) -> Result<A::Out> {
     let mut acc = A::empty();
-    for &x in a.iter() {
-        acc.push(x);
+    // Memory order is fine: the order of a whole-array reduction is free.
+    match a.as_slice_memory_order() {
+        Some(values) => {
+            // Eight independent accumulators break the dependency chain of one
+            // running total (as ndarray's unrolled sum does), then merge.
+            let mut lanes: [A; 8] = std::array::from_fn(|_| A::empty());
+            let chunks = values.chunks_exact(8);
+            let rest = chunks.remainder();
+            for chunk in chunks {
+                for (lane, &x) in lanes.iter_mut().zip(chunk) {
+                    lane.push(x);
+                }
+            }
+            rest.iter().for_each(|&x| acc.push(x));
+            lanes.iter().for_each(|lane| acc.merge(lane));
+        }
+        None => a.iter().for_each(|&x| acc.push(x)),
     }
     let mut total = A::empty();
     for part in comm.all_gather(&acc)? {
@@ -87,8 +102,10 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
     let owner_coords: Vec<usize> = coords.iter().zip(&reduced).map(|(&c, &r)| if r { 0 } else { c }).collect();
     let owner = coords_to_rank(&owner_coords, &grid);
 
-    // Partial result over the kept axes, in C order: element offsets into it
-    // advance by `out_strides` per input axis (0 along reduced axes).
+    // Partial result over the kept axes, in C order. The piece is walked row
+    // by row (rows along the last axis, contiguous in C order): an odometer
+    // over the outer axes gives each row's offset into the partial result,
+    // which then advances by one per element if the last axis is kept.
     let shape = a.local_shape().to_vec();
     let out_shape: Vec<usize> = shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(&n, _)| n).collect();
     let mut out_strides = vec![0usize; ndim];
@@ -100,18 +117,32 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
         }
     }
     let mut partial = vec![A::empty(); out_shape.iter().product()];
-    let mut counter = vec![0usize; ndim];
-    let mut offset = 0usize;
-    for &x in a.iter() {
-        partial[offset].push(x);
-        for ax in (0..ndim).rev() {
-            counter[ax] += 1;
-            offset += out_strides[ax];
-            if counter[ax] < shape[ax] {
-                break;
+    let standard = a.as_standard_layout();
+    let values = standard.as_slice().unwrap_or_default();
+    if ndim == 0 {
+        values.iter().for_each(|&x| partial[0].push(x)); // the one element of a 0-d piece
+    } else if let Some((&row_len, outer)) = shape.split_last() {
+        let last_kept = !reduced[ndim - 1];
+        let mut counter = vec![0usize; outer.len()];
+        let mut offset = 0usize;
+        for row in values.chunks_exact(row_len.max(1)).take(if row_len == 0 { 0 } else { usize::MAX }) {
+            if last_kept {
+                for (acc, &x) in partial[offset..offset + row_len].iter_mut().zip(row) {
+                    acc.push(x);
+                }
+            } else {
+                let acc = &mut partial[offset];
+                row.iter().for_each(|&x| acc.push(x));
             }
-            offset -= out_strides[ax] * shape[ax];
-            counter[ax] = 0;
+            for ax in (0..outer.len()).rev() {
+                counter[ax] += 1;
+                offset += out_strides[ax];
+                if counter[ax] < shape[ax] {
+                    break;
+                }
+                offset -= out_strides[ax] * shape[ax];
+                counter[ax] = 0;
+            }
         }
     }
 

@@ -1,0 +1,850 @@
+//! HDF5 files through the system HDF5 library (`hdf5-metno`), behind the
+//! `hdf5` feature: [`save_hdf5`] and [`load_hdf5`].
+//!
+//! Every engine reads and writes only its own elements, as a selection of
+//! the dataset: one hyperslab per regular pattern of runs (a block map is one
+//! hyperslab, a cyclic or block-cyclic map one strided hyperslab, an
+//! unstructured map one hyperslab per run of consecutive indices).
+//!
+//! - Under MPI the engines open the file together through MPI-IO (the `mpio`
+//!   driver over the communicator of the array's engines), create the file and
+//!   dataset collectively, and write or read their selections in one
+//!   collective transfer. When some engine's part is not one block (cyclic,
+//!   block-cyclic or unstructured axes), MPI-IO is slow on its many small
+//!   pieces, so the engines first exchange elements (one all-to-all) so that
+//!   each transfers one contiguous block of rows.
+//! - On thread engines (one process, and HDF5 is not thread-safe) engine 0
+//!   creates the file and dataset, then every engine writes its selection in
+//!   turn under one process-wide lock.
+//!
+//! Element types are stored as h5py stores them: integers and floats as the
+//! native HDF5 types, `bool` as h5py's enum of `int8` (`FALSE = 0`,
+//! `TRUE = 1`), complex numbers as the compound `{r, i}`.
+//!
+//! The bad-input table is in [`load_hdf5`]'s docs.
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use ::hdf5::types::{H5Type, TypeDescriptor};
+use ::hdf5::{Dataset, Dataspace, Datatype, File};
+use ndarray::{ArrayD, Axis, IxDyn};
+use serde::{Deserialize, Serialize};
+
+use super::{build, format_error, io_error, kernels, piece, run_unit};
+use crate::array::DistArray;
+use crate::comm::{Collectives, Comm};
+use crate::distribution::Distribution;
+use crate::element::{as_bytes, from_bytes, DType, Element};
+use crate::error::{bail, err, Error, Result};
+use crate::kernel::{output_array, output_unit, KernelCall, KernelInputs, KernelOutput};
+use crate::local::LocalArray;
+use crate::protocol::Layout;
+
+/// How [`save_hdf5`] treats an existing file, as h5py's `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Hdf5Mode {
+    /// `'w'`: create the file, truncating an existing one.
+    #[default]
+    Write,
+    /// `'a'`: open the file (creating it if missing) and add the dataset.
+    Append,
+}
+
+impl TryFrom<char> for Hdf5Mode {
+    type Error = Error;
+
+    /// `'w'` or `'a'`.
+    ///
+    /// # Errors
+    /// `Unsupported` for any other letter.
+    fn try_from(mode: char) -> Result<Self> {
+        match mode {
+            'w' => Ok(Hdf5Mode::Write),
+            'a' => Ok(Hdf5Mode::Append),
+            other => bail!(Unsupported, "unknown HDF5 file mode {other:?} (expected 'w' or 'a')"),
+        }
+    }
+}
+
+/// The options of [`save_hdf5`]: the dataset's name (`key`, default
+/// `"buffer"` as in DistArray), the file [mode](Hdf5Mode) (default `'w'`) and
+/// whether an existing dataset of that name may be replaced (default no).
+///
+/// # Examples
+/// ```
+/// use distarray::{Hdf5Mode, Hdf5Options};
+///
+/// let options = Hdf5Options::new().key("temperature").mode(Hdf5Mode::Append).overwrite(true);
+/// assert_eq!(options.get_key(), "temperature");
+/// assert_eq!(Hdf5Options::default().get_key(), "buffer");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hdf5Options {
+    key: String,
+    mode: Hdf5Mode,
+    overwrite: bool,
+}
+
+impl Default for Hdf5Options {
+    fn default() -> Self {
+        Hdf5Options { key: "buffer".into(), mode: Hdf5Mode::Write, overwrite: false }
+    }
+}
+
+impl Hdf5Options {
+    /// The defaults: key `"buffer"`, mode `'w'`, no overwriting.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The dataset's name (a path inside the file; its groups must exist).
+    pub fn key(mut self, key: impl Into<String>) -> Self {
+        self.key = key.into();
+        self
+    }
+
+    /// The file mode.
+    pub fn mode(mut self, mode: Hdf5Mode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Whether an existing dataset named `key` is replaced (`true`) or is an
+    /// error (`false`, the default). Only matters in mode `'a'`.
+    pub fn overwrite(mut self, overwrite: bool) -> Self {
+        self.overwrite = overwrite;
+        self
+    }
+
+    /// The dataset's name.
+    pub fn get_key(&self) -> &str {
+        &self.key
+    }
+
+    /// The file mode.
+    pub fn get_mode(&self) -> Hdf5Mode {
+        self.mode
+    }
+
+    /// Whether an existing dataset is replaced.
+    pub fn get_overwrite(&self) -> bool {
+        self.overwrite
+    }
+}
+
+/// Writes `array` as dataset `options.key` of the HDF5 file `path`, which
+/// h5py reads (`h5py.File(path)[key][...]`) with the same dtype and values.
+/// Every engine writes its own elements: collectively through MPI-IO under
+/// MPI, in turn on thread engines.
+///
+/// # Examples
+/// ```
+/// use distarray::prelude::*;
+/// use distarray::{Hdf5Mode, Hdf5Options};
+///
+/// let ctx = Context::new()?;
+/// let path = std::env::temp_dir().join(format!("doc_save_hdf5_{}.h5", std::process::id()));
+/// let d = Distribution::builder(&ctx, &[6, 4]).dist("cb").build()?;
+/// let a = ctx.fromarray(&ndarray::Array2::from_shape_fn((6, 4), |(i, j)| (i * 4 + j) as f64), Some(&d))?;
+/// distarray::save_hdf5(&path, &a, &Hdf5Options::default())?;
+/// distarray::save_hdf5(&path, &a, &Hdf5Options::new().key("again").mode(Hdf5Mode::Append))?;
+/// // The key exists now: replacing it must be asked for.
+/// assert!(distarray::save_hdf5(&path, &a, &Hdf5Options::new().key("again").mode(Hdf5Mode::Append)).is_err());
+/// let b = distarray::load_hdf5::<f64>(&path, &Distribution::from_shape(&ctx, &[6, 4])?, "again")?;
+/// assert_eq!(b.toarray()?, a.toarray()?);
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), distarray::Error>(())
+/// ```
+///
+/// # Errors
+/// `Io` if the file cannot be created or written, or if dataset `key` exists
+/// and `options` do not allow overwriting it; `Format` if an existing file
+/// (mode `'a'`) is not an HDF5 file.
+pub fn save_hdf5<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>, options: &Hdf5Options) -> Result<()> {
+    let path = path.as_ref().display().to_string();
+    if options.key.is_empty() {
+        bail!(Unsupported, "{path}: an HDF5 dataset needs a non-empty key");
+    }
+    let args = Args { path, key: options.key.clone(), mode: options.mode, overwrite: options.overwrite };
+    let call = KernelCall::named(kernels::name("save_hdf5", T::DTYPE)).array("a", array)?.args(&args)?;
+    run_unit(call, array.distribution())
+}
+
+/// Reads dataset `key` of the HDF5 file `path` into a new array over
+/// `distribution`; every engine reads only its own elements (collectively
+/// through MPI-IO under MPI). The dataset must hold `T` elements (h5py's
+/// dtypes, any byte order) and have the distribution's shape.
+///
+/// # Errors
+/// Bad input is an `Err` naming the path (and the dataset), never a panic;
+/// the context and its arrays keep working. The same errors come from
+/// [`save_hdf5`] where they apply.
+///
+/// | problem | kind | message (after the path) |
+/// |---|---|---|
+/// | missing file | `Io` | `No such file or directory (os error 2)` |
+/// | not an HDF5 file | `Format` | `not an HDF5 file` |
+/// | missing dataset | `KeyNotFound` | `no dataset "x" (the file holds ["buffer"])` |
+/// | another element type | `DTypeMismatch` | `dataset "buffer" holds int32, not float64` |
+/// | a type distarray does not know | `DTypeMismatch` | `dataset "s" holds the HDF5 type FixedAscii(3), not float64` |
+/// | another shape than the distribution | `InvalidShape` | `dataset "buffer" has shape [3], the distribution has shape [4]` |
+/// | saving to an existing key | `Io` | `dataset "buffer" exists (replace it with Hdf5Options::overwrite(true))` |
+/// | a bool byte other than 0 or 1 | `Format` | `dataset "b": element 2 of a bool buffer holds an invalid value` |
+pub fn load_hdf5<T: Element>(path: impl AsRef<Path>, distribution: &Distribution, key: &str) -> Result<DistArray<T>> {
+    let path = path.as_ref().display().to_string();
+    // The client checks the file first, so a bad file fails before any
+    // engine opens it (and no collective is left half-done).
+    {
+        let _lock = lock();
+        let file = open(&path, None, Open::Read)?;
+        let dataset = open_dataset(&file, &path, key)?;
+        check_dataset(&dataset, &path, key, T::DTYPE, distribution.shape())?;
+    }
+    let args = Args { path, key: key.to_string(), mode: Hdf5Mode::Write, overwrite: false };
+    let call = KernelCall::named(kernels::name("load_hdf5", T::DTYPE)).context(distribution.context())?.args(&args)?;
+    build(call, distribution)
+}
+
+/// The argument of the HDF5 kernels.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Args {
+    path: String,
+    key: String,
+    mode: Hdf5Mode,
+    overwrite: bool,
+}
+
+/// Every sequence of HDF5 calls of this process holds this lock: HDF5 is not
+/// thread-safe, and thread engines must take turns on a file.
+static HDF5_LOCK: Mutex<()> = Mutex::new(());
+
+fn lock() -> MutexGuard<'static, ()> {
+    HDF5_LOCK.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Registers kernel `$f::<T>` as `distarray::io::$op::<dtype name>` for every
+/// element type.
+macro_rules! register {
+    ($op:literal, $f:ident) => {
+        register!(@ $op, $f,
+            "bool" => bool, "int8" => i8, "int16" => i16, "int32" => i32, "int64" => i64,
+            "uint8" => u8, "uint16" => u16, "uint32" => u32, "uint64" => u64, "float32" => f32, "float64" => f64,
+            "complex64" => ::num_complex::Complex<f32>, "complex128" => ::num_complex::Complex<f64>);
+    };
+    (@ $op:literal, $f:ident, $($n:literal => $t:ty),*) => {$(
+        inventory::submit! { $crate::kernel::KernelEntry { name: concat!("distarray::io::", $op, "::", $n), run: $f::<$t> } }
+    )*};
+}
+
+register!("save_hdf5", save_kernel);
+register!("load_hdf5", load_kernel);
+
+/// The HDF5 type of `dtype`, as h5py writes it.
+fn descriptor(dtype: DType) -> TypeDescriptor {
+    use num_complex::Complex;
+    match dtype {
+        DType::Bool => bool::type_descriptor(),
+        DType::I8 => i8::type_descriptor(),
+        DType::I16 => i16::type_descriptor(),
+        DType::I32 => i32::type_descriptor(),
+        DType::I64 => i64::type_descriptor(),
+        DType::U8 => u8::type_descriptor(),
+        DType::U16 => u16::type_descriptor(),
+        DType::U32 => u32::type_descriptor(),
+        DType::U64 => u64::type_descriptor(),
+        DType::F32 => f32::type_descriptor(),
+        DType::F64 => f64::type_descriptor(),
+        DType::C64 => Complex::<f32>::type_descriptor(),
+        DType::C128 => Complex::<f64>::type_descriptor(),
+    }
+}
+
+/// An HDF5 library error as a message.
+fn h5(path: &str, what: &str, e: ::hdf5::Error) -> Error {
+    err!(Io, "{path}: {what}: {e}")
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Open {
+    Read,
+    ReadWrite,
+    Create,
+}
+
+/// Opens or creates `path`, through MPI-IO over `comm` when given
+/// (collective: every member must call it with the same arguments).
+fn open(path: &str, comm: Option<mpi::ffi::MPI_Comm>, how: Open) -> Result<File> {
+    if how != Open::Create {
+        // The OS's word on a missing or unreadable file, and a clear one on
+        // a file that is not HDF5.
+        std::fs::File::open(path).map_err(|e| io_error(path, e))?;
+        if !is_hdf5(path) {
+            bail!(Format, "{path}: not an HDF5 file");
+        }
+    }
+    let mut builder = File::with_options();
+    if let Some(comm) = comm {
+        builder.with_fapl(move |p| p.mpio(comm, None));
+    }
+    let opened = match how {
+        Open::Read => builder.open(path),
+        Open::ReadWrite => builder.open_rw(path),
+        Open::Create => builder.create(path),
+    };
+    opened.map_err(|e| h5(path, if how == Open::Create { "cannot create the file" } else { "cannot open the file" }, e))
+}
+
+/// Whether `path` starts with an HDF5 signature (H5Fis_hdf5).
+fn is_hdf5(path: &str) -> bool {
+    let Ok(name) = std::ffi::CString::new(path) else { return false };
+    // SAFETY: a valid NUL-terminated string; the call only reads the file.
+    ::hdf5::sync::sync(|| unsafe { hdf5_sys::h5f::H5Fis_hdf5(name.as_ptr()) } > 0)
+}
+
+fn open_dataset(file: &File, path: &str, key: &str) -> Result<Dataset> {
+    if !file.link_exists(key) {
+        let names = file.member_names().unwrap_or_default();
+        bail!(KeyNotFound, "{path}: no dataset {key:?} (the file holds {names:?})");
+    }
+    file.dataset(key).map_err(|e| err!(Format, "{path}: {key:?} is not a dataset: {e}"))
+}
+
+/// Checks that `dataset` holds `dtype` elements of `shape`.
+fn check_dataset(dataset: &Dataset, path: &str, key: &str, dtype: DType, shape: &[usize]) -> Result<()> {
+    let found = dataset
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(|e| err!(DTypeMismatch, "{path}: dataset {key:?} has an HDF5 type distarray does not know: {e}"))?;
+    if found != descriptor(dtype) {
+        match DType::ALL.iter().find(|&&d| descriptor(d) == found) {
+            Some(d) => bail!(DTypeMismatch, "{path}: dataset {key:?} holds {d}, not {dtype}"),
+            None => bail!(DTypeMismatch, "{path}: dataset {key:?} holds the HDF5 type {found:?}, not {dtype}"),
+        }
+    }
+    let found = dataset.shape();
+    if found != shape {
+        bail!(InvalidShape, "{path}: dataset {key:?} has shape {found:?}, the distribution has shape {shape:?}");
+    }
+    Ok(())
+}
+
+/// Makes dataset `key` of `dtype` and `shape` in `file`, replacing an
+/// existing one only when `overwrite`. Collective under MPI-IO.
+fn create_dataset(file: &File, args: &Args, dtype: DType, shape: &[usize]) -> Result<Dataset> {
+    let (path, key) = (&args.path, &args.key);
+    if file.link_exists(key) {
+        if !args.overwrite {
+            bail!(Io, "{path}: dataset {key:?} exists (replace it with Hdf5Options::overwrite(true))");
+        }
+        file.unlink(key).map_err(|e| h5(path, &format!("cannot remove dataset {key:?}"), e))?;
+    }
+    file.new_dataset_builder()
+        .empty_as(descriptor(dtype))
+        .shape(shape.to_vec())
+        .create(key.as_str())
+        .map_err(|e| h5(path, &format!("cannot create dataset {key:?}"), e))
+}
+
+/// One hyperslab: `count` blocks of `block` elements, `stride` apart, from
+/// `start`, per axis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Slab {
+    start: Vec<u64>,
+    stride: Vec<u64>,
+    count: Vec<u64>,
+    block: Vec<u64>,
+}
+
+/// An engine's elements as a union of hyperslabs, and how its local order
+/// maps to the file's (row-major) order.
+struct Selection {
+    slabs: Vec<Slab>,
+    /// Per axis, the local positions in increasing global index order.
+    order: Vec<Vec<usize>>,
+    /// The local shape.
+    shape: Vec<usize>,
+}
+
+/// One axis's regular patterns of runs: `(start, stride, count, block)`.
+fn axis_patterns(sorted: &[usize]) -> Vec<(u64, u64, u64, u64)> {
+    let mut runs: Vec<(u64, u64)> = Vec::new();
+    for &g in sorted {
+        match runs.last_mut() {
+            Some((s, l)) if *s + *l == g as u64 => *l += 1,
+            _ => runs.push((g as u64, 1)),
+        }
+    }
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < runs.len() {
+        let (s, l) = runs[i];
+        let mut count = 1;
+        let mut stride = 1;
+        if i + 1 < runs.len() && runs[i + 1].1 == l {
+            stride = runs[i + 1].0 - s;
+            count = 2;
+            while i + count < runs.len() && runs[i + count].1 == l && runs[i + count].0 - runs[i + count - 1].0 == stride {
+                count += 1;
+            }
+        }
+        out.push((s, stride, count as u64, l));
+        i += count;
+    }
+    out
+}
+
+impl Selection {
+    /// The selection of the piece holding global `indices` (per axis, in
+    /// local order).
+    fn new(indices: &[Vec<usize>], shape: &[usize]) -> Self {
+        let order: Vec<Vec<usize>> = indices
+            .iter()
+            .map(|ix| {
+                let mut o: Vec<usize> = (0..ix.len()).collect();
+                o.sort_by_key(|&l| ix[l]);
+                o
+            })
+            .collect();
+        let mut slabs = Vec::new();
+        if !shape.contains(&0) && !indices.is_empty() {
+            let patterns: Vec<Vec<(u64, u64, u64, u64)>> = indices
+                .iter()
+                .zip(&order)
+                .map(|(ix, o)| axis_patterns(&o.iter().map(|&l| ix[l]).collect::<Vec<_>>()))
+                .collect();
+            let mut pos = vec![0usize; patterns.len()];
+            'all: loop {
+                let pick: Vec<_> = pos.iter().zip(&patterns).map(|(&p, ps)| ps[p]).collect();
+                slabs.push(Slab {
+                    start: pick.iter().map(|p| p.0).collect(),
+                    stride: pick.iter().map(|p| p.1).collect(),
+                    count: pick.iter().map(|p| p.2).collect(),
+                    block: pick.iter().map(|p| p.3).collect(),
+                });
+                let mut a = pos.len();
+                loop {
+                    if a == 0 {
+                        break 'all;
+                    }
+                    a -= 1;
+                    pos[a] += 1;
+                    if pos[a] < patterns[a].len() {
+                        break;
+                    }
+                    pos[a] = 0;
+                }
+            }
+        }
+        Selection { slabs, order, shape: shape.to_vec() }
+    }
+
+    fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// The local values in the file's order.
+    fn to_file_order<T: Element>(&self, local: &ArrayD<T>) -> Vec<T> {
+        let mut a = local.view().into_owned();
+        for (axis, o) in self.order.iter().enumerate() {
+            if o.iter().enumerate().any(|(i, &l)| i != l) {
+                a = a.select(Axis(axis), o);
+            }
+        }
+        a.iter().copied().collect()
+    }
+
+    /// The local array from values in the file's order.
+    fn to_local_order<T: Element>(&self, values: Vec<T>) -> Result<ArrayD<T>> {
+        let mut a = ArrayD::from_shape_vec(IxDyn(&self.shape), values).map_err(|e| err!(InvalidShape, "{e}"))?;
+        for (axis, o) in self.order.iter().enumerate() {
+            if o.iter().enumerate().any(|(i, &l)| i != l) {
+                let mut inverse = vec![0; o.len()];
+                for (s, &l) in o.iter().enumerate() {
+                    inverse[l] = s;
+                }
+                a = a.select(Axis(axis), &inverse);
+            }
+        }
+        Ok(a)
+    }
+}
+
+/// The buffer of a [`transfer`]: the selection's elements in file order, in
+/// the native layout of their dtype.
+enum Buf<'a> {
+    /// Written to the file.
+    Write(&'a [u8]),
+    /// Read from the file.
+    Read(&'a mut [u8]),
+}
+
+/// Writes or reads this engine's elements of `dataset` from or into `buf`,
+/// collectively when `collective` (every member of the MPI-IO file must call
+/// it, with or without elements).
+fn transfer(dataset: &Dataset, selection: &Selection, dtype: DType, buf: Buf<'_>, collective: bool) -> ::hdf5::Result<()> {
+    use hdf5_sys::h5d::{H5Dread, H5Dwrite};
+    use hdf5_sys::h5p::{H5Pclose, H5Pcreate, H5Pset_dxpl_mpio, H5FD_mpio_xfer_t};
+    use hdf5_sys::h5s::{H5S_seloper_t, H5Sselect_all, H5Sselect_hyperslab, H5Sselect_none};
+    use hdf5_sys::h5p::H5P_DEFAULT;
+
+    let n = selection.len();
+    let (ptr, len, write) = match buf {
+        Buf::Write(b) => (b.as_ptr().cast_mut(), b.len(), true),
+        Buf::Read(b) => (b.as_mut_ptr(), b.len(), false),
+    };
+    assert_eq!(len, n * dtype.itemsize(), "the transfer buffer holds the selection");
+    let mem_type = Datatype::from_descriptor(&descriptor(dtype))?;
+    let file_space = dataset.space()?;
+    let mem_space = Dataspace::try_new(n.max(1))?;
+    // A one-byte stand-in when there is nothing to move: HDF5 wants a buffer.
+    let mut dummy = vec![0u8; dtype.itemsize()];
+    let ptr = if n == 0 { dummy.as_mut_ptr() } else { ptr };
+    ::hdf5::sync::sync(|| {
+        // SAFETY: every id is open for the duration of the call; `ptr` points
+        // to `n` (or, when `n` is 0, one) elements of `dtype` in native layout,
+        // which is what `mem_type` describes, and HDF5 touches only the
+        // selected `n`; it writes through `ptr` only when reading, from a
+        // `Buf::Read`'s exclusive borrow.
+        unsafe {
+            let fs = file_space.id();
+            if dataset.ndim() == 0 {
+                ::hdf5::h5check(H5Sselect_all(fs))?;
+            } else if selection.slabs.is_empty() {
+                ::hdf5::h5check(H5Sselect_none(fs))?;
+            }
+            for (i, s) in selection.slabs.iter().enumerate() {
+                let op = if i == 0 { H5S_seloper_t::H5S_SELECT_SET } else { H5S_seloper_t::H5S_SELECT_OR };
+                ::hdf5::h5check(H5Sselect_hyperslab(fs, op, s.start.as_ptr(), s.stride.as_ptr(), s.count.as_ptr(), s.block.as_ptr()))?;
+            }
+            if n == 0 {
+                ::hdf5::h5check(H5Sselect_none(mem_space.id()))?;
+            }
+            let dxpl = if collective {
+                let dxpl = ::hdf5::h5check(H5Pcreate(*::hdf5::globals::H5P_DATASET_XFER))?;
+                if let Err(e) = ::hdf5::h5check(H5Pset_dxpl_mpio(dxpl, H5FD_mpio_xfer_t::H5FD_MPIO_COLLECTIVE)) {
+                    H5Pclose(dxpl);
+                    return Err(e);
+                }
+                dxpl
+            } else {
+                H5P_DEFAULT
+            };
+            let status = if write {
+                H5Dwrite(dataset.id(), mem_type.id(), mem_space.id(), fs, dxpl, ptr.cast_const().cast())
+            } else {
+                H5Dread(dataset.id(), mem_type.id(), mem_space.id(), fs, dxpl, ptr.cast())
+            };
+            if collective {
+                H5Pclose(dxpl);
+            }
+            ::hdf5::h5check(status).map(drop)
+        }
+    })
+}
+
+/// Every member's agreement on `result`: `Ok` only if it is `Ok` on every
+/// member, else the first member's error (this member's own if it failed).
+fn agree<X>(comm: &dyn Comm, result: Result<X>) -> Result<X> {
+    let mine = result.as_ref().err().cloned();
+    let all = comm.all_gather(&mine)?;
+    match result {
+        Err(e) => Err(e),
+        Ok(x) => match all.into_iter().flatten().next() {
+            Some(e) => Err(e),
+            None => Ok(x),
+        },
+    }
+}
+
+/// Under MPI, a selection of many small pieces (cyclic and unstructured
+/// axes) makes MPI-IO slow (seconds for what takes milliseconds as one
+/// block). The engines then first exchange their elements so that each holds
+/// one contiguous block of rows (axis 0) in file order, and transfer that.
+/// This is the plan of that exchange, the same on every engine.
+struct Rows {
+    /// The rows `[start, end)` of each engine's block.
+    blocks: Vec<(usize, usize)>,
+    /// Elements per row of the global array.
+    row_len: usize,
+}
+
+impl Rows {
+    /// The plan for `layout` over `size` engines, or `None` when every
+    /// engine's selection is already one block (the direct transfer is fast).
+    fn plan(layout: &Layout, size: usize) -> Option<Rows> {
+        let fragmented = (0..size).any(|r| {
+            let p = piece(layout, r);
+            let s = Selection::new(&p.indices, &p.shape);
+            s.slabs.len() > 1 || s.slabs.iter().any(|slab| slab.count.iter().any(|&c| c > 1))
+        });
+        let shape: Vec<usize> = piece(layout, 0).global_shape;
+        if !fragmented || shape.is_empty() {
+            return None;
+        }
+        let chunk = shape[0].div_ceil(size).max(1);
+        let blocks = (0..size).map(|q| ((q * chunk).min(shape[0]), ((q + 1) * chunk).min(shape[0]))).collect();
+        Some(Rows { blocks, row_len: shape[1..].iter().product() })
+    }
+
+    /// The selection of engine `q`'s block.
+    fn selection(&self, q: usize, global_shape: &[usize]) -> Selection {
+        let (start, end) = self.blocks[q];
+        let mut shape = global_shape.to_vec();
+        shape[0] = end - start;
+        let mut slabs = Vec::new();
+        if !shape.contains(&0) {
+            let mut first = vec![0u64; shape.len()];
+            first[0] = start as u64;
+            slabs.push(Slab {
+                start: first,
+                stride: vec![1; shape.len()],
+                count: vec![1; shape.len()],
+                block: shape.iter().map(|&n| n as u64).collect(),
+            });
+        }
+        Selection { slabs, order: Vec::new(), shape }
+    }
+
+    /// Calls `f(offset in the piece's file-ordered elements, offset in block
+    /// q's elements)` for every element of engine `p`'s piece `indices` that
+    /// lies in the block of engine `q`, in file order.
+    fn for_each_shared(&self, indices: &[Vec<usize>], global_shape: &[usize], q: usize, mut f: impl FnMut(usize, usize)) {
+        let (start, end) = self.blocks[q];
+        if indices.iter().any(Vec::is_empty) {
+            return;
+        }
+        let sorted: Vec<Vec<usize>> = indices
+            .iter()
+            .map(|ix| {
+                let mut v = ix.clone();
+                v.sort_unstable();
+                v
+            })
+            .collect();
+        let first = sorted[0].partition_point(|&g| g < start);
+        let last = sorted[0].partition_point(|&g| g < end);
+        let ndim = sorted.len();
+        let mut strides = vec![1usize; ndim];
+        for a in (0..ndim - 1).rev() {
+            strides[a] = strides[a + 1] * global_shape[a + 1];
+        }
+        let inner: usize = sorted[1..].iter().map(Vec::len).product();
+        let mut piece_at = first * inner;
+        for &g0 in &sorted[0][first..last] {
+            let row = (g0 - start) * strides[0];
+            let mut pos = vec![0usize; ndim];
+            for _ in 0..inner {
+                let at: usize = row + (1..ndim).map(|a| sorted[a][pos[a]] * strides[a]).sum::<usize>();
+                f(piece_at, at);
+                piece_at += 1;
+                let mut a = ndim;
+                while a > 1 {
+                    a -= 1;
+                    pos[a] += 1;
+                    if pos[a] < sorted[a].len() {
+                        break;
+                    }
+                    pos[a] = 0;
+                }
+            }
+        }
+    }
+
+    /// Engine `me`'s block, in file order, from every engine's file-ordered
+    /// piece (`bytes`, elements of `itemsize` bytes).
+    fn gather(&self, comm: &dyn Comm, layout: &Layout, bytes: &[u8], itemsize: usize) -> Result<Vec<u8>> {
+        let me = comm.rank();
+        let mine = piece(layout, me);
+        let send = (0..comm.size())
+            .map(|q| {
+                let mut out = Vec::new();
+                self.for_each_shared(&mine.indices, &mine.global_shape, q, |i, _| out.extend_from_slice(&bytes[i * itemsize..(i + 1) * itemsize]));
+                out
+            })
+            .collect();
+        let received = comm.all_to_all_bytes(send)?;
+        let (start, end) = self.blocks[me];
+        let mut block = vec![0u8; (end - start) * self.row_len * itemsize];
+        for (p, got) in received.iter().enumerate() {
+            let theirs = piece(layout, p);
+            let mut k = 0;
+            self.for_each_shared(&theirs.indices, &theirs.global_shape, me, |_, at| {
+                block[at * itemsize..(at + 1) * itemsize].copy_from_slice(&got[k * itemsize..(k + 1) * itemsize]);
+                k += 1;
+            });
+            if k * itemsize != got.len() {
+                bail!(Protocol, "engine {p} sent {} bytes of HDF5 data, {} were expected", got.len(), k * itemsize);
+            }
+        }
+        Ok(block)
+    }
+
+    /// The inverse of [`Rows::gather`]: engine `me`'s file-ordered piece
+    /// from every engine's block.
+    fn scatter(&self, comm: &dyn Comm, layout: &Layout, block: &[u8], itemsize: usize) -> Result<Vec<u8>> {
+        let me = comm.rank();
+        let send = (0..comm.size())
+            .map(|p| {
+                let theirs = piece(layout, p);
+                let mut out = Vec::new();
+                self.for_each_shared(&theirs.indices, &theirs.global_shape, me, |_, at| out.extend_from_slice(&block[at * itemsize..(at + 1) * itemsize]));
+                out
+            })
+            .collect();
+        let received = comm.all_to_all_bytes(send)?;
+        let mine = piece(layout, me);
+        let mut bytes = vec![0u8; mine.shape.iter().product::<usize>() * itemsize];
+        for (q, got) in received.iter().enumerate() {
+            let mut k = 0;
+            self.for_each_shared(&mine.indices, &mine.global_shape, q, |i, _| {
+                bytes[i * itemsize..(i + 1) * itemsize].copy_from_slice(&got[k * itemsize..(k + 1) * itemsize]);
+                k += 1;
+            });
+            if k * itemsize != got.len() {
+                bail!(Protocol, "engine {q} sent {} bytes of HDF5 data, {} were expected", got.len(), k * itemsize);
+            }
+        }
+        Ok(bytes)
+    }
+}
+
+fn layout<'a>(inputs: &KernelInputs<'a>) -> Result<&'a Layout> {
+    inputs.index_layout().ok_or_else(|| err!(Protocol, "a file kernel was called without a layout"))
+}
+
+fn save_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    let layout = layout(inputs)?;
+    let (args, mut arrays, engine) = inputs.split();
+    let args: Args = args.decode()?;
+    let local = arrays.next_ref::<T>("a")?;
+    let piece = piece(layout, engine.rank());
+    let selection = Selection::new(&piece.indices, &piece.shape);
+    let values = selection.to_file_order(local.ndarray());
+    let bytes = as_bytes(&values);
+    let comm = engine.comm();
+    let shape = &piece.global_shape;
+    match comm.raw_mpi_comm() {
+        Some(raw) => {
+            // Every step is collective; every member learns every failure so
+            // none waits in a collective the others left.
+            let exists = match args.mode {
+                Hdf5Mode::Write => false,
+                Hdf5Mode::Append => comm.all_gather(&(comm.rank() == 0 && Path::new(&args.path).exists()))?.into_iter().any(|e| e),
+            };
+            let _lock = lock();
+            let file = agree(comm, open(&args.path, Some(raw), if exists { Open::ReadWrite } else { Open::Create }))?;
+            let dataset = agree(comm, create_dataset(&file, &args, T::DTYPE, shape))?;
+            let written = match Rows::plan(layout, comm.size()) {
+                Some(rows) => rows.gather(comm, layout, bytes, T::DTYPE.itemsize()).and_then(|block| {
+                    let block_selection = rows.selection(comm.rank(), shape);
+                    transfer(&dataset, &block_selection, T::DTYPE, Buf::Write(&block), true).map_err(|e| h5(&args.path, "cannot write", e))
+                }),
+                None => transfer(&dataset, &selection, T::DTYPE, Buf::Write(bytes), true).map_err(|e| h5(&args.path, "cannot write", e)),
+            };
+            agree(comm, written)?;
+            drop(dataset);
+            agree(comm, file.close().map_err(|e| h5(&args.path, "cannot close", e)))?;
+        }
+        None => {
+            // Engine 0 makes the file and dataset, then each engine writes
+            // its part in turn (the lock).
+            let made = if comm.rank() == 0 {
+                let _lock = lock();
+                (|| {
+                    let exists = args.mode == Hdf5Mode::Append && Path::new(&args.path).exists();
+                    let file = open(&args.path, None, if exists { Open::ReadWrite } else { Open::Create })?;
+                    drop(create_dataset(&file, &args, T::DTYPE, shape)?);
+                    file.close().map_err(|e| h5(&args.path, "cannot close", e))
+                })()
+            } else {
+                Ok(())
+            };
+            agree(comm, made)?;
+            let written = {
+                let _lock = lock();
+                (|| {
+                    let file = open(&args.path, None, Open::ReadWrite)?;
+                    let dataset = open_dataset(&file, &args.path, &args.key)?;
+                    transfer(&dataset, &selection, T::DTYPE, Buf::Write(bytes), false).map_err(|e| h5(&args.path, "cannot write", e))?;
+                    drop(dataset);
+                    file.close().map_err(|e| h5(&args.path, "cannot close", e))
+                })()
+            };
+            agree(comm, written)?;
+        }
+    }
+    output_unit(())
+}
+
+fn load_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    let layout = layout(inputs)?;
+    let (args, _, engine) = inputs.split();
+    let args: Args = args.decode()?;
+    let (path, key) = (&args.path, &args.key);
+    let piece = piece(layout, engine.rank());
+    let selection = Selection::new(&piece.indices, &piece.shape);
+    let mut bytes = vec![0u8; selection.len() * T::DTYPE.itemsize()];
+    let comm = engine.comm();
+    let check = |file: &File| -> Result<Dataset> {
+        let dataset = open_dataset(file, path, key)?;
+        check_dataset(&dataset, path, key, T::DTYPE, &piece.global_shape)?;
+        Ok(dataset)
+    };
+    match comm.raw_mpi_comm() {
+        Some(raw) => {
+            let _lock = lock();
+            let file = agree(comm, open(path, Some(raw), Open::Read))?;
+            let dataset = agree(comm, check(&file))?;
+            match Rows::plan(layout, comm.size()) {
+                Some(rows) => {
+                    let block_selection = rows.selection(comm.rank(), &piece.global_shape);
+                    let mut block = vec![0u8; block_selection.len() * T::DTYPE.itemsize()];
+                    agree(comm, transfer(&dataset, &block_selection, T::DTYPE, Buf::Read(&mut block), true).map_err(|e| h5(path, "cannot read", e)))?;
+                    bytes = rows.scatter(comm, layout, &block, T::DTYPE.itemsize())?;
+                }
+                None => agree(comm, transfer(&dataset, &selection, T::DTYPE, Buf::Read(&mut bytes), true).map_err(|e| h5(path, "cannot read", e)))?,
+            }
+            drop(dataset);
+            agree(comm, file.close().map_err(|e| h5(path, "cannot close", e)))?;
+        }
+        None => {
+            let _lock = lock();
+            let file = open(path, None, Open::Read)?;
+            let dataset = check(&file)?;
+            transfer(&dataset, &selection, T::DTYPE, Buf::Read(&mut bytes), false).map_err(|e| h5(path, "cannot read", e))?;
+            drop(dataset);
+            file.close().map_err(|e| h5(path, "cannot close", e))?;
+        }
+    }
+    let values = from_bytes::<T>(&bytes).map_err(|e| format_error(path, format_args!("dataset {key:?}: {}", e.message())))?;
+    let data = selection.to_local_order(values).map_err(|e| e.context(path))?;
+    output_array(inputs, LocalArray::new(data, piece.dim_data)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_of_runs() {
+        // Block-cyclic, blocks of 2 on 3 ranks, size 11: rank 1 holds 2,3,8,9.
+        assert_eq!(axis_patterns(&[2, 3, 8, 9]), vec![(2, 6, 2, 2)]);
+        // Rank 0 of size 13: 0,1,6,7,12 (a partial last block).
+        assert_eq!(axis_patterns(&[0, 1, 6, 7, 12]), vec![(0, 6, 2, 2), (12, 1, 1, 1)]);
+        assert_eq!(axis_patterns(&[1, 4, 7, 10]), vec![(1, 3, 4, 1)]);
+        assert_eq!(axis_patterns(&[3, 4, 5]), vec![(3, 1, 1, 3)]);
+        assert!(axis_patterns(&[]).is_empty());
+    }
+
+    #[test]
+    fn file_order_round_trip() {
+        let indices = vec![vec![4, 1, 3], vec![0, 2]];
+        let s = Selection::new(&indices, &[3, 2]);
+        let local = ArrayD::from_shape_vec(IxDyn(&[3, 2]), (0..6).collect::<Vec<i32>>()).unwrap();
+        let file = s.to_file_order(&local);
+        // Rows in global order 1, 3, 4: local rows 1, 2, 0.
+        assert_eq!(file, vec![2, 3, 4, 5, 0, 1]);
+        assert_eq!(s.to_local_order(file).unwrap(), local);
+    }
+}

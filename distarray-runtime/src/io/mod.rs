@@ -1,0 +1,294 @@
+//! File IO: `.npy` ([`save_npy`], [`load_npy`]), Python DistArray's
+//! `.dnpy` ([`save_dnpy`], [`load_dnpy`]) and, behind the `hdf5` feature,
+//! HDF5 (`save_hdf5`, `load_hdf5`: parallel through MPI-IO under MPI; their
+//! bad-input table is in their module's docs).
+//!
+//! Every engine reads and writes only its own part of a file, in registered
+//! kernels (one per element type); the client reads at most a header. Paths
+//! are sent to the engines as they are, so under MPI they must name the same
+//! file on every rank (a shared file system, or one machine).
+//!
+//! # Bad files
+//!
+//! A file's contents are untrusted input: every length is checked against
+//! the file's size before anything is allocated, nothing panics, and the
+//! context and its other arrays keep working after an error. Every message
+//! starts with the path.
+//!
+//! | problem | kind | message (after the path) |
+//! |---|---|---|
+//! | missing file | `Io` | `No such file or directory (os error 2)` |
+//! | wrong magic | `Format` | `not a .npy stream: wrong magic ...` / `not a .dnpy file: wrong magic ...` |
+//! | unknown version | `Format` | `unsupported .npy version 9.0 (1.0, 2.0 and 3.0 are known)` / `unsupported .dnpy version 2.0 (only 1.0 is known)` |
+//! | header length beyond the file | `Format` | `header length 60000 exceeds the file (100 bytes)` |
+//! | file ends inside the prefix | `Format` | `truncated file: it ends inside the header length` |
+//! | malformed header | `Format` | `malformed header: expected ',' or '}' at byte 12, ...` |
+//! | shape whose size overflows | `Format` | `shape [...] overflows` |
+//! | data shorter than the shape needs | `Format` | `truncated data: shape [4, 4] of float64 needs 128 bytes after the header, the file has 64` |
+//! | another element type | `DTypeMismatch` | `holds int32, not float64` |
+//! | another shape than the distribution | `InvalidShape` | `holds an array of shape [3], the distribution has shape [4]` |
+//! | `.dnpy` dim data that does not tile | `InvalidDimData` | `the dim data of the files does not describe one array: ...` |
+//! | `.dnpy` local array unlike its dim data | `InvalidDimData` | `holds a local array of shape [3], its dim data gives [5]` |
+//! | a bool byte other than 0 or 1 | `Format` | `element 2 of a bool buffer holds an invalid value` |
+//! | wrong number of `.dnpy` names | `InvalidTarget` | `3 file names for 4 engines` |
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::array::DistArray;
+use crate::context::Context;
+use crate::distribution::{rank_to_coords, DimDict, Distribution, MapBase};
+use crate::element::Element;
+use crate::error::{bail, err, Error, Result};
+use crate::kernel::{KernelCall, KernelReply};
+use crate::protocol::{Command, Layout};
+
+mod dnpy;
+mod fuzz;
+#[cfg(feature = "hdf5")]
+mod hdf5;
+mod kernels;
+mod npy;
+mod pyliteral;
+
+pub use fuzz::{fuzz_dnpy_header, fuzz_npy_header};
+#[cfg(feature = "hdf5")]
+pub use self::hdf5::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
+
+/// The names of a `.dnpy` array's files: a base name (engine `r` uses
+/// `<name>_<r>.dnpy`, as Python DistArray) or one path per engine.
+///
+/// Converts from a `&str`, `String`, `&Path` or `PathBuf` (a base name) and
+/// from a `Vec` or slice of paths (one per engine).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DnpyNames {
+    /// `<name>_<rank>.dnpy` for each engine rank.
+    Base(PathBuf),
+    /// The file of each engine, in rank order.
+    PerEngine(Vec<PathBuf>),
+}
+
+impl DnpyNames {
+    /// The file of each of `n` engines.
+    ///
+    /// # Errors
+    /// `InvalidTarget` if a list of names does not have `n` entries.
+    fn paths(&self, n: usize) -> Result<Vec<String>> {
+        match self {
+            DnpyNames::Base(base) => Ok((0..n).map(|r| format!("{}_{r}.dnpy", base.display())).collect()),
+            DnpyNames::PerEngine(paths) if paths.len() == n => Ok(paths.iter().map(|p| p.display().to_string()).collect()),
+            DnpyNames::PerEngine(paths) => bail!(InvalidTarget, "{} file names for {n} engines", paths.len()),
+        }
+    }
+}
+
+impl From<&str> for DnpyNames {
+    fn from(name: &str) -> Self {
+        DnpyNames::Base(name.into())
+    }
+}
+
+impl From<String> for DnpyNames {
+    fn from(name: String) -> Self {
+        DnpyNames::Base(name.into())
+    }
+}
+
+impl From<&Path> for DnpyNames {
+    fn from(name: &Path) -> Self {
+        DnpyNames::Base(name.into())
+    }
+}
+
+impl From<PathBuf> for DnpyNames {
+    fn from(name: PathBuf) -> Self {
+        DnpyNames::Base(name)
+    }
+}
+
+impl<P: AsRef<Path>> From<Vec<P>> for DnpyNames {
+    fn from(names: Vec<P>) -> Self {
+        DnpyNames::PerEngine(names.iter().map(|p| p.as_ref().to_path_buf()).collect())
+    }
+}
+
+impl<P: AsRef<Path>> From<&[P]> for DnpyNames {
+    fn from(names: &[P]) -> Self {
+        DnpyNames::PerEngine(names.iter().map(|p| p.as_ref().to_path_buf()).collect())
+    }
+}
+
+impl<P: AsRef<Path>, const N: usize> From<[P; N]> for DnpyNames {
+    fn from(names: [P; N]) -> Self {
+        DnpyNames::PerEngine(names.iter().map(|p| p.as_ref().to_path_buf()).collect())
+    }
+}
+
+/// Writes `array` to the `.npy` file `path`, which numpy reads with
+/// `numpy.load`: C order, this machine's byte order. Engine 0 writes the
+/// header, then every engine writes its own elements at their offsets.
+///
+/// # Examples
+/// ```
+/// use distarray::prelude::*;
+///
+/// let ctx = Context::new()?;
+/// let path = std::env::temp_dir().join(format!("doc_save_npy_{}.npy", std::process::id()));
+/// let d = Distribution::builder(&ctx, &[6, 4]).dist("bc").build()?;
+/// let a = ctx.fromarray(&ndarray::Array2::from_shape_fn((6, 4), |(i, j)| (i * 4 + j) as i32), Some(&d))?;
+/// distarray::save_npy(&path, &a)?;
+/// let b = distarray::load_npy::<i32>(&path, &Distribution::from_shape(&ctx, &[6, 4])?)?;
+/// assert_eq!(b.toarray()?, a.toarray()?);
+/// # std::fs::remove_file(&path).unwrap();
+/// # Ok::<(), distarray::Error>(())
+/// ```
+///
+/// # Errors
+/// `Io` if the file cannot be created or written.
+pub fn save_npy<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>) -> Result<()> {
+    let path = path.as_ref().display().to_string();
+    let call = KernelCall::named(kernels::name("save_npy", T::DTYPE)).array("a", array)?.args(&PathArgs { path })?;
+    run_unit(call, array.distribution())
+}
+
+/// Reads the `.npy` file `path` into a new array over `distribution`; every
+/// engine reads only its own elements, seeking in the file. C and Fortran
+/// order and both byte orders load; the file's element type must be `T`.
+///
+/// # Errors
+/// `Io` if the file cannot be read; `Format`, `DTypeMismatch` or
+/// `InvalidShape` for the bad files of the [module table](self).
+pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution) -> Result<DistArray<T>> {
+    let path = path.as_ref().display().to_string();
+    // The client checks the header (small and bounded by the file's size), so
+    // a bad file fails before any engine works.
+    let header = kernels::open_npy(&path)?.1;
+    kernels::check_npy::<T>(&path, &header, distribution.shape())?;
+    let call = KernelCall::named(kernels::name("load_npy", T::DTYPE)).context(distribution.context())?.args(&PathArgs { path })?;
+    build(call, distribution)
+}
+
+/// Writes `array` as Python DistArray does: engine `r` writes its local
+/// array and dim data to `<name>_<r>.dnpy` (or the `r`-th of a list of
+/// names). Not-distributed axes are written as one-rank block axes.
+///
+/// # Examples
+/// ```
+/// use distarray::prelude::*;
+///
+/// let ctx = Context::new()?;
+/// let base = std::env::temp_dir().join(format!("doc_dnpy_{}", std::process::id()));
+/// let d = Distribution::builder(&ctx, &[10]).dist("c").build()?;
+/// let a = ctx.fromarray(&ndarray::Array1::from_iter(0..10i64), Some(&d))?;
+/// distarray::save_dnpy(base.as_path(), &a)?;
+/// let b = distarray::load_dnpy::<i64>(&ctx, base.as_path())?;
+/// assert_eq!(b.toarray()?, a.toarray()?);
+/// assert_eq!(b.dist(), vec!['c']);
+/// # for r in 0..ctx.num_targets() { std::fs::remove_file(format!("{}_{r}.dnpy", base.display())).unwrap(); }
+/// # Ok::<(), distarray::Error>(())
+/// ```
+///
+/// # Errors
+/// `InvalidTarget` if a list of names does not have one name per engine of
+/// the array; `Io` if a file cannot be written.
+pub fn save_dnpy<T: Element>(names: impl Into<DnpyNames>, array: &DistArray<T>) -> Result<()> {
+    let paths = names.into().paths(array.targets().len())?;
+    let call = KernelCall::named(kernels::name("save_dnpy", T::DTYPE)).array("a", array)?.args(&PathsArgs { paths })?;
+    run_unit(call, array.distribution())
+}
+
+/// Reads an array saved by [`save_dnpy`] or by Python DistArray: engine `r`
+/// of `context` reads `<name>_<r>.dnpy` (or the `r`-th of a list of names),
+/// and the files' dim data rebuilds the distribution.
+///
+/// # Errors
+/// `InvalidTarget` if a list of names does not have one name per engine;
+/// `Io`, `Format`, `DTypeMismatch` or `InvalidDimData` for the bad files of
+/// the [module table](self).
+pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> Result<DistArray<T>> {
+    let names = names.into();
+    let paths = names.paths(context.num_targets())?;
+    let call = KernelCall::named(kernels::name("load_dnpy", T::DTYPE)).context(context)?.args(&PathsArgs { paths })?;
+    let (key, targets, replies) = call.send(None, None)?;
+    let adopt = || -> Result<DistArray<T>> {
+        let dim_data = replies
+            .iter()
+            .map(|(reply, _)| match reply {
+                KernelReply::Array { dtype, dim_data } if *dtype == T::DTYPE => Ok(dim_data.clone()),
+                other => Err(err!(Protocol, "load_dnpy: an engine answered {other:?}")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let distribution = Distribution::from_dim_data_per_rank(context, &dim_data, Some(&targets))
+            .map_err(|e| e.context(format_args!("{names:?}: the dim data of the files does not describe one array")))?;
+        Ok(DistArray::from_key(key.clone(), distribution))
+    };
+    adopt().inspect_err(|_| {
+        let _ = context.run_done(&targets, &Command::Delete { key: key.clone() });
+    })
+}
+
+/// The argument of kernels that take one path.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PathArgs {
+    path: String,
+}
+
+/// The argument of kernels that take one path per engine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PathsArgs {
+    paths: Vec<String>,
+}
+
+/// Runs `call` on the engines of `distribution` with its layout; every engine
+/// must answer `()`.
+fn run_unit(call: KernelCall, distribution: &Distribution) -> Result<()> {
+    let (_, _, replies) = call.send(Some(distribution.targets()), Some(distribution.layout().clone()))?;
+    match replies.iter().find(|(r, _)| !matches!(r, KernelReply::Unit)) {
+        Some((other, _)) => bail!(Protocol, "a file kernel answered {other:?}"),
+        None => Ok(()),
+    }
+}
+
+/// Runs the array-building `call` over `distribution`.
+fn build<T: Element>(call: KernelCall, distribution: &Distribution) -> Result<DistArray<T>> {
+    let (key, targets, replies) = call.send(Some(distribution.targets()), Some(distribution.layout().clone()))?;
+    if let Some((other, _)) = replies.iter().find(|(r, _)| !matches!(r, KernelReply::Array { dtype, .. } if *dtype == T::DTYPE)) {
+        let _ = distribution.context().run_done(&targets, &Command::Delete { key });
+        bail!(Protocol, "a file kernel answered {other:?}");
+    }
+    Ok(DistArray::from_key(key, distribution.clone()))
+}
+
+/// One engine's piece of an array laid out by `layout`.
+pub(crate) struct Piece {
+    /// The piece's dim data.
+    pub dim_data: Vec<DimDict>,
+    /// Its local shape.
+    pub shape: Vec<usize>,
+    /// The global indices it holds, per axis, in local order.
+    pub indices: Vec<Vec<usize>>,
+    /// The global shape.
+    pub global_shape: Vec<usize>,
+}
+
+/// The piece of grid rank `rank` of `layout`.
+pub(crate) fn piece(layout: &Layout, rank: usize) -> Piece {
+    let grid_shape: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
+    let coords = rank_to_coords(rank, &grid_shape);
+    let dim_data = layout.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
+    let shape: Vec<usize> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
+    let indices = layout.maps.iter().zip(&coords).map(|(m, &c)| if shape.contains(&0) { Vec::new() } else { m.global_indices(c) }).collect();
+    let global_shape = layout.maps.iter().map(MapBase::size).collect();
+    Piece { dim_data, shape, indices, global_shape }
+}
+
+/// An `Io` error for `path`.
+pub(crate) fn io_error(path: &str, e: std::io::Error) -> Error {
+    err!(Io, "{path}: {e}")
+}
+
+/// A `Format` error for `path`.
+pub(crate) fn format_error(path: &str, message: impl std::fmt::Display) -> Error {
+    err!(Format, "{path}: {message}")
+}

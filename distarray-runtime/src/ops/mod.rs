@@ -1,0 +1,14 @@
+//! numpy's ufuncs over distributed arrays: the element types each accepts
+//! ([`dtypes`]), their per-element semantics ([`scalar`]), the engine kernels
+//! and client calls that run them ([`ufunc`]), the public functions
+//! ([`functions`]) and the `std::ops` operators ([`operators`]).
+
+mod dtypes;
+pub mod functions;
+mod operand;
+mod operators;
+mod scalar;
+mod ufunc;
+
+pub use self::dtypes::{Bitwise, Number, Real, Ufunc};
+pub use self::operand::{Operand, Operands};

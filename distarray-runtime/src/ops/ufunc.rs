@@ -1,0 +1,452 @@
+//! How a ufunc runs: internal kernels registered on every engine (one per
+//! kind of ufunc and element type, like `#[local]` kernels) and the client
+//! calls that check the operands' layouts and run them.
+//!
+//! A kind ("family") fixes how the input is converted and what the result type
+//! is (see [`Ufunc`]); the ufunc itself travels as an op code in the call's
+//! arguments, with the scalar operand if there is one and the mode: a new
+//! array, into `out`, or in place. Into `out` and in place, an op that can fail
+//! on some values (integer division by zero, ...) first computes, then the
+//! engines agree over their communicator before anyone writes, so a failure
+//! leaves every piece of the destination unchanged.
+
+use std::any::Any;
+use std::borrow::Cow;
+
+use num_complex::Complex;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use super::dtypes::Ufunc;
+use super::operand::Operand;
+use super::scalar::{BinaryOp, CompareOp, Scalar, UnaryOp};
+use crate::array::DistArray;
+use crate::comm::Collectives;
+use crate::context::same_context;
+use crate::distribution::Distribution;
+use crate::element::{DType, Element};
+use crate::error::{bail, err, Error, Result};
+use crate::kernel::{local_like, output_array, output_unit, EngineCtx, KernelCall, KernelEntry, KernelInputs, KernelOutput};
+use crate::local::LocalArray;
+
+/// Where a ufunc's result goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+enum Mode {
+    /// A new array.
+    New,
+    /// The last array argument, `out`.
+    Into,
+    /// The first array argument.
+    InPlace,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct UnaryCall {
+    op: UnaryOp,
+    mode: Mode,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct BinaryCall<T, Op> {
+    op: Op,
+    /// The scalar operand, if one of the two is a scalar.
+    scalar: Option<T>,
+    /// Whether the scalar is the first operand.
+    scalar_first: bool,
+    mode: Mode,
+}
+
+/// What the engines and the client need to know of an op code.
+pub(crate) trait OpCode: Copy + Serialize + DeserializeOwned {
+    /// The numpy name.
+    fn name(self) -> &'static str;
+    /// Whether it can fail on some values.
+    fn fallible(self) -> bool;
+}
+
+impl OpCode for UnaryOp {
+    fn name(self) -> &'static str {
+        UnaryOp::name(self)
+    }
+    fn fallible(self) -> bool {
+        UnaryOp::fallible(self)
+    }
+}
+
+impl OpCode for BinaryOp {
+    fn name(self) -> &'static str {
+        BinaryOp::name(self)
+    }
+    fn fallible(self) -> bool {
+        BinaryOp::fallible(self)
+    }
+}
+
+impl OpCode for CompareOp {
+    fn name(self) -> &'static str {
+        CompareOp::name(self)
+    }
+    fn fallible(self) -> bool {
+        false
+    }
+}
+
+/// A kind of ufunc: how the input converts and what type the result has.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Family {
+    /// Computed in `T`, result `T`.
+    UnarySame,
+    /// Computed in and giving `T::Promoted`.
+    UnaryPromoted,
+    /// Computed in and giving `T::Float`.
+    UnaryFloat,
+    /// `absolute`, giving `T::Magnitude`.
+    UnaryMagnitude,
+    /// Computed in `T`, result `T`.
+    BinarySame,
+    /// Computed in and giving `T::Promoted`.
+    BinaryPromoted,
+    /// Computed in and giving `T::Float`.
+    BinaryFloat,
+    /// Computed in and giving `T::Quotient`.
+    BinaryQuotient,
+    /// A comparison, giving `bool`.
+    Compare,
+}
+
+impl Family {
+    fn prefix(self) -> &'static str {
+        match self {
+            Family::UnarySame => "distarray::ops::unary_same::",
+            Family::UnaryPromoted => "distarray::ops::unary_promoted::",
+            Family::UnaryFloat => "distarray::ops::unary_float::",
+            Family::UnaryMagnitude => "distarray::ops::unary_magnitude::",
+            Family::BinarySame => "distarray::ops::binary_same::",
+            Family::BinaryPromoted => "distarray::ops::binary_promoted::",
+            Family::BinaryFloat => "distarray::ops::binary_float::",
+            Family::BinaryQuotient => "distarray::ops::binary_quotient::",
+            Family::Compare => "distarray::ops::compare::",
+        }
+    }
+
+    /// The registered name of this family's kernel for `dtype`.
+    fn kernel(self, dtype: DType) -> Result<&'static str> {
+        let prefix = self.prefix();
+        inventory::iter::<KernelEntry>
+            .into_iter()
+            .find(|k| k.name.strip_prefix(prefix) == Some(dtype.name()))
+            .map(|k| k.name)
+            .ok_or_else(|| err!(KernelNotFound, "no ufunc kernel `{prefix}{dtype}` is registered"))
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Engine side.
+
+/// A local array's elements in logical (C) order, borrowed when contiguous.
+fn elements<T: Element>(a: &LocalArray<T>) -> Cow<'_, [T]> {
+    match a.as_slice() {
+        Some(slice) => Cow::Borrowed(slice),
+        None => Cow::Owned(a.iter().copied().collect()),
+    }
+}
+
+/// The in-place target seen as its input type (the same type: the client's
+/// bounds guarantee it).
+fn as_input<O: Element, T: Element>(target: &LocalArray<O>) -> Result<&LocalArray<T>> {
+    (target as &dyn Any)
+        .downcast_ref()
+        .ok_or_else(|| err!(DTypeMismatch, "an in-place ufunc on {} would give {}", T::DTYPE, O::DTYPE))
+}
+
+/// Writes `values` into `out`. When `agree`, the engines first share whether
+/// each computed its values, and nobody writes unless all did.
+fn commit<O: Element>(engine: &EngineCtx<'_>, agree: bool, values: Result<Vec<O>>, out: &mut LocalArray<O>) -> Result<()> {
+    let values = if agree { agree_all(engine, values)? } else { values? };
+    if values.len() != out.len() {
+        bail!(InvalidShape, "a result of {} elements does not fit a piece of shape {:?}", values.len(), out.local_shape());
+    }
+    match out.as_slice_mut() {
+        Some(slice) => slice.copy_from_slice(&values),
+        None => out.iter_mut().zip(values).for_each(|(o, v)| *o = v),
+    }
+    Ok(())
+}
+
+/// This engine's values if every engine of the call computed its own, else
+/// the first failure (in rank order).
+fn agree_all<O>(engine: &EngineCtx<'_>, values: Result<Vec<O>>) -> Result<Vec<O>> {
+    let mine: Option<Error> = values.as_ref().err().cloned();
+    let all: Vec<Option<Error>> = engine.comm().all_gather(&mine)?;
+    match all.into_iter().enumerate().find_map(|(rank, e)| e.map(|e| (rank, e))) {
+        None => values,
+        Some(_) if mine.is_some() => values,
+        Some((rank, e)) => Err(Error::new(e.kind(), format!("nothing was written, because the engine of rank {rank} failed: {e}"))),
+    }
+}
+
+fn run_unary<T: Element, O: Element>(inputs: &mut KernelInputs<'_>, f: impl Fn(UnaryOp, T) -> Result<O>) -> Result<KernelOutput> {
+    let (args, mut arrays, engine) = inputs.split();
+    let UnaryCall { op, mode } = args.decode()?;
+    let map = |x: &[T]| -> Result<Vec<O>> { x.iter().map(|&v| f(op, v)).collect() };
+    match mode {
+        Mode::New => {
+            let x = arrays.next_ref::<T>("x")?;
+            let values = map(&elements(x))?;
+            let result = local_like(x, values)?;
+            output_array(inputs, result)
+        }
+        Mode::Into => {
+            let x = arrays.next_ref::<T>("x")?;
+            let values = map(&elements(x));
+            let out = arrays.next_mut::<O>("out")?;
+            commit(engine, op.fallible(), values, out)?;
+            output_unit(())
+        }
+        Mode::InPlace => {
+            let target = arrays.next_mut::<O>("x")?;
+            let values = map(&elements(as_input::<O, T>(target)?));
+            commit(engine, op.fallible(), values, target)?;
+            output_unit(())
+        }
+    }
+}
+
+/// `f` over the two operands: the first array operand's elements `a`, the
+/// second's `b` (or the scalar, on its side).
+fn zip_operands<T: Element, O, Op: OpCode>(call: &BinaryCall<T, Op>, a: &[T], b: Option<&[T]>, f: &impl Fn(Op, T, T) -> Result<O>) -> Result<Vec<O>> {
+    let op = call.op;
+    match (call.scalar, b) {
+        (None, Some(b)) => {
+            if a.len() != b.len() {
+                bail!(InvalidShape, "{}: local pieces of {} and {} elements", op.name(), a.len(), b.len());
+            }
+            a.iter().zip(b).map(|(&x, &y)| f(op, x, y)).collect()
+        }
+        (Some(s), _) if call.scalar_first => a.iter().map(|&y| f(op, s, y)).collect(),
+        (Some(s), _) => a.iter().map(|&x| f(op, x, s)).collect(),
+        (None, None) => bail!(Protocol, "{}: the second operand is missing", op.name()),
+    }
+}
+
+fn run_binary<T: Element, O: Element, Op: OpCode>(inputs: &mut KernelInputs<'_>, f: impl Fn(Op, T, T) -> Result<O>) -> Result<KernelOutput> {
+    let (args, mut arrays, engine) = inputs.split();
+    let call: BinaryCall<T, Op> = args.decode()?;
+    let agree = call.op.fallible();
+    match call.mode {
+        Mode::New | Mode::Into => {
+            let a = arrays.next_ref::<T>("x1")?;
+            let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
+            let b = b.map(elements);
+            let values = zip_operands(&call, &elements(a), b.as_deref(), &f);
+            if call.mode == Mode::New {
+                let result = local_like(a, values?)?;
+                return output_array(inputs, result);
+            }
+            let out = arrays.next_mut::<O>("out")?;
+            commit(engine, agree, values, out)?;
+            output_unit(())
+        }
+        Mode::InPlace => {
+            let target = arrays.next_mut::<O>("x1")?;
+            let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
+            let b = b.map(elements);
+            let values = zip_operands(&call, &elements(as_input::<O, T>(target)?), b.as_deref(), &f);
+            commit(engine, agree, values, target)?;
+            output_unit(())
+        }
+    }
+}
+
+fn unary_same<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    run_unary::<T, T>(inputs, T::unary)
+}
+
+fn unary_promoted<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    run_unary::<T, T::Promoted>(inputs, |op, x| Scalar::unary(op, x.promote()))
+}
+
+fn unary_float<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    run_unary::<T, T::Float>(inputs, |op, x| Scalar::unary(op, x.to_float()))
+}
+
+fn unary_magnitude<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    run_unary::<T, T::Magnitude>(inputs, |_, x| Ok(x.magnitude()))
+}
+
+fn binary_same<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    run_binary::<T, T, BinaryOp>(inputs, T::binary)
+}
+
+fn binary_promoted<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    run_binary::<T, T::Promoted, BinaryOp>(inputs, |op, a, b| Scalar::binary(op, a.promote(), b.promote()))
+}
+
+fn binary_float<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    run_binary::<T, T::Float, BinaryOp>(inputs, |op, a, b| Scalar::binary(op, a.to_float(), b.to_float()))
+}
+
+fn binary_quotient<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    run_binary::<T, T::Quotient, BinaryOp>(inputs, |op, a, b| Scalar::binary(op, a.to_quotient(), b.to_quotient()))
+}
+
+fn compare<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    run_binary::<T, bool, CompareOp>(inputs, |op, a, b| Ok(T::compare(op, a, b)))
+}
+
+/// Registers every family's kernel for each element type, under
+/// `distarray::ops::<family>::<numpy dtype name>`.
+macro_rules! register_kernels {
+    ($($t:ty => $dtype:literal),* $(,)?) => {$(
+        inventory::submit! { KernelEntry { name: concat!("distarray::ops::unary_same::", $dtype), run: unary_same::<$t> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::ops::unary_promoted::", $dtype), run: unary_promoted::<$t> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::ops::unary_float::", $dtype), run: unary_float::<$t> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::ops::unary_magnitude::", $dtype), run: unary_magnitude::<$t> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::ops::binary_same::", $dtype), run: binary_same::<$t> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::ops::binary_promoted::", $dtype), run: binary_promoted::<$t> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::ops::binary_float::", $dtype), run: binary_float::<$t> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::ops::binary_quotient::", $dtype), run: binary_quotient::<$t> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::ops::compare::", $dtype), run: compare::<$t> } }
+    )*};
+}
+
+register_kernels! {
+    bool => "bool",
+    i8 => "int8",
+    i16 => "int16",
+    i32 => "int32",
+    i64 => "int64",
+    u8 => "uint8",
+    u16 => "uint16",
+    u32 => "uint32",
+    u64 => "uint64",
+    f32 => "float32",
+    f64 => "float64",
+    Complex<f32> => "complex64",
+    Complex<f64> => "complex128",
+}
+
+// ---------------------------------------------------------------------------
+// Client side.
+
+/// Checks that arrays taking part in one elementwise operation share a
+/// context, a shape and a distribution.
+fn check_layouts(ufunc: &str, arrays: &[(&str, &Distribution)]) -> Result<()> {
+    let Some(((first_name, first), rest)) = arrays.split_first() else {
+        return Ok(());
+    };
+    for (name, d) in rest {
+        same_context(first.context(), d.context(), &format!("{ufunc}: `{name}`"))?;
+        if d.shape() != first.shape() {
+            bail!(InvalidShape, "{ufunc}: `{first_name}` has shape {:?} but `{name}` has shape {:?}", first.shape(), d.shape());
+        }
+        if !d.is_compatible(first) {
+            bail!(
+                IncompatibleDistribution,
+                "{ufunc}: `{first_name}` is distributed as {first} but `{name}` as {d}; elementwise operations need arrays \
+                 of the same distribution"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// `op(x)` as a new array.
+pub(crate) fn unary<T: Ufunc, O: Element>(family: Family, op: UnaryOp, x: &DistArray<T>) -> Result<DistArray<O>> {
+    KernelCall::new(family.kernel(T::DTYPE)?)
+        .array("x", x)?
+        .args(&UnaryCall { op, mode: Mode::New })?
+        .run_array_as::<O>(x.distribution())
+}
+
+/// `op(x)` written into `out`.
+pub(crate) fn unary_into<T: Ufunc, O: Element>(family: Family, op: UnaryOp, x: &DistArray<T>, out: &mut DistArray<O>) -> Result<()> {
+    check_layouts(op.name(), &[("x", x.distribution()), ("out", out.distribution())])?;
+    KernelCall::new(family.kernel(T::DTYPE)?)
+        .array("x", x)?
+        .array("out", out)?
+        .args(&UnaryCall { op, mode: Mode::Into })?
+        .run_unit()
+}
+
+/// `x = op(x)`.
+pub(crate) fn unary_inplace<T: Ufunc>(family: Family, op: UnaryOp, x: &mut DistArray<T>) -> Result<()> {
+    KernelCall::new(family.kernel(T::DTYPE)?)
+        .array("x", x)?
+        .args(&UnaryCall { op, mode: Mode::InPlace })?
+        .run_unit()
+}
+
+/// `x2` laid out as `x1` for one elementwise operation: `x2` itself if the
+/// distributions are compatible, else a temporary copy of `x2` redistributed
+/// to `x1`'s distribution (neither operand is changed).
+///
+/// # Errors
+/// `WrongContext` or `InvalidShape` if the operands' contexts or shapes
+/// differ, or a redistribution failure.
+fn aligned<'b, T: Element>(ufunc: &str, x1: &DistArray<T>, x2: &'b DistArray<T>) -> Result<Cow<'b, DistArray<T>>> {
+    let (first, d) = (x1.distribution(), x2.distribution());
+    same_context(first.context(), d.context(), &format!("{ufunc}: `x2`"))?;
+    if d.shape() != first.shape() {
+        bail!(InvalidShape, "{ufunc}: `x1` has shape {:?} but `x2` has shape {:?}", first.shape(), d.shape());
+    }
+    x2.aligned_to(first)
+}
+
+/// The call of a binary ufunc on two operands, with the arrays among them
+/// added; also the first array and its parameter name (its layout is the
+/// result's), and the temporary copy of `x2` the call reads when `x2` had to
+/// be redistributed to `x1`'s layout (keep it alive until the call has run).
+#[allow(clippy::type_complexity)]
+fn binary_call<'a, T: Ufunc, Op: OpCode>(
+    family: Family,
+    op: Op,
+    mode: Mode,
+    x1: Operand<'a, T>,
+    x2: Operand<'a, T>,
+) -> Result<(KernelCall, (&'static str, &'a DistArray<T>), Option<DistArray<T>>)> {
+    let call = KernelCall::new(family.kernel(T::DTYPE)?);
+    let args = |scalar, scalar_first| BinaryCall { op, scalar, scalar_first, mode };
+    match (x1, x2) {
+        (Operand::Array(a), Operand::Array(b)) => match aligned(op.name(), a, b)? {
+            Cow::Borrowed(b) => Ok((call.array("x1", a)?.array("x2", b)?.args(&args(None, false))?, ("x1", a), None)),
+            Cow::Owned(copy) => Ok((call.array("x1", a)?.array("x2", &copy)?.args(&args(None, false))?, ("x1", a), Some(copy))),
+        },
+        (Operand::Array(a), Operand::Scalar(s)) => Ok((call.array("x1", a)?.args(&args(Some(s), false))?, ("x1", a), None)),
+        (Operand::Scalar(s), Operand::Array(b)) => Ok((call.array("x2", b)?.args(&args(Some(s), true))?, ("x2", b), None)),
+        (Operand::Scalar(_), Operand::Scalar(_)) => bail!(InvalidShape, "{}: at least one operand must be an array", op.name()),
+    }
+}
+
+/// `op(x1, x2)` as a new array.
+pub(crate) fn binary<T: Ufunc, O: Element, Op: OpCode>(family: Family, op: Op, x1: Operand<'_, T>, x2: Operand<'_, T>) -> Result<DistArray<O>> {
+    let (call, (_, like), _copy) = binary_call(family, op, Mode::New, x1, x2)?;
+    call.run_array_as::<O>(like.distribution())
+}
+
+/// `op(x1, x2)` written into `out`.
+pub(crate) fn binary_into<T: Ufunc, O: Element, Op: OpCode>(
+    family: Family,
+    op: Op,
+    x1: Operand<'_, T>,
+    x2: Operand<'_, T>,
+    out: &mut DistArray<O>,
+) -> Result<()> {
+    // `out` is written in place, so it is never redistributed: it must match
+    // the result's layout (checked before any temporary copy is made).
+    let like = match (x1, x2) {
+        (Operand::Array(a), _) => ("x1", a),
+        (Operand::Scalar(_), Operand::Array(b)) => ("x2", b),
+        (Operand::Scalar(_), Operand::Scalar(_)) => bail!(InvalidShape, "{}: at least one operand must be an array", op.name()),
+    };
+    check_layouts(op.name(), &[(like.0, like.1.distribution()), ("out", out.distribution())])?;
+    let (call, _, _copy) = binary_call(family, op, Mode::Into, x1, x2)?;
+    call.array("out", out)?.run_unit()
+}
+
+/// `x1 = op(x1, x2)`.
+pub(crate) fn binary_inplace<T: Ufunc, Op: OpCode>(family: Family, op: Op, x1: &mut DistArray<T>, x2: Operand<'_, T>) -> Result<()> {
+    // `x1` is written in place and keeps its layout; only a copy of `x2` may be
+    // redistributed.
+    let (call, _, _copy) = binary_call(family, op, Mode::InPlace, Operand::Array(x1), x2)?;
+    call.run_unit()
+}

@@ -1,0 +1,80 @@
+//! `Random`'s reproducibility as one program for `mpirun -n N+1` (N >= 2);
+//! on thread engines under a plain `cargo test`.
+//!
+//! The same seed must give the same arrays on every context of the run (all
+//! engines, subsets, reversed order) and for every map type and grid; and the
+//! first values for seed 42 must equal constants recorded from a thread run,
+//! which ties the MPI runs to the thread runs.
+
+use distarray::prelude::*;
+use ndarray::ArrayD;
+
+/// Seed 42, shape `[4]`, calls in order: rand, randn, randint(-100, 100),
+/// normal(10, 0.5). The uniforms and integers are exact integer arithmetic;
+/// the normals go through `ln`, `sqrt` and `sin_cos`, compared to 1e-14.
+const RAND_42: [u64; 4] = [0x3fdd_fd52_4ee7_3abc, 0x3fd5_d0ac_f5c4_afd4, 0x3fd4_ee9b_3f7f_36c8, 0x3fdd_1381_bee0_e3d6];
+const RANDN_42: [f64; 4] = [-2.086_425_930_944_743_7, -1.792_605_198_238_054_9, -0.460_702_251_532_640_66, 0.165_217_400_130_355_8];
+const RANDINT_42: [i64; 4] = [-32, -78, 77, -43];
+const NORMAL_42: [f64; 4] = [10.000_206_410_082_997, 9.605_406_479_155_171, 9.788_117_492_990_164, 9.697_250_558_530_833];
+
+fn check_known_values(ctx: &Context) -> Result<()> {
+    let random = Random::new(ctx);
+    random.seed(Some(42));
+    let d = Distribution::builder(ctx, &[4]).dist("c").build()?;
+    let rand: Vec<u64> = random.rand(&d)?.toarray()?.iter().map(|x| x.to_bits()).collect();
+    assert_eq!(rand, RAND_42, "rand, seed 42, on {:?}", ctx.targets());
+    let randn = random.randn(&d)?.toarray()?;
+    assert!(randn.iter().zip(RANDN_42).all(|(x, e)| (x - e).abs() <= 1e-14 * e.abs()), "randn {randn} on {:?}", ctx.targets());
+    assert_eq!(random.randint(&d, -100, Some(100))?.toarray()?.into_raw_vec_and_offset().0, RANDINT_42);
+    let normal = random.normal(&d, 10.0, 0.5)?.toarray()?;
+    assert!(normal.iter().zip(NORMAL_42).all(|(x, e)| (x - e).abs() <= 1e-14 * e), "normal {normal} on {:?}", ctx.targets());
+    Ok(())
+}
+
+/// rand, randn, randint over `d` after seeding with 7.
+fn draws(random: &Random, d: &Distribution) -> Result<(ArrayD<f64>, ArrayD<f64>, ArrayD<i64>)> {
+    random.seed(Some(7));
+    Ok((random.rand(d)?.toarray()?, random.randn(d)?.toarray()?, random.randint(d, -1 << 40, Some(3))?.toarray()?))
+}
+
+/// Every distribution kind of `shape` on `ctx` gives the arrays of `expected`.
+fn check_layouts(ctx: &Context, shape: &[usize], expected: &(ArrayD<f64>, ArrayD<f64>, ArrayD<i64>)) -> Result<usize> {
+    let ndim = shape.len();
+    let n = ctx.num_targets();
+    let mut builders = vec![
+        Distribution::builder(ctx, shape),
+        Distribution::builder(ctx, shape).dist(&"c".repeat(ndim)),
+        Distribution::builder(ctx, shape).dists(&vec![Dist::BlockCyclic { block_size: 3 }; ndim]),
+        Distribution::builder(ctx, shape).dist(&"u".repeat(ndim)),
+    ];
+    let mut grid = vec![1; ndim];
+    grid[ndim - 1] = n;
+    builders.push(Distribution::builder(ctx, shape).dist(&"c".repeat(ndim)).grid_shape(&grid));
+    let random = Random::new(ctx);
+    let count = builders.len();
+    for builder in builders {
+        let d = builder.build()?;
+        assert_eq!(&draws(&random, &d)?, expected, "shape {shape:?}, {d} on {:?}", ctx.targets());
+    }
+    Ok(count)
+}
+
+fn main() -> Result<()> {
+    let ctx = Context::new()?;
+    let n = ctx.num_targets();
+    let reversed: Vec<usize> = (0..n).rev().collect();
+    let contexts = [ctx.clone(), Context::with_targets(&[0])?, Context::with_targets(&reversed)?, Context::with_targets(&reversed[..n.div_ceil(2)])?];
+    let mut checked = 0;
+    for c in &contexts {
+        check_known_values(c)?;
+    }
+    let reference = Context::with_targets(&[n - 1])?;
+    for shape in [&[17][..], &[6, 5], &[3, 4, 5]] {
+        let expected = draws(&Random::new(&reference), &Distribution::from_shape(&reference, shape)?)?;
+        for c in &contexts {
+            checked += check_layouts(c, shape, &expected)?;
+        }
+    }
+    println!("mpi_random: ok on the {} backend with {n} engines ({checked} layouts)", ctx.backend_name());
+    Ok(())
+}

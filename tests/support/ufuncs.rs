@@ -1,0 +1,877 @@
+//! The ufunc suite shared by `tests/ufuncs.rs` (thread engines) and
+//! `tests/mpi_ufuncs.rs` (mpirun): every function of `distarray::functions`
+//! for every element type where numpy defines it, checked against a model of
+//! numpy's semantics written here (i128 arithmetic for integers, float
+//! formulas, `num_complex`), not against the library's scalar code; numpy's
+//! edge cases as constants taken from numpy 2; `_into` and `_inplace` forms;
+//! operators; every map type 1-D to 3-D; mismatched arrays.
+
+#![allow(dead_code)] // each test binary uses part of it
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use distarray::functions as F;
+use distarray::prelude::*;
+use distarray::{Bitwise, Complex, Number, Real, Ufunc};
+use ndarray::{ArrayD, IxDyn, Zip};
+
+type C32 = Complex<f32>;
+type C64 = Complex<f64>;
+
+// ---------------------------------------------------------------------------
+// Comparing results.
+
+/// Equality for results: exact for integers and bools, relative tolerance for
+/// floats (NaN equals NaN).
+pub trait Close: Element {
+    fn close(a: Self, b: Self) -> bool;
+}
+
+macro_rules! exact_close {
+    ($($t:ty),*) => {$( impl Close for $t { fn close(a: Self, b: Self) -> bool { a == b } } )*};
+}
+exact_close!(bool, i8, i16, i32, i64, u8, u16, u32, u64);
+
+macro_rules! float_close {
+    ($($t:ty => $tol:expr),*) => {$(
+        impl Close for $t {
+            fn close(a: Self, b: Self) -> bool {
+                (a.is_nan() && b.is_nan()) || a == b || (a - b).abs() <= $tol * a.abs().max(b.abs()).max(1.0)
+            }
+        }
+        impl Close for Complex<$t> {
+            fn close(a: Self, b: Self) -> bool {
+                let nan = |z: Complex<$t>| z.re.is_nan() || z.im.is_nan();
+                (nan(a) && nan(b)) || (<$t>::close(a.re, b.re) && <$t>::close(a.im, b.im))
+            }
+        }
+    )*};
+}
+float_close!(f32 => 1e-5, f64 => 1e-12);
+
+/// The message of the panic that `f` raises, without printing it.
+fn panic_message<R>(f: impl FnOnce() -> R) -> String {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let outcome = catch_unwind(AssertUnwindSafe(f));
+    std::panic::set_hook(hook);
+    match outcome {
+        Ok(_) => panic!("expected a panic"),
+        Err(payload) => payload.downcast_ref::<String>().cloned().unwrap_or_default(),
+    }
+}
+
+#[track_caller]
+fn assert_close<O: Close>(what: &str, got: &ArrayD<O>, expected: &ArrayD<O>) {
+    assert_eq!(got.shape(), expected.shape(), "{what}: shape");
+    for ((i, g), e) in got.indexed_iter().zip(expected.iter()) {
+        assert!(O::close(*g, *e), "{what}: at {i:?} got {g:?}, numpy gives {e:?}");
+    }
+}
+
+#[track_caller]
+fn check<O: Close>(what: &str, got: Result<DistArray<O>>, expected: &ArrayD<O>) {
+    let got = got.unwrap_or_else(|e| panic!("{what}: {e}"));
+    assert_close(what, &got.toarray().expect("toarray"), expected);
+}
+
+fn map1<T: Element, O: Element>(x: &ArrayD<T>, f: impl Fn(T) -> O) -> ArrayD<O> {
+    x.mapv(f)
+}
+
+fn map2<T: Element, O: Element>(x: &ArrayD<T>, y: &ArrayD<T>, f: impl Fn(T, T) -> O) -> ArrayD<O> {
+    Zip::from(x).and(y).map_collect(|&a, &b| f(a, b))
+}
+
+// ---------------------------------------------------------------------------
+// The model of numpy's semantics.
+
+/// Sample values: small, exactly representable (quarters for floats), with one
+/// NaN among floats.
+pub trait Sample: Element {
+    fn sample(i: usize, salt: usize) -> Self;
+    /// A value that is not zero (divisors).
+    fn nonzero(i: usize, salt: usize) -> Self;
+    /// A small non-negative exponent or shift count (up to the bit width + 2
+    /// for integers).
+    fn count(i: usize) -> Self;
+}
+
+/// numpy's result for every ufunc numpy defines on all types.
+pub trait Model: Ufunc<Float: FloatModel + Close, Promoted: Close, Quotient: Close, Magnitude: Close> + Sample + Close {
+    fn add(a: Self, b: Self) -> Self;
+    fn mul(a: Self, b: Self) -> Self;
+    fn abs(a: Self) -> Self::Magnitude;
+    fn conj(a: Self) -> Self::Promoted;
+    fn recip(a: Self) -> Self::Promoted;
+    fn square(a: Self) -> Self::Promoted;
+    fn power(a: Self, b: Self) -> Self::Promoted;
+    fn float(a: Self) -> Self::Float;
+    fn quotient(a: Self, b: Self) -> Self::Quotient;
+    /// `a < b` in numpy's order (lexicographic for complex numbers).
+    fn before(a: Self, b: Self) -> bool;
+    fn same(a: Self, b: Self) -> bool;
+}
+
+/// numpy's results for the ufuncs of [`Number`] types.
+pub trait NumberModel: Model + Number {
+    fn sub(a: Self, b: Self) -> Self;
+    fn neg(a: Self) -> Self;
+    fn sign(a: Self) -> Self;
+}
+
+/// numpy's results for the ufuncs of [`Real`] types.
+pub trait RealModel: Model + Real {
+    fn floor_div(a: Self, b: Self) -> Self::Promoted;
+    fn rem(a: Self, b: Self) -> Self::Promoted;
+    fn fmod(a: Self, b: Self) -> Self::Promoted;
+}
+
+/// numpy's results for the ufuncs of [`Bitwise`] types.
+pub trait BitModel: Model + Bitwise {
+    fn and(a: Self, b: Self) -> Self;
+    fn or(a: Self, b: Self) -> Self;
+    fn xor(a: Self, b: Self) -> Self;
+    fn not(a: Self) -> Self;
+    fn shl(a: Self, b: Self) -> Self::Promoted;
+    fn shr(a: Self, b: Self) -> Self::Promoted;
+}
+
+/// The float functions, in a float or complex type.
+pub trait FloatModel: Close {
+    fn apply(name: &str, x: Self) -> Self;
+    fn atan2(a: Self, b: Self) -> Self;
+    fn hypot(a: Self, b: Self) -> Self;
+}
+
+macro_rules! real_float_model {
+    ($($t:ty),*) => {$(
+        impl FloatModel for $t {
+            fn apply(name: &str, x: $t) -> $t {
+                match name {
+                    "arccos" => x.acos(),
+                    "arccosh" => x.acosh(),
+                    "arcsin" => x.asin(),
+                    "arcsinh" => x.asinh(),
+                    "arctan" => x.atan(),
+                    "arctanh" => x.atanh(),
+                    "cos" => x.cos(),
+                    "cosh" => x.cosh(),
+                    "exp" => x.exp(),
+                    "expm1" => x.exp_m1(),
+                    "log" => x.ln(),
+                    "log10" => x.log10(),
+                    "log1p" => x.ln_1p(),
+                    // Halves to even, written without round_ties_even.
+                    "rint" => if (x - x.trunc()).abs() == 0.5 { 2.0 * (x / 2.0).round() } else { x.round() },
+                    "sin" => x.sin(),
+                    "sinh" => x.sinh(),
+                    "sqrt" => x.sqrt(),
+                    "tan" => x.tan(),
+                    "tanh" => x.tanh(),
+                    other => panic!("no model for {other}"),
+                }
+            }
+            fn atan2(a: $t, b: $t) -> $t { a.atan2(b) }
+            fn hypot(a: $t, b: $t) -> $t { (a * a + b * b).sqrt() }
+        }
+    )*};
+}
+real_float_model!(f32, f64);
+
+macro_rules! complex_float_model {
+    ($($f:ty),*) => {$(
+        impl FloatModel for Complex<$f> {
+            fn apply(name: &str, z: Complex<$f>) -> Complex<$f> {
+                let one = Complex::new(1.0, 0.0);
+                match name {
+                    "arccos" => z.acos(),
+                    "arccosh" => z.acosh(),
+                    "arcsin" => z.asin(),
+                    "arcsinh" => z.asinh(),
+                    "arctan" => z.atan(),
+                    "arctanh" => z.atanh(),
+                    "cos" => z.cos(),
+                    "cosh" => z.cosh(),
+                    "exp" => z.exp(),
+                    "expm1" => z.exp() - one,
+                    "log" => z.ln(),
+                    "log10" => z.ln() / (10.0 as $f).ln(),
+                    "log1p" => (z + one).ln(),
+                    "rint" => Complex::new(<$f>::apply("rint", z.re), <$f>::apply("rint", z.im)),
+                    "sin" => z.sin(),
+                    "sinh" => z.sinh(),
+                    "sqrt" => z.sqrt(),
+                    "tan" => z.tan(),
+                    "tanh" => z.tanh(),
+                    other => panic!("no model for {other}"),
+                }
+            }
+            fn atan2(_: Self, _: Self) -> Self { unreachable!("arctan2 of complex numbers") }
+            fn hypot(_: Self, _: Self) -> Self { unreachable!("hypot of complex numbers") }
+        }
+    )*};
+}
+complex_float_model!(f32, f64);
+
+macro_rules! int_model {
+    ($($t:ident => $float:ty),*) => {$(
+        impl Sample for $t {
+            fn sample(i: usize, salt: usize) -> $t {
+                let v = ((i * 7 + salt * 5) % 19) as i128;
+                #[allow(unused_comparisons)]
+                let signed = <$t>::MIN < 0;
+                (if signed { v - 9 } else { v }) as $t
+            }
+            fn nonzero(i: usize, salt: usize) -> $t {
+                match Self::sample(i, salt) { 0 => 3, v => v }
+            }
+            fn count(i: usize) -> $t {
+                (i % (<$t>::BITS as usize + 3)) as $t
+            }
+        }
+        impl Model for $t {
+            fn add(a: $t, b: $t) -> $t { (a as i128 + b as i128) as $t }
+            fn mul(a: $t, b: $t) -> $t { (a as i128 * b as i128) as $t }
+            fn abs(a: $t) -> $t { (a as i128).unsigned_abs() as $t }
+            fn conj(a: $t) -> $t { a }
+            fn recip(a: $t) -> $t { (1 / a as i128) as $t }
+            fn square(a: $t) -> $t { (a as i128 * a as i128) as $t }
+            fn power(a: $t, b: $t) -> $t { (a as i128).wrapping_pow(b as u32) as $t }
+            fn float(a: $t) -> $float { a as $float }
+            fn quotient(a: $t, b: $t) -> f64 { a as f64 / b as f64 }
+            fn before(a: $t, b: $t) -> bool { a < b }
+            fn same(a: $t, b: $t) -> bool { a == b }
+        }
+        impl NumberModel for $t {
+            fn sub(a: $t, b: $t) -> $t { (a as i128 - b as i128) as $t }
+            fn neg(a: $t) -> $t { (-(a as i128)) as $t }
+            fn sign(a: $t) -> $t { (a as i128).signum() as $t }
+        }
+        impl RealModel for $t {
+            fn floor_div(a: $t, b: $t) -> $t { (a as f64 / b as f64).floor() as i128 as $t }
+            fn rem(a: $t, b: $t) -> $t {
+                let q = (a as f64 / b as f64).floor() as i128;
+                (a as i128 - q * b as i128) as $t
+            }
+            fn fmod(a: $t, b: $t) -> $t { (a as i128 % b as i128) as $t }
+        }
+        impl BitModel for $t {
+            fn and(a: $t, b: $t) -> $t { a & b }
+            fn or(a: $t, b: $t) -> $t { a | b }
+            fn xor(a: $t, b: $t) -> $t { a ^ b }
+            fn not(a: $t) -> $t { !a }
+            fn shl(a: $t, b: $t) -> $t {
+                if b as i128 >= <$t>::BITS as i128 { 0 } else { ((a as i128) << b as u32) as $t }
+            }
+            fn shr(a: $t, b: $t) -> $t {
+                if b as i128 >= <$t>::BITS as i128 { if (a as i128) < 0 { -1i128 as $t } else { 0 } } else { ((a as i128) >> b as u32) as $t }
+            }
+        }
+    )*};
+}
+int_model!(i8 => f32, i16 => f32, i32 => f64, i64 => f64, u8 => f32, u16 => f32, u32 => f64, u64 => f64);
+
+macro_rules! float_model {
+    ($($t:ident),*) => {$(
+        impl Sample for $t {
+            fn sample(i: usize, salt: usize) -> $t {
+                if (i + salt) % 13 == 6 { <$t>::NAN } else { ((i * 7 + salt * 5) % 23) as $t * 0.25 - 2.75 }
+            }
+            fn nonzero(i: usize, salt: usize) -> $t {
+                match Self::sample(i, salt) { v if v == 0.0 => 1.5, v => v }
+            }
+            fn count(i: usize) -> $t { (i % 4) as $t * 0.5 }
+        }
+        impl Model for $t {
+            fn add(a: $t, b: $t) -> $t { a + b }
+            fn mul(a: $t, b: $t) -> $t { a * b }
+            fn abs(a: $t) -> $t { a.abs() }
+            fn conj(a: $t) -> $t { a }
+            fn recip(a: $t) -> $t { 1.0 / a }
+            fn square(a: $t) -> $t { a * a }
+            fn power(a: $t, b: $t) -> $t { a.powf(b) }
+            fn float(a: $t) -> $t { a }
+            fn quotient(a: $t, b: $t) -> $t { a / b }
+            fn before(a: $t, b: $t) -> bool { a < b }
+            fn same(a: $t, b: $t) -> bool { a == b }
+        }
+        impl NumberModel for $t {
+            fn sub(a: $t, b: $t) -> $t { a - b }
+            fn neg(a: $t) -> $t { -a }
+            fn sign(a: $t) -> $t { if a.is_nan() { a } else if a == 0.0 { 0.0 } else { a.signum() } }
+        }
+        impl RealModel for $t {
+            fn floor_div(a: $t, b: $t) -> $t { (a / b).floor() }
+            fn rem(a: $t, b: $t) -> $t { a - b * (a / b).floor() }
+            fn fmod(a: $t, b: $t) -> $t { a - b * (a / b).trunc() }
+        }
+    )*};
+}
+float_model!(f32, f64);
+
+macro_rules! complex_model {
+    ($($f:ident),*) => {$(
+        impl Sample for Complex<$f> {
+            fn sample(i: usize, salt: usize) -> Self {
+                Complex::new(((i * 7 + salt) % 11) as $f * 0.25 - 1.25, ((i * 3 + salt * 2) % 7) as $f * 0.5 - 1.5)
+            }
+            fn nonzero(i: usize, salt: usize) -> Self {
+                match Self::sample(i, salt) { z if z == Complex::new(0.0, 0.0) => Complex::new(0.5, -1.0), z => z }
+            }
+            fn count(i: usize) -> Self { Complex::new((i % 4) as $f, 0.0) }
+        }
+        impl Model for Complex<$f> {
+            fn add(a: Self, b: Self) -> Self { a + b }
+            fn mul(a: Self, b: Self) -> Self { a * b }
+            fn abs(a: Self) -> $f { (a.re * a.re + a.im * a.im).sqrt() }
+            fn conj(a: Self) -> Self { Complex::new(a.re, -a.im) }
+            fn recip(a: Self) -> Self { Complex::new(1.0, 0.0) / a }
+            fn square(a: Self) -> Self { a * a }
+            fn power(a: Self, b: Self) -> Self { a.powi(b.re as i32) }
+            fn float(a: Self) -> Self { a }
+            fn quotient(a: Self, b: Self) -> Self { a / b }
+            fn before(a: Self, b: Self) -> bool { (a.re, a.im) < (b.re, b.im) }
+            fn same(a: Self, b: Self) -> bool { a == b }
+        }
+        impl NumberModel for Complex<$f> {
+            fn sub(a: Self, b: Self) -> Self { a - b }
+            fn neg(a: Self) -> Self { -a }
+            fn sign(a: Self) -> Self { if a.norm() == 0.0 { a } else { a / a.norm() } }
+        }
+    )*};
+}
+complex_model!(f32, f64);
+
+impl Sample for bool {
+    fn sample(i: usize, salt: usize) -> bool {
+        (i * 7 + salt * 5) % 3 == 0
+    }
+    fn nonzero(_: usize, _: usize) -> bool {
+        true
+    }
+    fn count(i: usize) -> bool {
+        i % 2 == 1
+    }
+}
+
+impl Model for bool {
+    fn add(a: bool, b: bool) -> bool {
+        a || b
+    }
+    fn mul(a: bool, b: bool) -> bool {
+        a && b
+    }
+    fn abs(a: bool) -> bool {
+        a
+    }
+    fn conj(a: bool) -> i8 {
+        i8::from(a)
+    }
+    fn recip(a: bool) -> i8 {
+        1 / i8::from(a)
+    }
+    fn square(a: bool) -> i8 {
+        i8::from(a)
+    }
+    fn power(a: bool, b: bool) -> i8 {
+        if b { i8::from(a) } else { 1 }
+    }
+    fn float(a: bool) -> f32 {
+        f32::from(u8::from(a))
+    }
+    fn quotient(a: bool, b: bool) -> f64 {
+        f64::from(u8::from(a)) / f64::from(u8::from(b))
+    }
+    fn before(a: bool, b: bool) -> bool {
+        !a && b
+    }
+    fn same(a: bool, b: bool) -> bool {
+        a == b
+    }
+}
+
+impl RealModel for bool {
+    fn floor_div(a: bool, _: bool) -> i8 {
+        i8::from(a)
+    }
+    fn rem(_: bool, _: bool) -> i8 {
+        0
+    }
+    fn fmod(_: bool, _: bool) -> i8 {
+        0
+    }
+}
+
+impl BitModel for bool {
+    fn and(a: bool, b: bool) -> bool {
+        a && b
+    }
+    fn or(a: bool, b: bool) -> bool {
+        a || b
+    }
+    fn xor(a: bool, b: bool) -> bool {
+        a != b
+    }
+    fn not(a: bool) -> bool {
+        !a
+    }
+    fn shl(a: bool, b: bool) -> i8 {
+        i8::from(a) << i8::from(b)
+    }
+    fn shr(a: bool, b: bool) -> i8 {
+        i8::from(a) >> i8::from(b)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Operands on a distribution.
+
+/// Two arrays on one distribution, their gathered values and a scalar.
+pub struct Pair<T: Element> {
+    pub x: DistArray<T>,
+    pub y: DistArray<T>,
+    pub xa: ArrayD<T>,
+    pub ya: ArrayD<T>,
+    pub s: T,
+    pub what: String,
+}
+
+fn values<T: Element>(shape: &[usize], f: impl Fn(usize) -> T) -> ArrayD<T> {
+    let n: usize = shape.iter().product();
+    ArrayD::from_shape_vec(IxDyn(shape), (0..n).map(f).collect()).expect("shape")
+}
+
+impl<T: Sample> Pair<T> {
+    /// `x` of samples and `y` made by `second` (sample, nonzero or count).
+    pub fn new(ctx: &Context, d: &Distribution, second: impl Fn(usize) -> T, s: T) -> Self {
+        let xa = values(d.shape(), |i| T::sample(i, 1));
+        let ya = values(d.shape(), second);
+        let x = ctx.fromarray(&xa, Some(d)).expect("fromarray");
+        let y = ctx.fromarray(&ya, Some(d)).expect("fromarray");
+        Pair { x, y, xa, ya, s, what: format!("{} on {d}", T::DTYPE) }
+    }
+
+    fn name(&self, f: &str) -> String {
+        format!("{f} of {}", self.what)
+    }
+}
+
+/// Checks a binary ufunc on two arrays, array-scalar and scalar-array, and
+/// its `_into` form.
+macro_rules! check_binary {
+    ($ops:expr, $name:ident, $into:ident, $model:expr) => {{
+        let o = &$ops;
+        let model = $model;
+        let what = o.name(stringify!($name));
+        let expected = map2(&o.xa, &o.ya, &model);
+        check(&what, F::$name(&o.x, &o.y), &expected);
+        check(&format!("{what} (array, scalar)"), F::$name(&o.x, o.s), &map1(&o.xa, |a| model(a, o.s)));
+        check(&format!("{what} (scalar, array)"), F::$name(o.s, &o.y), &map1(&o.ya, |b| model(o.s, b)));
+        let mut out = o.x.context().zeros(o.x.distribution()).expect("zeros");
+        F::$into(&o.x, &o.y, &mut out).unwrap_or_else(|e| panic!("{what} into: {e}"));
+        assert_close(&format!("{what} into"), &out.toarray().expect("toarray"), &expected);
+    }};
+}
+
+/// Checks a unary ufunc and its `_into` form.
+macro_rules! check_unary {
+    ($ops:expr, $x:ident, $xa:ident, $name:ident, $into:ident, $model:expr) => {{
+        let o = &$ops;
+        let what = o.name(stringify!($name));
+        let expected = map1(&o.$xa, $model);
+        check(&what, F::$name(&o.$x), &expected);
+        let mut out = o.x.context().zeros(o.x.distribution()).expect("zeros");
+        F::$into(&o.$x, &mut out).unwrap_or_else(|e| panic!("{what} into: {e}"));
+        assert_close(&format!("{what} into"), &out.toarray().expect("toarray"), &expected);
+    }};
+}
+
+/// The float functions: each against the model of its float type.
+macro_rules! check_float_functions {
+    ($ops:expr, $($name:ident / $into:ident),*) => {$(
+        check_unary!($ops, x, xa, $name, $into, |v| FloatModel::apply(stringify!($name), Model::float(v)));
+    )*};
+}
+
+/// Every ufunc numpy defines for all element types.
+pub fn check_common<T: Model>(ctx: &Context, d: &Distribution) {
+    let o = Pair::<T>::new(ctx, d, |i| T::sample(i, 2), T::sample(3, 3));
+    check_binary!(o, add, add_into, T::add);
+    check_binary!(o, multiply, multiply_into, T::mul);
+    check_binary!(o, less, less_into, T::before);
+    check_binary!(o, less_equal, less_equal_into, |a, b| T::before(a, b) || T::same(a, b));
+    check_binary!(o, equal, equal_into, T::same);
+    check_binary!(o, not_equal, not_equal_into, |a, b| !T::same(a, b));
+    check_binary!(o, greater, greater_into, |a, b| T::before(b, a));
+    check_binary!(o, greater_equal, greater_equal_into, |a, b| T::before(b, a) || T::same(a, b));
+    check_unary!(o, x, xa, absolute, absolute_into, T::abs);
+    check_unary!(o, x, xa, conjugate, conjugate_into, T::conj);
+    check_unary!(o, x, xa, square, square_into, T::square);
+    check_float_functions!(o, arccos / arccos_into, arccosh / arccosh_into, arcsin / arcsin_into, arcsinh / arcsinh_into,
+        arctan / arctan_into, arctanh / arctanh_into, cos / cos_into, cosh / cosh_into, exp / exp_into, expm1 / expm1_into,
+        log / log_into, log10 / log10_into, log1p / log1p_into, rint / rint_into, sin / sin_into, sinh / sinh_into,
+        sqrt / sqrt_into, tan / tan_into, tanh / tanh_into);
+
+    let o = Pair::<T>::new(ctx, d, |i| T::nonzero(i, 2), T::nonzero(5, 3));
+    check_binary!(o, true_divide, true_divide_into, T::quotient);
+    check_binary!(o, divide, divide_into, T::quotient);
+    check_unary!(o, y, ya, reciprocal, reciprocal_into, T::recip);
+
+    let o = Pair::<T>::new(ctx, d, T::count, T::count(2));
+    let what = o.name("power");
+    check(&what, F::power(&o.x, &o.y), &map2(&o.xa, &o.ya, T::power));
+    check(&what, F::power(&o.x, o.s), &map1(&o.xa, |a| T::power(a, o.s)));
+}
+
+/// The ufuncs of [`Number`] types.
+pub fn check_number<T: NumberModel>(ctx: &Context, d: &Distribution) {
+    let o = Pair::<T>::new(ctx, d, |i| T::sample(i, 2), T::sample(4, 3));
+    check_binary!(o, subtract, subtract_into, T::sub);
+    check_unary!(o, x, xa, negative, negative_into, T::neg);
+    check_unary!(o, x, xa, sign, sign_into, T::sign);
+}
+
+/// The ufuncs of [`Real`] types.
+pub fn check_real<T: RealModel>(ctx: &Context, d: &Distribution)
+where
+    T::Float: FloatModel,
+{
+    let o = Pair::<T>::new(ctx, d, |i| T::nonzero(i, 2), T::nonzero(6, 3));
+    check_binary!(o, floor_divide, floor_divide_into, T::floor_div);
+    check_binary!(o, remainder, remainder_into, T::rem);
+    check_binary!(o, r#mod, mod_into, T::rem);
+    check_binary!(o, fmod, fmod_into, T::fmod);
+    check_binary!(o, arctan2, arctan2_into, |a, b| FloatModel::atan2(T::float(a), T::float(b)));
+    check_binary!(o, hypot, hypot_into, |a, b| FloatModel::hypot(T::float(a), T::float(b)));
+}
+
+/// The ufuncs of [`Bitwise`] types.
+pub fn check_bitwise<T: BitModel>(ctx: &Context, d: &Distribution) {
+    let o = Pair::<T>::new(ctx, d, |i| T::sample(i, 2), T::sample(7, 3));
+    check_binary!(o, bitwise_and, bitwise_and_into, T::and);
+    check_binary!(o, bitwise_or, bitwise_or_into, T::or);
+    check_binary!(o, bitwise_xor, bitwise_xor_into, T::xor);
+    check_unary!(o, x, xa, invert, invert_into, T::not);
+    let o = Pair::<T>::new(ctx, d, T::count, T::count(5));
+    check_binary!(o, left_shift, left_shift_into, T::shl);
+    check_binary!(o, right_shift, right_shift_into, T::shr);
+}
+
+/// Every function for every element type where numpy defines it, on two
+/// layouts (1-D block, 2-D cyclic x block). Returns the number of layouts.
+pub fn check_every_function(ctx: &Context) -> usize {
+    let layouts = [
+        Distribution::builder(ctx, &[7]).dist("b").build().expect("distribution"),
+        Distribution::builder(ctx, &[3, 5]).dist("cb").build().expect("distribution"),
+    ];
+    for d in &layouts {
+        check_common::<bool>(ctx, d);
+        check_real::<bool>(ctx, d);
+        check_bitwise::<bool>(ctx, d);
+        macro_rules! ints {
+            ($($t:ty),*) => {$(
+                check_common::<$t>(ctx, d);
+                check_number::<$t>(ctx, d);
+                check_real::<$t>(ctx, d);
+                check_bitwise::<$t>(ctx, d);
+            )*};
+        }
+        ints!(i8, i16, i32, i64, u8, u16, u32, u64);
+        check_common::<f32>(ctx, d);
+        check_number::<f32>(ctx, d);
+        check_real::<f32>(ctx, d);
+        check_common::<f64>(ctx, d);
+        check_number::<f64>(ctx, d);
+        check_real::<f64>(ctx, d);
+        check_common::<C32>(ctx, d);
+        check_number::<C32>(ctx, d);
+        check_common::<C64>(ctx, d);
+        check_number::<C64>(ctx, d);
+    }
+    layouts.len()
+}
+
+// ---------------------------------------------------------------------------
+// Every map type, 1-D to 3-D, for a representative subset.
+
+/// `add`, `floor_divide`, `sin`, `less` and the in-place and `_into` forms on
+/// every combination of 'b', 'c', 'n', 'u' and block-cyclic(2) over uneven
+/// shapes of 1 to 3 axes. Returns the number of layouts checked.
+pub fn check_every_layout(ctx: &Context) -> usize {
+    let choices = [Dist::Block, Dist::CYCLIC, Dist::BlockCyclic { block_size: 2 }, Dist::NoDist, Dist::Unstructured];
+    let mut layouts = 0;
+    for shape in [&[10][..], &[5, 3], &[3, 2, 5]] {
+        let mut combos: Vec<Vec<Dist>> = vec![vec![]];
+        for _ in 0..shape.len() {
+            combos = combos.into_iter().flat_map(|c| choices.iter().map(move |&d| [c.clone(), vec![d]].concat())).collect();
+        }
+        for dists in combos {
+            let Ok(d) = Distribution::builder(ctx, shape).dists(&dists).build() else {
+                continue; // every axis 'n' on several engines: no grid
+            };
+            layouts += 1;
+            let o = Pair::<i32>::new(ctx, &d, |i| i32::nonzero(i, 4), 3);
+            check(&o.name("add"), F::add(&o.x, &o.y), &map2(&o.xa, &o.ya, i32::add));
+            check(&o.name("floor_divide"), F::floor_divide(&o.x, &o.y), &map2(&o.xa, &o.ya, i32::floor_div));
+            let mut z = o.x.context().zeros::<bool>(&d).expect("zeros");
+            F::less_into(&o.x, &o.y, &mut z).expect("less_into");
+            assert_close(&o.name("less_into"), &z.toarray().expect("toarray"), &map2(&o.xa, &o.ya, i32::before));
+            let f = Pair::<f64>::new(ctx, &d, |i| f64::sample(i, 4), 0.5);
+            check(&f.name("sin"), F::sin(&f.x), &map1(&f.xa, f64::sin));
+            let mut x = f.x;
+            F::multiply_inplace(&mut x, &f.y).expect("multiply_inplace");
+            F::add_inplace(&mut x, 0.5).expect("add_inplace");
+            assert_close(&f.what, &x.toarray().expect("toarray"), &map2(&f.xa, &f.ya, |a, b| a * b + 0.5));
+        }
+    }
+    layouts
+}
+
+// ---------------------------------------------------------------------------
+// numpy's edge cases, as numpy 2 computes them.
+
+fn arr<T: Element>(ctx: &Context, v: &[T]) -> DistArray<T> {
+    ctx.fromarray(&ndarray::Array1::from(v.to_vec()), None).expect("fromarray")
+}
+
+fn got<T: Element>(r: Result<DistArray<T>>) -> Vec<T> {
+    r.expect("ufunc").toarray().expect("toarray").iter().copied().collect()
+}
+
+/// Floor division, remainder and fmod with negative operands, shifts past the
+/// bit width, wrapping, NaN comparisons, float division by zero.
+pub fn check_edge_cases(ctx: &Context) {
+    let a = arr(ctx, &[-128i8, 7, -7, 7, -7]);
+    let b = arr(ctx, &[-1i8, 2, 2, -2, -2]);
+    assert_eq!(got(F::floor_divide(&a, &b)), [-128, 3, -4, -4, 3]);
+    assert_eq!(got(F::remainder(&a, &b)), [0, 1, 1, -1, -1]);
+    assert_eq!(got(F::fmod(&a, &b)), [0, 1, -1, 1, -1]);
+    assert_eq!(got(F::absolute(&arr(ctx, &[-128i8, -3, 4]))), [-128, 3, 4]);
+    assert_eq!(got(F::negative(&arr(ctx, &[1u8, 0]))), [255, 0]);
+    assert_eq!(got(F::power(&arr(ctx, &[2i8, 3, -2, 0]), &arr(ctx, &[7i8, 5, 7, 0]))), [-128, -13, -128, 1]);
+    assert_eq!(got(F::reciprocal(&arr(ctx, &[-3i32, -2, -1, 1, 2, 3]))), [0, 0, -1, 1, 0, 0]);
+
+    // Shifts by the bit width or more, and of negative values.
+    assert_eq!(got(F::left_shift(&arr(ctx, &[1i8, -1, 3, 1]), &arr(ctx, &[7i8, 7, 8, 100]))), [-128, -128, 0, 0]);
+    assert_eq!(got(F::left_shift(&arr(ctx, &[1u8, 200]), &arr(ctx, &[9u8, 1]))), [0, 144]);
+    assert_eq!(got(F::right_shift(&arr(ctx, &[-128i8, -1, 127, 64]), &arr(ctx, &[8i8, 100, 8, 6]))), [-1, -1, 0, 1]);
+    assert_eq!(got(F::right_shift(&arr(ctx, &[-1i64, i64::MIN]), 64)), [-1, -1]);
+
+    // Floats: numpy's divmod, including infinities and zeros.
+    let fa = arr(ctx, &[-1.0f64, 1.0, 0.0, -0.0, 5.0, f64::INFINITY, -7.5, 7.5]);
+    let fb = arr(ctx, &[f64::INFINITY, 0.0, 0.0, 3.0, f64::NEG_INFINITY, 2.0, 2.0, -0.0]);
+    let nan = f64::NAN;
+    let inf = f64::INFINITY;
+    let matches_np = |g: Vec<f64>, e: &[f64]| g.len() == e.len() && g.iter().zip(e).all(|(x, y)| f64::close(*x, *y) && (x.is_sign_negative() == y.is_sign_negative() || x.is_nan()));
+    let fd = got(F::floor_divide(&fa, &fb));
+    assert!(matches_np(fd.clone(), &[-1.0, inf, nan, -0.0, -1.0, nan, -4.0, -inf]), "floor_divide {fd:?}");
+    let rem = got(F::remainder(&fa, &fb));
+    assert!(matches_np(rem.clone(), &[inf, nan, nan, 0.0, -inf, nan, 0.5, nan]), "remainder {rem:?}");
+    let fm = got(F::fmod(&fa, &fb));
+    assert!(matches_np(fm.clone(), &[-1.0, nan, nan, -0.0, 5.0, nan, -1.5, nan]), "fmod {fm:?}");
+    let q = got(F::true_divide(&arr(ctx, &[1i32, -1, 0]), 0));
+    assert!(q[0] == inf && q[1] == -inf && q[2].is_nan(), "true_divide by 0 {q:?}");
+    assert!(matches_np(got(F::rint(&arr(ctx, &[0.5f64, 1.5, 2.5, -0.5, -1.5]))), &[0.0, 2.0, 2.0, -0.0, -2.0]));
+    let s = got(F::sign(&arr(ctx, &[-0.0f64, 0.0, nan, -inf])));
+    assert!(s[0] == 0.0 && s[1] == 0.0 && s[2].is_nan() && s[3] == -1.0, "sign {s:?}");
+
+    // NaN in comparisons: false except not_equal.
+    let n = arr(ctx, &[nan, 1.0, nan]);
+    let m = arr(ctx, &[1.0, nan, nan]);
+    for (name, r) in [("less", F::less(&n, &m)), ("less_equal", F::less_equal(&n, &m)), ("equal", F::equal(&n, &m)), ("greater", F::greater(&n, &m)), ("greater_equal", F::greater_equal(&n, &m))] {
+        assert_eq!(got(r), [false; 3], "{name} with NaN");
+    }
+    assert_eq!(got(F::not_equal(&n, &m)), [true; 3]);
+
+    // Complex numbers: magnitude as a real array, numpy 2's sign, lexicographic order.
+    let c = arr(ctx, &[C64::new(3.0, 4.0), C64::new(1.0, 2.0), C64::new(nan, 0.0)]);
+    let r: Vec<f64> = got(F::absolute(&c));
+    assert!(r[0] == 5.0 && r[2].is_nan());
+    assert_eq!(got(F::less(&c, &arr(ctx, &[C64::new(3.0, 5.0), C64::new(2.0, 0.0), C64::new(1.0, 0.0)]))), [true, true, false]);
+    let sg = got(F::sign(&arr(ctx, &[C64::new(1.0, 1.0), C64::new(0.0, 0.0), C64::new(f64::INFINITY, 1.0)])));
+    assert!(C64::close(sg[0], C64::new(0.5f64.sqrt(), 0.5f64.sqrt())) && sg[1] == C64::new(0.0, 0.0) && sg[2] == C64::new(1.0, 0.0));
+    let cd = got(F::true_divide(&arr(ctx, &[C64::new(1.0, 1.0)]), C64::new(0.0, 0.0)));
+    assert_eq!(cd, [C64::new(inf, inf)]);
+    assert_eq!(got(F::power(&arr(ctx, &[C64::new(1.0, 1.0), C64::new(0.0, 0.0)]), &arr(ctx, &[C64::new(3.0, 0.0), C64::new(0.0, 0.0)]))), [C64::new(-2.0, 2.0), C64::new(1.0, 0.0)]);
+
+    // Empty and 0-d arrays.
+    let empty = ctx.fromarray(&ndarray::Array2::<f64>::zeros((0, 3)), None).expect("fromarray");
+    assert_eq!(got(F::add(&empty, &empty)).len(), 0);
+    let zero_d = ctx.fromarray(&ndarray::arr0(0.25f64), None).expect("fromarray");
+    assert_eq!(F::multiply(4.0, &zero_d).expect("0-d").toarray().expect("toarray"), ndarray::arr0(1.0).into_dyn());
+
+    // Float functions of small integers and bools give f32, of wide ones f64.
+    let small: DistArray<f32> = F::sqrt(&arr(ctx, &[4u16, 9])).expect("sqrt");
+    assert_eq!(got(Ok(small)), [2.0, 3.0]);
+    let wide: DistArray<f64> = F::sqrt(&arr(ctx, &[4i64, 9])).expect("sqrt");
+    assert_eq!(got(Ok(wide)), [2.0, 3.0]);
+    let b: DistArray<i8> = F::floor_divide(&arr(ctx, &[true, false]), true).expect("floor_divide of bools");
+    assert_eq!(got(Ok(b)), [1, 0]);
+}
+
+/// Errors: integer division by zero and negative powers and shift counts,
+/// leaving every array (inputs, `out`, in-place targets) unchanged.
+pub fn check_errors(ctx: &Context) {
+    let d = Distribution::builder(ctx, &[9]).dist("c").build().expect("distribution");
+    let xa = values(&[9], |i| i as i32 - 4);
+    let ya = values(&[9], |i| if i == 7 { 0 } else { i as i32 + 1 });
+    let x = ctx.fromarray(&xa, Some(&d)).expect("fromarray");
+    let y = ctx.fromarray(&ya, Some(&d)).expect("fromarray");
+    let intact = |a: &DistArray<i32>, expected: &ArrayD<i32>| assert_eq!(&a.toarray().expect("arrays usable after an error"), expected);
+
+    for (name, r) in [
+        ("floor_divide", F::floor_divide(&x, &y)),
+        ("remainder", F::remainder(&x, &y)),
+        ("mod", F::r#mod(&x, &y)),
+        ("fmod", F::fmod(&x, &y)),
+        ("floor_divide by scalar 0", F::floor_divide(&x, 0)),
+        ("remainder of scalar", F::remainder(5, &y)),
+    ] {
+        let e = r.expect_err(name);
+        assert_eq!(e.kind(), ErrorKind::Arithmetic, "{name}: {e}");
+        assert!(e.to_string().contains("division by zero"), "{name}: {e}");
+    }
+    let e = F::power(&x, -1).expect_err("negative power");
+    assert!(e.to_string().contains("Integers to negative integer powers are not allowed"), "{e}");
+    assert_eq!(F::left_shift(&y, &x).expect_err("negative shift").kind(), ErrorKind::Arithmetic);
+    assert_eq!(F::reciprocal(&y).expect_err("reciprocal of 0").kind(), ErrorKind::Arithmetic);
+    intact(&x, &xa);
+    intact(&y, &ya);
+
+    // Into `out` and in place: nothing written anywhere.
+    let before = values(&[9], |i| 100 + i as i32);
+    let mut out = ctx.fromarray(&before, Some(&d)).expect("fromarray");
+    assert!(F::floor_divide_into(&x, &y, &mut out).is_err());
+    intact(&out, &before);
+    let mut target = ctx.fromarray(&xa, Some(&d)).expect("fromarray");
+    assert!(F::remainder_inplace(&mut target, &y).is_err());
+    assert!(F::power_inplace(&mut target, -2).is_err());
+    intact(&target, &xa);
+    intact(&y, &ya);
+    // The arrays still work.
+    F::add_inplace(&mut target, &y).expect("add after errors");
+    intact(&target, &map2(&xa, &ya, |a, b| a + b));
+}
+
+/// Arrays of different shapes, distributions or contexts.
+pub fn check_mismatches(ctx: &Context) {
+    let db = Distribution::builder(ctx, &[8]).dist("b").build().expect("distribution");
+    let dc = Distribution::builder(ctx, &[8]).dist("c").build().expect("distribution");
+    let a = ctx.ones::<f64>(&db).expect("ones");
+    let c = ctx.ones::<f64>(&dc).expect("ones");
+    if !db.is_compatible(&dc) {
+        // Operands of different distributions: a temporary copy of `x2` is
+        // redistributed to `x1`'s distribution; neither operand changes.
+        let xv = values(&[8], |i| i as f64 + 0.5);
+        let yv = values(&[8], |i| 10.0 * i as f64 - 3.0);
+        let x = ctx.fromarray(&xv, Some(&db)).expect("fromarray");
+        let y = ctx.fromarray(&yv, Some(&dc)).expect("fromarray");
+        let (x_pieces, y_pieces) = (x.get_localarrays().expect("pieces"), y.get_localarrays().expect("pieces"));
+        let sum = F::add(&x, &y).expect("add of different distributions");
+        assert_eq!(sum.distribution(), &db);
+        assert_close("add(b, c)", &sum.toarray().expect("toarray"), &(&xv + &yv));
+        let diff = F::subtract(&y, &x).expect("subtract of different distributions");
+        assert_eq!(diff.distribution(), &dc);
+        assert_close("subtract(c, b)", &diff.toarray().expect("toarray"), &(&yv - &xv));
+        let less = F::less(&x, &y).expect("less of different distributions");
+        assert_eq!(less.toarray().expect("toarray"), map2(&xv, &yv, |p, q| p < q));
+        assert_close("&x * &y", &(&x * &y).toarray().expect("toarray"), &(&xv * &yv));
+        let mut out = ctx.zeros::<f64>(&db).expect("zeros");
+        F::multiply_into(&x, &y, &mut out).expect("into an out laid out as x1");
+        assert_close("multiply_into", &out.toarray().expect("toarray"), &(&xv * &yv));
+        let mut target = ctx.fromarray(&xv, Some(&db)).expect("fromarray");
+        F::add_inplace(&mut target, &y).expect("in place with a differently distributed x2");
+        assert_eq!(target.distribution(), &db, "an in-place target keeps its distribution");
+        assert_close("add_inplace", &target.toarray().expect("toarray"), &(&xv + &yv));
+        assert_eq!(x.get_localarrays().expect("pieces"), x_pieces, "x1 unchanged");
+        assert_eq!(y.get_localarrays().expect("pieces"), y_pieces, "x2 unchanged");
+        assert_eq!((x.distribution(), y.distribution()), (&db, &dc));
+        // `out` is written in place, so it is never redistributed.
+        let mut out = ctx.zeros::<f64>(&dc).expect("zeros");
+        let e = F::add_into(&a, &a, &mut out).expect_err("out of another distribution");
+        assert_eq!(e.kind(), ErrorKind::IncompatibleDistribution);
+        let message = e.to_string();
+        assert!(message.contains(&db.to_string()) && message.contains(&dc.to_string()), "must name both distributions: {message}");
+        assert_eq!(F::add_into(&a, &c, &mut out).expect_err("out of x2's distribution").kind(), ErrorKind::IncompatibleDistribution);
+        assert_eq!(F::sin_into(&a, &mut out).expect_err("out of another distribution").kind(), ErrorKind::IncompatibleDistribution);
+        assert_eq!(F::add_into(&a, 1.0, &mut out).expect_err("out of another distribution").kind(), ErrorKind::IncompatibleDistribution);
+        assert_eq!(out.toarray().expect("toarray").sum(), 0.0, "out unchanged");
+    }
+    let other = ctx.ones::<f64>(&Distribution::from_shape(ctx, &[9]).expect("distribution")).expect("ones");
+    assert_eq!(F::multiply(&a, &other).expect_err("shapes").kind(), ErrorKind::InvalidShape);
+    assert_eq!(F::less(&a, &other).expect_err("shapes").kind(), ErrorKind::InvalidShape);
+    let text = panic_message(|| &a + &other);
+    assert!(text.contains("[8]") && text.contains("[9]"), "operators panic with the error's message: {text:?}");
+    let _ = &c;
+    let sub = Context::with_targets(&ctx.targets()[..1]).expect("sub-context");
+    let elsewhere = sub.ones::<f64>(&Distribution::from_shape(&sub, &[8]).expect("distribution")).expect("ones");
+    assert_eq!(F::add(&a, &elsewhere).expect_err("contexts").kind(), ErrorKind::WrongContext);
+}
+
+/// In-place forms and `std::ops` operators.
+pub fn check_operators(ctx: &Context) {
+    let d = Distribution::builder(ctx, &[4, 3]).dist("bc").build().expect("distribution");
+    let av = values(&[4, 3], |i| i as f64 - 5.5);
+    let bv = values(&[4, 3], |i| (i % 5) as f64 + 1.0);
+    let a = ctx.fromarray(&av, Some(&d)).expect("fromarray");
+    let b = ctx.fromarray(&bv, Some(&d)).expect("fromarray");
+    let t = |x: DistArray<f64>| x.toarray().expect("toarray");
+    assert_close("&a + &b", &t(&a + &b), &(&av + &bv));
+    assert_close("&a - 2.0", &t(&a - 2.0), &av.mapv(|x| x - 2.0));
+    assert_close("2.0 * &a", &t(2.0 * &a), &av.mapv(|x| 2.0 * x));
+    assert_close("1.0 / &b", &t(1.0 / &b), &bv.mapv(|x| 1.0 / x));
+    assert_close("&a % &b", &t(&a % &b), &map2(&av, &bv, f64::rem));
+    assert_close("-&a", &t(-&a), &av.mapv(|x| -x));
+    assert_close("(&a * &b) + &b", &t(&(&a * &b) + &b), &(&(&av * &bv) + &bv));
+    let mut c = ctx.fromarray(&av, Some(&d)).expect("fromarray");
+    c += &b;
+    c *= 2.0;
+    c -= 1.0;
+    c /= &b;
+    assert_close("assignments", &t(c), &map2(&av, &bv, |x, y| ((x + y) * 2.0 - 1.0) / y));
+    let mut s = F::sin(&a).expect("sin");
+    F::exp_inplace(&mut s).expect("exp_inplace");
+    F::negative_inplace(&mut s).expect("negative_inplace");
+    assert_close("in-place chain", &t(s), &av.mapv(|x| -x.sin().exp()));
+
+    let iv = values(&[4, 3], |i| i as i64 * 3 - 17);
+    let jv = values(&[4, 3], |i| (i % 4) as i64 + 1);
+    let i = ctx.fromarray(&iv, Some(&d)).expect("fromarray");
+    let j = ctx.fromarray(&jv, Some(&d)).expect("fromarray");
+    let ti = |x: DistArray<i64>| x.toarray().expect("toarray");
+    assert_eq!(ti(&i & &j), map2(&iv, &jv, |a, b| a & b));
+    assert_eq!(ti(&i | 6), iv.mapv(|a| a | 6));
+    assert_eq!(ti(5 ^ &j), jv.mapv(|b| 5 ^ b));
+    assert_eq!(ti(!&i), iv.mapv(|a| !a));
+    assert_eq!(ti(&i << &j), map2(&iv, &jv, |a, b| a << b));
+    assert_eq!(ti(&i >> 2), iv.mapv(|a| a >> 2));
+    assert_eq!(ti(&i % &j), map2(&iv, &jv, i64::rem));
+    let q: DistArray<f64> = &i / &j; // true division, like Python's `/`
+    assert_close("&i / &j", &q.toarray().expect("toarray"), &map2(&iv, &jv, |a, b| a as f64 / b as f64));
+    let mut k = ctx.fromarray(&iv, Some(&d)).expect("fromarray");
+    k <<= 2;
+    k >>= &j;
+    k ^= 1;
+    k %= 7;
+    assert_eq!(ti(k), map2(&iv, &jv, |a, b| i64::rem(((a << 2) >> b) ^ 1, 7)));
+    let flags = ctx.fromarray(&values(&[4, 3], |i| i % 3 == 0), Some(&d)).expect("fromarray");
+    assert_eq!(flags.toarray().expect("toarray").mapv(|f| !f), (!&flags).toarray().expect("toarray"));
+    let mut z = F::absolute(&ctx.fromarray(&values(&[4, 3], |i| C64::new(i as f64, 1.0)), Some(&d)).expect("fromarray")).expect("absolute");
+    F::sqrt_inplace(&mut z).expect("sqrt_inplace");
+    assert!(Close::close(z.toarray().expect("toarray")[[2, 1]], (49.0f64 + 1.0).sqrt().sqrt()));
+    let text = panic_message(|| &i % 0);
+    assert!(text.contains("division by zero"), "{text}");
+}
+
+/// Every check on `ctx`; returns the number of layouts checked.
+pub fn check_everything(ctx: &Context) -> usize {
+    let layouts = check_every_function(ctx) + check_every_layout(ctx);
+    check_edge_cases(ctx);
+    check_errors(ctx);
+    check_mismatches(ctx);
+    check_operators(ctx);
+    let left = distarray::cleanup::get_local_keys(ctx, ctx.key_prefix()).expect("get_local_keys");
+    assert!(left.is_empty(), "keys left on the engines after dropping every array: {left:?}");
+    layouts
+}
