@@ -75,7 +75,7 @@ for n in 3 5; do
     run "mpi_io_np$n" 0 "${mpirun[@]}" -n "$n" "$io"
     run "mpi_hdf5_np$n" 0 "${mpirun[@]}" -n "$n" "$hdf5prog"
     for example in quickstart local_kernels vectorize random; do
-        run "mpi_${example}_np$n" 0 "${mpirun[@]}" -n "$n" "target/debug/examples/$example"
+        run "mpi_example_${example}_np$n" 0 "${mpirun[@]}" -n "$n" "target/debug/examples/$example"
     done
     # main returns Err: the client exits 1, the engines end, nobody hangs.
     run "mpi_error_exit_np$n" 1 "${mpirun[@]}" -n "$n" target/debug/examples/mpi_error_exit

@@ -21,7 +21,7 @@ mod distribution;
 mod element;
 mod engine;
 mod error;
-mod io;
+pub mod io;
 mod kernel;
 mod local;
 mod ops;
@@ -51,6 +51,11 @@ pub use crate::reduce::{OrdElem, SumElem, Widen};
 pub use crate::redistribute::ExchangeStats;
 pub use crate::random::Random;
 pub use num_complex::Complex;
+
+/// The HDF5 crate distarray uses, for benchmarks that compare against it.
+#[cfg(feature = "hdf5")]
+#[doc(hidden)]
+pub use hdf5 as __hdf5;
 
 /// The maps of the reference's `maps` module, under one path.
 pub mod maps {

@@ -385,7 +385,6 @@ fn exchange<T: Element>(source: Option<&LocalArray<T>>, args: &ExchangeArgs, me:
     let src_rank = args.source.targets.iter().position(|&t| t == me);
     let dst_rank = args.dest.targets.iter().position(|&t| t == me);
     let mut plan = 0usize;
-    let t0 = std::time::Instant::now();
     let mut send: Vec<Vec<u8>> = vec![Vec::new(); args.union.len()];
     // A local failure must not leave the other engines waiting in the
     // all-to-all: this engine still takes part (sending nothing), then fails.
@@ -404,9 +403,7 @@ fn exchange<T: Element>(source: Option<&LocalArray<T>>, args: &ExchangeArgs, me:
         ..ExchangeStats::default()
     };
     plan += 2 * send.capacity() * std::mem::size_of::<Vec<u8>>();
-    let t1 = t0.elapsed();
     let received = comm.all_to_all_bytes(send)?;
-    let t2 = t0.elapsed();
     packed?;
     stats.recv_bytes = received.iter().map(Vec::capacity).sum();
     let piece = match dst_rank {
@@ -418,7 +415,6 @@ fn exchange<T: Element>(source: Option<&LocalArray<T>>, args: &ExchangeArgs, me:
             None
         }
     };
-    eprintln!("TIMING engine {me}: pack {:?} a2a {:?} unpack {:?}", t1, t2 - t1, t0.elapsed() - t2);
     stats.dest_bytes = piece.as_ref().map_or(0, |p| p.len() * size);
     stats.plan_bytes = plan;
     stats.bound_bytes = bound(args, src_rank, dst_rank, size);

@@ -57,12 +57,12 @@ impl TryFrom<char> for Hdf5Mode {
     /// `'w'` or `'a'`.
     ///
     /// # Errors
-    /// `Unsupported` for any other letter.
+    /// `InvalidArgument` for any other letter.
     fn try_from(mode: char) -> Result<Self> {
         match mode {
             'w' => Ok(Hdf5Mode::Write),
             'a' => Ok(Hdf5Mode::Append),
-            other => bail!(Unsupported, "unknown HDF5 file mode {other:?} (expected 'w' or 'a')"),
+            other => bail!(InvalidArgument, "unknown HDF5 file mode {other:?} (expected 'w' or 'a')"),
         }
     }
 }
@@ -160,11 +160,11 @@ impl Hdf5Options {
 /// # Errors
 /// `Io` if the file cannot be created or written, or if dataset `key` exists
 /// and `options` do not allow overwriting it; `Format` if an existing file
-/// (mode `'a'`) is not an HDF5 file.
+/// (mode `'a'`) is not an HDF5 file; `InvalidArgument` for an empty key.
 pub fn save_hdf5<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>, options: &Hdf5Options) -> Result<()> {
     let path = path.as_ref().display().to_string();
     if options.key.is_empty() {
-        bail!(Unsupported, "{path}: an HDF5 dataset needs a non-empty key");
+        bail!(InvalidArgument, "{path}: an HDF5 dataset needs a non-empty key");
     }
     let args = Args { path, key: options.key.clone(), mode: options.mode, overwrite: options.overwrite };
     let call = KernelCall::named(kernels::name("save_hdf5", T::DTYPE)).array("a", array)?.args(&args)?;
@@ -631,9 +631,10 @@ impl Rows {
         }
         let inner: usize = sorted[1..].iter().map(Vec::len).product();
         let mut piece_at = first * inner;
+        let mut pos = vec![0usize; ndim];
         for &g0 in &sorted[0][first..last] {
             let row = (g0 - start) * strides[0];
-            let mut pos = vec![0usize; ndim];
+            // `pos` is back to all zeros after each row's odometer wraps.
             for _ in 0..inner {
                 let at: usize = row + (1..ndim).map(|a| sorted[a][pos[a]] * strides[a]).sum::<usize>();
                 f(piece_at, at);
