@@ -544,12 +544,31 @@ impl KernelCall {
     /// `distribution` (that of its array arguments): a new DistArray over it,
     /// without rebuilding the distribution from the pieces' dim data.
     pub(crate) fn run_array_as<T: Element>(self, distribution: &Distribution) -> Result<DistArray<T>> {
-        let (key, targets, replies) = self.send(Some(distribution.targets()), None)?;
-        if let Err(e) = array_replies::<T>(&self.name, &replies) {
+        self.run_array_onto(Some(distribution.targets()), distribution)
+    }
+
+    /// Runs the kernel on `targets` (default: the arrays' engines); the
+    /// engines of `result` must each return a `LocalArray<T>` piece of it and
+    /// every other engine `()`. A new DistArray over `result`; on any other
+    /// answer the pieces are deleted and the call fails.
+    pub(crate) fn run_array_onto<T: Element>(self, targets: Option<&[usize]>, result: &Distribution) -> Result<DistArray<T>> {
+        let (key, targets, replies) = self.send(targets, None)?;
+        let check = || -> Result<()> {
+            for ((reply, _), target) in replies.iter().zip(&targets) {
+                let keeps = result.targets().contains(target);
+                match reply {
+                    KernelReply::Array { dtype, .. } if keeps && *dtype == T::DTYPE => {}
+                    KernelReply::Unit if !keeps => {}
+                    other => bail!(Protocol, "engine {target} answered kernel `{}` with {other:?}", self.name),
+                }
+            }
+            Ok(())
+        };
+        if let Err(e) = check() {
             let _ = self.context_ref()?.run_done(&targets, &Command::Delete { key });
             return Err(e);
         }
-        Ok(DistArray::from_key(key, distribution.clone()))
+        Ok(DistArray::from_key(key, result.clone()))
     }
 
     /// Runs the kernel, which returns `()`.

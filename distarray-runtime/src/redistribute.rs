@@ -24,7 +24,7 @@ use crate::element::{as_bytes, DType, Element};
 use crate::error::{bail, err, Result};
 use crate::kernel::{output_array, output_unit, output_value, KernelCall, KernelEntry, KernelInputs, KernelOutput, KernelReply};
 use crate::local::LocalArray;
-use crate::protocol::{Command, Layout};
+use crate::protocol::Layout;
 
 /// What one engine allocated for one redistribution exchange, as returned by
 /// [`DistArray::redistribute_stats`], with the bound that
@@ -119,23 +119,7 @@ impl<T: Element> DistArray<T> {
     pub fn distribute_as(&self, distribution: &Distribution) -> Result<DistArray<T>> {
         let call = exchange_call(self, distribution, true)?;
         let union = union_of(self.distribution(), distribution);
-        let (key, targets, replies) = call.send(Some(&union), None)?;
-        let check = || -> Result<()> {
-            for ((reply, _), target) in replies.iter().zip(&targets) {
-                let keeps = distribution.targets().contains(target);
-                match reply {
-                    KernelReply::Array { dtype, .. } if keeps && *dtype == T::DTYPE => {}
-                    KernelReply::Unit if !keeps => {}
-                    other => bail!(Protocol, "engine {target} answered a redistribution with {other:?}"),
-                }
-            }
-            Ok(())
-        };
-        if let Err(e) = check() {
-            let _ = self.context().run_done(&targets, &Command::Delete { key });
-            return Err(e);
-        }
-        Ok(DistArray::from_key(key, distribution.clone()))
+        call.run_array_onto(Some(&union), distribution)
     }
 
     /// Same as [`distribute_as`](Self::distribute_as) (the name Python

@@ -16,7 +16,7 @@ use crate::element::{DType, Element};
 use crate::error::{bail, err, Result};
 use crate::kernel::{output_array, output_unit, output_value, KernelCall, KernelEntry, KernelInputs, KernelOutput, KernelReply};
 use crate::local::LocalArray;
-use crate::protocol::{Command, Layout};
+use crate::protocol::Layout;
 use crate::redistribute::{advance, Locator};
 
 /// The selection along one axis: `len` indices `first + j * step`; `drop`
@@ -279,23 +279,7 @@ impl<T: Element> DistArray<T> {
         let result = slice_layout(self.distribution(), &sel)?;
         let args = SliceArgs { source: self.distribution().layout().clone(), sel, result: result.layout().clone() };
         let call = KernelCall::named(Cow::Owned(kernel_name("slice", T::DTYPE))).array("a", self)?.args(&args)?;
-        let (key, targets, replies) = call.send(None, None)?;
-        let check = || -> Result<()> {
-            for ((reply, _), target) in replies.iter().zip(&targets) {
-                let keeps = result.targets().contains(target);
-                match reply {
-                    KernelReply::Array { dtype, .. } if keeps && *dtype == T::DTYPE => {}
-                    KernelReply::Unit if !keeps => {}
-                    other => bail!(Protocol, "engine {target} answered a slice with {other:?}"),
-                }
-            }
-            Ok(())
-        };
-        if let Err(e) = check() {
-            let _ = self.context().run_done(&targets, &Command::Delete { key });
-            return Err(e);
-        }
-        Ok(DistArray::from_key(key, result))
+        call.run_array_onto(None, &result)
     }
 
     /// The elements that `info` selects (as [`slice`](Self::slice)), gathered on

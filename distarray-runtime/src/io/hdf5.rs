@@ -223,19 +223,7 @@ fn lock() -> MutexGuard<'static, ()> {
     HDF5_LOCK.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Registers kernel `$f::<T>` as `distarray::io::$op::<dtype name>` for every
-/// element type.
-macro_rules! register {
-    ($op:literal, $f:ident) => {
-        register!(@ $op, $f,
-            "bool" => bool, "int8" => i8, "int16" => i16, "int32" => i32, "int64" => i64,
-            "uint8" => u8, "uint16" => u16, "uint32" => u32, "uint64" => u64, "float32" => f32, "float64" => f64,
-            "complex64" => ::num_complex::Complex<f32>, "complex128" => ::num_complex::Complex<f64>);
-    };
-    (@ $op:literal, $f:ident, $($n:literal => $t:ty),*) => {$(
-        inventory::submit! { $crate::kernel::KernelEntry { name: concat!("distarray::io::", $op, "::", $n), run: $f::<$t> } }
-    )*};
-}
+use super::kernels::register;
 
 register!("save_hdf5", save_kernel);
 register!("load_hdf5", load_kernel);

@@ -36,6 +36,10 @@ macro_rules! register {
     )*};
 }
 
+// HDF5's kernels register the same way.
+#[cfg_attr(not(feature = "hdf5"), allow(unused_imports))]
+pub(super) use register;
+
 register!("save_npy", save_npy);
 register!("load_npy", load_npy);
 register!("save_dnpy", save_dnpy);

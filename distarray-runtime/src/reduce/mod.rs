@@ -16,9 +16,8 @@ use serde::de::DeserializeOwned;
 use crate::array::DistArray;
 use crate::distribution::Distribution;
 use crate::element::{DType, Element};
-use crate::error::{bail, err, Result};
-use crate::kernel::{KernelCall, KernelReply};
-use crate::protocol::Command;
+use crate::error::{err, Result};
+use crate::kernel::KernelCall;
 
 mod acc;
 mod engine;
@@ -211,22 +210,6 @@ impl<T: Element> DistArray<T> {
 
     fn reduce_axes<O: Element>(&self, op: &str, axes: &[usize], into: DType, ddof: f64) -> Result<DistArray<O>> {
         let out: Distribution = self.distribution().reduce(axes)?;
-        let (key, targets, replies) = self.reduction(op, Some(axes.to_vec()), into, ddof)?.send(None, None)?;
-        let check = || -> Result<()> {
-            for ((reply, _), target) in replies.iter().zip(&targets) {
-                let keeps = out.targets().contains(target);
-                match reply {
-                    KernelReply::Array { dtype, .. } if keeps && *dtype == O::DTYPE => {}
-                    KernelReply::Unit if !keeps => {}
-                    other => bail!(Protocol, "engine {target} answered a reduction with {other:?}"),
-                }
-            }
-            Ok(())
-        };
-        if let Err(e) = check() {
-            let _ = self.context().run_done(&targets, &Command::Delete { key });
-            return Err(e);
-        }
-        Ok(DistArray::from_key(key, out))
+        self.reduction(op, Some(axes.to_vec()), into, ddof)?.run_array_onto(None, &out)
     }
 }
