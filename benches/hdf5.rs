@@ -37,7 +37,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     let mut a = two.zeros::<f64>(&d)?;
     a.fill(1.5)?;
     let write = secs(|| Ok(save_hdf5(&ours, &a, &Hdf5Options::new())?))?;
-    let read = secs(|| Ok(drop(load_hdf5::<f64>(&ours, &d, "buffer")?)))?;
+    let read = secs(|| {
+        load_hdf5::<f64>(&ours, &d, "buffer")?;
+        Ok(())
+    })?;
 
     let x = Array2::<f64>::from_elem((rows, cols), 1.5);
     let base_write = secs(|| {

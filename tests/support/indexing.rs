@@ -43,7 +43,7 @@ pub fn layouts(ctx: &Context, shape: &[usize]) -> Result<Vec<Distribution>> {
         let mut grid = vec![1; ndim];
         grid[ndim - 1] = n;
         out.push(Distribution::builder(ctx, shape).dist(&"c".repeat(ndim)).grid_shape(&grid).build()?);
-        out.push(Distribution::builder(ctx, shape).dist(&"uc").build()?);
+        out.push(Distribution::builder(ctx, shape).dist("uc").build()?);
     }
     let reversed: Vec<usize> = t.iter().rev().copied().collect();
     out.push(Distribution::builder(ctx, shape).dist(&"u".repeat(ndim)).targets(&reversed).build()?);

@@ -27,7 +27,7 @@ fn oracle<T: Clone, O: Clone>(a: &ArrayD<T>, axes: &[usize], f: impl Fn(&[T]) ->
     let values: Vec<O> = if lane == 0 {
         (0..out_shape.iter().product::<usize>()).map(|_| f(&[])).collect()
     } else {
-        flat.chunks(lane).map(|c| f(c)).collect()
+        flat.chunks(lane).map(f).collect()
     };
     ArrayD::from_shape_vec(IxDyn(&out_shape), values).expect("oracle shape")
 }

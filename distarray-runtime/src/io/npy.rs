@@ -347,12 +347,18 @@ mod tests {
         // A 3x4 array; the piece holds rows 1..3 and columns [0, 1, 3].
         let indices = vec![vec![1, 2], vec![0, 1, 3]];
         let mut c = Vec::new();
-        for_each_run(&[3, 4], false, &indices, |r| Ok::<_, ()>(c.push(r))).unwrap();
+        for_each_run(&[3, 4], false, &indices, |r| {
+            c.push(r);
+            Ok::<_, ()>(())
+        }).unwrap();
         assert_eq!(c[0], Run { file: 4, local: 0, step: 1, len: 2 });
         assert_eq!(c[1], Run { file: 7, local: 2, step: 1, len: 1 });
         assert_eq!(c.len(), 4);
         let mut f = Vec::new();
-        for_each_run(&[3, 4], true, &indices, |r| Ok::<_, ()>(f.push(r))).unwrap();
+        for_each_run(&[3, 4], true, &indices, |r| {
+            f.push(r);
+            Ok::<_, ()>(())
+        }).unwrap();
         assert_eq!(f[0], Run { file: 1, local: 0, step: 3, len: 2 });
         assert_eq!(f.len(), 3);
     }

@@ -189,9 +189,9 @@ where
     }
 }
 
-fn run_sum_complex<T: Widen<Complex<f64>> + Widen<T>>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
+fn run_sum_complex<T>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
 where
-    T: super::acc::SumElem,
+    T: Widen<Complex<f64>> + Widen<T> + super::acc::SumElem,
 {
     let into = inputs.split().0.decode::<ReduceArgs>()?.into;
     match into {
