@@ -22,6 +22,7 @@ use crate::context::same_context;
 use crate::distribution::{rank_to_coords, Distribution, Map, MapBase};
 use crate::element::{as_bytes, DType, Element};
 use crate::error::{bail, err, Result};
+use crate::kernel::register_for_every_dtype;
 use crate::kernel::{output_array, output_unit, output_value, KernelCall, KernelEntry, KernelInputs, KernelOutput, KernelReply};
 use crate::local::LocalArray;
 use crate::protocol::Layout;
@@ -891,17 +892,7 @@ fn mpi_baseline(raw: mpi::ffi::MPI_Comm, sends: &[usize], recvs: &[usize], reps:
 
 inventory::submit! { KernelEntry { name: BASELINE_KERNEL, run: run_baseline } }
 
-macro_rules! register {
-    ($($t:ty => $name:literal),*) => {$(
-        inventory::submit! { KernelEntry { name: concat!("distarray::redistribute::", $name), run: run_exchange::<$t> } }
-    )*};
-}
-
-register!(
-    bool => "bool", i8 => "int8", i16 => "int16", i32 => "int32", i64 => "int64", u8 => "uint8", u16 => "uint16",
-    u32 => "uint32", u64 => "uint64", f32 => "float32", f64 => "float64",
-    num_complex::Complex<f32> => "complex64", num_complex::Complex<f64> => "complex128"
-);
+register_for_every_dtype!("distarray::redistribute::", run_exchange);
 
 #[cfg(test)]
 mod tests {

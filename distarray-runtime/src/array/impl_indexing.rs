@@ -14,7 +14,8 @@ use super::DistArray;
 use crate::distribution::{rank_to_coords, BlockMap, DimDict, Distribution, Map, MapBase, NoDistMap, UnstructuredMap};
 use crate::element::{DType, Element};
 use crate::error::{bail, err, Result};
-use crate::kernel::{output_array, output_unit, output_value, KernelCall, KernelEntry, KernelInputs, KernelOutput, KernelReply};
+use crate::kernel::register_for_every_dtype;
+use crate::kernel::{output_array, output_unit, output_value, KernelCall, KernelInputs, KernelOutput, KernelReply};
 use crate::local::LocalArray;
 use crate::protocol::Layout;
 use crate::redistribute::{advance, Locator};
@@ -449,20 +450,10 @@ fn run_assign<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
     output_unit(())
 }
 
-macro_rules! register {
-    ($($t:ty => $name:literal),*) => {$(
-        inventory::submit! { KernelEntry { name: concat!("distarray::index::get::", $name), run: run_get::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::index::set::", $name), run: run_set::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::index::slice::", $name), run: run_slice::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::index::assign::", $name), run: run_assign::<$t> } }
-    )*};
-}
-
-register!(
-    bool => "bool", i8 => "int8", i16 => "int16", i32 => "int32", i64 => "int64", u8 => "uint8", u16 => "uint16",
-    u32 => "uint32", u64 => "uint64", f32 => "float32", f64 => "float64",
-    num_complex::Complex<f32> => "complex64", num_complex::Complex<f64> => "complex128"
-);
+register_for_every_dtype!("distarray::index::get::", run_get);
+register_for_every_dtype!("distarray::index::set::", run_set);
+register_for_every_dtype!("distarray::index::slice::", run_slice);
+register_for_every_dtype!("distarray::index::assign::", run_assign);
 
 #[cfg(test)]
 mod tests {
@@ -477,7 +468,7 @@ mod tests {
         let s = selection(&[10], &[SliceInfoElem::Index(-1)]).unwrap()[0];
         assert_eq!((s.first, s.drop), (9, true));
         for d in DType::ALL {
-            let registered: Vec<&str> = inventory::iter::<KernelEntry>.into_iter().map(|k| k.name).collect();
+            let registered: Vec<&str> = inventory::iter::<crate::kernel::KernelEntry>.into_iter().map(|k| k.name).collect();
             assert!(registered.contains(&kernel_name("assign", d).as_str()));
         }
     }

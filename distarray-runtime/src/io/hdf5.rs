@@ -223,10 +223,10 @@ fn lock() -> MutexGuard<'static, ()> {
     HDF5_LOCK.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-use super::kernels::register;
+use crate::kernel::register_for_every_dtype;
 
-register!("save_hdf5", save_kernel);
-register!("load_hdf5", load_kernel);
+register_for_every_dtype!("distarray::io::save_hdf5::", save_kernel);
+register_for_every_dtype!("distarray::io::load_hdf5::", load_kernel);
 
 /// The HDF5 type of `dtype`, as h5py writes it.
 fn descriptor(dtype: DType) -> TypeDescriptor {

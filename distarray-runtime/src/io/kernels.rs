@@ -22,28 +22,12 @@ pub(super) fn name(op: &str, dtype: DType) -> Cow<'static, str> {
     Cow::Owned(format!("distarray::io::{op}::{}", dtype.name()))
 }
 
-/// Registers kernel `$f::<T>` as `distarray::io::$op::<dtype name>` for every
-/// element type (the names of `DType::name`).
-macro_rules! register {
-    ($op:literal, $f:ident) => {
-        register!(@ $op, $f,
-            "bool" => bool, "int8" => i8, "int16" => i16, "int32" => i32, "int64" => i64,
-            "uint8" => u8, "uint16" => u16, "uint32" => u32, "uint64" => u64, "float32" => f32, "float64" => f64,
-            "complex64" => ::num_complex::Complex<f32>, "complex128" => ::num_complex::Complex<f64>);
-    };
-    (@ $op:literal, $f:ident, $($n:literal => $t:ty),*) => {$(
-        inventory::submit! { $crate::kernel::KernelEntry { name: concat!("distarray::io::", $op, "::", $n), run: $f::<$t> } }
-    )*};
-}
+use crate::kernel::register_for_every_dtype;
 
-// HDF5's kernels register the same way.
-#[cfg_attr(not(feature = "hdf5"), allow(unused_imports))]
-pub(super) use register;
-
-register!("save_npy", save_npy);
-register!("load_npy", load_npy);
-register!("save_dnpy", save_dnpy);
-register!("load_dnpy", load_dnpy);
+register_for_every_dtype!("distarray::io::save_npy::", save_npy);
+register_for_every_dtype!("distarray::io::load_npy::", load_npy);
+register_for_every_dtype!("distarray::io::save_dnpy::", save_dnpy);
+register_for_every_dtype!("distarray::io::load_dnpy::", load_dnpy);
 
 fn layout<'a>(inputs: &KernelInputs<'a>) -> Result<&'a Layout> {
     inputs.index_layout().ok_or_else(|| err!(Protocol, "a file kernel was called without a layout"))

@@ -13,7 +13,6 @@
 use std::any::Any;
 use std::borrow::Cow;
 
-use num_complex::Complex;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use super::dtypes::Ufunc;
@@ -25,6 +24,7 @@ use crate::context::same_context;
 use crate::distribution::Distribution;
 use crate::element::{DType, Element};
 use crate::error::{bail, err, Error, Result};
+use crate::kernel::register_for_every_dtype;
 use crate::kernel::{local_like, output_array, output_unit, EngineCtx, KernelCall, KernelEntry, KernelInputs, KernelOutput};
 use crate::local::LocalArray;
 
@@ -293,37 +293,17 @@ fn compare<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     run_binary::<T, bool, CompareOp>(inputs, |op, a, b| Ok(T::compare(op, a, b)))
 }
 
-/// Registers every family's kernel for each element type, under
-/// `distarray::ops::<family>::<numpy dtype name>`.
-macro_rules! register_kernels {
-    ($($t:ty => $dtype:literal),* $(,)?) => {$(
-        inventory::submit! { KernelEntry { name: concat!("distarray::ops::unary_same::", $dtype), run: unary_same::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::ops::unary_promoted::", $dtype), run: unary_promoted::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::ops::unary_float::", $dtype), run: unary_float::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::ops::unary_magnitude::", $dtype), run: unary_magnitude::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::ops::binary_same::", $dtype), run: binary_same::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::ops::binary_promoted::", $dtype), run: binary_promoted::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::ops::binary_float::", $dtype), run: binary_float::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::ops::binary_quotient::", $dtype), run: binary_quotient::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::ops::compare::", $dtype), run: compare::<$t> } }
-    )*};
-}
-
-register_kernels! {
-    bool => "bool",
-    i8 => "int8",
-    i16 => "int16",
-    i32 => "int32",
-    i64 => "int64",
-    u8 => "uint8",
-    u16 => "uint16",
-    u32 => "uint32",
-    u64 => "uint64",
-    f32 => "float32",
-    f64 => "float64",
-    Complex<f32> => "complex64",
-    Complex<f64> => "complex128",
-}
+// Every family's kernel for each element type, under
+// `distarray::ops::<family>::<numpy dtype name>`.
+register_for_every_dtype!("distarray::ops::unary_same::", unary_same);
+register_for_every_dtype!("distarray::ops::unary_promoted::", unary_promoted);
+register_for_every_dtype!("distarray::ops::unary_float::", unary_float);
+register_for_every_dtype!("distarray::ops::unary_magnitude::", unary_magnitude);
+register_for_every_dtype!("distarray::ops::binary_same::", binary_same);
+register_for_every_dtype!("distarray::ops::binary_promoted::", binary_promoted);
+register_for_every_dtype!("distarray::ops::binary_float::", binary_float);
+register_for_every_dtype!("distarray::ops::binary_quotient::", binary_quotient);
+register_for_every_dtype!("distarray::ops::compare::", compare);
 
 // ---------------------------------------------------------------------------
 // Client side.
