@@ -24,6 +24,19 @@ static NEXT_CONTEXT: AtomicU64 = AtomicU64::new(0);
 /// on the same context. When the last handle (arrays hold one) is dropped, the
 /// engines free everything the context created.
 ///
+/// # Pipelining
+/// Calls that cannot fail on the engines once the client has checked their
+/// arguments — elementwise operations that cannot meet a bad value (not
+/// integer division, powers or shifts), `fill`, `zeros`/`ones`/`empty`, and
+/// deleting an array when it is dropped — return as soon as their command is
+/// on its way: each engine runs commands in the order they were sent, so
+/// later calls see their results, and a chain of small operations costs
+/// microseconds per operation instead of a round trip each. Should one
+/// nevertheless fail on an engine (a fault of the engine itself, such as
+/// running out of memory), the next call that waits for that engine returns
+/// the failure; [`sync`](Self::sync) waits for everything sent so far. At
+/// most 1024 commands are in flight: the next one waits.
+///
 /// # Examples
 /// ```
 /// use distarray::prelude::*;
@@ -181,10 +194,31 @@ impl Context {
     /// Runs `command` on `targets` and returns each engine's reply and data, in
     /// target order; the first engine failure becomes the error.
     pub(crate) fn run(&self, targets: &[usize], command: &Command, payloads: Vec<Vec<u8>>) -> Result<Vec<(Reply, Vec<u8>)>> {
+        self.dispatch(targets, command, payloads, true)
+    }
+
+    /// Sends `command` to `targets` without waiting for them (pipelined): for
+    /// commands the client has fully checked, which cannot fail on the engines
+    /// but for a fault of the engine itself (see [`Context`]'s "Pipelining").
+    pub(crate) fn post(&self, targets: &[usize], command: &Command) -> Result<()> {
+        self.dispatch(targets, command, Vec::new(), false).map(drop)
+    }
+
+    /// Waits until the engines have run every command sent so far, and
+    /// reports the first failure of a command that was not waited for (see
+    /// "Pipelining" above).
+    ///
+    /// # Errors
+    /// That failure; `ContextClosed` after [`close`](Self::close).
+    pub fn sync(&self) -> Result<()> {
+        self.run_all(&Command::Sync).map(drop)
+    }
+
+    fn dispatch(&self, targets: &[usize], command: &Command, payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<(Reply, Vec<u8>)>> {
         if self.is_closed() {
             bail!(ContextClosed, "context {} is closed", self.inner.id);
         }
-        let responses = self.inner.backend.execute(targets, &encode(command)?, payloads)?;
+        let responses = self.inner.backend.execute(targets, &encode(command)?, payloads, wait)?;
         let mut out = Vec::with_capacity(responses.len());
         for response in responses {
             match decode::<Reply>(&response.reply)? {
@@ -252,7 +286,7 @@ impl Drop for ContextInner {
             // engines drop the keys at exit anyway.
             let command = Command::CloseContext { ctx: self.id, prefix: self.prefix.clone() };
             if let Ok(bytes) = encode(&command) {
-                let _ = self.backend.execute(&self.targets, &bytes, Vec::new());
+                let _ = self.backend.execute(&self.targets, &bytes, Vec::new(), true);
             }
         }
     }

@@ -28,17 +28,25 @@ pub(crate) struct Engine {
     // contexts and kernels over the same engines share it.
     comms: HashMap<Vec<usize>, Box<dyn Comm>>,
     factory: Box<dyn CommFactory>,
+    /// The first failure of a command nobody waited for, reported with the
+    /// next answer the client waits for.
+    deferred: Option<crate::Error>,
 }
 
 impl Engine {
     pub(crate) fn new(id: usize, factory: Box<dyn CommFactory>) -> Self {
-        Engine { id, store: HashMap::new(), comms: HashMap::new(), factory }
+        Engine { id, store: HashMap::new(), comms: HashMap::new(), factory, deferred: None }
     }
 
     /// Runs one encoded command with its payload; returns the encoded reply and
-    /// the response data. Never panics: a panic while executing becomes a
-    /// `Failed` reply and the engine keeps its state.
-    pub(crate) fn handle(&mut self, command: &[u8], payload: Vec<u8>) -> (Vec<u8>, Vec<u8>) {
+    /// the response data when `answer` (the client waits), else `None`. Never
+    /// panics: a panic while executing becomes a `Failed` reply and the engine
+    /// keeps its state.
+    ///
+    /// A command the client does not wait for (pipelined) that fails keeps its
+    /// error; the next command it waits for runs as usual but answers with
+    /// that error, so no failure goes unreported.
+    pub(crate) fn handle(&mut self, command: &[u8], payload: Vec<u8>, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
         let id = self.id;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let command: Command = decode(command)?;
@@ -49,11 +57,21 @@ impl Engine {
             Ok(Err(e)) => (Reply::Failed(e.context(format_args!("engine {id}"))), Vec::new()),
             Err(panic) => (Reply::Failed(err!(Engine, "engine {id} panicked: {}", panic_message(&*panic))), Vec::new()),
         };
+        if !answer {
+            if let (Reply::Failed(e), None) = (reply, &self.deferred) {
+                self.deferred = Some(e.context("an earlier call that was not waited for failed"));
+            }
+            return None;
+        }
+        let (reply, data) = match self.deferred.take() {
+            Some(e) => (Reply::Failed(e), Vec::new()),
+            None => (reply, data),
+        };
         // A reply that cannot be encoded is reported as such rather than lost.
         let reply = encode(&reply).unwrap_or_else(|e| {
             encode(&Reply::Failed(e)).unwrap_or_default()
         });
-        (reply, data)
+        Some((reply, data))
     }
 
     fn execute(&mut self, command: Command, payload: Vec<u8>) -> Result<(Reply, Vec<u8>)> {
@@ -101,6 +119,7 @@ impl Engine {
                 self.store.retain(|k, _| !k.starts_with(&prefix));
                 done(Vec::new())
             }
+            Command::Sync => done(Vec::new()),
             Command::ListKeys { prefix } => {
                 let mut keys: Vec<String> = self.store.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
                 keys.sort();

@@ -7,7 +7,9 @@
 //! methods.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ndarray::{ArrayD, IxDyn};
@@ -87,12 +89,23 @@ macro_rules! register_for_every_dtype {
 }
 pub(crate) use register_for_every_dtype;
 
-fn find_kernel(name: &str) -> Result<KernelFn> {
-    inventory::iter::<KernelEntry>
-        .into_iter()
-        .find(|k| k.name == name)
-        .map(|k| k.run)
+/// Every registered kernel by name, collected once (hundreds of entries: a
+/// linear search per call would cost microseconds).
+fn registry() -> &'static HashMap<&'static str, KernelFn> {
+    static REGISTRY: OnceLock<HashMap<&'static str, KernelFn>> = OnceLock::new();
+    REGISTRY.get_or_init(|| inventory::iter::<KernelEntry>.into_iter().map(|k| (k.name, k.run)).collect())
+}
+
+/// The registered name equal to `name`, as the `'static` string the registry holds.
+pub(crate) fn registered_name(name: &str) -> Result<&'static str> {
+    registry()
+        .get_key_value(name)
+        .map(|(k, _)| *k)
         .ok_or_else(|| err!(KernelNotFound, "no kernel named `{name}` is registered in this program"))
+}
+
+fn find_kernel(name: &str) -> Result<KernelFn> {
+    registry().get(name).copied().ok_or_else(|| err!(KernelNotFound, "no kernel named `{name}` is registered in this program"))
 }
 
 /// The request to run a kernel, as it travels to the engines.
@@ -410,6 +423,8 @@ pub struct KernelCall {
     names: Vec<&'static str>,
     optional: Vec<(String, DType)>,
     args: Vec<u8>,
+    /// Sent without waiting for the engines (see [`KernelCall::pipelined`]).
+    pipelined: bool,
 }
 
 impl KernelCall {
@@ -421,7 +436,16 @@ impl KernelCall {
     /// A call of the kernel registered as `name`, built at run time (internal
     /// kernels registered once per element type).
     pub(crate) fn named(name: Cow<'static, str>) -> Self {
-        KernelCall { name, context: None, distributions: Vec::new(), arrays: Vec::new(), names: Vec::new(), optional: Vec::new(), args: encode(&()).unwrap_or_default() }
+        KernelCall {
+            name,
+            context: None,
+            distributions: Vec::new(),
+            arrays: Vec::new(),
+            names: Vec::new(),
+            optional: Vec::new(),
+            args: encode(&()).unwrap_or_default(),
+            pipelined: false,
+        }
     }
 
     /// Runs on `context`'s engines (kernels without array parameters).
@@ -470,6 +494,15 @@ impl KernelCall {
         }
         self.optional.push((array.key().to_string(), T::DTYPE));
         Ok(self)
+    }
+
+    /// Sends the call without waiting for the engines when `pipelined` (see
+    /// "Pipelining" on [`Context`]): only for internal kernels that cannot fail
+    /// on arguments the client has checked. The call's replies are then
+    /// empty: `run_array_onto` and `run_unit` trust the client's checks.
+    pub(crate) fn pipelined(mut self, pipelined: bool) -> Self {
+        self.pipelined = pipelined;
+        self
     }
 
     /// Sets the scalar arguments, as one tuple.
@@ -523,6 +556,10 @@ impl KernelCall {
             result_key: result_key.clone(),
             index_layout,
         };
+        if self.pipelined {
+            ctx.post(&targets, &Command::RunKernel(request))?;
+            return Ok((result_key, targets, Vec::new()));
+        }
         let replies = match ctx.run(&targets, &Command::RunKernel(request), Vec::new()) {
             Ok(r) => r,
             Err(e) => {

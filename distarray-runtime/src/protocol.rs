@@ -57,6 +57,8 @@ pub(crate) enum Command {
     ListKeys { prefix: String },
     /// Run a registered kernel.
     RunKernel(crate::kernel::KernelRequest),
+    /// Nothing: answered once every earlier command has run.
+    Sync,
 }
 
 /// An engine's answer to one command.

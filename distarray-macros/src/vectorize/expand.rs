@@ -41,8 +41,12 @@ pub(crate) fn expand(v: &Vectorized) -> TokenStream {
         let (_, mut __distarray_arrays, _) = __distarray_inputs.split();
         #(let #ids = __distarray_arrays.next_ref::<#tys>(#lits)?;)*
         #private::check_same_local_shape(&[#((#lits2, #ids.local_shape())),*])?;
-        let __distarray_values: ::std::vec::Vec<#ret> =
-            #iter.map(|#pat| __distarray_kernel(#(*#ids),*)).collect();
+        // Contiguous pieces (the usual case) zip as slices, which the compiler
+        // turns into one vectorised pass; others go element by element.
+        let __distarray_values: ::std::vec::Vec<#ret> = match (#(#ids.as_slice(),)*) {
+            (#(::core::option::Option::Some(#ids),)*) => #iter.map(|#pat| __distarray_kernel(#(*#ids),*)).collect(),
+            _ => #iter.map(|#pat| __distarray_kernel(#(*#ids),*)).collect(),
+        };
         #private::local_like(#first, __distarray_values)?
     };
 

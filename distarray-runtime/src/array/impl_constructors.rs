@@ -104,6 +104,11 @@ impl Context {
     fn create_with<T: Element>(&self, distribution: &Distribution, init: Init, payloads: Vec<Vec<u8>>) -> Result<DistArray<T>> {
         let key = self.new_key();
         let command = Command::Create { key: key.clone(), dtype: T::DTYPE, layout: distribution.layout().clone(), init };
+        if payloads.is_empty() {
+            // Nothing the engines could reject: pipelined.
+            self.post(distribution.targets(), &command)?;
+            return Ok(DistArray::from_key(key, distribution.clone()));
+        }
         if let Err(e) = self.run(distribution.targets(), &command, payloads) {
             // Engines that succeeded must not keep a piece nobody owns.
             let _ = self.run_done(distribution.targets(), &Command::Delete { key });

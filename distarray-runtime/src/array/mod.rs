@@ -114,7 +114,7 @@ impl<T: Element> Drop for DistArray<T> {
         if !ctx.is_closed() {
             // Nobody to report to in drop; a failed delete leaves a key that
             // `Context::cleanup` or closing the context removes.
-            let _ = ctx.run_done(self.distribution.targets(), &Command::Delete { key: std::mem::take(&mut self.key) });
+            let _ = ctx.post(self.distribution.targets(), &Command::Delete { key: std::mem::take(&mut self.key) });
         }
     }
 }

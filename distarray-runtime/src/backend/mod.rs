@@ -32,10 +32,19 @@ pub(crate) trait Backend: Send + Sync {
     /// channels made here). Idempotent.
     fn prepare_comm(&self, targets: &[usize]);
 
-    /// Runs `command` on every engine in `targets` and waits for their responses,
-    /// in target order. `payloads` is empty or holds one buffer per target.
-    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>) -> Result<Vec<Response>>;
+    /// Runs `command` on every engine in `targets`. With `wait`, waits for
+    /// their responses and returns them in target order. Without, returns as
+    /// soon as the command is on its way (pipelined: no acknowledgement; an
+    /// engine that fails it reports the failure with its next waited-for
+    /// response, see `Engine::handle`) and returns no responses — unless the
+    /// backend chose to wait anyway to bound the commands in flight.
+    /// `payloads` is empty or holds one buffer per target.
+    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>>;
 }
+
+/// Commands sent without waiting before the next one is waited for: bounds the
+/// engines' queues (and their memory) when a client runs far ahead.
+pub(crate) const MAX_IN_FLIGHT: usize = 1024;
 
 /// Which backend `DISTARRAY_BACKEND` or the launcher asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

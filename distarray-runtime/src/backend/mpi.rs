@@ -1,10 +1,11 @@
 //! MPI engines: under `mpirun -n N+1`, world rank 0 is the client and ranks
 //! `1..=N` are engines `0..N` running the command loop until the client ends.
 //!
-//! Each command is broadcast over the world communicator (a tree, O(log P)),
-//! naming its targets; engines that are not targets skip it. Per-engine
-//! payloads and responses are point-to-point. Engine-to-engine traffic uses
-//! communicators of the engine ranks only (no client), one per context.
+//! Each command goes point-to-point to its targets only, as one message with
+//! the engine's payload; the response comes back the same way. Small messages
+//! are eager, so the client sends a pipelined command (see `Backend::execute`)
+//! without waiting for anyone. Engine-to-engine traffic uses communicators of
+//! the engine ranks only (no client), one per target list.
 
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -13,26 +14,32 @@ use mpi::environment::Universe;
 use mpi::topology::{Color, Communicator, Group, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::Threading;
-use serde::{Deserialize, Serialize};
 
-use super::{Backend, Response};
+use super::{Backend, Response, MAX_IN_FLIGHT};
 use crate::comm::Comm;
 use crate::engine::{CommFactory, Engine};
 use crate::error::{bail, err, Result};
-use crate::protocol::{decode, encode};
 
-const TAG_PAYLOAD: i32 = 1;
+
+/// A command and its payload, client to engine.
+const TAG_COMMAND: i32 = 1;
+/// A reply and its data, engine to client.
 const TAG_REPLY: i32 = 2;
-const TAG_DATA: i32 = 3;
+/// The tail of a message past the first [`CHUNK`] bytes of its second part.
+const TAG_TAIL: i32 = 3;
 
 /// MPI counts are `i32`: larger buffers go in pieces of this many bytes.
 const CHUNK: usize = 1 << 30;
 
-/// What the client broadcasts to every engine rank.
-#[derive(Serialize, Deserialize)]
-enum Broadcast {
-    Run { targets: Vec<usize>, with_payload: bool, command: Vec<u8> },
-    Shutdown,
+/// What a command message asks of an engine (its first byte).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Run the command; the client does not wait for an answer.
+    Post = 0,
+    /// Run the command and answer.
+    Run = 1,
+    /// Stop serving: the client is ending.
+    Shutdown = 2,
 }
 
 /// MPI handles are raw pointers, so not `Send`; every use is serialised by a
@@ -45,6 +52,8 @@ unsafe impl<T> Send for Serialized<T> {}
 struct Client {
     world: SimpleCommunicator,
     universe: Option<Universe>,
+    /// Commands sent without waiting since the last wait.
+    in_flight: usize,
 }
 
 static CLIENT: Mutex<Option<Serialized<Client>>> = Mutex::new(None);
@@ -79,7 +88,7 @@ impl MpiBackend {
                 std::process::exit(0);
             }
             _ => {
-                *lock() = Some(Serialized(Client { world, universe: Some(universe) }));
+                *lock() = Some(Serialized(Client { world, universe: Some(universe), in_flight: 0 }));
                 // Engines wait for the client's word to end; give it at exit,
                 // whether main returns Ok, Err or panics.
                 // SAFETY: `shutdown_at_exit` is an `extern "C" fn()` that does not unwind.
@@ -114,8 +123,8 @@ extern "C" fn shutdown_at_exit() {
     };
     if let Some(Serialized(mut client)) = guard.take() {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            if let Ok(bytes) = encode(&Broadcast::Shutdown) {
-                broadcast_bytes(&client.world, Some(bytes));
+            for rank in 1..client.world.size() {
+                send_parts(&client.world.process_at_rank(rank), TAG_COMMAND, &[Kind::Shutdown as u8], &[]);
             }
             client.universe.take(); // MPI_Finalize
         }));
@@ -133,28 +142,31 @@ impl Backend for MpiBackend {
 
     fn prepare_comm(&self, _targets: &[usize]) {}
 
-    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>) -> Result<Vec<Response>> {
+    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>> {
         if let Some(t) = targets.iter().find(|&&t| t >= self.engines) {
             bail!(InvalidTarget, "there is no engine {t}: this run has {} engines", self.engines);
         }
-        let guard = lock();
-        let Some(Serialized(client)) = guard.as_ref() else {
+        let mut guard = lock();
+        let Some(Serialized(client)) = guard.as_mut() else {
             bail!(Backend, "the MPI engines have been shut down");
         };
+        let answer = wait || client.in_flight >= MAX_IN_FLIGHT;
+        client.in_flight = if answer { 0 } else { client.in_flight + 1 };
         let world = &client.world;
-        let with_payload = !payloads.is_empty();
-        let message = encode(&Broadcast::Run { targets: targets.to_vec(), with_payload, command: command.to_vec() })?;
-        broadcast_bytes(world, Some(message));
-        for (payload, &t) in payloads.iter().zip(targets) {
-            send_bytes(&world.process_at_rank(t as i32 + 1), payload, TAG_PAYLOAD);
+        let mut head = Vec::with_capacity(1 + command.len());
+        head.push(if answer { Kind::Run } else { Kind::Post } as u8);
+        head.extend_from_slice(command);
+        let mut payloads = payloads.into_iter();
+        for &t in targets {
+            send_parts(&world.process_at_rank(t as i32 + 1), TAG_COMMAND, &head, &payloads.next().unwrap_or_default());
+        }
+        if !answer {
+            return Ok(Vec::new());
         }
         Ok(targets
             .iter()
             .map(|&t| {
-                let engine = world.process_at_rank(t as i32 + 1);
-                wait_for(&engine, TAG_REPLY);
-                let reply = receive_bytes(&engine, TAG_REPLY);
-                let data = receive_bytes(&engine, TAG_DATA);
+                let (reply, data) = receive_parts(&world.process_at_rank(t as i32 + 1), TAG_REPLY);
                 Response { reply, data }
             })
             .collect())
@@ -166,95 +178,90 @@ fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
     let mut engine = Engine::new(id, Box::new(MpiCommFactory { engines: Serialized(engines) }));
     let client = world.process_at_rank(0);
     loop {
-        let bytes = broadcast_bytes(world, None);
-        match decode::<Broadcast>(&bytes) {
-            Ok(Broadcast::Run { targets, with_payload, command }) => {
-                if !targets.contains(&id) {
-                    continue;
-                }
-                let payload = if with_payload { receive_bytes(&client, TAG_PAYLOAD) } else { Vec::new() };
-                let (reply, data) = engine.handle(&command, payload);
-                send_bytes(&client, &reply, TAG_REPLY);
-                send_bytes(&client, &data, TAG_DATA);
-            }
-            // An undecodable broadcast means client and engine disagree on the
-            // protocol; nothing sensible can follow.
-            Ok(Broadcast::Shutdown) | Err(_) => return,
+        let (head, payload) = receive_parts(&client, TAG_COMMAND);
+        let answer = match head.first() {
+            Some(&k) if k == Kind::Run as u8 => true,
+            Some(&k) if k == Kind::Post as u8 => false,
+            // Shutdown; anything else means client and engine disagree on the
+            // protocol, and nothing sensible can follow.
+            _ => return,
+        };
+        if let Some((reply, data)) = engine.handle(&head[1..], payload, answer) {
+            send_parts(&client, TAG_REPLY, &reply, &data);
         }
     }
 }
 
-/// Broadcasts bytes from world rank 0: `Some` on the root, `None` elsewhere.
-///
-/// The length goes first, through a non-blocking broadcast that waiting engines
-/// poll with a growing sleep: a blocking MPI call would spin and steal the
-/// client's core on small machines.
-fn broadcast_bytes(world: &SimpleCommunicator, bytes: Option<Vec<u8>>) -> Vec<u8> {
-    let root = world.process_at_rank(0);
-    let mut len = bytes.as_ref().map_or(0, Vec::len) as u64;
-    mpi::request::scope(|scope| {
-        let mut request = root.immediate_broadcast_into(scope, &mut len);
-        let mut idle = Idle::default();
-        loop {
-            match request.test() {
-                Ok(_) => break,
-                Err(pending) => {
-                    request = pending;
-                    idle.wait();
-                }
-            }
-        }
-    });
-    let mut buf = bytes.unwrap_or_else(|| vec![0u8; len as usize]);
-    for chunk in buf.chunks_mut(CHUNK) {
-        root.broadcast_into(chunk);
-    }
-    buf
-}
-
-fn send_bytes<P: Destination>(to: &P, bytes: &[u8], tag: i32) {
-    to.send_with_tag(&(bytes.len() as u64), tag);
-    for chunk in bytes.chunks(CHUNK) {
-        to.send_with_tag(chunk, tag);
+/// Sends a message of two parts (a command and its payload, a reply and its
+/// data) as one MPI message: both lengths, the first part, the second (its
+/// tail in further messages past MPI's count limit).
+fn send_parts<P: Destination>(to: &P, tag: i32, first: &[u8], second: &[u8]) {
+    let head = second.len().min(CHUNK);
+    let mut message = Vec::with_capacity(16 + first.len() + head);
+    message.extend_from_slice(&(first.len() as u64).to_le_bytes());
+    message.extend_from_slice(&(second.len() as u64).to_le_bytes());
+    message.extend_from_slice(first);
+    message.extend_from_slice(&second[..head]);
+    to.send_with_tag(&message[..], tag);
+    for chunk in second[head..].chunks(CHUNK) {
+        to.send_with_tag(chunk, TAG_TAIL);
     }
 }
 
-/// Polls until a message with `tag` from `from` is there, sleeping more and
-/// more while none is (see [`broadcast_bytes`]).
-fn wait_for<P: Source>(from: &P, tag: i32) {
+/// Waits for a message of [`send_parts`], polling with a growing sleep: a
+/// blocking MPI receive would spin and steal the core of the ranks that have
+/// work, on machines with fewer cores than ranks.
+fn receive_parts<P: Source>(from: &P, tag: i32) -> (Vec<u8>, Vec<u8>) {
     let mut idle = Idle::default();
-    while from.immediate_probe_with_tag(tag).is_none() {
-        idle.wait();
+    let probed = loop {
+        match from.immediate_matched_probe_with_tag(tag) {
+            Some(probed) => break probed,
+            None => idle.wait(),
+        }
+    };
+    let (bytes, _) = probed.matched_receive_vec::<u8>();
+    let length = |at: usize| bytes.get(at..at + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize);
+    let (first_len, second_len) = (length(0), length(8));
+    let first = bytes.get(16..16 + first_len).unwrap_or_default().to_vec();
+    let mut second = bytes.get(16 + first_len..).unwrap_or_default().to_vec();
+    let mut at = second.len();
+    second.resize(second_len.max(at), 0);
+    while at < second_len {
+        let end = (at + CHUNK).min(second_len);
+        from.receive_into_with_tag(&mut second[at..end], TAG_TAIL);
+        at = end;
     }
+    (first, second)
 }
 
-/// A wait that first spins briefly (commands come in quick bursts), then
-/// sleeps for up to a millisecond at a time.
-#[derive(Default)]
+/// A wait that first polls, yielding the core, for a while (commands and
+/// answers come in quick bursts, and a sleep costs tens of microseconds more
+/// than asked), then sleeps for longer and longer, up to a millisecond.
 struct Idle {
-    rounds: u32,
+    start: Instant,
+    sleeps: u32,
+}
+
+impl Default for Idle {
+    fn default() -> Self {
+        Idle { start: Instant::now(), sleeps: 0 }
+    }
 }
 
 impl Idle {
+    const POLL: Duration = Duration::from_micros(200);
+
     fn wait(&mut self) {
-        self.rounds = self.rounds.saturating_add(1);
-        if self.rounds < 64 {
+        if self.start.elapsed() < Self::POLL {
             std::thread::yield_now();
         } else {
-            let micros = 10u64 << (self.rounds - 64).min(7);
+            let micros = 20u64 << self.sleeps.min(6);
+            self.sleeps += 1;
             std::thread::sleep(Duration::from_micros(micros.min(1000)));
         }
     }
 }
 
-fn receive_bytes<P: Source>(from: &P, tag: i32) -> Vec<u8> {
-    let (len, _) = from.receive_with_tag::<u64>(tag);
-    let mut buf = vec![0u8; len as usize];
-    for chunk in buf.chunks_mut(CHUNK) {
-        from.receive_into_with_tag(chunk, tag);
-    }
-    buf
-}
 
 struct MpiCommFactory {
     engines: Serialized<SimpleCommunicator>,
@@ -349,7 +356,7 @@ impl Comm for MpiComm {
         }
         let send_counts = send.iter().map(|b| count(b.len())).collect::<Result<Vec<i32>>>()?;
         let mut recv_counts = vec![0i32; self.size()];
-        // Non-blocking and polled with a growing sleep (as `broadcast_bytes`):
+        // Non-blocking and polled with a growing sleep (as `receive_parts`):
         // members that arrive early must not spin on a core the others still
         // need to pack their buffers.
         mpi::request::scope(|scope| {

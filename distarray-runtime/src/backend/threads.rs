@@ -2,11 +2,12 @@
 //! each blocked on its command channel while idle.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
+use std::time::{Duration, Instant};
 
-use super::{Backend, Response};
+use super::{Backend, Response, MAX_IN_FLIGHT};
 use crate::comm::{Comm, ThreadComm};
 use crate::engine::{CommFactory, Engine};
 use crate::error::{bail, err, Result};
@@ -29,7 +30,8 @@ struct Job {
     command: Arc<[u8]>,
     payload: Vec<u8>,
     slot: usize,
-    done: Sender<(usize, Response)>,
+    /// Where the response goes; `None` for a command nobody waits for.
+    done: Option<Sender<(usize, Response)>>,
 }
 
 /// Communicator ends made by the client for engines to pick up, keyed by
@@ -40,8 +42,9 @@ pub(crate) struct ThreadBackend {
     engines: Vec<Sender<Job>>,
     pending: PendingComms,
     prepared: Mutex<HashSet<Vec<usize>>>,
-    // One client call at a time, so every engine sees commands in one order.
-    order: Mutex<()>,
+    // One client call at a time, so every engine sees commands in one order;
+    // holds the number of commands sent without waiting since the last wait.
+    order: Mutex<usize>,
 }
 
 struct PendingFactory {
@@ -72,16 +75,37 @@ impl ThreadBackend {
                 .map_err(|e| err!(Backend, "cannot start engine thread {id}: {e}"))?;
             engines.push(tx);
         }
-        Ok(ThreadBackend { engines, pending, prepared: Mutex::default(), order: Mutex::new(()) })
+        Ok(ThreadBackend { engines, pending, prepared: Mutex::default(), order: Mutex::new(0) })
     }
 }
 
 fn serve(mut engine: Engine, jobs: Receiver<Job>) {
     // Ends when the backend (and with it every sender) is dropped.
-    while let Ok(job) = jobs.recv() {
-        let (reply, data) = engine.handle(&job.command, job.payload);
-        // The client may have given up on this call; nothing to do then.
-        let _ = job.done.send((job.slot, Response { reply, data }));
+    while let Ok(job) = receive_soon(&jobs) {
+        let answer = engine.handle(&job.command, job.payload, job.done.is_some());
+        if let (Some(done), Some((reply, data))) = (job.done, answer) {
+            // The client may have given up on this call; nothing to do then.
+            let _ = done.send((job.slot, Response { reply, data }));
+        }
+    }
+}
+
+/// How long a thread polls for the next message before it blocks: commands
+/// and answers come in bursts, and waking a blocked thread costs several
+/// microseconds, more than most commands take.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// The next message of `rx`: polled (yielding the core) for up to [`SPIN`],
+/// then waited for.
+fn receive_soon<T>(rx: &Receiver<T>) -> std::result::Result<T, RecvError> {
+    let start = Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(message) => return Ok(message),
+            Err(TryRecvError::Disconnected) => return Err(RecvError),
+            Err(TryRecvError::Empty) if start.elapsed() < SPIN => thread::yield_now(),
+            Err(TryRecvError::Empty) => return rx.recv(),
+        }
     }
 }
 
@@ -104,21 +128,29 @@ impl Backend for ThreadBackend {
         }
     }
 
-    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>) -> Result<Vec<Response>> {
-        let _order = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>> {
+        if let Some(t) = targets.iter().find(|&&t| t >= self.engines.len()) {
+            bail!(InvalidTarget, "there is no engine {t}: this process has {} engines", self.engines.len());
+        }
+        let mut in_flight = self.order.lock().unwrap_or_else(PoisonError::into_inner);
+        let wait = wait || *in_flight >= MAX_IN_FLIGHT;
+        *in_flight = if wait { 0 } else { *in_flight + 1 };
         let command: Arc<[u8]> = command.into();
         let mut payloads = payloads.into_iter();
         let (done_tx, done_rx) = channel();
         for (slot, &target) in targets.iter().enumerate() {
-            let engine = self.engines.get(target).ok_or_else(|| err!(InvalidTarget, "there is no engine {target}"))?;
-            let job = Job { command: command.clone(), payload: payloads.next().unwrap_or_default(), slot, done: done_tx.clone() };
-            engine.send(job).map_err(|_| err!(Backend, "engine {target} has stopped"))?;
+            let done = wait.then(|| done_tx.clone());
+            let job = Job { command: command.clone(), payload: payloads.next().unwrap_or_default(), slot, done };
+            self.engines[target].send(job).map_err(|_| err!(Backend, "engine {target} has stopped"))?;
         }
         drop(done_tx);
+        if !wait {
+            return Ok(Vec::new());
+        }
         let mut responses: Vec<Option<Response>> = targets.iter().map(|_| None).collect();
         for _ in targets {
             // A dead engine thread drops its job and with it the sender.
-            let (slot, response) = done_rx.recv().map_err(|_| err!(Backend, "an engine thread died while running a command"))?;
+            let (slot, response) = receive_soon(&done_rx).map_err(|_| err!(Backend, "an engine thread died while running a command"))?;
             responses[slot] = Some(response);
         }
         Ok(responses.into_iter().flatten().collect())

@@ -25,7 +25,7 @@ use crate::distribution::Distribution;
 use crate::element::{DType, Element};
 use crate::error::{bail, err, Error, Result};
 use crate::kernel::register_for_every_dtype;
-use crate::kernel::{local_like, output_array, output_unit, EngineCtx, KernelCall, KernelEntry, KernelInputs, KernelOutput};
+use crate::kernel::{local_like, output_array, output_unit, registered_name, EngineCtx, KernelCall, KernelInputs, KernelOutput};
 use crate::local::LocalArray;
 
 /// Where a ufunc's result goes.
@@ -130,12 +130,7 @@ impl Family {
 
     /// The registered name of this family's kernel for `dtype`.
     fn kernel(self, dtype: DType) -> Result<&'static str> {
-        let prefix = self.prefix();
-        inventory::iter::<KernelEntry>
-            .into_iter()
-            .find(|k| k.name.strip_prefix(prefix) == Some(dtype.name()))
-            .map(|k| k.name)
-            .ok_or_else(|| err!(KernelNotFound, "no ufunc kernel `{prefix}{dtype}` is registered"))
+        registered_name(&format!("{}{}", self.prefix(), dtype.name()))
     }
 }
 
@@ -150,25 +145,39 @@ fn elements<T: Element>(a: &LocalArray<T>) -> Cow<'_, [T]> {
     }
 }
 
-/// The in-place target seen as its input type (the same type: the client's
-/// bounds guarantee it).
-fn as_input<O: Element, T: Element>(target: &LocalArray<O>) -> Result<&LocalArray<T>> {
-    (target as &dyn Any)
-        .downcast_ref()
-        .ok_or_else(|| err!(DTypeMismatch, "an in-place ufunc on {} would give {}", T::DTYPE, O::DTYPE))
+/// `value` as the type `B` it is (in-place ufuncs: the client's bounds make
+/// the result type the input type; the check folds away once monomorphised).
+fn same_type<A: Any, B: Any>(value: A) -> Result<B> {
+    let mut slot = Some(value);
+    (&mut slot as &mut dyn Any)
+        .downcast_mut::<Option<B>>()
+        .and_then(Option::take)
+        .ok_or_else(|| err!(DTypeMismatch, "an in-place ufunc would change the element type"))
 }
 
-/// Writes `values` into `out`. When `agree`, the engines first share whether
-/// each computed its values, and nobody writes unless all did.
-fn commit<O: Element>(engine: &EngineCtx<'_>, agree: bool, values: Result<Vec<O>>, out: &mut LocalArray<O>) -> Result<()> {
-    let values = if agree { agree_all(engine, values)? } else { values? };
-    if values.len() != out.len() {
-        bail!(InvalidShape, "a result of {} elements does not fit a piece of shape {:?}", values.len(), out.local_shape());
+/// A new local array shaped like `like`, its elements written by `write`
+/// straight into the new buffer (one pass, no temporary).
+fn new_piece<O: Element, T: Element>(like: &LocalArray<T>, write: impl FnOnce(&mut [O]) -> Result<()>) -> Result<LocalArray<O>> {
+    let mut values = vec![O::zero(); like.len()];
+    write(&mut values)?;
+    local_like(like, values)
+}
+
+/// Runs `write` on `out`'s elements (in logical order; in-place ops read what
+/// they overwrite). Straight on its buffer when nobody has to agree first: an
+/// op that cannot fail on values fails, if at all, on its first element, so
+/// `out` stays unchanged. Else on a copy, written back only if every engine of
+/// the call succeeded (see [`agree_all`]).
+fn write_piece<O: Element>(engine: &EngineCtx<'_>, agree: bool, out: &mut LocalArray<O>, write: impl FnOnce(&mut [O]) -> Result<()>) -> Result<()> {
+    if !agree {
+        if let Some(slice) = out.as_slice_mut() {
+            return write(slice);
+        }
     }
-    match out.as_slice_mut() {
-        Some(slice) => slice.copy_from_slice(&values),
-        None => out.iter_mut().zip(values).for_each(|(o, v)| *o = v),
-    }
+    let mut values: Vec<O> = out.iter().copied().collect();
+    let written = write(&mut values).map(|()| values);
+    let values = if agree { agree_all(engine, written)? } else { written? };
+    out.iter_mut().zip(values).for_each(|(o, v)| *o = v);
     Ok(())
 }
 
@@ -184,48 +193,80 @@ fn agree_all<O>(engine: &EngineCtx<'_>, values: Result<Vec<O>>) -> Result<Vec<O>
     }
 }
 
+/// `out[i] = f(x[i])`.
+fn map_into<T: Copy, O>(x: &[T], out: &mut [O], f: impl Fn(T) -> Result<O>) -> Result<()> {
+    for (o, &v) in out.iter_mut().zip(x) {
+        *o = f(v)?;
+    }
+    Ok(())
+}
+
+/// `t[i] = f(t[i])`, for in-place ops (where `O` is `T`).
+fn map_in_place<T: Copy, O: Any + Copy>(target: &mut [O], f: impl Fn(T) -> Result<O>) -> Result<()>
+where
+    T: Any,
+{
+    for t in target.iter_mut() {
+        *t = f(same_type(*t)?)?;
+    }
+    Ok(())
+}
+
 fn run_unary<T: Element, O: Element>(inputs: &mut KernelInputs<'_>, f: impl Fn(UnaryOp, T) -> Result<O>) -> Result<KernelOutput> {
     let (args, mut arrays, engine) = inputs.split();
     let UnaryCall { op, mode } = args.decode()?;
-    let map = |x: &[T]| -> Result<Vec<O>> { x.iter().map(|&v| f(op, v)).collect() };
+    let f = |v| f(op, v);
     match mode {
         Mode::New => {
             let x = arrays.next_ref::<T>("x")?;
-            let values = map(&elements(x))?;
-            let result = local_like(x, values)?;
+            let result = new_piece(x, |out| map_into(&elements(x), out, f))?;
             output_array(inputs, result)
         }
         Mode::Into => {
             let x = arrays.next_ref::<T>("x")?;
-            let values = map(&elements(x));
             let out = arrays.next_mut::<O>("out")?;
-            commit(engine, op.fallible(), values, out)?;
+            write_piece(engine, op.fallible(), out, |out| map_into(&elements(x), out, f))?;
             output_unit(())
         }
         Mode::InPlace => {
             let target = arrays.next_mut::<O>("x")?;
-            let values = map(&elements(as_input::<O, T>(target)?));
-            commit(engine, op.fallible(), values, target)?;
+            write_piece(engine, op.fallible(), target, |t| map_in_place(t, f))?;
             output_unit(())
         }
     }
 }
 
-/// `f` over the two operands: the first array operand's elements `a`, the
-/// second's `b` (or the scalar, on its side).
-fn zip_operands<T: Element, O, Op: OpCode>(call: &BinaryCall<T, Op>, a: &[T], b: Option<&[T]>, f: &impl Fn(Op, T, T) -> Result<O>) -> Result<Vec<O>> {
+/// Writes `f` of the two operands into `out`: the first array operand's
+/// elements `a`, the second's `b` (or the scalar, on its side). In place, `a`
+/// is `None` and `out` holds the first operand.
+fn zip_into<T: Element, O: Any + Copy, Op: OpCode>(
+    call: &BinaryCall<T, Op>,
+    a: Option<&[T]>,
+    b: Option<&[T]>,
+    out: &mut [O],
+    f: &impl Fn(Op, T, T) -> Result<O>,
+) -> Result<()> {
     let op = call.op;
-    match (call.scalar, b) {
-        (None, Some(b)) => {
-            if a.len() != b.len() {
-                bail!(InvalidShape, "{}: local pieces of {} and {} elements", op.name(), a.len(), b.len());
-            }
-            a.iter().zip(b).map(|(&x, &y)| f(op, x, y)).collect()
-        }
-        (Some(s), _) if call.scalar_first => a.iter().map(|&y| f(op, s, y)).collect(),
-        (Some(s), _) => a.iter().map(|&x| f(op, x, s)).collect(),
-        (None, None) => bail!(Protocol, "{}: the second operand is missing", op.name()),
+    if let Some(other) = b.filter(|b| b.len() != out.len()) {
+        bail!(InvalidShape, "{}: local pieces of {} and {} elements", op.name(), out.len(), other.len());
     }
+    match (a, call.scalar, b) {
+        (Some(a), None, Some(b)) => {
+            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                *o = f(op, x, y)?;
+            }
+        }
+        (Some(a), Some(s), _) if call.scalar_first => map_into(a, out, |y| f(op, s, y))?,
+        (Some(a), Some(s), _) => map_into(a, out, |x| f(op, x, s))?,
+        (None, None, Some(b)) => {
+            for (o, &y) in out.iter_mut().zip(b) {
+                *o = f(op, same_type(*o)?, y)?;
+            }
+        }
+        (None, Some(s), _) => map_in_place(out, |x| f(op, x, s))?,
+        (_, None, None) => bail!(Protocol, "{}: the second operand is missing", op.name()),
+    }
+    Ok(())
 }
 
 fn run_binary<T: Element, O: Element, Op: OpCode>(inputs: &mut KernelInputs<'_>, f: impl Fn(Op, T, T) -> Result<O>) -> Result<KernelOutput> {
@@ -236,22 +277,20 @@ fn run_binary<T: Element, O: Element, Op: OpCode>(inputs: &mut KernelInputs<'_>,
         Mode::New | Mode::Into => {
             let a = arrays.next_ref::<T>("x1")?;
             let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
-            let b = b.map(elements);
-            let values = zip_operands(&call, &elements(a), b.as_deref(), &f);
+            let (a_elements, b) = (elements(a), b.map(elements));
+            let write = |out: &mut [O]| zip_into(&call, Some(&a_elements), b.as_deref(), out, &f);
             if call.mode == Mode::New {
-                let result = local_like(a, values?)?;
+                let result = new_piece(a, write)?;
                 return output_array(inputs, result);
             }
-            let out = arrays.next_mut::<O>("out")?;
-            commit(engine, agree, values, out)?;
+            write_piece(engine, agree, arrays.next_mut::<O>("out")?, write)?;
             output_unit(())
         }
         Mode::InPlace => {
             let target = arrays.next_mut::<O>("x1")?;
             let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
             let b = b.map(elements);
-            let values = zip_operands(&call, &elements(as_input::<O, T>(target)?), b.as_deref(), &f);
-            commit(engine, agree, values, target)?;
+            write_piece(engine, agree, target, |out| zip_into(&call, None, b.as_deref(), out, &f))?;
             output_unit(())
         }
     }
@@ -335,6 +374,7 @@ pub(crate) fn unary<T: Ufunc, O: Element>(family: Family, op: UnaryOp, x: &DistA
     KernelCall::new(family.kernel(T::DTYPE)?)
         .array("x", x)?
         .args(&UnaryCall { op, mode: Mode::New })?
+        .pipelined(!op.fallible())
         .run_array_as::<O>(x.distribution())
 }
 
@@ -345,6 +385,7 @@ pub(crate) fn unary_into<T: Ufunc, O: Element>(family: Family, op: UnaryOp, x: &
         .array("x", x)?
         .array("out", out)?
         .args(&UnaryCall { op, mode: Mode::Into })?
+        .pipelined(!op.fallible())
         .run_unit()
 }
 
@@ -353,6 +394,7 @@ pub(crate) fn unary_inplace<T: Ufunc>(family: Family, op: UnaryOp, x: &mut DistA
     KernelCall::new(family.kernel(T::DTYPE)?)
         .array("x", x)?
         .args(&UnaryCall { op, mode: Mode::InPlace })?
+        .pipelined(!op.fallible())
         .run_unit()
 }
 
@@ -384,7 +426,7 @@ fn binary_call<'a, T: Ufunc, Op: OpCode>(
     x1: Operand<'a, T>,
     x2: Operand<'a, T>,
 ) -> Result<(KernelCall, (&'static str, &'a DistArray<T>), Option<DistArray<T>>)> {
-    let call = KernelCall::new(family.kernel(T::DTYPE)?);
+    let call = KernelCall::new(family.kernel(T::DTYPE)?).pipelined(!op.fallible());
     let args = |scalar, scalar_first| BinaryCall { op, scalar, scalar_first, mode };
     match (x1, x2) {
         (Operand::Array(a), Operand::Array(b)) => match aligned(op.name(), a, b)? {
