@@ -7,9 +7,13 @@ mod kernels;
 use distarray::prelude::*;
 
 fn main() -> Result<()> {
+    // Low, for the timeout check; read when the first collective runs.
+    std::env::set_var("DISTARRAY_COLLECTIVE_TIMEOUT", "2");
     let ctx = Context::new()?;
     kernels::check_kernels(&ctx)?;
     kernels::check_in_place(&ctx)?;
+    kernels::check_panic_in_collective(&ctx)?;
+    kernels::check_collective_timeout(&ctx)?;
     let n = ctx.num_targets();
     let reversed: Vec<usize> = (0..n).rev().collect();
     kernels::check_kernels(&Context::with_targets(&reversed)?)?;

@@ -15,8 +15,7 @@ use crate::protocol::{Command, Reply};
 /// # Errors
 /// `ContextClosed` after the context was closed, or a backend failure.
 pub fn cleanup(context: &Context, prefix: Option<&str>) -> Result<()> {
-    let prefix = prefix.unwrap_or(context.key_prefix()).to_string();
-    context.run_all(&Command::DeletePrefix { prefix }).map(drop)
+    context.delete_prefix(prefix.unwrap_or(context.key_prefix()).to_string())
 }
 
 /// Deletes the keys starting with `prefix` (default: every distarray key) on

@@ -2,7 +2,9 @@
 //! shared-memory channels for thread engines and by an MPI communicator of the
 //! engine ranks (without the client) under MPI.
 
-use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::OnceLock;
+use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -32,6 +34,54 @@ pub trait Comm: Send {
     fn raw_mpi_comm(&self) -> Option<mpi::ffi::MPI_Comm> {
         None
     }
+
+    /// Tells every other member that this one will not join the collectives
+    /// of the current command (its kernel failed): members waiting for it
+    /// fail at once instead of waiting forever. The communicator must be
+    /// replaced afterwards (the client resets it after a failed call). Not
+    /// public API.
+    #[doc(hidden)]
+    fn abort(&self, _reason: &str) {}
+
+    /// Gives the communicator up after a failure (MPI: without freeing it,
+    /// since an abandoned collective may still be pending on it). Not public
+    /// API.
+    #[doc(hidden)]
+    fn retire(self: Box<Self>) {}
+}
+
+/// How long an engine waits for another member in a collective before it
+/// fails the command: `DISTARRAY_COLLECTIVE_TIMEOUT` seconds (default 300).
+pub(crate) fn collective_timeout() -> Duration {
+    static TIMEOUT: OnceLock<Duration> = OnceLock::new();
+    *TIMEOUT.get_or_init(|| seconds_from_env("DISTARRAY_COLLECTIVE_TIMEOUT").unwrap_or(Duration::from_secs(300)))
+}
+
+/// A positive number of seconds from the environment variable `name`, if set.
+pub(crate) fn seconds_from_env(name: &str) -> Option<Duration> {
+    let value = std::env::var(name).ok()?;
+    match value.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() => Some(Duration::from_secs_f64(s)),
+        _ => {
+            eprintln!("distarray: ignoring {name}={value:?}: not a positive number of seconds");
+            None
+        }
+    }
+}
+
+/// The error of a member that gave up waiting for rank `from`.
+pub(crate) fn timed_out(from: usize, timeout: Duration) -> crate::Error {
+    err!(
+        Backend,
+        "gave up waiting for engine rank {from} in a collective after {:.1} s (DISTARRAY_COLLECTIVE_TIMEOUT); \
+         it is still busy, hung, or did not join the same collective",
+        timeout.as_secs_f64()
+    )
+}
+
+/// The error of a member told by rank `from` that it will not join.
+pub(crate) fn aborted_by(from: usize, reason: &str) -> crate::Error {
+    err!(Engine, "engine rank {from} left the collective: {reason}")
 }
 
 /// Typed collectives every [`Comm`] has, built on its byte collectives.
@@ -54,16 +104,23 @@ impl<C: Comm + ?Sized> Collectives for C {}
 /// calls them in the same order.
 pub(crate) struct ThreadComm {
     rank: usize,
-    to: Vec<Sender<Vec<u8>>>,
-    from: Vec<Receiver<Vec<u8>>>,
+    to: Vec<Sender<Packet>>,
+    from: Vec<Receiver<Packet>>,
+}
+
+/// What travels between two members.
+enum Packet {
+    Data(Vec<u8>),
+    /// The sender will not join this command's collectives (see [`Comm::abort`]).
+    Abort(String),
 }
 
 impl ThreadComm {
     /// The `size` ends of a new communicator, in rank order.
     pub(crate) fn group(size: usize) -> Vec<ThreadComm> {
         // channels[i][j] carries messages from i to j.
-        let mut senders: Vec<Vec<Sender<Vec<u8>>>> = (0..size).map(|_| Vec::with_capacity(size)).collect();
-        let mut receivers: Vec<Vec<Receiver<Vec<u8>>>> = (0..size).map(|_| Vec::with_capacity(size)).collect();
+        let mut senders: Vec<Vec<Sender<Packet>>> = (0..size).map(|_| Vec::with_capacity(size)).collect();
+        let mut receivers: Vec<Vec<Receiver<Packet>>> = (0..size).map(|_| Vec::with_capacity(size)).collect();
         for sender_list in senders.iter_mut() {
             for receiver_list in receivers.iter_mut() {
                 let (tx, rx) = channel();
@@ -80,11 +137,17 @@ impl ThreadComm {
     }
 
     fn send(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
-        self.to[to].send(bytes).map_err(|_| err!(Backend, "engine rank {to} left the communicator"))
+        self.to[to].send(Packet::Data(bytes)).map_err(|_| err!(Backend, "engine rank {to} has stopped"))
     }
 
     fn recv(&self, from: usize) -> Result<Vec<u8>> {
-        self.from[from].recv().map_err(|_| err!(Backend, "engine rank {from} left the communicator"))
+        let timeout = collective_timeout();
+        match self.from[from].recv_timeout(timeout) {
+            Ok(Packet::Data(bytes)) => Ok(bytes),
+            Ok(Packet::Abort(reason)) => Err(aborted_by(from, &reason)),
+            Err(RecvTimeoutError::Timeout) => Err(timed_out(from, timeout)),
+            Err(RecvTimeoutError::Disconnected) => Err(err!(Backend, "engine rank {from} has stopped")),
+        }
     }
 }
 
@@ -112,6 +175,15 @@ impl Comm for ThreadComm {
             self.send(to, bytes)?;
         }
         (0..self.size()).map(|from| self.recv(from)).collect()
+    }
+
+    fn abort(&self, reason: &str) {
+        for (to, sender) in self.to.iter().enumerate() {
+            if to != self.rank {
+                // A member that has stopped needs no warning.
+                let _ = sender.send(Packet::Abort(reason.to_string()));
+            }
+        }
     }
 }
 

@@ -13,6 +13,21 @@ pub const KEY_PREFIX: &str = "__distarray_";
 
 static NEXT_CONTEXT: AtomicU64 = AtomicU64::new(0);
 
+/// Bumped whenever keys are deleted other than by dropping their array
+/// (`delete_key`, `cleanup`, ...): arrays made before then may have lost their
+/// pieces, so operations on them wait for the engines instead of being
+/// pipelined, and a missing piece is reported by the call itself.
+static BULK_DELETIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The current count of bulk deletions (see [`BULK_DELETIONS`]).
+pub(crate) fn bulk_deletions() -> u64 {
+    BULK_DELETIONS.load(Ordering::Acquire)
+}
+
+fn note_bulk_deletion() {
+    BULK_DELETIONS.fetch_add(1, Ordering::AcqRel);
+}
+
 /// The client's handle on a set of engines ("targets"), through which
 /// [`DistArray`](crate::DistArray)s are created.
 ///
@@ -143,6 +158,7 @@ impl Context {
     /// [`close`](Self::close).
     pub fn delete_key(&self, key: &str, targets: Option<&[usize]>) -> Result<()> {
         let targets = self.select_targets(targets)?;
+        note_bulk_deletion();
         self.run(&targets, &Command::Delete { key: key.to_string() }, Vec::new()).map(drop)
     }
 
@@ -153,6 +169,7 @@ impl Context {
     /// # Errors
     /// `ContextClosed` after [`close`](Self::close).
     pub fn cleanup(&self) -> Result<()> {
+        note_bulk_deletion();
         self.run_all(&Command::DeletePrefix { prefix: self.inner.prefix.clone() }).map(drop)
     }
 
@@ -185,6 +202,12 @@ impl Context {
     /// A fresh key under this context's prefix.
     pub(crate) fn new_key(&self) -> String {
         format!("{}{}", self.inner.prefix, self.inner.next_key.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Deletes the keys starting with `prefix` on every engine of this context.
+    pub(crate) fn delete_prefix(&self, prefix: String) -> Result<()> {
+        note_bulk_deletion();
+        self.run_all(&Command::DeletePrefix { prefix }).map(drop)
     }
 
     pub(crate) fn run_all(&self, command: &Command) -> Result<Vec<(Reply, Vec<u8>)>> {
@@ -232,6 +255,13 @@ impl Context {
     /// Like [`run`](Self::run), for commands that only acknowledge.
     pub(crate) fn run_done(&self, targets: &[usize], command: &Command) -> Result<()> {
         self.run(targets, command, Vec::new()).map(drop)
+    }
+
+    /// Replaces the engines' communicator over `targets` after a call on them
+    /// failed: a failed collective leaves it in an unknown state. Best effort.
+    pub(crate) fn reset_comm(&self, targets: &[usize]) {
+        self.inner.backend.reset_comm(targets);
+        let _ = self.run_done(targets, &Command::ResetComm { targets: targets.to_vec() });
     }
 
     /// Makes sure the engines `targets` can make their communicator.

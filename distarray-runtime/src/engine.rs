@@ -50,7 +50,7 @@ impl Engine {
         let id = self.id;
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let command: Command = decode(command)?;
-            self.execute(command, payload)
+            self.execute(command, payload, answer)
         }));
         let (reply, data) = match outcome {
             Ok(Ok(done)) => done,
@@ -74,7 +74,7 @@ impl Engine {
         Some((reply, data))
     }
 
-    fn execute(&mut self, command: Command, payload: Vec<u8>) -> Result<(Reply, Vec<u8>)> {
+    fn execute(&mut self, command: Command, payload: Vec<u8>, answer: bool) -> Result<(Reply, Vec<u8>)> {
         let done = |data| Ok((Reply::Done, data));
         match command {
             Command::OpenContext { ctx, targets } => {
@@ -93,7 +93,7 @@ impl Engine {
                 done(Vec::new())
             }
             Command::RunKernel(call) => {
-                let (output, data) = self.run_kernel(call)?;
+                let (output, data) = self.run_kernel(call, answer)?;
                 Ok((Reply::Kernel(output), data))
             }
             Command::Create { key, dtype, layout, init } => {
@@ -120,6 +120,12 @@ impl Engine {
                 done(Vec::new())
             }
             Command::Sync => done(Vec::new()),
+            Command::ResetComm { targets } => {
+                if let Some(comm) = self.comms.remove(&targets) {
+                    comm.retire();
+                }
+                done(Vec::new())
+            }
             Command::ListKeys { prefix } => {
                 let mut keys: Vec<String> = self.store.keys().filter(|k| k.starts_with(&prefix)).cloned().collect();
                 keys.sort();
@@ -216,5 +222,61 @@ pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         s.clone()
     } else {
         "a panic without a message".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    /// Engines in these tests never run collectives.
+    struct NoComms;
+
+    impl CommFactory for NoComms {
+        fn open(&mut self, targets: &[usize]) -> Result<Box<dyn Comm>> {
+            bail!(Backend, "no communicator over {targets:?} in this test")
+        }
+    }
+
+    fn answer(engine: &mut Engine, command: &Command) -> Reply {
+        let (reply, _) = engine.handle(&encode(command).unwrap(), Vec::new(), true).expect("an answer was asked for");
+        decode(&reply).unwrap()
+    }
+
+    #[test]
+    fn a_failed_pipelined_command_is_reported_by_the_next_answer_once() {
+        let mut engine = Engine::new(0, Box::new(NoComms));
+        let pull = Command::Pull { key: "missing".into(), dtype: crate::DType::F64 };
+        // Not waited for: no answer, the failure is kept.
+        assert!(engine.handle(&encode(&pull).unwrap(), Vec::new(), false).is_none());
+        // A second failure does not replace the first.
+        let other = Command::Fill { key: "other".into(), dtype: crate::DType::F64, value: vec![0; 8] };
+        assert!(engine.handle(&encode(&other).unwrap(), Vec::new(), false).is_none());
+        match answer(&mut engine, &Command::Sync) {
+            Reply::Failed(e) => {
+                assert_eq!(e.kind(), ErrorKind::KeyNotFound);
+                assert!(e.message().contains("\"missing\""), "{e}");
+                assert!(e.message().contains("not waited for"), "{e}");
+            }
+            other => panic!("expected the deferred failure, got {other:?}"),
+        }
+        // Reported once: the engine is clean again.
+        assert!(matches!(answer(&mut engine, &Command::Sync), Reply::Done));
+    }
+
+    #[test]
+    fn successful_pipelined_commands_leave_nothing_to_report() {
+        let mut engine = Engine::new(0, Box::new(NoComms));
+        assert!(engine.handle(&encode(&Command::Delete { key: "k".into() }).unwrap(), Vec::new(), false).is_none());
+        assert!(matches!(answer(&mut engine, &Command::Sync), Reply::Done));
+    }
+
+    #[test]
+    fn undecodable_commands_fail_without_panicking() {
+        let mut engine = Engine::new(0, Box::new(NoComms));
+        let (reply, data) = engine.handle(&[0xff, 0xff, 0xff], Vec::new(), true).unwrap();
+        assert!(data.is_empty());
+        assert!(matches!(decode::<Reply>(&reply).unwrap(), Reply::Failed(e) if e.kind() == ErrorKind::Protocol));
     }
 }

@@ -358,8 +358,10 @@ pub(crate) fn output_from_global_index<T: Element>(inputs: &mut KernelInputs<'_>
 
 impl Engine {
     /// Runs a kernel on this engine: takes its arrays out of the store, calls
-    /// it with panics caught, puts the arrays back whatever happened.
-    pub(crate) fn run_kernel(&mut self, request: KernelRequest) -> Result<(KernelReply, Vec<u8>)> {
+    /// it with panics caught, puts the arrays back whatever happened. When it
+    /// fails and the client waits (`answer`), the other engines of the call
+    /// are told not to wait for this one in collectives (see `Comm::abort`).
+    pub(crate) fn run_kernel(&mut self, request: KernelRequest, answer: bool) -> Result<(KernelReply, Vec<u8>)> {
         let run = find_kernel(&request.name)?;
         let id = self.id();
         let mut arrays = self.take_arrays(&request.arrays)?;
@@ -394,12 +396,16 @@ impl Engine {
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| run(&mut inputs)));
         let KernelInputs { arrays, result, .. } = inputs;
-        self.restore(arrays);
-        let output = match outcome {
-            Ok(Ok(output)) => output,
-            Ok(Err(e)) => return Err(e.context(format_args!("kernel `{}`", request.name))),
-            Err(panic) => bail!(Engine, "kernel `{}` panicked: {}", request.name, panic_message(&*panic)),
+        let failure = match outcome {
+            Ok(Ok(output)) => Ok(output),
+            Ok(Err(e)) => Err(e.context(format_args!("kernel `{}`", request.name))),
+            Err(panic) => Err(err!(Engine, "kernel `{}` panicked: {}", request.name, panic_message(&*panic))),
         };
+        if let (Err(e), true) = (&failure, answer) {
+            comm.abort(&format!("engine {id}: {e}"));
+        }
+        self.restore(arrays);
+        let output = failure?;
         Ok(match output.0 {
             Out::Unit => (KernelReply::Unit, Vec::new()),
             Out::Value(bytes) => (KernelReply::Value, bytes),
@@ -425,6 +431,9 @@ pub struct KernelCall {
     args: Vec<u8>,
     /// Sent without waiting for the engines (see [`KernelCall::pipelined`]).
     pipelined: bool,
+    /// An array argument may have lost its pieces to a bulk deletion: the call
+    /// waits, so that it reports the missing piece itself.
+    stale: bool,
 }
 
 impl KernelCall {
@@ -445,6 +454,7 @@ impl KernelCall {
             optional: Vec::new(),
             args: encode(&()).unwrap_or_default(),
             pipelined: false,
+            stale: false,
         }
     }
 
@@ -479,6 +489,7 @@ impl KernelCall {
         }
         self.distributions.push(d.clone());
         self.arrays.push((array.key().to_string(), T::DTYPE));
+        self.stale |= array.may_be_deleted();
         self.names.push(param);
         Ok(self)
     }
@@ -493,6 +504,7 @@ impl KernelCall {
             same_context(ctx, d.context(), "an optional array")?;
         }
         self.optional.push((array.key().to_string(), T::DTYPE));
+        self.stale |= array.may_be_deleted();
         Ok(self)
     }
 
@@ -556,15 +568,17 @@ impl KernelCall {
             result_key: result_key.clone(),
             index_layout,
         };
-        if self.pipelined {
+        if self.pipelined && !self.stale {
             ctx.post(&targets, &Command::RunKernel(request))?;
             return Ok((result_key, targets, Vec::new()));
         }
         let replies = match ctx.run(&targets, &Command::RunKernel(request), Vec::new()) {
             Ok(r) => r,
             Err(e) => {
-                // Engines that succeeded may hold a result nobody will own.
+                // Engines that succeeded may hold a result nobody will own, and
+                // the kernel's communicator may be mid-collective.
                 let _ = ctx.run_done(&targets, &Command::Delete { key: result_key });
+                ctx.reset_comm(&targets);
                 return Err(e);
             }
         };

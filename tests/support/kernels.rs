@@ -54,6 +54,26 @@ pub fn panics_on_rank_one(a: &LocalArray<f64>, engine: &EngineCtx) -> usize {
     a.len()
 }
 
+/// Panics on rank 1 while every other engine waits for it in a collective.
+#[local]
+pub fn panics_in_collective(a: &LocalArray<f64>, engine: &EngineCtx) -> f64 {
+    if engine.rank() == 1 {
+        panic!("rank one gives up before the all_gather");
+    }
+    let all: Vec<f64> = engine.comm().all_gather(&a.sum()).expect("all_gather");
+    all.iter().sum()
+}
+
+/// Rank 1 returns without joining the collective the others wait in: only
+/// the collective timeout ends their wait.
+#[local]
+pub fn skips_collective(engine: &EngineCtx) -> usize {
+    if engine.rank() != 1 {
+        let _: Vec<usize> = engine.comm().all_gather(&engine.rank()).expect("all_gather");
+    }
+    engine.rank()
+}
+
 /// `a * x + y`, elementwise.
 #[vectorize]
 pub fn axpy(a: f64, x: f64, y: f64) -> f64 {
@@ -74,6 +94,41 @@ pub fn positive(x: f64) -> bool {
 
 fn sample(shape: (usize, usize), offset: f64) -> ArrayD<f64> {
     Array2::from_shape_fn(shape, |(i, j)| (i as f64) * 1.5 - (j as f64) + offset).into_dyn()
+}
+
+/// A kernel that panics on one engine while the others wait for it in a
+/// collective: the client gets the panic as an `Err` naming the engine (no
+/// hang), and the context, its arrays and its communicator work afterwards.
+pub fn check_panic_in_collective(ctx: &Context) -> Result<()> {
+    let expected = sample((6, 5), 0.5);
+    let a = ctx.fromarray(&expected, None)?;
+    for _ in 0..2 {
+        let err = panics_in_collective(&a).expect_err("rank 1 panicked");
+        assert_eq!(err.kind(), ErrorKind::Engine, "{err}");
+        let engine = ctx.targets()[1];
+        assert!(err.message().contains(&format!("engine {engine}")), "{err}");
+        assert!(err.message().contains("rank one gives up before the all_gather"), "{err}");
+        // The same engines run collectives again on a fresh communicator.
+        let sums = global_sum(&a)?;
+        assert!(sums.iter().all(|&s| (s - expected.sum()).abs() < 1e-9), "{sums:?}");
+        assert_eq!(a.toarray()?, expected);
+    }
+    Ok(())
+}
+
+/// A kernel in which the other engines wait for one that never joins: they
+/// give up after `DISTARRAY_COLLECTIVE_TIMEOUT` (the caller sets it low) and
+/// the client gets `Err`; the context works afterwards.
+pub fn check_collective_timeout(ctx: &Context) -> Result<()> {
+    let err = skips_collective(ctx).expect_err("the others time out");
+    // The kernel's `expect` turns the timeout into a panic.
+    assert_eq!(err.kind(), ErrorKind::Engine, "{err}");
+    assert!(err.message().contains("DISTARRAY_COLLECTIVE_TIMEOUT"), "{err}");
+    let ranks: Vec<(usize, usize)> = whoami(ctx)?;
+    assert_eq!(ranks.len(), ctx.num_targets());
+    let a = ctx.fromarray(&sample((4, 4), 1.0), None)?;
+    assert!(global_sum(&a)?.iter().all(|&s| (s - sample((4, 4), 1.0).sum()).abs() < 1e-9));
+    Ok(())
 }
 
 /// Runs every kernel check on `ctx` (which must have at least 2 engines).

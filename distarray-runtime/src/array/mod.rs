@@ -33,13 +33,21 @@ mod impl_methods;
 pub struct DistArray<T: Element> {
     key: String,
     distribution: Distribution,
+    /// `context::bulk_deletions()` when it was made.
+    born: u64,
     _element: PhantomData<fn() -> T>,
 }
 
 impl<T: Element> DistArray<T> {
     /// A proxy for local arrays already stored under `key` with this layout.
     pub(crate) fn from_key(key: String, distribution: Distribution) -> Self {
-        DistArray { key, distribution, _element: PhantomData }
+        DistArray { key, distribution, born: crate::context::bulk_deletions(), _element: PhantomData }
+    }
+
+    /// Whether keys may have been deleted in bulk since this array was made
+    /// (see `context::bulk_deletions`): its pieces may be gone.
+    pub(crate) fn may_be_deleted(&self) -> bool {
+        self.born != crate::context::bulk_deletions()
     }
 
     /// The key under which the engines hold the pieces.

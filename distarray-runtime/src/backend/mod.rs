@@ -32,6 +32,10 @@ pub(crate) trait Backend: Send + Sync {
     /// channels made here). Idempotent.
     fn prepare_comm(&self, targets: &[usize]);
 
+    /// Client-side part of replacing the engines' communicator over `targets`
+    /// after a failed call (see `Command::ResetComm`).
+    fn reset_comm(&self, targets: &[usize]);
+
     /// Runs `command` on every engine in `targets`. With `wait`, waits for
     /// their responses and returns them in target order. Without, returns as
     /// soon as the command is on its way (pipelined: no acknowledgement; an

@@ -11,12 +11,13 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use mpi::environment::Universe;
+use mpi::ffi;
 use mpi::topology::{Color, Communicator, Group, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::Threading;
 
 use super::{Backend, Response, MAX_IN_FLIGHT};
-use crate::comm::Comm;
+use crate::comm::{aborted_by, collective_timeout, Comm};
 use crate::engine::{CommFactory, Engine};
 use crate::error::{bail, err, Result};
 
@@ -27,6 +28,9 @@ const TAG_COMMAND: i32 = 1;
 const TAG_REPLY: i32 = 2;
 /// The tail of a message past the first [`CHUNK`] bytes of its second part.
 const TAG_TAIL: i32 = 3;
+/// On an engine communicator: the sender will not join the current
+/// collectives (see `Comm::abort`).
+const TAG_ABORT: i32 = 4;
 
 /// MPI counts are `i32`: larger buffers go in pieces of this many bytes.
 const CHUNK: usize = 1 << 30;
@@ -141,6 +145,9 @@ impl Backend for MpiBackend {
     }
 
     fn prepare_comm(&self, _targets: &[usize]) {}
+
+    // Engine ranks make their communicators themselves.
+    fn reset_comm(&self, _targets: &[usize]) {}
 
     fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>> {
         if let Some(t) = targets.iter().find(|&&t| t >= self.engines) {
@@ -322,13 +329,86 @@ fn split(buf: Vec<u8>, counts: &[i32]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Buffers of a non-blocking collective, kept alive for as long as MPI may
+/// use them.
+struct Buffers {
+    bytes: Vec<Vec<u8>>,
+    counts: Vec<Vec<i32>>,
+}
+
+impl MpiComm {
+    /// Waits for the collective `request`, whose buffers are `buffers`,
+    /// polling (see [`Idle`]) for a member's abort (see [`Comm::abort`]) and for
+    /// the collective timeout. MPI cannot cancel a collective: on either, the
+    /// request and its buffers are leaked, and the communicator must be
+    /// retired (the client resets it after the failed call).
+    fn wait(&self, mut request: ffi::MPI_Request, buffers: Buffers) -> Result<Buffers> {
+        let timeout = collective_timeout();
+        let started = Instant::now();
+        let mut idle = Idle::default();
+        loop {
+            let mut done = 0;
+            // SAFETY: `request` is a live request of this communicator; the
+            // status is ignored.
+            unsafe { ffi::MPI_Test(&mut request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
+            if done != 0 {
+                return Ok(buffers);
+            }
+            let failure = if let Some(probed) = self.comm().any_process().immediate_matched_probe_with_tag(TAG_ABORT) {
+                let (reason, status) = probed.matched_receive_vec::<u8>();
+                aborted_by(status.source_rank() as usize, &String::from_utf8_lossy(&reason))
+            } else if started.elapsed() > timeout {
+                err!(
+                    Backend,
+                    "gave up waiting for the other engines in a collective after {:.1} s (DISTARRAY_COLLECTIVE_TIMEOUT); \
+                     one is still busy, hung, or did not join the same collective",
+                    timeout.as_secs_f64()
+                )
+            } else {
+                idle.wait();
+                continue;
+            };
+            std::mem::forget(buffers);
+            return Err(failure);
+        }
+    }
+
+    /// Every member's count, in rank order (non-blocking, see [`wait`](Self::wait)).
+    fn all_gather_count(&self, mine: i32) -> Result<Vec<i32>> {
+        let n = self.size();
+        let mut buffers = Buffers { bytes: Vec::new(), counts: vec![vec![mine], vec![0; n]] };
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: the buffers live in `buffers` until the request completes
+        // (or forever, see `wait`); counts are i32 as declared.
+        unsafe {
+            ffi::MPI_Iallgather(
+                buffers.counts[0].as_ptr().cast(),
+                1,
+                ffi::RSMPI_INT32_T,
+                buffers.counts[1].as_mut_ptr().cast(),
+                1,
+                ffi::RSMPI_INT32_T,
+                self.raw(),
+                request.as_mut_ptr(),
+            );
+        }
+        // SAFETY: MPI_Iallgather set the request.
+        let mut buffers = self.wait(unsafe { request.assume_init() }, buffers)?;
+        Ok(std::mem::take(&mut buffers.counts[1]))
+    }
+
+    fn raw(&self) -> ffi::MPI_Comm {
+        mpi::raw::AsRaw::as_raw(self.comm())
+    }
+}
+
 impl Comm for MpiComm {
     fn rank(&self) -> usize {
         self.comm().rank() as usize
     }
 
-    fn raw_mpi_comm(&self) -> Option<mpi::ffi::MPI_Comm> {
-        Some(mpi::raw::AsRaw::as_raw(self.comm()))
+    fn raw_mpi_comm(&self) -> Option<ffi::MPI_Comm> {
+        Some(self.raw())
     }
 
     fn size(&self) -> usize {
@@ -336,42 +416,59 @@ impl Comm for MpiComm {
     }
 
     fn all_gather_bytes(&self, send: &[u8]) -> Result<Vec<Vec<u8>>> {
-        let comm = self.comm();
-        let mut counts = vec![0i32; self.size()];
-        comm.all_gather_into(&count(send.len())?, &mut counts[..]);
+        let counts = self.all_gather_count(count(send.len())?)?;
         let displs = displacements(&counts);
         let total = counts.iter().map(|&c| c as usize).sum();
-        let (mut send_buf, mut buf) = (distinct_buffer(send.len()), distinct_buffer(total));
+        let mut send_buf = distinct_buffer(send.len());
         send_buf[..send.len()].copy_from_slice(send);
-        let mut partition = mpi::datatype::PartitionMut::new(&mut buf[..total], &counts[..], &displs[..]);
-        comm.all_gather_varcount_into(&send_buf[..send.len()], &mut partition);
+        let mut buffers = Buffers { bytes: vec![send_buf, distinct_buffer(total)], counts: vec![counts, displs] };
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: as in `all_gather_count`; the receive buffer holds `total`
+        // bytes laid out by `counts` and `displs`.
+        unsafe {
+            ffi::MPI_Iallgatherv(
+                buffers.bytes[0].as_ptr().cast(),
+                send.len() as i32,
+                ffi::RSMPI_UINT8_T,
+                buffers.bytes[1].as_mut_ptr().cast(),
+                buffers.counts[0].as_ptr(),
+                buffers.counts[1].as_ptr(),
+                ffi::RSMPI_UINT8_T,
+                self.raw(),
+                request.as_mut_ptr(),
+            );
+        }
+        // SAFETY: MPI_Iallgatherv set the request.
+        let mut buffers = self.wait(unsafe { request.assume_init() }, buffers)?;
+        let mut buf = std::mem::take(&mut buffers.bytes[1]);
         buf.truncate(total);
-        Ok(split(buf, &counts))
+        Ok(split(buf, &buffers.counts[0]))
     }
 
     fn all_to_all_bytes(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
-        let comm = self.comm();
-        if send.len() != self.size() {
-            bail!(InvalidShape, "all_to_all needs {} buffers, got {}", self.size(), send.len());
+        let n = self.size();
+        if send.len() != n {
+            bail!(InvalidShape, "all_to_all needs {n} buffers, got {}", send.len());
         }
         let send_counts = send.iter().map(|b| count(b.len())).collect::<Result<Vec<i32>>>()?;
-        let mut recv_counts = vec![0i32; self.size()];
-        // Non-blocking and polled with a growing sleep (as `receive_parts`):
-        // members that arrive early must not spin on a core the others still
-        // need to pack their buffers.
-        mpi::request::scope(|scope| {
-            let mut request = comm.immediate_all_to_all_into(scope, &send_counts[..], &mut recv_counts[..]);
-            let mut idle = Idle::default();
-            loop {
-                match request.test() {
-                    Ok(_) => break,
-                    Err(pending) => {
-                        request = pending;
-                        idle.wait();
-                    }
-                }
-            }
-        });
+        let mut buffers = Buffers { bytes: Vec::new(), counts: vec![send_counts, vec![0; n]] };
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: as in `all_gather_count`, one count per member each way.
+        unsafe {
+            ffi::MPI_Ialltoall(
+                buffers.counts[0].as_ptr().cast(),
+                1,
+                ffi::RSMPI_INT32_T,
+                buffers.counts[1].as_mut_ptr().cast(),
+                1,
+                ffi::RSMPI_INT32_T,
+                self.raw(),
+                request.as_mut_ptr(),
+            );
+        }
+        // SAFETY: MPI_Ialltoall set the request.
+        let Buffers { counts: mut sizes, .. } = self.wait(unsafe { request.assume_init() }, buffers)?;
+        let (recv_counts, send_counts) = (sizes.pop().unwrap_or_default(), sizes.pop().unwrap_or_default());
         let send_total = send.iter().map(Vec::len).sum();
         let mut flat = distinct_buffer(send_total);
         let mut at = 0;
@@ -379,14 +476,45 @@ impl Comm for MpiComm {
             flat[at..at + b.len()].copy_from_slice(b);
             at += b.len();
         }
-        let send_displs = displacements(&send_counts);
-        let recv_displs = displacements(&recv_counts);
+        drop(send);
         let total = recv_counts.iter().map(|&c| c as usize).sum();
-        let mut buf = distinct_buffer(total);
-        let partition = mpi::datatype::Partition::new(&flat[..send_total], &send_counts[..], &send_displs[..]);
-        let mut received = mpi::datatype::PartitionMut::new(&mut buf[..total], &recv_counts[..], &recv_displs[..]);
-        comm.all_to_all_varcount_into(&partition, &mut received);
+        let (send_displs, recv_displs) = (displacements(&send_counts), displacements(&recv_counts));
+        let mut buffers = Buffers { bytes: vec![flat, distinct_buffer(total)], counts: vec![send_counts, send_displs, recv_counts, recv_displs] };
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: as in `all_gather_bytes`, with both sides laid out by their
+        // counts and displacements.
+        unsafe {
+            ffi::MPI_Ialltoallv(
+                buffers.bytes[0].as_ptr().cast(),
+                buffers.counts[0].as_ptr(),
+                buffers.counts[1].as_ptr(),
+                ffi::RSMPI_UINT8_T,
+                buffers.bytes[1].as_mut_ptr().cast(),
+                buffers.counts[2].as_ptr(),
+                buffers.counts[3].as_ptr(),
+                ffi::RSMPI_UINT8_T,
+                self.raw(),
+                request.as_mut_ptr(),
+            );
+        }
+        // SAFETY: MPI_Ialltoallv set the request.
+        let mut buffers = self.wait(unsafe { request.assume_init() }, buffers)?;
+        let mut buf = std::mem::take(&mut buffers.bytes[1]);
         buf.truncate(total);
-        Ok(split(buf, &recv_counts))
+        Ok(split(buf, &buffers.counts[2]))
+    }
+
+    fn abort(&self, reason: &str) {
+        let me = self.comm().rank();
+        for rank in (0..self.comm().size()).filter(|&r| r != me) {
+            // Small, so eager: does not wait for the receiver.
+            self.comm().process_at_rank(rank).send_with_tag(reason.as_bytes(), TAG_ABORT);
+        }
+    }
+
+    fn retire(self: Box<Self>) {
+        // An abandoned collective may still be pending on it: freeing it would
+        // be erroneous, so it is left to MPI_Finalize.
+        std::mem::forget(self);
     }
 }

@@ -79,6 +79,17 @@ impl ThreadBackend {
     }
 }
 
+impl ThreadBackend {
+    /// Leaves a new communicator over `targets` for the engines to pick up
+    /// (replacing one they have not picked up yet).
+    fn new_group(&self, targets: &[usize]) {
+        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
+        for (comm, &engine) in ThreadComm::group(targets.len()).into_iter().zip(targets) {
+            pending.insert((targets.to_vec(), engine), comm);
+        }
+    }
+}
+
 fn serve(mut engine: Engine, jobs: Receiver<Job>) {
     // Ends when the backend (and with it every sender) is dropped.
     while let Ok(job) = receive_soon(&jobs) {
@@ -119,13 +130,15 @@ impl Backend for ThreadBackend {
     }
 
     fn prepare_comm(&self, targets: &[usize]) {
-        if !self.prepared.lock().unwrap_or_else(PoisonError::into_inner).insert(targets.to_vec()) {
-            return;
+        if self.prepared.lock().unwrap_or_else(PoisonError::into_inner).insert(targets.to_vec()) {
+            self.new_group(targets);
         }
-        let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        for (comm, &engine) in ThreadComm::group(targets.len()).into_iter().zip(targets) {
-            pending.insert((targets.to_vec(), engine), comm);
-        }
+    }
+
+    fn reset_comm(&self, targets: &[usize]) {
+        // Fresh channels: whatever the failed call left in the old ones is gone
+        // with them.
+        self.new_group(targets);
     }
 
     fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>> {
