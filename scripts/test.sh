@@ -53,13 +53,15 @@ reductions=$(test_binary mpi_reductions)
 indexing=$(test_binary mpi_indexing)
 io=$(test_binary mpi_io)
 hdf5prog=$(test_binary mpi_hdf5)
+failure=$(test_binary mpi_engine_failure)
 passed=0
 failed=0
 run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
     local name=$1 expected=$2 status=0
     shift 2
     timeout 300 "$@" >"target/$name.log" 2>&1 || status=$?
-    if [ "$status" = "$expected" ]; then
+    # "nonzero": any failure status but timeout's 124 (a hang).
+    if [ "$status" = "$expected" ] || { [ "$expected" = nonzero ] && [ "$status" != 0 ] && [ "$status" != 124 ]; }; then
         passed=$((passed + 1)); echo "ok   $name"
     else
         failed=$((failed + 1)); echo "FAIL $name (exit status $status, expected $expected)"; tail -n 30 "target/$name.log"
@@ -81,7 +83,17 @@ for n in 3 5; do
     run "mpi_error_exit_np$n" 1 "${mpirun[@]}" -n "$n" target/debug/examples/mpi_error_exit
     grep -q "InvalidGridShape" "target/mpi_error_exit_np$n.log" || { failed=$((failed + 1)); echo "FAIL mpi_error_exit_np$n printed no error"; }
 done
-# Leftover engine ranks would mean a rank outlived its job.
+# A lost engine ends the job instead of hanging it: SIGKILL (mpirun notices),
+# SIGSTOP (the client gives up after DISTARRAY_ENGINE_TIMEOUT and aborts), and
+# an engine that exits as a crash would.
+for fault in kill hang exit; do
+    DISTARRAY_FAULT=$fault DISTARRAY_ENGINE_TIMEOUT=3 run "mpi_engine_failure_$fault" nonzero "${mpirun[@]}" -n 3 "$failure"
+done
+grep -q "exited on signal 9" target/mpi_engine_failure_kill.log || { failed=$((failed + 1)); echo "FAIL mpi_engine_failure_kill: no notice of the killed rank"; }
+grep -q "did not answer within 3.0 s" target/mpi_engine_failure_hang.log || { failed=$((failed + 1)); echo "FAIL mpi_engine_failure_hang: no timeout message"; }
+# Leftover engine ranks would mean a rank outlived its job (killed ones take
+# a moment to go).
+sleep 2
 if pgrep -f "target/debug/(examples/|deps/mpi_)" >/dev/null; then
     failed=$((failed + 1)); echo "FAIL engine processes left running"; pgrep -af "target/debug" || true
 fi

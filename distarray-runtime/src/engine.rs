@@ -31,11 +31,13 @@ pub(crate) struct Engine {
     /// The first failure of a command nobody waited for, reported with the
     /// next answer the client waits for.
     deferred: Option<crate::Error>,
+    /// Told to stop (fault injection): the backend ends this engine.
+    stopped: bool,
 }
 
 impl Engine {
     pub(crate) fn new(id: usize, factory: Box<dyn CommFactory>) -> Self {
-        Engine { id, store: HashMap::new(), comms: HashMap::new(), factory, deferred: None }
+        Engine { id, store: HashMap::new(), comms: HashMap::new(), factory, deferred: None, stopped: false }
     }
 
     /// Runs one encoded command with its payload; returns the encoded reply and
@@ -120,6 +122,10 @@ impl Engine {
                 done(Vec::new())
             }
             Command::Sync => done(Vec::new()),
+            Command::Stop => {
+                self.stopped = true;
+                done(Vec::new())
+            }
             Command::ResetComm { targets } => {
                 if let Some(comm) = self.comms.remove(&targets) {
                     comm.retire();
@@ -132,6 +138,11 @@ impl Engine {
                 Ok((Reply::Keys(keys), Vec::new()))
             }
         }
+    }
+
+    /// Whether the engine was told to stop (see `Command::Stop`).
+    pub(crate) fn stopped(&self) -> bool {
+        self.stopped
     }
 
     /// The communicator over `targets`, made on first use.

@@ -39,6 +39,10 @@ pub enum ErrorKind {
     WrongContext,
     /// A backend (thread or MPI engines) failed or is unavailable.
     Backend,
+    /// An engine the call needs has stopped, or did not answer within
+    /// `DISTARRAY_ENGINE_TIMEOUT`: the call's outcome on the other engines is
+    /// unknown. Contexts over other engines keep working.
+    EngineUnavailable,
     /// A message between client and engines could not be encoded or decoded.
     Protocol,
     /// A feature that this build or backend does not provide.

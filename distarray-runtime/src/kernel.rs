@@ -21,7 +21,7 @@ use crate::context::{same_context, Context};
 use crate::distribution::{rank_to_coords, DimDict, Distribution, MapBase};
 use crate::element::{DType, Element};
 use crate::engine::{panic_message, Engine};
-use crate::error::{bail, err, Result};
+use crate::error::{bail, err, ErrorKind, Result};
 use crate::local::{LocalArray, StoredArray};
 use crate::protocol::{decode, encode, Command, Layout, Reply};
 
@@ -576,9 +576,12 @@ impl KernelCall {
             Ok(r) => r,
             Err(e) => {
                 // Engines that succeeded may hold a result nobody will own, and
-                // the kernel's communicator may be mid-collective.
-                let _ = ctx.run_done(&targets, &Command::Delete { key: result_key });
-                ctx.reset_comm(&targets);
+                // the kernel's communicator may be mid-collective; an engine
+                // that is gone or busy would only make the clean-up wait too.
+                if e.kind() != ErrorKind::EngineUnavailable {
+                    let _ = ctx.run_done(&targets, &Command::Delete { key: result_key });
+                    ctx.reset_comm(&targets);
+                }
                 return Err(e);
             }
         };

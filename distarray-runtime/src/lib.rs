@@ -77,6 +77,19 @@ pub mod __private {
     pub use inventory;
 }
 
+/// Fault injection for the reliability tests. Not public API.
+#[doc(hidden)]
+pub mod __testing {
+    use crate::{Context, Result};
+
+    /// Makes engine `engine` of `ctx` stop as if it had crashed: a thread
+    /// engine's thread ends, an MPI engine's process exits.
+    pub fn stop_engine(ctx: &Context, engine: usize) -> Result<()> {
+        ctx.select_targets(Some(&[engine]))?;
+        ctx.post(&[engine], &crate::protocol::Command::Stop)
+    }
+}
+
 /// Entry points of the fuzz targets in `fuzz/`. Not public API.
 #[doc(hidden)]
 pub mod __fuzz {

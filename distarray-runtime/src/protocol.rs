@@ -59,6 +59,8 @@ pub(crate) enum Command {
     RunKernel(crate::kernel::KernelRequest),
     /// Nothing: answered once every earlier command has run.
     Sync,
+    /// Stop serving, as if the engine had crashed (fault injection for tests).
+    Stop,
     /// Replace the communicator over `targets` (after a failed collective its
     /// state is unknown): the next command that needs it makes a new one.
     ResetComm { targets: Vec<usize> },

@@ -46,6 +46,14 @@ pub(crate) trait Backend: Send + Sync {
     fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>>;
 }
 
+/// How long the client waits for an engine's answer before it gives up on
+/// the engine: `DISTARRAY_ENGINE_TIMEOUT` seconds (default: no limit, since a
+/// kernel may legitimately run for hours).
+pub(crate) fn engine_timeout() -> Option<std::time::Duration> {
+    static TIMEOUT: OnceLock<Option<std::time::Duration>> = OnceLock::new();
+    *TIMEOUT.get_or_init(|| crate::comm::seconds_from_env("DISTARRAY_ENGINE_TIMEOUT"))
+}
+
 /// Commands sent without waiting before the next one is waited for: bounds the
 /// engines' queues (and their memory) when a client runs far ahead.
 pub(crate) const MAX_IN_FLIGHT: usize = 1024;

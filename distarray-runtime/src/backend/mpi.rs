@@ -16,7 +16,7 @@ use mpi::topology::{Color, Communicator, Group, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::Threading;
 
-use super::{Backend, Response, MAX_IN_FLIGHT};
+use super::{engine_timeout, Backend, Response, MAX_IN_FLIGHT};
 use crate::comm::{aborted_by, collective_timeout, Comm};
 use crate::engine::{CommFactory, Engine};
 use crate::error::{bail, err, Result};
@@ -170,11 +170,22 @@ impl Backend for MpiBackend {
         if !answer {
             return Ok(Vec::new());
         }
+        let timeout = engine_timeout();
         Ok(targets
             .iter()
-            .map(|&t| {
-                let (reply, data) = receive_parts(&world.process_at_rank(t as i32 + 1), TAG_REPLY);
-                Response { reply, data }
+            .map(|&t| match receive_parts(&world.process_at_rank(t as i32 + 1), TAG_REPLY, timeout) {
+                Some((reply, data)) => Response { reply, data },
+                None => {
+                    // The protocol cannot go on without this answer: end the job
+                    // (mpirun then stops every rank) rather than hang.
+                    eprintln!(
+                        "distarray: engine {t} (MPI rank {}) did not answer within {:.1} s (DISTARRAY_ENGINE_TIMEOUT): \
+                         its process died or hangs; ending the MPI job",
+                        t + 1,
+                        timeout.unwrap_or_default().as_secs_f64()
+                    );
+                    world.abort(70)
+                }
             })
             .collect())
     }
@@ -185,7 +196,9 @@ fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
     let mut engine = Engine::new(id, Box::new(MpiCommFactory { engines: Serialized(engines) }));
     let client = world.process_at_rank(0);
     loop {
-        let (head, payload) = receive_parts(&client, TAG_COMMAND);
+        let Some((head, payload)) = receive_parts(&client, TAG_COMMAND, None) else {
+            return;
+        };
         let answer = match head.first() {
             Some(&k) if k == Kind::Run as u8 => true,
             Some(&k) if k == Kind::Post as u8 => false,
@@ -195,6 +208,10 @@ fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
         };
         if let Some((reply, data)) = engine.handle(&head[1..], payload, answer) {
             send_parts(&client, TAG_REPLY, &reply, &data);
+        }
+        if engine.stopped() {
+            // As a crash would: no MPI_Finalize.
+            std::process::exit(1);
         }
     }
 }
@@ -218,11 +235,14 @@ fn send_parts<P: Destination>(to: &P, tag: i32, first: &[u8], second: &[u8]) {
 /// Waits for a message of [`send_parts`], polling with a growing sleep: a
 /// blocking MPI receive would spin and steal the core of the ranks that have
 /// work, on machines with fewer cores than ranks.
-fn receive_parts<P: Source>(from: &P, tag: i32) -> (Vec<u8>, Vec<u8>) {
+/// `None` if nothing came within `timeout`.
+fn receive_parts<P: Source>(from: &P, tag: i32, timeout: Option<Duration>) -> Option<(Vec<u8>, Vec<u8>)> {
     let mut idle = Idle::default();
+    let started = Instant::now();
     let probed = loop {
         match from.immediate_matched_probe_with_tag(tag) {
             Some(probed) => break probed,
+            None if timeout.is_some_and(|t| started.elapsed() > t) => return None,
             None => idle.wait(),
         }
     };
@@ -238,7 +258,7 @@ fn receive_parts<P: Source>(from: &P, tag: i32) -> (Vec<u8>, Vec<u8>) {
         from.receive_into_with_tag(&mut second[at..end], TAG_TAIL);
         at = end;
     }
-    (first, second)
+    Some((first, second))
 }
 
 /// A wait that first polls, yielding the core, for a while (commands and

@@ -2,12 +2,12 @@
 //! each blocked on its command channel while idle.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::mpsc::{channel, Receiver, RecvError, Sender, TryRecvError};
+use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{Backend, Response, MAX_IN_FLIGHT};
+use super::{engine_timeout, Backend, Response, MAX_IN_FLIGHT};
 use crate::comm::{Comm, ThreadComm};
 use crate::engine::{CommFactory, Engine};
 use crate::error::{bail, err, Result};
@@ -92,11 +92,16 @@ impl ThreadBackend {
 
 fn serve(mut engine: Engine, jobs: Receiver<Job>) {
     // Ends when the backend (and with it every sender) is dropped.
-    while let Ok(job) = receive_soon(&jobs) {
+    while let Ok(job) = receive_soon(&jobs, None) {
         let answer = engine.handle(&job.command, job.payload, job.done.is_some());
         if let (Some(done), Some((reply, data))) = (job.done, answer) {
             // The client may have given up on this call; nothing to do then.
             let _ = done.send((job.slot, Response { reply, data }));
+        }
+        if engine.stopped() {
+            // Dropping the engine closes its channels: the client and the
+            // other engines see it gone instead of waiting for it.
+            return;
         }
     }
 }
@@ -107,15 +112,20 @@ fn serve(mut engine: Engine, jobs: Receiver<Job>) {
 const SPIN: Duration = Duration::from_micros(50);
 
 /// The next message of `rx`: polled (yielding the core) for up to [`SPIN`],
-/// then waited for.
-fn receive_soon<T>(rx: &Receiver<T>) -> std::result::Result<T, RecvError> {
+/// then waited for, up to `timeout` in all if there is one.
+fn receive_soon<T>(rx: &Receiver<T>, timeout: Option<Duration>) -> std::result::Result<T, RecvTimeoutError> {
     let start = Instant::now();
     loop {
         match rx.try_recv() {
             Ok(message) => return Ok(message),
-            Err(TryRecvError::Disconnected) => return Err(RecvError),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
             Err(TryRecvError::Empty) if start.elapsed() < SPIN => thread::yield_now(),
-            Err(TryRecvError::Empty) => return rx.recv(),
+            Err(TryRecvError::Empty) => {
+                return match timeout {
+                    Some(t) => rx.recv_timeout(t.saturating_sub(start.elapsed())),
+                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                }
+            }
         }
     }
 }
@@ -154,17 +164,29 @@ impl Backend for ThreadBackend {
         for (slot, &target) in targets.iter().enumerate() {
             let done = wait.then(|| done_tx.clone());
             let job = Job { command: command.clone(), payload: payloads.next().unwrap_or_default(), slot, done };
-            self.engines[target].send(job).map_err(|_| err!(Backend, "engine {target} has stopped"))?;
+            self.engines[target].send(job).map_err(|_| err!(EngineUnavailable, "engine {target} has stopped"))?;
         }
         drop(done_tx);
         if !wait {
             return Ok(Vec::new());
         }
         let mut responses: Vec<Option<Response>> = targets.iter().map(|_| None).collect();
+        let timeout = engine_timeout();
         for _ in targets {
-            // A dead engine thread drops its job and with it the sender.
-            let (slot, response) = receive_soon(&done_rx).map_err(|_| err!(Backend, "an engine thread died while running a command"))?;
-            responses[slot] = Some(response);
+            match receive_soon(&done_rx, timeout) {
+                Ok((slot, response)) => responses[slot] = Some(response),
+                // A dead engine thread drops its job and with it the sender.
+                Err(RecvTimeoutError::Disconnected) => bail!(EngineUnavailable, "an engine thread stopped while running a command"),
+                Err(RecvTimeoutError::Timeout) => {
+                    let silent: Vec<usize> = targets.iter().zip(&responses).filter(|(_, r)| r.is_none()).map(|(&t, _)| t).collect();
+                    bail!(
+                        EngineUnavailable,
+                        "engines {silent:?} did not answer within {:.1} s (DISTARRAY_ENGINE_TIMEOUT): hung, or busy with a long \
+                         kernel; later commands to them wait behind it",
+                        timeout.unwrap_or_default().as_secs_f64()
+                    );
+                }
+            }
         }
         Ok(responses.into_iter().flatten().collect())
     }
