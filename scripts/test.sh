@@ -40,6 +40,9 @@ python3 -c 'import h5py' 2>/dev/null || python3 -m pip install -q h5py || python
 echo "== cargo test (thread engines)"
 cargo test --workspace --features mpi,hdf5 2>&1 | tee target/cargo-test.log
 
+echo "== benches/perf.rs at tiny sizes (checks its code and results, measures nothing)"
+PERF_QUICK=1 cargo test --quiet --features mpi,hdf5 --bench perf
+
 echo "== MPI programs"
 cargo build --quiet --features mpi,hdf5 --examples
 test_binary() { # the executable of test target $1
@@ -54,6 +57,7 @@ indexing=$(test_binary mpi_indexing)
 io=$(test_binary mpi_io)
 hdf5prog=$(test_binary mpi_hdf5)
 failure=$(test_binary mpi_engine_failure)
+perf=$(cargo test --features mpi,hdf5 --bench perf --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*perf-[^)]*\)).*/\1/p' | tail -n 1)
 passed=0
 failed=0
 run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
@@ -76,6 +80,7 @@ for n in 3 5; do
     run "mpi_indexing_np$n" 0 "${mpirun[@]}" -n "$n" "$indexing"
     run "mpi_io_np$n" 0 "${mpirun[@]}" -n "$n" "$io"
     run "mpi_hdf5_np$n" 0 "${mpirun[@]}" -n "$n" "$hdf5prog"
+    PERF_QUICK=1 run "mpi_perf_quick_np$n" 0 "${mpirun[@]}" -n "$n" "$perf"
     for example in quickstart local_kernels vectorize random; do
         run "mpi_example_${example}_np$n" 0 "${mpirun[@]}" -n "$n" "target/debug/examples/$example"
     done

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::backend::{backend, Backend};
 use crate::error::{bail, err, Result};
@@ -74,6 +74,26 @@ struct ContextInner {
     backend: Arc<dyn Backend>,
     closed: AtomicBool,
     next_key: AtomicU64,
+}
+
+/// Dropped arrays of every context, kept for [`Context::discard`]: any call
+/// that waits, in any context, sees them deleted.
+static GARBAGE: Mutex<Garbage> = Mutex::new(Garbage { keys: Vec::new(), bytes: 0 });
+
+/// Keys of dropped arrays not yet deleted on the engines: deleting small
+/// arrays a batch at a time halves the commands of a chain like
+/// `x = &x + &y`. Large arrays are deleted at once (memory comes first).
+struct Garbage {
+    /// Each key with its engines.
+    keys: Vec<(Vec<usize>, String)>,
+    bytes: usize,
+}
+
+impl Garbage {
+    /// Keys kept before they are deleted.
+    const MAX_KEYS: usize = 64;
+    /// Bytes of arrays kept before they are deleted.
+    const MAX_BYTES: usize = 1 << 20;
 }
 
 impl Context {
@@ -237,9 +257,58 @@ impl Context {
         self.run_all(&Command::Sync).map(drop)
     }
 
+    /// Deletes the pieces of a dropped array on `targets`: soon, together
+    /// with others, if it is small; else now. Pipelined, and quiet: a drop
+    /// has nobody to report to.
+    pub(crate) fn discard(&self, targets: &[usize], key: String, bytes: usize) {
+        if self.is_closed() {
+            return; // closing deleted it
+        }
+        if bytes > Garbage::MAX_BYTES {
+            let _ = self.post(targets, &Command::Delete { key });
+            return;
+        }
+        let full = {
+            let mut garbage = GARBAGE.lock().unwrap_or_else(PoisonError::into_inner);
+            garbage.keys.push((targets.to_vec(), key));
+            garbage.bytes += bytes;
+            garbage.keys.len() >= Garbage::MAX_KEYS || garbage.bytes > Garbage::MAX_BYTES
+        };
+        if full {
+            self.collect_garbage();
+        }
+    }
+
+    /// Deletes the keys [`discard`](Self::discard) kept, one pipelined command
+    /// per set of engines.
+    fn collect_garbage(&self) {
+        let keys = {
+            let mut garbage = GARBAGE.lock().unwrap_or_else(PoisonError::into_inner);
+            if garbage.keys.is_empty() {
+                return;
+            }
+            garbage.bytes = 0;
+            std::mem::take(&mut garbage.keys)
+        };
+        let mut by_targets: Vec<(Vec<usize>, Vec<String>)> = Vec::new();
+        for (targets, key) in keys {
+            match by_targets.iter_mut().find(|(t, _)| *t == targets) {
+                Some((_, group)) => group.push(key),
+                None => by_targets.push((targets, vec![key])),
+            }
+        }
+        for (targets, keys) in by_targets {
+            let _ = self.post(&targets, &Command::DeleteMany { keys });
+        }
+    }
+
     fn dispatch(&self, targets: &[usize], command: &Command, payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<(Reply, Vec<u8>)>> {
         if self.is_closed() {
             bail!(ContextClosed, "context {} is closed", self.inner.id);
+        }
+        if wait {
+            // What the client waits for sees every dropped array deleted.
+            self.collect_garbage();
         }
         let responses = self.inner.backend.execute(targets, &encode(command)?, payloads, wait)?;
         let mut out = Vec::with_capacity(responses.len());

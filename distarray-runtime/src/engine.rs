@@ -117,6 +117,12 @@ impl Engine {
                 self.store.remove(&key);
                 done(Vec::new())
             }
+            Command::DeleteMany { keys } => {
+                for key in keys {
+                    self.store.remove(&key);
+                }
+                done(Vec::new())
+            }
             Command::DeletePrefix { prefix } => {
                 self.store.retain(|k, _| !k.starts_with(&prefix));
                 done(Vec::new())

@@ -51,6 +51,8 @@ pub(crate) enum Command {
     DimData { key: String },
     /// Delete one key (missing keys are not an error: deletion is idempotent).
     Delete { key: String },
+    /// Delete several keys (missing ones are not an error).
+    DeleteMany { keys: Vec<String> },
     /// Delete every key that starts with `prefix`.
     DeletePrefix { prefix: String },
     /// List the keys that start with `prefix`.

@@ -6,7 +6,6 @@ use std::marker::PhantomData;
 use crate::context::Context;
 use crate::distribution::Distribution;
 use crate::element::{DType, Element};
-use crate::protocol::Command;
 
 mod impl_constructors;
 mod impl_conversions;
@@ -118,12 +117,10 @@ impl<T: Element> DistArray<T> {
 
 impl<T: Element> Drop for DistArray<T> {
     fn drop(&mut self) {
-        let ctx = self.distribution.context();
-        if !ctx.is_closed() {
-            // Nobody to report to in drop; a failed delete leaves a key that
-            // `Context::cleanup` or closing the context removes.
-            let _ = ctx.post(self.distribution.targets(), &Command::Delete { key: std::mem::take(&mut self.key) });
-        }
+        // A failed delete leaves a key that `Context::cleanup` or closing the
+        // context removes.
+        let bytes = self.nbytes();
+        self.distribution.context().discard(self.distribution.targets(), std::mem::take(&mut self.key), bytes);
     }
 }
 
