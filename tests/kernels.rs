@@ -1,6 +1,7 @@
 //! The kernel suite on thread engines, over all engines and a subset.
 
 #[path = "support/kernels.rs"]
+#[allow(dead_code)] // each file uses part of the suite
 mod kernels;
 
 use distarray::prelude::*;

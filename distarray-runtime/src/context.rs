@@ -76,6 +76,12 @@ struct ContextInner {
     next_key: AtomicU64,
 }
 
+/// Held while a call reaches the engines and, when it waits, until it has
+/// their answers: calls from several client threads reach every engine in
+/// one order, and nothing comes between a failed collective call and the
+/// replacement of its communicator (see [`Context::run_collective`]).
+static CALLS: Mutex<()> = Mutex::new(());
+
 /// Dropped arrays of every context, kept for [`Context::discard`]: any call
 /// that waits, in any context, sees them deleted.
 static GARBAGE: Mutex<Garbage> = Mutex::new(Garbage { keys: Vec::new(), bytes: 0 });
@@ -136,7 +142,7 @@ impl Context {
             next_key: AtomicU64::new(0),
         };
         let ctx = Context { inner: Arc::new(inner) };
-        ctx.run_all(&Command::OpenContext { ctx: id, targets: ctx.inner.targets.clone() })?;
+        ctx.run_collective(&ctx.inner.targets, &Command::OpenContext { ctx: id, targets: ctx.inner.targets.clone() })?;
         Ok(ctx)
     }
 
@@ -303,6 +309,12 @@ impl Context {
     }
 
     fn dispatch(&self, targets: &[usize], command: &Command, payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<(Reply, Vec<u8>)>> {
+        self.check_open(wait)?;
+        let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+        self.dispatch_locked(targets, command, payloads, wait)
+    }
+
+    fn check_open(&self, wait: bool) -> Result<()> {
         if self.is_closed() {
             bail!(ContextClosed, "context {} is closed", self.inner.id);
         }
@@ -310,6 +322,11 @@ impl Context {
             // What the client waits for sees every dropped array deleted.
             self.collect_garbage();
         }
+        Ok(())
+    }
+
+    /// [`dispatch`](Self::dispatch) with [`CALLS`] held.
+    fn dispatch_locked(&self, targets: &[usize], command: &Command, payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<(Reply, Vec<u8>)>> {
         let responses = self.inner.backend.execute(targets, &encode(command)?, payloads, wait)?;
         let mut out = Vec::with_capacity(responses.len());
         for response in responses {
@@ -321,16 +338,28 @@ impl Context {
         Ok(out)
     }
 
+    /// Runs a command that may use the engines' communicator over `targets`
+    /// and waits. If it fails, the communicator is replaced (a failed
+    /// collective leaves it in an unknown state) before any other call — from
+    /// any client thread — can reach the engines.
+    pub(crate) fn run_collective(&self, targets: &[usize], command: &Command) -> Result<Vec<(Reply, Vec<u8>)>> {
+        self.check_open(true)?;
+        let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+        let outcome = self.dispatch_locked(targets, command, Vec::new(), true);
+        if let Err(e) = &outcome {
+            // An engine that is gone or busy would only make this wait too.
+            if e.kind() != crate::error::ErrorKind::EngineUnavailable {
+                let generation = self.inner.backend.reset_comm(targets);
+                let reset = Command::ResetComm { targets: targets.to_vec(), generation };
+                let _ = self.dispatch_locked(targets, &reset, Vec::new(), true);
+            }
+        }
+        outcome
+    }
+
     /// Like [`run`](Self::run), for commands that only acknowledge.
     pub(crate) fn run_done(&self, targets: &[usize], command: &Command) -> Result<()> {
         self.run(targets, command, Vec::new()).map(drop)
-    }
-
-    /// Replaces the engines' communicator over `targets` after a call on them
-    /// failed: a failed collective leaves it in an unknown state. Best effort.
-    pub(crate) fn reset_comm(&self, targets: &[usize]) {
-        self.inner.backend.reset_comm(targets);
-        let _ = self.run_done(targets, &Command::ResetComm { targets: targets.to_vec() });
     }
 
     /// Makes sure the engines `targets` can make their communicator.

@@ -16,8 +16,10 @@ use crate::protocol::{decode, encode, Command, Init, Layout, Reply};
 /// Makes the communicator of a new context; one per backend.
 pub(crate) trait CommFactory: Send {
     /// The communicator over `targets` (engine ids, in rank order), which
-    /// include this engine. Every target calls it while running the same command.
-    fn open(&mut self, targets: &[usize]) -> Result<Box<dyn Comm>>;
+    /// include this engine, in its `generation` (how many times it was reset,
+    /// see `Command::ResetComm`). Every target calls it while running the
+    /// same command.
+    fn open(&mut self, targets: &[usize], generation: u64) -> Result<Box<dyn Comm>>;
 }
 
 /// One engine: its id among all engines, its arrays and its communicators.
@@ -27,6 +29,8 @@ pub(crate) struct Engine {
     // One communicator per distinct target list, made on first use and kept:
     // contexts and kernels over the same engines share it.
     comms: HashMap<Vec<usize>, Box<dyn Comm>>,
+    /// How many times each communicator was reset.
+    generations: HashMap<Vec<usize>, u64>,
     factory: Box<dyn CommFactory>,
     /// The first failure of a command nobody waited for, reported with the
     /// next answer the client waits for.
@@ -37,7 +41,7 @@ pub(crate) struct Engine {
 
 impl Engine {
     pub(crate) fn new(id: usize, factory: Box<dyn CommFactory>) -> Self {
-        Engine { id, store: HashMap::new(), comms: HashMap::new(), factory, deferred: None, stopped: false }
+        Engine { id, store: HashMap::new(), comms: HashMap::new(), generations: HashMap::new(), factory, deferred: None, stopped: false }
     }
 
     /// Runs one encoded command with its payload; returns the encoded reply and
@@ -132,10 +136,11 @@ impl Engine {
                 self.stopped = true;
                 done(Vec::new())
             }
-            Command::ResetComm { targets } => {
+            Command::ResetComm { targets, generation } => {
                 if let Some(comm) = self.comms.remove(&targets) {
                     comm.retire();
                 }
+                self.generations.insert(targets, generation);
                 done(Vec::new())
             }
             Command::ListKeys { prefix } => {
@@ -154,7 +159,8 @@ impl Engine {
     /// The communicator over `targets`, made on first use.
     pub(crate) fn comm(&mut self, targets: &[usize]) -> Result<&dyn Comm> {
         if !self.comms.contains_key(targets) {
-            let comm = self.factory.open(targets)?;
+            let generation = self.generations.get(targets).copied().unwrap_or(0);
+            let comm = self.factory.open(targets, generation)?;
             self.comms.insert(targets.to_vec(), comm);
         }
         self.comms.get(targets).map(|c| c.as_ref()).ok_or_else(|| err!(Backend, "communicator over {targets:?} vanished"))
@@ -251,7 +257,7 @@ mod tests {
     struct NoComms;
 
     impl CommFactory for NoComms {
-        fn open(&mut self, targets: &[usize]) -> Result<Box<dyn Comm>> {
+        fn open(&mut self, targets: &[usize], _: u64) -> Result<Box<dyn Comm>> {
             bail!(Backend, "no communicator over {targets:?} in this test")
         }
     }

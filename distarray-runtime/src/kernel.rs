@@ -572,15 +572,13 @@ impl KernelCall {
             ctx.post(&targets, &Command::RunKernel(request))?;
             return Ok((result_key, targets, Vec::new()));
         }
-        let replies = match ctx.run(&targets, &Command::RunKernel(request), Vec::new()) {
+        let replies = match ctx.run_collective(&targets, &Command::RunKernel(request)) {
             Ok(r) => r,
             Err(e) => {
-                // Engines that succeeded may hold a result nobody will own, and
-                // the kernel's communicator may be mid-collective; an engine
-                // that is gone or busy would only make the clean-up wait too.
+                // Engines that succeeded may hold a result nobody will own; an
+                // engine that is gone or busy would only make this wait too.
                 if e.kind() != ErrorKind::EngineUnavailable {
-                    let _ = ctx.run_done(&targets, &Command::Delete { key: result_key });
-                    ctx.reset_comm(&targets);
+                    let _ = ctx.post(&targets, &Command::Delete { key: result_key });
                 }
                 return Err(e);
             }

@@ -64,8 +64,9 @@ pub(crate) enum Command {
     /// Stop serving, as if the engine had crashed (fault injection for tests).
     Stop,
     /// Replace the communicator over `targets` (after a failed collective its
-    /// state is unknown): the next command that needs it makes a new one.
-    ResetComm { targets: Vec<usize> },
+    /// state is unknown): the next command that needs it makes a new one, of
+    /// `generation` (client threads resetting at once must not mix groups).
+    ResetComm { targets: Vec<usize>, generation: u64 },
 }
 
 /// An engine's answer to one command.

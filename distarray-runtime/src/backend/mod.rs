@@ -33,8 +33,9 @@ pub(crate) trait Backend: Send + Sync {
     fn prepare_comm(&self, targets: &[usize]);
 
     /// Client-side part of replacing the engines' communicator over `targets`
-    /// after a failed call (see `Command::ResetComm`).
-    fn reset_comm(&self, targets: &[usize]);
+    /// after a failed call: the generation the engines must open next (see
+    /// `Command::ResetComm`).
+    fn reset_comm(&self, targets: &[usize]) -> u64;
 
     /// Runs `command` on every engine in `targets`. With `wait`, waits for
     /// their responses and returns them in target order. Without, returns as

@@ -146,8 +146,11 @@ impl Backend for MpiBackend {
 
     fn prepare_comm(&self, _targets: &[usize]) {}
 
-    // Engine ranks make their communicators themselves.
-    fn reset_comm(&self, _targets: &[usize]) {}
+    // Engine ranks make their communicators themselves (a collective call,
+    // ordered like the commands).
+    fn reset_comm(&self, _targets: &[usize]) -> u64 {
+        0
+    }
 
     fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>> {
         if let Some(t) = targets.iter().find(|&&t| t >= self.engines) {
@@ -295,7 +298,7 @@ struct MpiCommFactory {
 }
 
 impl CommFactory for MpiCommFactory {
-    fn open(&mut self, targets: &[usize]) -> Result<Box<dyn Comm>> {
+    fn open(&mut self, targets: &[usize], _generation: u64) -> Result<Box<dyn Comm>> {
         let engines = &self.engines.0;
         let ranks: Vec<i32> = targets.iter().map(|&t| t as i32).collect();
         let group = engines.group().include(&ranks);

@@ -1,7 +1,7 @@
 //! Thread engines: `DISTARRAY_ENGINES` threads in this process (default 4),
 //! each blocked on its command channel while idle.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender, TryRecvError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -35,13 +35,14 @@ struct Job {
 }
 
 /// Communicator ends made by the client for engines to pick up, keyed by
-/// (target list, engine id).
-type PendingComms = Arc<Mutex<HashMap<(Vec<usize>, usize), ThreadComm>>>;
+/// (target list, generation, engine id).
+type PendingComms = Arc<Mutex<HashMap<(Vec<usize>, u64, usize), ThreadComm>>>;
 
 pub(crate) struct ThreadBackend {
     engines: Vec<Sender<Job>>,
     pending: PendingComms,
-    prepared: Mutex<HashSet<Vec<usize>>>,
+    /// The latest generation of each communicator made.
+    prepared: Mutex<HashMap<Vec<usize>, u64>>,
     // One client call at a time, so every engine sees commands in one order;
     // holds the number of commands sent without waiting since the last wait.
     order: Mutex<usize>,
@@ -53,9 +54,9 @@ struct PendingFactory {
 }
 
 impl CommFactory for PendingFactory {
-    fn open(&mut self, targets: &[usize]) -> Result<Box<dyn Comm>> {
+    fn open(&mut self, targets: &[usize], generation: u64) -> Result<Box<dyn Comm>> {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
-        match pending.remove(&(targets.to_vec(), self.id)) {
+        match pending.remove(&(targets.to_vec(), generation, self.id)) {
             Some(comm) => Ok(Box::new(comm)),
             None => bail!(Backend, "no communicator was prepared over {targets:?} for engine {}", self.id),
         }
@@ -80,12 +81,14 @@ impl ThreadBackend {
 }
 
 impl ThreadBackend {
-    /// Leaves a new communicator over `targets` for the engines to pick up
-    /// (replacing one they have not picked up yet).
-    fn new_group(&self, targets: &[usize]) {
+    /// Leaves a new communicator over `targets` for the engines to pick up.
+    /// Ends of older generations stay until picked up: client threads may
+    /// send their resets in another order than they made them, and every
+    /// engine opens whichever generation the last reset it ran names.
+    fn new_group(&self, targets: &[usize], generation: u64) {
         let mut pending = self.pending.lock().unwrap_or_else(PoisonError::into_inner);
         for (comm, &engine) in ThreadComm::group(targets.len()).into_iter().zip(targets) {
-            pending.insert((targets.to_vec(), engine), comm);
+            pending.insert((targets.to_vec(), generation, engine), comm);
         }
     }
 }
@@ -140,15 +143,21 @@ impl Backend for ThreadBackend {
     }
 
     fn prepare_comm(&self, targets: &[usize]) {
-        if self.prepared.lock().unwrap_or_else(PoisonError::into_inner).insert(targets.to_vec()) {
-            self.new_group(targets);
+        let mut prepared = self.prepared.lock().unwrap_or_else(PoisonError::into_inner);
+        if !prepared.contains_key(targets) {
+            prepared.insert(targets.to_vec(), 0);
+            self.new_group(targets, 0);
         }
     }
 
-    fn reset_comm(&self, targets: &[usize]) {
+    fn reset_comm(&self, targets: &[usize]) -> u64 {
         // Fresh channels: whatever the failed call left in the old ones is gone
         // with them.
-        self.new_group(targets);
+        let mut prepared = self.prepared.lock().unwrap_or_else(PoisonError::into_inner);
+        let generation = prepared.get(targets).map_or(0, |g| g + 1);
+        prepared.insert(targets.to_vec(), generation);
+        self.new_group(targets, generation);
+        generation
     }
 
     fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>> {

@@ -202,10 +202,7 @@ fn map_into<T: Copy, O>(x: &[T], out: &mut [O], f: impl Fn(T) -> Result<O>) -> R
 }
 
 /// `t[i] = f(t[i])`, for in-place ops (where `O` is `T`).
-fn map_in_place<T: Copy, O: Any + Copy>(target: &mut [O], f: impl Fn(T) -> Result<O>) -> Result<()>
-where
-    T: Any,
-{
+fn map_in_place<T: Copy + Any, O: Any + Copy>(target: &mut [O], f: impl Fn(T) -> Result<O>) -> Result<()> {
     for t in target.iter_mut() {
         *t = f(same_type(*t)?)?;
     }
