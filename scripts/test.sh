@@ -52,6 +52,7 @@ random=$(test_binary mpi_random)
 reductions=$(test_binary mpi_reductions)
 indexing=$(test_binary mpi_indexing)
 io=$(test_binary mpi_io)
+badinput=$(test_binary mpi_bad_input)
 hdf5prog=$(test_binary mpi_hdf5)
 passed=0
 failed=0
@@ -73,6 +74,7 @@ for n in 3 5; do
     run "mpi_reductions_np$n" 0 "${mpirun[@]}" -n "$n" "$reductions"
     run "mpi_indexing_np$n" 0 "${mpirun[@]}" -n "$n" "$indexing"
     run "mpi_io_np$n" 0 "${mpirun[@]}" -n "$n" "$io"
+    run "mpi_bad_input_np$n" 0 "${mpirun[@]}" -n "$n" "$badinput"
     run "mpi_hdf5_np$n" 0 "${mpirun[@]}" -n "$n" "$hdf5prog"
     for example in quickstart local_kernels vectorize random; do
         run "mpi_example_${example}_np$n" 0 "${mpirun[@]}" -n "$n" "target/debug/examples/$example"
