@@ -10,9 +10,10 @@ use distarray::prelude::*;
 /// One `#[test]` per named case, and the list of names, checked against the
 /// suite's own list so no case is left out.
 macro_rules! tests {
-    ($($module:ident :: $name:ident),* $(,)?) => {
+    ($($(#[$attr:meta])* $module:ident :: $name:ident),* $(,)?) => {
         $(
             #[test]
+            $(#[$attr])*
             fn $name() -> Result<()> {
                 bad_input::$module::$name()
             }
@@ -49,6 +50,19 @@ tests!(
     arrays::array_after_cleanup,
     arrays::empty_array_with_a_long_axis,
     arrays::zero_size_shape_beyond_ndarray_limits,
+    arrays::zero_size_arrays_work,
+    arrays::huge_shapes_are_errors_not_allocations,
+    operations::ufunc_of_mismatched_shapes,
+    operations::out_of_incompatible_distribution,
+    operations::arrays_of_another_context,
+    operations::indices_out_of_range_or_overflowing,
+    operations::bad_slices,
+    operations::reductions_with_bad_axes,
+    operations::kernel_with_bad_targets,
+    operations::kernel_of_mismatched_arrays,
+    operations::from_localarrays_with_wrong_dtype_or_key,
+    #[ignore = "runtime bug in kernel.rs: from_localarrays adopts another context's key (see bad_input::IGNORED)"]
+    operations::from_localarrays_of_another_contexts_key,
     files::npy_truncated_or_corrupt,
     files::npy_of_another_dtype_or_shape,
     files::dnpy_corrupt_or_mistyped,
@@ -59,4 +73,7 @@ tests!(
 fn every_case_of_the_suite_is_a_test() {
     let suite: Vec<&str> = bad_input::cases().iter().map(|(name, _)| *name).collect();
     assert_eq!(NAMES, suite.as_slice(), "tests/bad_input.rs must list the suite's cases in order");
+    for (name, _) in bad_input::IGNORED {
+        assert!(suite.contains(name), "ignored case {name} is not in the suite");
+    }
 }

@@ -3,6 +3,10 @@
 use distarray::prelude::*;
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
 
+use distarray::functions::{add, multiply_inplace};
+use distarray::GlobalDimDict;
+use ndarray::s;
+
 use super::{expect_err, no_panic, on_every_context};
 
 super::case_list!(
@@ -10,6 +14,8 @@ super::case_list!(
     array_after_cleanup,
     empty_array_with_a_long_axis,
     zero_size_shape_beyond_ndarray_limits,
+    zero_size_arrays_work,
+    huge_shapes_are_errors_not_allocations,
 );
 
 // ---------------------------------------------------------------------------
@@ -109,6 +115,67 @@ pub fn zero_size_shape_beyond_ndarray_limits() -> Result<()> {
                 assert!(!e.message().contains("without a message"), "{e:?} lost the engine's panic message");
             }
             expect_err(one_target, ErrorKind::InvalidShape, &[&format!("{shape:?}")]);
+        }
+        Ok(())
+    })
+}
+
+// numpy allows arrays with a zero-length axis; so must every operation here.
+pub fn zero_size_arrays_work() -> Result<()> {
+    on_every_context(|ctx| {
+        for shape in [&[0][..], &[0, 5], &[5, 0], &[3, 0, 4]] {
+            let what = format!("{shape:?}");
+            let empty = ArrayD::<f64>::zeros(IxDyn(shape));
+            for dist in ["b", "c", "u"] {
+                let letters: String = dist.repeat(shape.len());
+                let d = Distribution::builder(ctx, shape).dist(&letters).build()?;
+                let a = no_panic(&what, || ctx.fromarray(&empty, Some(&d)))?;
+                assert_eq!(a.toarray()?, empty, "{what} {letters}");
+                assert_eq!(a.global_size(), 0);
+                let mut z = ctx.zeros::<f64>(&d)?;
+                z.fill(3.0)?;
+                multiply_inplace(&mut z, &a)?;
+                assert_eq!(add(&a, &z)?.toarray()?, empty);
+                assert_eq!(a.sum()?, 0.0, "{what}: numpy's sum of an empty array");
+                assert!(a.mean()?.is_nan(), "{what}: numpy's mean of an empty array");
+                expect_err(a.min(), ErrorKind::InvalidShape, &["zero-size", "minimum"]);
+                expect_err(a.max(), ErrorKind::InvalidShape, &["zero-size", "maximum"]);
+                let axis_sum = a.sum_axis(&[0])?;
+                assert_eq!(axis_sum.toarray()?, ArrayD::<f64>::zeros(IxDyn(&shape[1..])), "{what}");
+                assert_eq!(a.slice(s![0..0])?.shape()[0], 0);
+                let cyclic = Distribution::builder(ctx, shape).dist(&"c".repeat(shape.len())).build()?;
+                assert_eq!(a.distribute_as(&cyclic)?.toarray()?, empty);
+                let first = vec![0isize; shape.len()];
+                expect_err(a.get(&first), ErrorKind::IndexOutOfBounds, &["out of bounds"]);
+            }
+            let i = ctx.ones::<i32>(&Distribution::from_shape(ctx, shape)?)?;
+            assert_eq!(i.sum()?, 0);
+            assert_eq!(i.toarray()?.len(), 0);
+        }
+        // A 0-d array has one element, not zero.
+        let scalar = ctx.fromarray(&ndarray::arr0(2.5f64), None)?;
+        assert_eq!((scalar.sum()?, scalar.get(&[])?), (2.5, 2.5));
+        expect_err(scalar.get(&[0]), ErrorKind::IndexOutOfBounds, &["1 entries", "0 axes"]);
+        Ok(())
+    })
+}
+
+// A size product beyond usize (or isize) must be refused before any engine
+// allocates anything.
+pub fn huge_shapes_are_errors_not_allocations() -> Result<()> {
+    on_every_context(|ctx| {
+        let n = ctx.num_targets();
+        for size in [usize::MAX, isize::MAX as usize + 1] {
+            let dims = [GlobalDimDict::BlockCyclic { size, proc_grid_size: n, block_size: 1 }, GlobalDimDict::NoDist { size: 2 }];
+            let e = no_panic("from_global_dim_data", || Distribution::from_global_dim_data(ctx, &dims, None));
+            expect_err(e, ErrorKind::InvalidShape, &["more elements"]);
+        }
+        let bounds: Vec<usize> = (0..=n).map(|r| if r == n { usize::MAX } else { r }).collect();
+        let dims = [GlobalDimDict::Block { bounds }, GlobalDimDict::NoDist { size: 3 }];
+        expect_err(Distribution::from_global_dim_data(ctx, &dims, None), ErrorKind::InvalidShape, &["more elements"]);
+        for shape in [&[usize::MAX, usize::MAX][..], &[1 << 32, 1 << 32, 1 << 32], &[3, isize::MAX as usize]] {
+            expect_err(Distribution::from_shape(ctx, shape), ErrorKind::InvalidShape, &["more elements", &format!("{shape:?}")]);
+            expect_err(Distribution::builder(ctx, shape).dist("cc").build(), ErrorKind::InvalidShape, &["more elements"]);
         }
         Ok(())
     })
