@@ -76,7 +76,7 @@ fn a_million_small_operations() -> Result<()> {
     }
     let ops: usize = std::env::var("DISTARRAY_SOAK_OPS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
     let ctx = Context::new()?;
-    let mut rng = Rng(0x5eed_0f_50a4);
+    let mut rng = Rng(0x5eed_50a4_0f0f);
     let mut pool: Vec<Entry> = Vec::new();
     let started = Instant::now();
     let mut rss_after_warmup = None;
