@@ -63,6 +63,7 @@ tests!(
     operations::from_localarrays_with_wrong_dtype_or_key,
     #[ignore = "runtime bug in kernel.rs: from_localarrays adopts another context's key (see bad_input::IGNORED)"]
     operations::from_localarrays_of_another_contexts_key,
+    operations::arguments_outside_their_domain,
     files::npy_truncated_or_corrupt,
     files::npy_of_another_dtype_or_shape,
     files::dnpy_corrupt_or_mistyped,

@@ -21,6 +21,7 @@ super::case_list!(
     kernel_of_mismatched_arrays,
     from_localarrays_with_wrong_dtype_or_key,
     from_localarrays_of_another_contexts_key,
+    arguments_outside_their_domain,
 );
 
 /// The length of this engine's piece.
@@ -224,6 +225,27 @@ pub fn from_localarrays_with_wrong_dtype_or_key() -> Result<()> {
     })
 }
 
+
+pub fn arguments_outside_their_domain() -> Result<()> {
+    on_every_context(|ctx| {
+        let d = Distribution::from_shape(ctx, &[6])?;
+        let random = Random::new(ctx);
+        random.seed(Some(7));
+        expect_err(random.normal(&d, 0.0, -1.0), ErrorKind::InvalidArgument, &["scale -1"]);
+        expect_err(random.normal(&d, f64::NAN, 1.0), ErrorKind::InvalidArgument, &["loc NaN"]);
+        expect_err(random.normal(&d, 0.0, f64::INFINITY), ErrorKind::InvalidArgument, &["scale inf"]);
+        expect_err(random.randint(&d, 5, Some(5)), ErrorKind::InvalidArgument, &["[5, 5)"]);
+        expect_err(random.randint(&d, i64::MAX, Some(i64::MIN)), ErrorKind::InvalidArgument, &["low < high"]);
+        expect_err(random.randint(&d, 0, None), ErrorKind::InvalidArgument, &["low < high"]);
+        let a = ctx.fromarray(&Array1::from_iter(-3..3i32), Some(&d))?;
+        expect_err(distarray::functions::floor_divide(&a, 0), ErrorKind::Arithmetic, &[]);
+        expect_err(distarray::functions::power(&a, -1), ErrorKind::Arithmetic, &[]);
+        expect_err(distarray::functions::left_shift(&a, -1), ErrorKind::Arithmetic, &[]);
+        // Valid arguments still draw from the same stream.
+        assert!(random.randint(&d, -2, Some(3))?.toarray()?.iter().all(|v| (-2..3).contains(v)));
+        Ok(())
+    })
+}
 
 // Ignored (see IGNORED in mod.rs): `from_localarrays_with` (kernel.rs)
 // accepts the key of another context's array on the same engines and returns
