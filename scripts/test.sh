@@ -55,6 +55,7 @@ random=$(test_binary mpi_random)
 reductions=$(test_binary mpi_reductions)
 indexing=$(test_binary mpi_indexing)
 io=$(test_binary mpi_io)
+badinput=$(test_binary mpi_bad_input)
 hdf5prog=$(test_binary mpi_hdf5)
 failure=$(test_binary mpi_engine_failure)
 perf=$(cargo test --features mpi,hdf5 --bench perf --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*perf-[^)]*\)).*/\1/p' | tail -n 1)
@@ -79,6 +80,7 @@ for n in 3 5; do
     run "mpi_reductions_np$n" 0 "${mpirun[@]}" -n "$n" "$reductions"
     run "mpi_indexing_np$n" 0 "${mpirun[@]}" -n "$n" "$indexing"
     run "mpi_io_np$n" 0 "${mpirun[@]}" -n "$n" "$io"
+    run "mpi_bad_input_np$n" 0 "${mpirun[@]}" -n "$n" "$badinput"
     run "mpi_hdf5_np$n" 0 "${mpirun[@]}" -n "$n" "$hdf5prog"
     PERF_QUICK=1 run "mpi_perf_quick_np$n" 0 "${mpirun[@]}" -n "$n" "$perf"
     for example in quickstart local_kernels vectorize random; do

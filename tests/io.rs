@@ -211,6 +211,13 @@ fn fuzz_entry_points_take_anything() {
     for data in [&b""[..], b"\x93NUMPY", b"\x93NUMPY\x01\x00\xff\xff{", b"\x93DARRY\x01\x00\x93DARRY\x01\x00"] {
         assert!(!distarray::__fuzz::fuzz_npy_header(data));
         assert!(!distarray::__fuzz::fuzz_dnpy_header(data));
+        distarray::__fuzz::fuzz_command(data);
+    }
+    let header = b"{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }";
+    assert_eq!(distarray::__fuzz::fuzz_header_text(header), 2, "a literal and a .npy header, not a .dnpy one");
+    assert_eq!(distarray::__fuzz::fuzz_header_text(b"{'a': (1, [2, 'x'])"), 0);
+    for data in [&[0u8; 64][..], &[0xff; 64], &[3, 0, 0, 0, 0], &[5, 1, b'k', 0]] {
+        distarray::__fuzz::fuzz_command(data);
     }
 }
 

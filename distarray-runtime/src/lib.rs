@@ -93,7 +93,8 @@ pub mod __testing {
 /// Entry points of the fuzz targets in `fuzz/`. Not public API.
 #[doc(hidden)]
 pub mod __fuzz {
-    pub use crate::io::{fuzz_dnpy_header, fuzz_npy_header};
+    pub use crate::io::{fuzz_dnpy_header, fuzz_header_text, fuzz_npy_header};
+    pub use crate::protocol::fuzz_command;
 }
 
 /// Every trait, for `use distarray::traits::*;`.

@@ -82,7 +82,7 @@ fn read_exact(r: &mut impl Read, buf: &mut [u8], what: &str) -> Result<(), Strin
     })
 }
 
-fn parse_header_text(text: &[u8]) -> Result<RawDimData, String> {
+pub(super) fn parse_header_text(text: &[u8]) -> Result<RawDimData, String> {
     let dict = pyliteral::parse(text).map_err(|e| format!("malformed header: {e}"))?;
     let Value::Dict(items) = &dict else {
         return Err(format!("malformed header: {} instead of a dict", dict.kind()));

@@ -1,5 +1,6 @@
 //! Entry points of the fuzz targets (`fuzz/`): the `.npy` and `.dnpy`
-//! header parsers run on arbitrary bytes, as if they were a whole file.
+//! header parsers run on arbitrary bytes, as if they were a whole file, and
+//! the header dictionaries' parsers on arbitrary text.
 
 use std::io::Cursor;
 
@@ -18,6 +19,17 @@ pub fn fuzz_dnpy_header(data: &[u8]) -> bool {
         Ok((_, start)) => super::npy::read_header(&mut cursor, start, len).is_ok(),
         Err(_) => false,
     }
+}
+
+/// Parses `data` as the text of a header dictionary: as a Python literal,
+/// then as a `.npy` header and as a `.dnpy` header (without the magic and
+/// length framing that the other targets must get past first); how many of
+/// the three accept it. Never panics.
+pub fn fuzz_header_text(data: &[u8]) -> usize {
+    let literal = super::pyliteral::parse(data).map(|v| v.kind()).is_ok();
+    let npy = super::npy::parse_header_text(data).is_ok();
+    let dnpy = super::dnpy::parse_header_text(data).is_ok();
+    usize::from(literal) + usize::from(npy) + usize::from(dnpy)
 }
 
 #[cfg(test)]
@@ -67,6 +79,7 @@ mod tests {
             }
             fuzz_npy_header(&data);
             fuzz_dnpy_header(&data);
+            fuzz_header_text(&data);
         }
     }
 }

@@ -52,7 +52,7 @@ mod kernels;
 mod npy;
 mod pyliteral;
 
-pub use fuzz::{fuzz_dnpy_header, fuzz_npy_header};
+pub use fuzz::{fuzz_dnpy_header, fuzz_header_text, fuzz_npy_header};
 #[cfg(feature = "hdf5")]
 pub use self::hdf5::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
 
