@@ -61,7 +61,6 @@ tests!(
     operations::kernel_with_bad_targets,
     operations::kernel_of_mismatched_arrays,
     operations::from_localarrays_with_wrong_dtype_or_key,
-    #[ignore = "runtime bug in kernel.rs: from_localarrays adopts another context's key (see bad_input::IGNORED)"]
     operations::from_localarrays_of_another_contexts_key,
     operations::arguments_outside_their_domain,
     files::npy_truncated_or_corrupt,

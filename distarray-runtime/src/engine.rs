@@ -201,6 +201,7 @@ impl Engine {
     }
 
     fn create<T: Element>(&self, layout: &Layout, init: Init, payload: &[u8]) -> Result<Box<dyn StoredArray>> {
+        layout.check()?;
         let Some(rank) = layout.targets.iter().position(|&t| t == self.id) else {
             bail!(InvalidTarget, "engine {} is not among the array's targets {:?}", self.id, layout.targets);
         };
@@ -212,7 +213,9 @@ impl Engine {
             Init::Empty | Init::Zeros | Init::Ones => {
                 let value = if init == Init::Ones { T::one() } else { T::zero() };
                 let shape = local_shape(&dim_data);
-                LocalArray::new(ArrayD::from_elem(IxDyn(&shape), value), dim_data)?
+                let values = filled_vec(shape.iter().product(), value)?;
+                let data = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| err!(InvalidShape, "{e}"))?;
+                LocalArray::new(data, dim_data)?
             }
         };
         Ok(Box::new(array))
@@ -235,6 +238,17 @@ impl Engine {
         }
         Ok(array.as_mut())
     }
+}
+
+/// `n` copies of `value`, or `Err(OutOfMemory)` where `vec![value; n]` would
+/// abort the process (numpy's MemoryError).
+pub(crate) fn filled_vec<T: Clone>(n: usize, value: T) -> Result<Vec<T>> {
+    let mut values = Vec::new();
+    values.try_reserve_exact(n).map_err(|_| {
+        err!(OutOfMemory, "cannot allocate {n} elements of {} bytes on this engine", std::mem::size_of::<T>())
+    })?;
+    values.resize(n, value);
+    Ok(values)
 }
 
 /// The message of a caught panic.

@@ -39,6 +39,8 @@ pub enum ErrorKind {
     WrongContext,
     /// A backend (thread or MPI engines) failed or is unavailable.
     Backend,
+    /// An engine could not allocate memory for an array (numpy's MemoryError).
+    OutOfMemory,
     /// An engine the call needs has stopped, or did not answer within
     /// `DISTARRAY_ENGINE_TIMEOUT`: the call's outcome on the other engines is
     /// unknown. Contexts over other engines keep working.

@@ -310,6 +310,7 @@ pub(crate) fn output_from_global_index<T: Element>(inputs: &mut KernelInputs<'_>
     let Some(layout) = inputs.index_layout else {
         bail!(Protocol, "an array-building kernel was called without a layout");
     };
+    layout.check()?;
     let rank = inputs.engine.rank();
     let grid_shape: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
     let coords = rank_to_coords(rank, &grid_shape);
@@ -320,7 +321,9 @@ pub(crate) fn output_from_global_index<T: Element>(inputs: &mut KernelInputs<'_>
     } else {
         layout.maps.iter().zip(&coords).map(|(m, &c)| m.global_indices(c)).collect()
     };
-    let mut values = Vec::with_capacity(shape.iter().product());
+    let mut values = Vec::new();
+    let count: usize = shape.iter().product();
+    values.try_reserve_exact(count).map_err(|_| err!(OutOfMemory, "cannot allocate {count} elements on this engine"))?;
     if let Some((inner, outer)) = indices.split_last() {
         if !shape.contains(&0) {
             // Walk the piece row by row: an odometer over the outer axes, the
@@ -805,9 +808,13 @@ impl<T: Element> DistArray<T> {
     /// engines of `context` (their dim data, pulled from the engines, gives the
     /// distribution) — the reference's `from_localarrays` with a context.
     ///
+    /// The new DistArray owns the key: dropping it deletes the pieces. Do not
+    /// wrap a key that another live DistArray owns.
+    ///
     /// # Errors
     /// `KeyNotFound` if an engine lacks the key, `DTypeMismatch` if it holds
-    /// another element type, `InvalidDimData` if the pieces do not tile an array.
+    /// another element type, `InvalidDimData` if the pieces do not tile an
+    /// array, `WrongContext` for a key another context made.
     pub fn from_localarrays(key: &str, context: &Context, targets: Option<&[usize]>) -> Result<Self> {
         let targets = context.select_targets(targets)?;
         let replies = context.run(&targets, &Command::DimData { key: key.to_string() }, Vec::new())?;
@@ -826,9 +833,14 @@ impl<T: Element> DistArray<T> {
     /// given (it must describe the stored pieces; their dtype is checked).
     ///
     /// # Errors
-    /// `KeyNotFound` or `DTypeMismatch` as above.
+    /// As [`from_localarrays`](Self::from_localarrays).
     pub fn from_localarrays_with(key: &str, distribution: &Distribution) -> Result<Self> {
         let ctx = distribution.context();
+        // Keys distarray made belong to the context that made them: adopting
+        // another context's would give its pieces two owners.
+        if key.starts_with(crate::KEY_PREFIX) && !key.starts_with(ctx.key_prefix()) {
+            bail!(WrongContext, "key {key:?} belongs to another context than context {} (prefix {:?})", ctx.id(), ctx.key_prefix());
+        }
         let replies = ctx.run(distribution.targets(), &Command::DimData { key: key.to_string() }, Vec::new())?;
         for ((reply, _), rank) in replies.into_iter().zip(0..) {
             if let Reply::DimData(d) = reply {

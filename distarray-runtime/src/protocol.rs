@@ -32,6 +32,20 @@ pub(crate) struct Layout {
     pub targets: Vec<usize>,
 }
 
+impl Layout {
+    /// Checks what engines rely on: one target per cell of the process grid.
+    /// The client only builds such layouts; a message that breaks this is
+    /// rejected rather than trusted.
+    pub(crate) fn check(&self) -> Result<()> {
+        use crate::distribution::MapBase;
+        let cells = self.maps.iter().try_fold(1usize, |n, m| n.checked_mul(m.grid_size()));
+        if cells != Some(self.targets.len()) {
+            return Err(err!(Protocol, "a layout of {} targets for a process grid of {cells:?} cells", self.targets.len()));
+        }
+        Ok(())
+    }
+}
+
 /// A command from the client to engines.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) enum Command {
@@ -102,7 +116,7 @@ pub(crate) fn decode<M: DeserializeOwned>(bytes: &[u8]) -> Result<M> {
 pub fn fuzz_command(data: &[u8]) {
     struct NoComm;
     impl crate::engine::CommFactory for NoComm {
-        fn open(&mut self, targets: &[usize]) -> Result<Box<dyn crate::comm::Comm>> {
+        fn open(&mut self, targets: &[usize], _: u64) -> Result<Box<dyn crate::comm::Comm>> {
             Err(err!(Backend, "a fuzzed engine has no communicator over {targets:?}"))
         }
     }
@@ -113,8 +127,11 @@ pub fn fuzz_command(data: &[u8]) {
         .map(|m| Command::Create { key: "k".into(), dtype: DType::F64, layout: Layout { maps: vec![Map::Block(m)], targets: vec![0] }, init: Init::Ones })
         .and_then(|c| encode(&c));
     if let Ok(setup) = setup {
-        engine.handle(&setup, Vec::new());
+        engine.handle(&setup, Vec::new(), true);
     }
-    let (reply, _) = engine.handle(data, data.to_vec());
-    let _ = decode::<Reply>(&reply);
+    // Not waited for, then waited for: both paths of `Engine::handle`.
+    engine.handle(data, data.to_vec(), false);
+    if let Some((reply, _)) = engine.handle(data, data.to_vec(), true) {
+        let _ = decode::<Reply>(&reply);
+    }
 }

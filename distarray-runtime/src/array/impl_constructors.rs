@@ -104,8 +104,9 @@ impl Context {
     fn create_with<T: Element>(&self, distribution: &Distribution, init: Init, payloads: Vec<Vec<u8>>) -> Result<DistArray<T>> {
         let key = self.new_key();
         let command = Command::Create { key: key.clone(), dtype: T::DTYPE, layout: distribution.layout().clone(), init };
-        if payloads.is_empty() {
-            // Nothing the engines could reject: pipelined.
+        if payloads.is_empty() && distribution.global_size().saturating_mul(T::DTYPE.itemsize()) <= PIPELINED_BYTES {
+            // Nothing the engines could reject (but memory, for big arrays,
+            // whose failure this call must report): pipelined.
             self.post(distribution.targets(), &command)?;
             return Ok(DistArray::from_key(key, distribution.clone()));
         }
@@ -117,3 +118,6 @@ impl Context {
         Ok(DistArray::from_key(key, distribution.clone()))
     }
 }
+
+/// Arrays up to this size are made without waiting for the engines.
+const PIPELINED_BYTES: usize = 1 << 20;

@@ -26,6 +26,7 @@ use crate::element::{DType, Element};
 use crate::error::{bail, err, Error, Result};
 use crate::kernel::register_for_every_dtype;
 use crate::kernel::{local_like, output_array, output_unit, registered_name, EngineCtx, KernelCall, KernelInputs, KernelOutput};
+use crate::engine::filled_vec;
 use crate::local::LocalArray;
 
 /// Where a ufunc's result goes.
@@ -158,7 +159,7 @@ fn same_type<A: Any, B: Any>(value: A) -> Result<B> {
 /// A new local array shaped like `like`, its elements written by `write`
 /// straight into the new buffer (one pass, no temporary).
 fn new_piece<O: Element, T: Element>(like: &LocalArray<T>, write: impl FnOnce(&mut [O]) -> Result<()>) -> Result<LocalArray<O>> {
-    let mut values = vec![O::zero(); like.len()];
+    let mut values = filled_vec(like.len(), O::zero())?;
     write(&mut values)?;
     local_like(like, values)
 }

@@ -177,6 +177,16 @@ pub fn huge_shapes_are_errors_not_allocations() -> Result<()> {
             expect_err(Distribution::from_shape(ctx, shape), ErrorKind::InvalidShape, &["more elements", &format!("{shape:?}")]);
             expect_err(Distribution::builder(ctx, shape).dist("cc").build(), ErrorKind::InvalidShape, &["more elements"]);
         }
+        // A valid shape too big for the machine: numpy's MemoryError, not an
+        // aborted process. Only where the kernel refuses such an allocation
+        // outright (overcommit heuristic or strict; mode 1 would grant it).
+        let overcommit = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").unwrap_or_default();
+        if matches!(overcommit.trim(), "0" | "2") {
+            let d = Distribution::builder(ctx, &[(1 << 36) - 1]).dist("n").targets(&ctx.targets()[..1]).build()?;
+            for result in [ctx.empty::<num_complex::Complex<f32>>(&d).map(drop), ctx.ones::<num_complex::Complex<f32>>(&d).map(drop)] {
+                expect_err(result, ErrorKind::OutOfMemory, &["cannot allocate"]);
+            }
+        }
         Ok(())
     })
 }

@@ -186,10 +186,7 @@ pub fn cases() -> Vec<Case> {
 /// Cases that fail because of a runtime bug outside the files this suite may
 /// fix, with the reason; `tests/bad_input.rs` marks them `#[ignore]` and
 /// `tests/mpi_bad_input.rs` skips them.
-pub const IGNORED: &[(&str, &str)] = &[(
-    "from_localarrays_of_another_contexts_key",
-    "kernel.rs: from_localarrays(_with) adopts another context's key; dropping the handle deletes that array",
-)];
+pub const IGNORED: &[(&str, &str)] = &[];
 
 /// Declares `pub const CASES` listing the named case functions of a module.
 macro_rules! case_list {

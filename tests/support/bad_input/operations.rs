@@ -247,9 +247,8 @@ pub fn arguments_outside_their_domain() -> Result<()> {
     })
 }
 
-// Ignored (see IGNORED in mod.rs): `from_localarrays_with` (kernel.rs)
-// accepts the key of another context's array on the same engines and returns
-// a second owner of it; dropping that handle deletes the first array's pieces.
+// Adopting another context's key would give its pieces a second owner, whose
+// drop would delete them.
 pub fn from_localarrays_of_another_contexts_key() -> Result<()> {
     on_every_context(|ctx| {
         let other = Context::with_targets(ctx.targets())?;
