@@ -352,6 +352,18 @@ fn split(buf: Vec<u8>, counts: &[i32]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// `MPI_Iallgather` and `MPI_Ialltoall`, which share this signature.
+type CountCollective = unsafe extern "C" fn(
+    *const std::os::raw::c_void,
+    std::os::raw::c_int,
+    ffi::MPI_Datatype,
+    *mut std::os::raw::c_void,
+    std::os::raw::c_int,
+    ffi::MPI_Datatype,
+    ffi::MPI_Comm,
+    *mut ffi::MPI_Request,
+) -> std::os::raw::c_int;
+
 /// Buffers of a non-blocking collective, kept alive for as long as MPI may
 /// use them.
 struct Buffers {
@@ -396,28 +408,33 @@ impl MpiComm {
         }
     }
 
-    /// Every member's count, in rank order (non-blocking, see [`wait`](Self::wait)).
-    fn all_gather_count(&self, mine: i32) -> Result<Vec<i32>> {
-        let n = self.size();
-        let mut buffers = Buffers { bytes: Vec::new(), counts: vec![vec![mine], vec![0; n]] };
+    /// One count per member each way, by `collective` (`MPI_Iallgather` with
+    /// one count sent, or `MPI_Ialltoall` with one per member): the counts
+    /// sent and the counts received, in rank order (non-blocking, see
+    /// [`wait`](Self::wait)).
+    fn exchange_counts(&self, collective: CountCollective, send: Vec<i32>) -> Result<(Vec<i32>, Vec<i32>)> {
+        let mut buffers = Buffers { bytes: Vec::new(), counts: vec![send, vec![0; self.size()]] };
+        let (sent, received) = (buffers.counts[0].as_ptr(), buffers.counts[1].as_mut_ptr());
         let mut request = std::mem::MaybeUninit::uninit();
         // SAFETY: the buffers live in `buffers` until the request completes
-        // (or forever, see `wait`); counts are i32 as declared.
+        // (or forever, see `wait`); they hold i32 counts as declared, one
+        // (or one per member) sent and one per member received.
         unsafe {
-            ffi::MPI_Iallgather(
-                buffers.counts[0].as_ptr().cast(),
+            collective(
+                sent.cast(),
                 1,
                 ffi::RSMPI_INT32_T,
-                buffers.counts[1].as_mut_ptr().cast(),
+                received.cast(),
                 1,
                 ffi::RSMPI_INT32_T,
                 self.raw(),
                 request.as_mut_ptr(),
             );
         }
-        // SAFETY: MPI_Iallgather set the request.
-        let mut buffers = self.wait(unsafe { request.assume_init() }, buffers)?;
-        Ok(std::mem::take(&mut buffers.counts[1]))
+        // SAFETY: the collective set the request.
+        let Buffers { counts: mut both, .. } = self.wait(unsafe { request.assume_init() }, buffers)?;
+        let received = both.pop().unwrap_or_default();
+        Ok((both.pop().unwrap_or_default(), received))
     }
 
     fn raw(&self) -> ffi::MPI_Comm {
@@ -439,14 +456,14 @@ impl Comm for MpiComm {
     }
 
     fn all_gather_bytes(&self, send: &[u8]) -> Result<Vec<Vec<u8>>> {
-        let counts = self.all_gather_count(count(send.len())?)?;
+        let (_, counts) = self.exchange_counts(ffi::MPI_Iallgather, vec![count(send.len())?])?;
         let displs = displacements(&counts);
         let total = counts.iter().map(|&c| c as usize).sum();
         let mut send_buf = distinct_buffer(send.len());
         send_buf[..send.len()].copy_from_slice(send);
         let mut buffers = Buffers { bytes: vec![send_buf, distinct_buffer(total)], counts: vec![counts, displs] };
         let mut request = std::mem::MaybeUninit::uninit();
-        // SAFETY: as in `all_gather_count`; the receive buffer holds `total`
+        // SAFETY: as in `exchange_counts`; the receive buffer holds `total`
         // bytes laid out by `counts` and `displs`.
         unsafe {
             ffi::MPI_Iallgatherv(
@@ -474,24 +491,7 @@ impl Comm for MpiComm {
             bail!(InvalidShape, "all_to_all needs {n} buffers, got {}", send.len());
         }
         let send_counts = send.iter().map(|b| count(b.len())).collect::<Result<Vec<i32>>>()?;
-        let mut buffers = Buffers { bytes: Vec::new(), counts: vec![send_counts, vec![0; n]] };
-        let mut request = std::mem::MaybeUninit::uninit();
-        // SAFETY: as in `all_gather_count`, one count per member each way.
-        unsafe {
-            ffi::MPI_Ialltoall(
-                buffers.counts[0].as_ptr().cast(),
-                1,
-                ffi::RSMPI_INT32_T,
-                buffers.counts[1].as_mut_ptr().cast(),
-                1,
-                ffi::RSMPI_INT32_T,
-                self.raw(),
-                request.as_mut_ptr(),
-            );
-        }
-        // SAFETY: MPI_Ialltoall set the request.
-        let Buffers { counts: mut sizes, .. } = self.wait(unsafe { request.assume_init() }, buffers)?;
-        let (recv_counts, send_counts) = (sizes.pop().unwrap_or_default(), sizes.pop().unwrap_or_default());
+        let (send_counts, recv_counts) = self.exchange_counts(ffi::MPI_Ialltoall, send_counts)?;
         let send_total = send.iter().map(Vec::len).sum();
         let mut flat = distinct_buffer(send_total);
         let mut at = 0;
