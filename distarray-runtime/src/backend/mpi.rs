@@ -266,32 +266,35 @@ fn receive_parts<P: Source>(from: &P, tag: i32, timeout: Option<Duration>) -> Op
 
 /// A wait that first polls, yielding the core, for a while (commands and
 /// answers come in quick bursts, and a sleep costs tens of microseconds more
-/// than asked), then sleeps for longer and longer, up to a millisecond.
+/// than asked); then sleeps briefly, so that a wait of milliseconds (a
+/// reduction, a peer a little behind) overshoots by little; then, once the
+/// wait is long (the engine is idle), for a millisecond at a time, which costs
+/// next to no CPU.
 struct Idle {
     start: Instant,
-    sleeps: u32,
 }
 
 impl Default for Idle {
     fn default() -> Self {
-        Idle { start: Instant::now(), sleeps: 0 }
+        Idle { start: Instant::now() }
     }
 }
 
 impl Idle {
     const POLL: Duration = Duration::from_micros(200);
+    const SHORT: Duration = Duration::from_millis(20);
 
     fn wait(&mut self) {
-        if self.start.elapsed() < Self::POLL {
+        let waited = self.start.elapsed();
+        if waited < Self::POLL {
             std::thread::yield_now();
+        } else if waited < Self::SHORT {
+            std::thread::sleep(Duration::from_micros(50));
         } else {
-            let micros = 20u64 << self.sleeps.min(6);
-            self.sleeps += 1;
-            std::thread::sleep(Duration::from_micros(micros.min(1000)));
+            std::thread::sleep(Duration::from_millis(1));
         }
     }
 }
-
 
 struct MpiCommFactory {
     engines: Serialized<SimpleCommunicator>,

@@ -25,6 +25,24 @@ pub(crate) trait Acc<T>: Clone + Serialize + DeserializeOwned + Send {
     fn push(&mut self, x: T);
     /// Folds in another partial result (combination is associative).
     fn merge(&mut self, other: &Self);
+    /// Folds in a run of elements, in any order.
+    fn push_slice(&mut self, values: &[T])
+    where
+        T: Copy,
+    {
+        // Eight independent accumulators break the dependency chain of one
+        // running total (as ndarray's unrolled sum does), then merge.
+        let mut lanes: [Self; 8] = std::array::from_fn(|_| Self::empty());
+        let chunks = values.chunks_exact(8);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for (lane, &x) in lanes.iter_mut().zip(chunk) {
+                lane.push(x);
+            }
+        }
+        rest.iter().for_each(|&x| self.push(x));
+        lanes.iter().for_each(|lane| self.merge(lane));
+    }
     /// The reduced value.
     fn finish(&self, how: &Finish) -> Result<Self::Out>;
 }
@@ -243,6 +261,20 @@ impl Moments {
     }
 }
 
+/// The sum of `f(x)` over `xs`, in eight independent lanes (vectorisable; one
+/// running total would wait on every addition).
+fn sum_lanes(xs: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&x| f(x)).sum();
+    for chunk in chunks {
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            *lane += f(x);
+        }
+    }
+    lanes.iter().sum::<f64>() + rest
+}
+
 /// Which statistic a [`Stat`] accumulator finishes with.
 pub(crate) trait StatKind: Clone + Send + Sync + 'static {
     fn value(m: &Moments, ddof: f64) -> f64;
@@ -292,6 +324,21 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
     }
     fn merge(&mut self, other: &Self) {
         self.moments.combine(&other.moments);
+    }
+    fn push_slice(&mut self, values: &[T]) {
+        // Two passes over blocks that stay in cache (a sum, then squared
+        // deviations from the block's mean), merged by Chan's formula: as
+        // stable as Welford's update, without its division per element.
+        const BLOCK: usize = 1024;
+        let mut block = [0.0f64; BLOCK];
+        for run in values.chunks(BLOCK) {
+            let block = &mut block[..run.len()];
+            block.iter_mut().zip(run).for_each(|(b, &x)| *b = x.widen());
+            let n = block.len() as f64;
+            let mean = sum_lanes(block, |x| x) / n;
+            let m2 = sum_lanes(block, |x| (x - mean) * (x - mean));
+            self.moments.combine(&Moments { n, mean, m2 });
+        }
     }
     fn finish(&self, how: &Finish) -> Result<f64> {
         Ok(K::value(&self.moments, how.ddof))

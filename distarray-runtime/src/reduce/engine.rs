@@ -63,20 +63,7 @@ fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &
     let mut acc = A::empty();
     // Memory order is fine: the order of a whole-array reduction is free.
     match a.as_slice_memory_order() {
-        Some(values) => {
-            // Eight independent accumulators break the dependency chain of one
-            // running total (as ndarray's unrolled sum does), then merge.
-            let mut lanes: [A; 8] = std::array::from_fn(|_| A::empty());
-            let chunks = values.chunks_exact(8);
-            let rest = chunks.remainder();
-            for chunk in chunks {
-                for (lane, &x) in lanes.iter_mut().zip(chunk) {
-                    lane.push(x);
-                }
-            }
-            rest.iter().for_each(|&x| acc.push(x));
-            lanes.iter().for_each(|lane| acc.merge(lane));
-        }
+        Some(values) => acc.push_slice(values),
         None => a.iter().for_each(|&x| acc.push(x)),
     }
     let mut total = A::empty();
