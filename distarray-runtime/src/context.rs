@@ -42,9 +42,9 @@ fn note_bulk_deletion() {
 /// # Pipelining
 /// Calls that cannot fail on the engines once the client has checked their
 /// arguments — elementwise operations that cannot meet a bad value (not
-/// integer division, powers or shifts), `fill`, `zeros`/`ones`/`empty`, and
-/// deleting an array when it is dropped — return as soon as their command is
-/// on its way: each engine runs commands in the order they were sent, so
+/// integer division, remainders, powers or shifts), `zeros`/`ones`/`empty` of
+/// up to 1 MiB, and deleting an array when it is dropped — return as soon as
+/// their command is on its way: each engine runs commands in the order they were sent, so
 /// later calls see their results, and a chain of small operations costs
 /// microseconds per operation instead of a round trip each. Should one
 /// nevertheless fail on an engine (a fault of the engine itself, such as
@@ -195,8 +195,7 @@ impl Context {
     /// # Errors
     /// `ContextClosed` after [`close`](Self::close).
     pub fn cleanup(&self) -> Result<()> {
-        note_bulk_deletion();
-        self.run_all(&Command::DeletePrefix { prefix: self.inner.prefix.clone() }).map(drop)
+        self.delete_prefix(self.inner.prefix.clone())
     }
 
     /// Frees everything this context created on the engines and closes it:

@@ -243,11 +243,18 @@ impl Engine {
 /// `n` copies of `value`, or `Err(OutOfMemory)` where `vec![value; n]` would
 /// abort the process (numpy's MemoryError).
 pub(crate) fn filled_vec<T: Clone>(n: usize, value: T) -> Result<Vec<T>> {
+    let mut values = vec_with_capacity(n)?;
+    values.resize(n, value);
+    Ok(values)
+}
+
+/// An empty `Vec` with room for `n` elements, or `Err(OutOfMemory)` where
+/// `Vec::with_capacity` would abort the process.
+pub(crate) fn vec_with_capacity<T>(n: usize) -> Result<Vec<T>> {
     let mut values = Vec::new();
     values.try_reserve_exact(n).map_err(|_| {
         err!(OutOfMemory, "cannot allocate {n} elements of {} bytes on this engine", std::mem::size_of::<T>())
     })?;
-    values.resize(n, value);
     Ok(values)
 }
 

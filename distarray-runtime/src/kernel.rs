@@ -321,9 +321,7 @@ pub(crate) fn output_from_global_index<T: Element>(inputs: &mut KernelInputs<'_>
     } else {
         layout.maps.iter().zip(&coords).map(|(m, &c)| m.global_indices(c)).collect()
     };
-    let mut values = Vec::new();
-    let count: usize = shape.iter().product();
-    values.try_reserve_exact(count).map_err(|_| err!(OutOfMemory, "cannot allocate {count} elements on this engine"))?;
+    let mut values = crate::engine::vec_with_capacity(shape.iter().product())?;
     if let Some((inner, outer)) = indices.split_last() {
         if !shape.contains(&0) {
             // Walk the piece row by row: an odometer over the outer axes, the
