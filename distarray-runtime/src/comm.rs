@@ -69,12 +69,14 @@ pub(crate) fn seconds_from_env(name: &str) -> Option<Duration> {
     }
 }
 
-/// The error of a member that gave up waiting for rank `from`.
-pub(crate) fn timed_out(from: usize, timeout: Duration) -> crate::Error {
+/// The error of a member that gave up waiting in a collective, for rank
+/// `from` when it knows which (MPI only knows the collective is unfinished).
+pub(crate) fn timed_out(from: Option<usize>, timeout: Duration) -> crate::Error {
+    let whom = from.map_or_else(|| "the other engines".to_string(), |r| format!("engine rank {r}"));
     err!(
         Backend,
-        "gave up waiting for engine rank {from} in a collective after {:.1} s (DISTARRAY_COLLECTIVE_TIMEOUT); \
-         it is still busy, hung, or did not join the same collective",
+        "gave up waiting for {whom} in a collective after {:.1} s (DISTARRAY_COLLECTIVE_TIMEOUT); \
+         an engine is still busy, hung, or did not join the same collective",
         timeout.as_secs_f64()
     )
 }
@@ -145,7 +147,7 @@ impl ThreadComm {
         match self.from[from].recv_timeout(timeout) {
             Ok(Packet::Data(bytes)) => Ok(bytes),
             Ok(Packet::Abort(reason)) => Err(aborted_by(from, &reason)),
-            Err(RecvTimeoutError::Timeout) => Err(timed_out(from, timeout)),
+            Err(RecvTimeoutError::Timeout) => Err(timed_out(Some(from), timeout)),
             Err(RecvTimeoutError::Disconnected) => Err(err!(Backend, "engine rank {from} has stopped")),
         }
     }

@@ -17,7 +17,7 @@ use mpi::traits::*;
 use mpi::Threading;
 
 use super::{engine_timeout, Backend, Response, MAX_IN_FLIGHT};
-use crate::comm::{aborted_by, collective_timeout, Comm};
+use crate::comm::{aborted_by, collective_timeout, timed_out, Comm};
 use crate::engine::{CommFactory, Engine};
 use crate::error::{bail, err, Result};
 
@@ -396,12 +396,7 @@ impl MpiComm {
                 let (reason, status) = probed.matched_receive_vec::<u8>();
                 aborted_by(status.source_rank() as usize, &String::from_utf8_lossy(&reason))
             } else if started.elapsed() > timeout {
-                err!(
-                    Backend,
-                    "gave up waiting for the other engines in a collective after {:.1} s (DISTARRAY_COLLECTIVE_TIMEOUT); \
-                     one is still busy, hung, or did not join the same collective",
-                    timeout.as_secs_f64()
-                )
+                timed_out(None, timeout)
             } else {
                 idle.wait();
                 continue;
