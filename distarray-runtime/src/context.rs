@@ -111,8 +111,12 @@ impl Context {
     ///
     /// # Errors
     /// `Backend` if the engines cannot be started, `Unsupported` if MPI was
-    /// asked for in a build without the `mpi` feature.
+    /// asked for in a build without the `mpi` feature, `NestedCall` inside a
+    /// kernel (engines cannot drive contexts; every `Context` and `DistArray`
+    /// call made inside a kernel fails so, at once, leaving the engines as
+    /// they were).
     pub fn new() -> Result<Self> {
+        check_not_in_kernel()?;
         let backend = backend()?;
         let targets: Vec<usize> = (0..backend.num_engines()).collect();
         Self::open(backend, targets)
@@ -125,6 +129,7 @@ impl Context {
     /// `InvalidTarget` if `targets` is empty, repeats an engine or names an
     /// engine that does not exist.
     pub fn with_targets(targets: &[usize]) -> Result<Self> {
+        check_not_in_kernel()?;
         let backend = backend()?;
         check_targets(targets, &(0..backend.num_engines()).collect::<Vec<_>>())?;
         Self::open(backend, targets.to_vec())
@@ -205,12 +210,16 @@ impl Context {
     /// # Errors
     /// `ContextClosed` if it was already closed.
     pub fn close(&self) -> Result<()> {
+        check_not_in_kernel()?;
         let command = Command::CloseContext { ctx: self.inner.id, prefix: self.inner.prefix.clone() };
-        self.run_all(&command)?;
+        // Closed before the engines delete anything, with no call in flight:
+        // a call racing this one from another client thread either ran
+        // entirely before or sees `ContextClosed`, never a missing piece.
+        let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
         if self.inner.closed.swap(true, Ordering::AcqRel) {
             bail!(ContextClosed, "context {} was already closed", self.inner.id);
         }
-        Ok(())
+        self.dispatch_locked(&self.inner.targets, &command, Vec::new(), true).map(drop)
     }
 
     /// `targets` checked against this context, or all of its targets.
@@ -310,16 +319,27 @@ impl Context {
     fn dispatch(&self, targets: &[usize], command: &Command, payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<(Reply, Vec<u8>)>> {
         self.check_open(wait)?;
         let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+        self.check_closed()?;
         self.dispatch_locked(targets, command, payloads, wait)
     }
 
+    /// Checked before a call, without [`CALLS`]: not from a kernel, not
+    /// closed; deletes dropped arrays first when the call waits.
     fn check_open(&self, wait: bool) -> Result<()> {
-        if self.is_closed() {
-            bail!(ContextClosed, "context {} is closed", self.inner.id);
-        }
+        check_not_in_kernel()?;
+        self.check_closed()?;
         if wait {
             // What the client waits for sees every dropped array deleted.
             self.collect_garbage();
+        }
+        Ok(())
+    }
+
+    /// Checked again with [`CALLS`] held: [`close`](Self::close) may have
+    /// come first.
+    fn check_closed(&self) -> Result<()> {
+        if self.is_closed() {
+            bail!(ContextClosed, "context {} is closed", self.inner.id);
         }
         Ok(())
     }
@@ -342,9 +362,22 @@ impl Context {
     /// collective leaves it in an unknown state) before any other call — from
     /// any client thread — can reach the engines.
     pub(crate) fn run_collective(&self, targets: &[usize], command: &Command) -> Result<Vec<(Reply, Vec<u8>)>> {
+        self.run_collective_or_undo(targets, command, None)
+    }
+
+    /// [`run_collective`](Self::run_collective), sending `undo` to `targets`
+    /// right after the command should it fail: no other call, from any client
+    /// thread, comes between them.
+    pub(crate) fn run_collective_or_undo(&self, targets: &[usize], command: &Command, undo: Option<&Command>) -> Result<Vec<(Reply, Vec<u8>)>> {
         self.check_open(true)?;
         let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+        self.check_closed()?;
         let outcome = self.dispatch_locked(targets, command, Vec::new(), true);
+        if let (Err(_), Some(undo)) = (&outcome, undo) {
+            // Not waited for: an engine that is gone or busy must not make
+            // this wait too; each engine runs it before anything else.
+            let _ = self.dispatch_locked(targets, undo, Vec::new(), false);
+        }
         if let Err(e) = &outcome {
             // An engine that is gone or busy would only make this wait too.
             if e.kind() != crate::error::ErrorKind::EngineUnavailable {
@@ -369,6 +402,19 @@ impl Context {
     pub(crate) fn id(&self) -> u64 {
         self.inner.id
     }
+}
+
+/// `Err(NestedCall)` on an engine: a kernel that drove a context would wait
+/// for engines that are busy running it (itself among them).
+fn check_not_in_kernel() -> Result<()> {
+    if crate::engine::running_command() {
+        bail!(
+            NestedCall,
+            "a kernel cannot drive the client's context: Context and DistArray calls work on the client only (engine {})",
+            crate::engine::running_command_engine().map_or_else(|| "?".to_string(), |e| e.to_string())
+        );
+    }
+    Ok(())
 }
 
 /// Checks that `targets` is non-empty, has no repeats and is within `allowed`.
@@ -408,7 +454,9 @@ impl fmt::Debug for Context {
 
 impl Drop for ContextInner {
     fn drop(&mut self) {
-        if !*self.closed.get_mut() {
+        // Dropped inside a kernel, the context cannot reach the engines (one
+        // of them is running the kernel); their keys go at exit.
+        if !*self.closed.get_mut() && !crate::engine::running_command() {
             // Best effort: a failure here has nobody to report to, and the
             // engines drop the keys at exit anyway.
             let command = Command::CloseContext { ctx: self.id, prefix: self.prefix.clone() };

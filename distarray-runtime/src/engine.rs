@@ -37,11 +37,24 @@ pub(crate) struct Engine {
     deferred: Option<crate::Error>,
     /// Told to stop (fault injection): the backend ends this engine.
     stopped: bool,
+    /// The arrays the last kernel call borrowed mutably, as they were before
+    /// it, with the call's result key: kept until the next command, which is
+    /// either its [`Command::Rollback`] (another engine failed the call) or
+    /// anything else (the call succeeded everywhere; the copies are dropped).
+    undo: Option<Undo>,
+}
+
+/// What undoes a kernel call on this engine (see [`Engine::run_kernel`]).
+pub(crate) struct Undo {
+    /// The call's result key.
+    pub call: String,
+    /// Each mutably borrowed array's key with its copy from before the call.
+    pub arrays: Vec<(String, Box<dyn StoredArray>)>,
 }
 
 impl Engine {
     pub(crate) fn new(id: usize, factory: Box<dyn CommFactory>) -> Self {
-        Engine { id, store: HashMap::new(), comms: HashMap::new(), generations: HashMap::new(), factory, deferred: None, stopped: false }
+        Engine { id, store: HashMap::new(), comms: HashMap::new(), generations: HashMap::new(), factory, deferred: None, stopped: false, undo: None }
     }
 
     /// Runs one encoded command with its payload; returns the encoded reply and
@@ -54,6 +67,7 @@ impl Engine {
     /// that error, so no failure goes unreported.
     pub(crate) fn handle(&mut self, command: &[u8], payload: Vec<u8>, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
         let id = self.id;
+        let _running = RunningCommand::enter(id);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let command: Command = decode(command)?;
             self.execute(command, payload, answer)
@@ -82,6 +96,8 @@ impl Engine {
 
     fn execute(&mut self, command: Command, payload: Vec<u8>, answer: bool) -> Result<(Reply, Vec<u8>)> {
         let done = |data| Ok((Reply::Done, data));
+        // Any command but the undo of the last kernel call commits that call.
+        let undo = self.undo.take();
         match command {
             Command::OpenContext { ctx, targets } => {
                 let id = self.id;
@@ -96,6 +112,15 @@ impl Engine {
             }
             Command::CloseContext { prefix, .. } => {
                 self.store.retain(|k, _| !k.starts_with(&prefix));
+                done(Vec::new())
+            }
+            Command::Rollback { call } => {
+                if let Some(undo) = undo.filter(|u| u.call == call) {
+                    for (key, array) in undo.arrays {
+                        self.store.insert(key, array);
+                    }
+                }
+                self.store.remove(&call);
                 done(Vec::new())
             }
             Command::RunKernel(call) => {
@@ -196,6 +221,11 @@ impl Engine {
         }
     }
 
+    /// Keeps what undoes the kernel call just run (see [`Undo`]).
+    pub(crate) fn keep_undo(&mut self, undo: Undo) {
+        self.undo = Some(undo);
+    }
+
     pub(crate) fn insert(&mut self, key: String, array: Box<dyn StoredArray>) {
         self.store.insert(key, array);
     }
@@ -238,6 +268,60 @@ impl Engine {
         }
         Ok(array.as_mut())
     }
+}
+
+thread_local! {
+    /// The engine whose command this thread is running, if any.
+    static RUNNING: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// Marks the current thread as running a command of an engine, until dropped.
+struct RunningCommand(Option<usize>);
+
+impl RunningCommand {
+    fn enter(engine: usize) -> Self {
+        RunningCommand(RUNNING.with(|r| r.replace(Some(engine))))
+    }
+}
+
+impl Drop for RunningCommand {
+    fn drop(&mut self) {
+        RUNNING.with(|r| r.set(self.0));
+    }
+}
+
+/// Whether this thread is running an engine's command (a kernel, say).
+pub(crate) fn running_command() -> bool {
+    running_command_engine().is_some()
+}
+
+/// The engine whose command this thread is running.
+pub(crate) fn running_command_engine() -> Option<usize> {
+    RUNNING.with(std::cell::Cell::get)
+}
+
+/// Makes a panic inside a command print one line naming the engine (the
+/// call's `Err` carries the message to the client) instead of the default
+/// report, unless `RUST_BACKTRACE` asks for a backtrace. Panics elsewhere in
+/// the process go to the hook that was installed before.
+pub(crate) fn quiet_engine_panics() {
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| match running_command_engine() {
+            Some(engine) if !backtrace_requested() => {
+                let message = panic_message(info.payload());
+                let place = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+                eprintln!("distarray engine {engine}: panicked{place}: {message} (returned to the client as an error)");
+            }
+            _ => previous(info),
+        }));
+    });
+}
+
+/// Whether `RUST_BACKTRACE` asks for backtraces (set, and not `0`).
+fn backtrace_requested() -> bool {
+    std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0")
 }
 
 /// `n` copies of `value`, or `Err(OutOfMemory)` where `vec![value; n]` would

@@ -60,6 +60,9 @@ pub enum ErrorKind {
     /// A file's contents are not a valid file of the expected format (wrong
     /// magic, unknown version, malformed header, truncated data).
     Format,
+    /// A kernel called a `Context` or `DistArray` method on an engine: only
+    /// the client drives contexts (the engines are busy running the kernel).
+    NestedCall,
 }
 
 /// The error type of every fallible distarray call.

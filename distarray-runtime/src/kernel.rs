@@ -20,8 +20,8 @@ use crate::comm::Comm;
 use crate::context::{same_context, Context};
 use crate::distribution::{rank_to_coords, DimDict, Distribution, MapBase};
 use crate::element::{DType, Element};
-use crate::engine::{panic_message, Engine};
-use crate::error::{bail, err, ErrorKind, Result};
+use crate::engine::{panic_message, Engine, Undo};
+use crate::error::{bail, err, Result};
 use crate::local::{LocalArray, StoredArray};
 use crate::protocol::{decode, encode, Command, Layout, Reply};
 
@@ -134,6 +134,9 @@ pub(crate) enum KernelReply {
     Unit,
     /// A serialized value, in the response data.
     Value,
+    /// A value that is element data (`Vec<T>`, an ndarray array), as raw
+    /// bytes in the response data (see `crate::bulk`).
+    Bulk,
     /// A local array, stored under the result key.
     Array { dtype: DType, dim_data: Vec<DimDict> },
 }
@@ -143,6 +146,10 @@ pub(crate) enum KernelReply {
 pub struct KernelInputs<'a> {
     args: &'a [u8],
     arrays: Vec<(String, Box<dyn StoredArray>)>,
+    /// Copies of the arrays handed out mutably, taken before the kernel
+    /// could write them; `None` when the call cannot be undone (nobody waits
+    /// for it, so it cannot fail by contract).
+    snapshots: Option<Vec<(String, Box<dyn StoredArray>)>>,
     engine: EngineCtx<'a>,
     index_layout: Option<&'a Layout>,
     result: Option<Box<dyn StoredArray>>,
@@ -161,45 +168,67 @@ impl KernelArgs<'_> {
 
 /// The array arguments of a kernel call, taken one by one in order.
 #[doc(hidden)]
-pub struct KernelArrays<'a>(std::slice::IterMut<'a, (String, Box<dyn StoredArray>)>);
+pub struct KernelArrays<'a> {
+    arrays: std::slice::IterMut<'a, (String, Box<dyn StoredArray>)>,
+    snapshots: Option<&'a mut Vec<(String, Box<dyn StoredArray>)>>,
+}
 
 impl<'a> KernelArrays<'a> {
-    fn next_array(&mut self, param: &str) -> Result<&'a mut Box<dyn StoredArray>> {
-        match self.0.next() {
-            Some((_, array)) => Ok(array),
+    fn next_array(&mut self, param: &str) -> Result<&'a mut (String, Box<dyn StoredArray>)> {
+        match self.arrays.next() {
+            Some(entry) => Ok(entry),
             None => bail!(Protocol, "no array was sent for parameter `{param}`"),
         }
     }
 
     /// The next array argument, for parameter `param`.
     pub fn next_ref<T: Element>(&mut self, param: &str) -> Result<&'a LocalArray<T>> {
-        let array = self.next_array(param)?;
-        let dtype = array.dtype();
-        array.as_any().downcast_ref().ok_or_else(|| err!(DTypeMismatch, "parameter `{param}` takes {}, the array holds {dtype}", T::DTYPE))
+        let entry: &'a (String, Box<dyn StoredArray>) = self.next_array(param)?;
+        downcast_ref(entry.1.as_ref(), param)
     }
 
-    /// The next array argument, mutable, for parameter `param`.
+    /// The next array argument, mutable, for parameter `param`. When the call
+    /// can fail (the client waits for it), a copy is kept first, so that the
+    /// call can be undone on every engine should it fail on any.
     pub fn next_mut<T: Element>(&mut self, param: &str) -> Result<&'a mut LocalArray<T>> {
-        let array = self.next_array(param)?;
-        let dtype = array.dtype();
-        array.as_any_mut().downcast_mut().ok_or_else(|| err!(DTypeMismatch, "parameter `{param}` takes {}, the array holds {dtype}", T::DTYPE))
+        let (key, array) = self.next_array(param)?;
+        downcast_ref::<T>(array.as_ref(), param)?;
+        if let Some(snapshots) = self.snapshots.as_deref_mut() {
+            if !snapshots.iter().any(|(k, _)| k == key) {
+                let copy = array.try_clone_box().map_err(|e| e.context(format_args!("keeping a copy of `{param}` to undo the call")))?;
+                snapshots.push((key.clone(), copy));
+            }
+        }
+        Ok(array.as_any_mut().downcast_mut().expect("the dtype was checked"))
     }
 
-    /// The optional array argument stored under `key` (see
-    /// [`KernelCall::maybe_array`]), when this engine holds it.
-    pub(crate) fn next_maybe_mut<T: Element>(&mut self, key: &str) -> Result<Option<&'a mut LocalArray<T>>> {
-        if !matches!(self.0.as_slice().first(), Some((k, _)) if k == key) {
+    /// Whether the next array is the optional one stored under `key` (see
+    /// [`KernelCall::maybe_array`]), held by this engine.
+    fn next_is(&self, key: &str) -> bool {
+        matches!(self.arrays.as_slice().first(), Some((k, _)) if k == key)
+    }
+
+    /// The optional array argument stored under `key`, when this engine
+    /// holds it, for reading.
+    pub(crate) fn next_maybe_ref<T: Element>(&mut self, key: &str) -> Result<Option<&'a LocalArray<T>>> {
+        if !self.next_is(key) {
             return Ok(None);
         }
-        self.next_mut(key).map(Some)
+        self.next_ref(key).map(Some)
     }
+}
+
+fn downcast_ref<'a, T: Element>(array: &'a dyn StoredArray, param: &str) -> Result<&'a LocalArray<T>> {
+    let dtype = array.dtype();
+    array.as_any().downcast_ref().ok_or_else(|| err!(DTypeMismatch, "parameter `{param}` takes {}, the array holds {dtype}", T::DTYPE))
 }
 
 impl<'a> KernelInputs<'a> {
     /// The scalar arguments, the array arguments and the engine context, as
     /// disjoint borrows.
     pub fn split(&mut self) -> (KernelArgs<'a>, KernelArrays<'_>, &EngineCtx<'a>) {
-        (KernelArgs(self.args), KernelArrays(self.arrays.iter_mut()), &self.engine)
+        let arrays = KernelArrays { arrays: self.arrays.iter_mut(), snapshots: self.snapshots.as_mut() };
+        (KernelArgs(self.args), arrays, &self.engine)
     }
 
     /// The layout sent with the call (the array being built, or the layout of
@@ -215,10 +244,24 @@ pub fn output_unit(_: ()) -> Result<KernelOutput> {
     Ok(KernelOutput(Out::Unit))
 }
 
+/// The `Ok` value of a kernel returning `Result<R, E>`; its `Err` fails the
+/// call (a `distarray::Error` as it is, any other error as an `Engine` error
+/// with its message).
+#[doc(hidden)]
+pub fn kernel_result<R, E: std::fmt::Display + 'static>(result: std::result::Result<R, E>) -> Result<R> {
+    result.map_err(|e| match (&e as &dyn std::any::Any).downcast_ref::<crate::Error>() {
+        Some(error) => error.clone(),
+        None => err!(Engine, "{e}"),
+    })
+}
+
 /// A kernel's value result, sent back to the client.
 #[doc(hidden)]
-pub fn output_value<R: Serialize>(value: &R) -> Result<KernelOutput> {
-    Ok(KernelOutput(Out::Value(encode(value)?)))
+pub fn output_value<R: Serialize + 'static>(value: &R) -> Result<KernelOutput> {
+    Ok(KernelOutput(match crate::bulk::encode(value) {
+        Some(bytes) => Out::Bulk(bytes?),
+        None => Out::Value(encode(value)?),
+    }))
 }
 
 /// A kernel's `LocalArray` result, kept on the engine under the result key.
@@ -236,6 +279,7 @@ pub struct KernelOutput(Out);
 enum Out {
     Unit,
     Value(Vec<u8>),
+    Bulk(Vec<u8>),
     Array(KernelReply),
 }
 
@@ -391,12 +435,13 @@ impl Engine {
         let mut inputs = KernelInputs {
             args: &request.args,
             arrays,
+            snapshots: answer.then(Vec::new),
             engine: EngineCtx { engine: id, comm },
             index_layout: request.index_layout.as_ref(),
             result: None,
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| run(&mut inputs)));
-        let KernelInputs { arrays, result, .. } = inputs;
+        let KernelInputs { mut arrays, snapshots, result, .. } = inputs;
         let failure = match outcome {
             Ok(Ok(output)) => Ok(output),
             Ok(Err(e)) => Err(e.context(format_args!("kernel `{}`", request.name))),
@@ -405,11 +450,25 @@ impl Engine {
         if let (Err(e), true) = (&failure, answer) {
             comm.abort(&format!("engine {id}: {e}"));
         }
+        let snapshots = snapshots.unwrap_or_default();
+        if failure.is_err() {
+            // Failed here: the arrays go back as they were before the call.
+            for (key, copy) in snapshots {
+                if let Some((_, array)) = arrays.iter_mut().find(|(k, _)| *k == key) {
+                    *array = copy;
+                }
+            }
+        } else if !snapshots.is_empty() {
+            // Done here, but another engine may have failed: the client then
+            // sends the rollback right after this call.
+            self.keep_undo(Undo { call: request.result_key.clone(), arrays: snapshots });
+        }
         self.restore(arrays);
         let output = failure?;
         Ok(match output.0 {
             Out::Unit => (KernelReply::Unit, Vec::new()),
             Out::Value(bytes) => (KernelReply::Value, bytes),
+            Out::Bulk(bytes) => (KernelReply::Bulk, bytes),
             Out::Array(reply) => {
                 if let Some(array) = result {
                     self.insert(request.result_key, array);
@@ -497,7 +556,7 @@ impl KernelCall {
 
     /// Adds an array argument that only the engines holding it receive (after
     /// every [`array`](Self::array) argument; the kernel takes it with
-    /// `KernelArrays::next_maybe_mut`). Lets a call run on engines that do not
+    /// `KernelArrays::next_maybe_ref`). Lets a call run on engines that do not
     /// all hold the array, e.g. the union of two arrays' targets.
     pub(crate) fn maybe_array<T: Element>(mut self, array: &DistArray<T>) -> Result<Self> {
         let d = array.distribution();
@@ -573,17 +632,10 @@ impl KernelCall {
             ctx.post(&targets, &Command::RunKernel(request))?;
             return Ok((result_key, targets, Vec::new()));
         }
-        let replies = match ctx.run_collective(&targets, &Command::RunKernel(request)) {
-            Ok(r) => r,
-            Err(e) => {
-                // Engines that succeeded may hold a result nobody will own; an
-                // engine that is gone or busy would only make this wait too.
-                if e.kind() != ErrorKind::EngineUnavailable {
-                    let _ = ctx.post(&targets, &Command::Delete { key: result_key });
-                }
-                return Err(e);
-            }
-        };
+        // Engines that succeeded put back what the call changed and delete
+        // the result nobody will own.
+        let undo = Command::Rollback { call: result_key.clone() };
+        let replies = ctx.run_collective_or_undo(&targets, &Command::RunKernel(request), Some(&undo))?;
         let replies = replies
             .into_iter()
             .map(|(reply, data)| match reply {
@@ -647,7 +699,7 @@ impl KernelCall {
     }
 
     /// Runs the kernel; one value per engine, in engine order.
-    pub fn run_values<R: DeserializeOwned>(self) -> Result<Vec<R>> {
+    pub fn run_values<R: DeserializeOwned + 'static>(self) -> Result<Vec<R>> {
         let (_, _, replies) = self.send(None, None)?;
         decode_values(&self.name, &replies)
     }
@@ -671,11 +723,14 @@ fn expect_unit(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> Result<()> {
     }
 }
 
-fn decode_values<R: DeserializeOwned>(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> Result<Vec<R>> {
+fn decode_values<R: DeserializeOwned + 'static>(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> Result<Vec<R>> {
     replies
         .iter()
         .map(|(reply, data)| match reply {
             KernelReply::Value => decode(data).map_err(|e| e.context(format_args!("kernel `{name}` result"))),
+            KernelReply::Bulk => crate::bulk::decode(data)
+                .unwrap_or_else(|| Err(err!(Protocol, "raw element bytes came back for a value of another type")))
+                .map_err(|e| e.context(format_args!("kernel `{name}` result"))),
             other => bail!(Protocol, "kernel `{name}` returned {other:?} where a value was expected"),
         })
         .collect()
@@ -736,7 +791,7 @@ impl KernelReturn for ReturnsUnit {
     }
 }
 
-impl<R: DeserializeOwned> KernelReturn for ReturnsValue<R> {
+impl<R: DeserializeOwned + 'static> KernelReturn for ReturnsValue<R> {
     type PerEngine = R;
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<R>> {
         let (_, _, replies) = call.send(targets, None)?;

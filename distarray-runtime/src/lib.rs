@@ -14,6 +14,7 @@
 
 mod array;
 mod backend;
+mod bulk;
 pub mod cleanup;
 mod comm;
 mod context;
@@ -69,7 +70,7 @@ pub mod maps {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::kernel::{
-        check_same_local_shape, local_like, output_array, output_from_index, output_unit, output_value, KernelArgs,
+        check_same_local_shape, kernel_result, local_like, output_array, output_from_index, output_unit, output_value, KernelArgs,
         KernelArrays, KernelCall, KernelEntry, KernelFn, KernelInputs, KernelOutput,
     };
     pub use crate::kernel::{FromIndex, IndexKernel, Kernel, ReturnsArray, ReturnsUnit, ReturnsValue};
@@ -87,6 +88,12 @@ pub mod __testing {
     pub fn stop_engine(ctx: &Context, engine: usize) -> Result<()> {
         ctx.select_targets(Some(&[engine]))?;
         ctx.post(&[engine], &crate::protocol::Command::Stop)
+    }
+
+    /// Kernel values this client received as raw element bytes, and their
+    /// bytes, so far (proves that bulk values skip serde).
+    pub fn bulk_values_received() -> (u64, u64) {
+        crate::bulk::received()
     }
 }
 

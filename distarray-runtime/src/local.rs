@@ -7,7 +7,7 @@ use ndarray::{ArrayD, IxDyn};
 
 use crate::distribution::DimDict;
 use crate::element::{as_bytes, from_bytes, DType, Element};
-use crate::error::{bail, Result};
+use crate::error::{bail, err, Result};
 
 /// The piece of a [`DistArray`](crate::DistArray) that one engine holds: an
 /// ndarray plus the dim data (Distributed Array Protocol) saying which global
@@ -130,6 +130,9 @@ pub(crate) trait StoredArray: Send {
     fn raw_bytes(&self) -> Vec<u8>;
     fn fill_raw(&mut self, value: &[u8]) -> Result<()>;
     fn clone_box(&self) -> Box<dyn StoredArray>;
+    /// A copy, or `Err(OutOfMemory)` where [`clone_box`](Self::clone_box)
+    /// would abort the process.
+    fn try_clone_box(&self) -> Result<Box<dyn StoredArray>>;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -162,6 +165,13 @@ impl<T: Element> StoredArray for LocalArray<T> {
 
     fn clone_box(&self) -> Box<dyn StoredArray> {
         Box::new(self.clone())
+    }
+
+    fn try_clone_box(&self) -> Result<Box<dyn StoredArray>> {
+        let mut values = crate::engine::vec_with_capacity(self.data.len())?;
+        values.extend(self.data.iter().copied());
+        let data = ArrayD::from_shape_vec(self.data.raw_dim(), values).map_err(|e| err!(InvalidShape, "{e}"))?;
+        Ok(Box::new(LocalArray { data, dim_data: self.dim_data.clone() }))
     }
 
     fn as_any(&self) -> &dyn Any {

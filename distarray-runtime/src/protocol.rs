@@ -73,6 +73,11 @@ pub(crate) enum Command {
     ListKeys { prefix: String },
     /// Run a registered kernel.
     RunKernel(crate::kernel::KernelRequest),
+    /// Undo the kernel call whose result key is `call`, which failed on some
+    /// engine: put back the arrays it borrowed mutably, as they were before
+    /// it, and delete its result. Only the command right after the call can
+    /// undo it (see `Engine::run_kernel`).
+    Rollback { call: String },
     /// Nothing: answered once every earlier command has run.
     Sync,
     /// Stop serving, as if the engine had crashed (fault injection for tests).

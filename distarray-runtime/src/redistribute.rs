@@ -348,7 +348,7 @@ fn run_exchange<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutpu
     let (keep, piece, stats) = {
         let (args, mut arrays, engine) = inputs.split();
         let args: ExchangeArgs = args.decode()?;
-        let source = arrays.next_maybe_mut::<T>(&args.key)?.map(|a| &*a);
+        let source = arrays.next_maybe_ref::<T>(&args.key)?;
         let (piece, stats) = exchange(source, &args, engine.engine_id(), engine.comm())?;
         (args.keep, piece, stats)
     };

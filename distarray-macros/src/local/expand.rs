@@ -160,6 +160,8 @@ pub(crate) fn expand_with(k: &Kernel, extra: Extra) -> TokenStream {
             __distarray_kernel(#(#call_args),*)
         }
     });
+    // A `Result` kernel's `Err` fails the call on this engine.
+    let run_body = if k.fallible { quote!(#private::kernel_result({ #run_body })?) } else { run_body };
     let run_output = match &k.ret {
         Ret::Unit => quote! {
             { #run_body }

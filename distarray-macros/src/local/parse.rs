@@ -79,10 +79,19 @@ pub(crate) enum ReturnType<'a> {
     Value(&'a Type),
 }
 
-/// Classifies the return type by its syntax.
-pub(crate) fn return_kind(output: &syn::ReturnType) -> ReturnType<'_> {
-    let Some(ty) = return_type(output) else { return ReturnType::Unit };
+/// Classifies the return type by its syntax; `true` with it for a
+/// `Result<..>` (the kind is then that of its `Ok` type).
+pub(crate) fn return_kind(output: &syn::ReturnType) -> (ReturnType<'_>, bool) {
+    let Some(ty) = return_type(output) else { return (ReturnType::Unit, false) };
+    match path_named(ty, "Result").as_deref() {
+        Some([ok] | [ok, _]) => (type_kind(ok), true),
+        _ => (type_kind(ty), false),
+    }
+}
+
+fn type_kind(ty: &Type) -> ReturnType<'_> {
     match ungroup(ty) {
+        Type::Tuple(t) if t.elems.is_empty() => ReturnType::Unit,
         Type::Reference(_) => ReturnType::Reference,
         Type::ImplTrait(_) => ReturnType::ImplTrait,
         t => match path_named(t, "LocalArray") {

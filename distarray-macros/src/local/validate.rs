@@ -17,8 +17,10 @@ pub(crate) struct Kernel {
     pub(crate) func: ItemFn,
     /// Its parameters, in order.
     pub(crate) params: Vec<Param>,
-    /// What it returns.
+    /// What it returns (inside `Result` when `fallible`).
     pub(crate) ret: Ret,
+    /// It returns `Result<..>`: an `Err` fails the call, as a panic does.
+    pub(crate) fallible: bool,
 }
 
 /// One parameter of a kernel.
@@ -130,7 +132,8 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Kernel> {
         }
     }
 
-    let ret = match return_kind(&sig.output) {
+    let (kind, fallible) = return_kind(&sig.output);
+    let ret = match kind {
         ReturnType::Unit => Some(Ret::Unit),
         ReturnType::Array(args) => element_type(cx, &sig.output, &args).map(Ret::Array),
         ReturnType::Reference => {
@@ -151,7 +154,7 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Kernel> {
     };
 
     match (ok, ret) {
-        (true, Some(ret)) => Some(Kernel { krate: options.krate, func: input.func.clone(), params, ret }),
+        (true, Some(ret)) => Some(Kernel { krate: options.krate, func: input.func.clone(), params, ret, fallible }),
         _ => None,
     }
 }

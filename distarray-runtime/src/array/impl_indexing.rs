@@ -416,7 +416,7 @@ fn run_assign<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
     let args: AssignArgs<T> = args.decode()?;
     let a = arrays.next_mut::<T>("a")?;
     let piece = match &args.piece {
-        Some(key) => arrays.next_maybe_mut::<T>(key)?.map(|p| &*p),
+        Some(key) => arrays.next_maybe_ref::<T>(key)?,
         None => None,
     };
     let me = engine.engine_id();

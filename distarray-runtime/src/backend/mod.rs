@@ -55,6 +55,34 @@ pub(crate) fn engine_timeout() -> Option<std::time::Duration> {
     *TIMEOUT.get_or_init(|| crate::comm::seconds_from_env("DISTARRAY_ENGINE_TIMEOUT"))
 }
 
+/// The stack of each engine thread when `DISTARRAY_ENGINE_STACK` is unset:
+/// 128 MiB, reserved address space that only pages a kernel touches use, so
+/// that deeply recursive kernels (which the 2 MiB of a Rust thread or the
+/// 8 MiB of a main thread would overflow) just run.
+pub(crate) const DEFAULT_ENGINE_STACK: usize = 128 << 20;
+
+/// The stack size of engine threads, in bytes: `DISTARRAY_ENGINE_STACK`
+/// (bytes, or with a `K`, `M` or `G` suffix), default
+/// [`DEFAULT_ENGINE_STACK`]. A kernel that overflows it ends the process, as
+/// any stack overflow in Rust does (it cannot be caught like a panic).
+pub(crate) fn engine_stack_size() -> Result<usize> {
+    let Ok(value) = std::env::var("DISTARRAY_ENGINE_STACK") else {
+        return Ok(DEFAULT_ENGINE_STACK);
+    };
+    let text = value.trim();
+    let (digits, unit) = match text.char_indices().last() {
+        Some((i, 'k' | 'K')) => (&text[..i], 1 << 10),
+        Some((i, 'm' | 'M')) => (&text[..i], 1 << 20),
+        Some((i, 'g' | 'G')) => (&text[..i], 1 << 30),
+        _ => (text, 1),
+    };
+    match digits.trim().parse::<usize>().ok().and_then(|n| n.checked_mul(unit)) {
+        // Below 64 KiB not even the engine's own command loop fits.
+        Some(bytes) if bytes >= 64 << 10 => Ok(bytes),
+        _ => bail!(Backend, "DISTARRAY_ENGINE_STACK={value:?} is not a stack size of at least 64K (bytes, or with a K, M or G suffix)"),
+    }
+}
+
 /// Commands sent without waiting before the next one is waited for: bounds the
 /// engines' queues (and their memory) when a client runs far ahead.
 pub(crate) const MAX_IN_FLIGHT: usize = 1024;

@@ -16,7 +16,7 @@ use mpi::topology::{Color, Communicator, Group, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::Threading;
 
-use super::{engine_timeout, Backend, Response, MAX_IN_FLIGHT};
+use super::{engine_stack_size, engine_timeout, Backend, Response, MAX_IN_FLIGHT};
 use crate::comm::{aborted_by, collective_timeout, timed_out, Comm};
 use crate::engine::{CommFactory, Engine};
 use crate::error::{bail, err, Result};
@@ -81,17 +81,45 @@ impl MpiBackend {
             bail!(Backend, "the MPI backend needs a client and at least one engine: run with `mpirun -n N+1` (N >= 1), got 1 process");
         }
         let rank = world.rank();
+        // Every rank reads the same environment: the client reports a bad
+        // value as its error, the engines end.
+        let stack = engine_stack_size();
         // Collective over the world: the engines' communicator, without the client.
         let color = if rank == 0 { Color::undefined() } else { Color::with_value(0) };
         let engines = world.split_by_color(color);
         match engines {
             Some(engines) if rank != 0 => {
-                serve(&world, engines, rank as usize - 1);
+                // The engine loop runs on a thread of its own, for the stack
+                // size thread engines get too (the main thread's is fixed by
+                // `ulimit -s`); the main thread only waits, so MPI is still
+                // called from one thread at a time.
+                let stack = stack.unwrap_or_else(|e| exit_engine_rank(rank, &e));
+                crate::engine::quiet_engine_panics();
+                let id = rank as usize - 1;
+                let moved = Serialized((world, engines));
+                let served = std::thread::Builder::new()
+                    .name(format!("distarray-engine-{id}"))
+                    .stack_size(stack)
+                    .spawn(move || {
+                        // The whole wrapper moves in, not its fields.
+                        let moved = moved;
+                        let Serialized((world, engines)) = moved;
+                        serve(&world, engines, id);
+                        Serialized(world)
+                    })
+                    .map_err(|e| err!(Backend, "cannot start engine {id}'s thread with a stack of {stack} bytes (DISTARRAY_ENGINE_STACK): {e}"))
+                    .unwrap_or_else(|e| exit_engine_rank(rank, &e));
+                let Ok(Serialized(world)) = served.join() else {
+                    // The engine loop never panics (commands run under
+                    // catch_unwind); should it, end as a crash would.
+                    std::process::exit(1);
+                };
                 drop(world);
                 drop(universe); // MPI_Finalize
                 std::process::exit(0);
             }
             _ => {
+                stack?;
                 *lock() = Some(Serialized(Client { world, universe: Some(universe), in_flight: 0 }));
                 // Engines wait for the client's word to end; give it at exit,
                 // whether main returns Ok, Err or panics.
@@ -103,6 +131,12 @@ impl MpiBackend {
             }
         }
     }
+}
+
+/// Ends an engine rank that cannot serve; mpirun then ends the job.
+fn exit_engine_rank(rank: i32, e: &crate::Error) -> ! {
+    eprintln!("distarray: MPI rank {rank} cannot serve as an engine: {e}");
+    std::process::exit(1)
 }
 
 fn lock() -> MutexGuard<'static, Option<Serialized<Client>>> {

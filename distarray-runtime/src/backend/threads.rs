@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::{engine_timeout, Backend, Response, MAX_IN_FLIGHT};
+use super::{engine_stack_size, engine_timeout, Backend, Response, MAX_IN_FLIGHT};
 use crate::comm::{Comm, ThreadComm};
 use crate::engine::{CommFactory, Engine};
 use crate::error::{bail, err, Result};
@@ -66,14 +66,17 @@ impl CommFactory for PendingFactory {
 impl ThreadBackend {
     pub(crate) fn start(count: usize) -> Result<Self> {
         let pending = PendingComms::default();
+        let stack = engine_stack_size()?;
+        crate::engine::quiet_engine_panics();
         let mut engines = Vec::with_capacity(count);
         for id in 0..count {
             let (tx, rx) = channel::<Job>();
             let engine = Engine::new(id, Box::new(PendingFactory { id, pending: pending.clone() }));
             thread::Builder::new()
                 .name(format!("distarray-engine-{id}"))
+                .stack_size(stack)
                 .spawn(move || serve(engine, rx))
-                .map_err(|e| err!(Backend, "cannot start engine thread {id}: {e}"))?;
+                .map_err(|e| err!(Backend, "cannot start engine thread {id} with a stack of {stack} bytes (DISTARRAY_ENGINE_STACK): {e}"))?;
             engines.push(tx);
         }
         Ok(ThreadBackend { engines, pending, prepared: Mutex::default(), order: Mutex::new(0) })

@@ -19,14 +19,13 @@ use super::dtypes::Ufunc;
 use super::operand::Operand;
 use super::scalar::{BinaryOp, CompareOp, Scalar, UnaryOp};
 use crate::array::DistArray;
-use crate::comm::Collectives;
 use crate::context::same_context;
 use crate::distribution::Distribution;
 use crate::element::{DType, Element};
-use crate::error::{bail, err, Error, Result};
+use crate::error::{bail, err, Result};
 use crate::kernel::register_for_every_dtype;
-use crate::kernel::{local_like, output_array, output_unit, registered_name, EngineCtx, KernelCall, KernelInputs, KernelOutput};
-use crate::engine::filled_vec;
+use crate::kernel::{local_like, output_array, output_unit, registered_name, KernelCall, KernelInputs, KernelOutput};
+use crate::engine::{filled_vec, vec_with_capacity};
 use crate::local::LocalArray;
 
 /// Where a ufunc's result goes.
@@ -165,33 +164,18 @@ fn new_piece<O: Element, T: Element>(like: &LocalArray<T>, write: impl FnOnce(&m
 }
 
 /// Runs `write` on `out`'s elements (in logical order; in-place ops read what
-/// they overwrite). Straight on its buffer when nobody has to agree first: an
-/// op that cannot fail on values fails, if at all, on its first element, so
-/// `out` stays unchanged. Else on a copy, written back only if every engine of
-/// the call succeeded (see [`agree_all`]).
-fn write_piece<O: Element>(engine: &EngineCtx<'_>, agree: bool, out: &mut LocalArray<O>, write: impl FnOnce(&mut [O]) -> Result<()>) -> Result<()> {
-    if !agree {
-        if let Some(slice) = out.as_slice_mut() {
-            return write(slice);
-        }
+/// they overwrite), straight on its buffer where it is contiguous. Should the
+/// op fail part way, here or on another engine, the kernel call puts `out`
+/// back as it was on every engine (see `KernelArrays::next_mut`).
+fn write_piece<O: Element>(out: &mut LocalArray<O>, write: impl FnOnce(&mut [O]) -> Result<()>) -> Result<()> {
+    if let Some(slice) = out.as_slice_mut() {
+        return write(slice);
     }
-    let mut values: Vec<O> = out.iter().copied().collect();
-    let written = write(&mut values).map(|()| values);
-    let values = if agree { agree_all(engine, written)? } else { written? };
+    let mut values = vec_with_capacity(out.len())?;
+    values.extend(out.iter().copied());
+    write(&mut values)?;
     out.iter_mut().zip(values).for_each(|(o, v)| *o = v);
     Ok(())
-}
-
-/// This engine's values if every engine of the call computed its own, else
-/// the first failure (in rank order).
-fn agree_all<O>(engine: &EngineCtx<'_>, values: Result<Vec<O>>) -> Result<Vec<O>> {
-    let mine: Option<Error> = values.as_ref().err().cloned();
-    let all: Vec<Option<Error>> = engine.comm().all_gather(&mine)?;
-    match all.into_iter().enumerate().find_map(|(rank, e)| e.map(|e| (rank, e))) {
-        None => values,
-        Some(_) if mine.is_some() => values,
-        Some((rank, e)) => Err(Error::new(e.kind(), format!("nothing was written, because the engine of rank {rank} failed: {e}"))),
-    }
 }
 
 /// `out[i] = f(x[i])`.
@@ -211,7 +195,7 @@ fn map_in_place<T: Copy + Any, O: Any + Copy>(target: &mut [O], f: impl Fn(T) ->
 }
 
 fn run_unary<T: Element, O: Element>(inputs: &mut KernelInputs<'_>, f: impl Fn(UnaryOp, T) -> Result<O>) -> Result<KernelOutput> {
-    let (args, mut arrays, engine) = inputs.split();
+    let (args, mut arrays, _) = inputs.split();
     let UnaryCall { op, mode } = args.decode()?;
     let f = |v| f(op, v);
     match mode {
@@ -223,12 +207,12 @@ fn run_unary<T: Element, O: Element>(inputs: &mut KernelInputs<'_>, f: impl Fn(U
         Mode::Into => {
             let x = arrays.next_ref::<T>("x")?;
             let out = arrays.next_mut::<O>("out")?;
-            write_piece(engine, op.fallible(), out, |out| map_into(&elements(x), out, f))?;
+            write_piece(out, |out| map_into(&elements(x), out, f))?;
             output_unit(())
         }
         Mode::InPlace => {
             let target = arrays.next_mut::<O>("x")?;
-            write_piece(engine, op.fallible(), target, |t| map_in_place(t, f))?;
+            write_piece(target, |t| map_in_place(t, f))?;
             output_unit(())
         }
     }
@@ -268,9 +252,8 @@ fn zip_into<T: Element, O: Any + Copy, Op: OpCode>(
 }
 
 fn run_binary<T: Element, O: Element, Op: OpCode>(inputs: &mut KernelInputs<'_>, f: impl Fn(Op, T, T) -> Result<O>) -> Result<KernelOutput> {
-    let (args, mut arrays, engine) = inputs.split();
+    let (args, mut arrays, _) = inputs.split();
     let call: BinaryCall<T, Op> = args.decode()?;
-    let agree = call.op.fallible();
     match call.mode {
         Mode::New | Mode::Into => {
             let a = arrays.next_ref::<T>("x1")?;
@@ -281,14 +264,14 @@ fn run_binary<T: Element, O: Element, Op: OpCode>(inputs: &mut KernelInputs<'_>,
                 let result = new_piece(a, write)?;
                 return output_array(inputs, result);
             }
-            write_piece(engine, agree, arrays.next_mut::<O>("out")?, write)?;
+            write_piece(arrays.next_mut::<O>("out")?, write)?;
             output_unit(())
         }
         Mode::InPlace => {
             let target = arrays.next_mut::<O>("x1")?;
             let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
             let b = b.map(elements);
-            write_piece(engine, agree, target, |out| zip_into(&call, None, b.as_deref(), out, &f))?;
+            write_piece(target, |out| zip_into(&call, None, b.as_deref(), out, &f))?;
             output_unit(())
         }
     }
