@@ -94,8 +94,8 @@ use proc_macro::TokenStream;
 /// # Registration
 /// The kernel is registered at link time (through `inventory`) under a key
 /// made of its name, `module_path!()::fn_name`, and the site of its
-/// definition, the `file!()`, `line!()` and `column!()` of the function's
-/// name: `my_crate::physics::scale@src/physics.rs:12:8`. The key is a
+/// definition, the `file!()`, `line!()` and `column!()` of the `#[local]`
+/// attribute: `my_crate::physics::scale@src/physics.rs:12:1`. The key is a
 /// constant of the binary, so every MPI rank running it finds the same
 /// function, and two kernels of one name in one module (each defined inside
 /// a different function) are two kernels: each client function and each
@@ -153,7 +153,7 @@ use proc_macro::TokenStream;
 ///
 ///     impl ::distarray::__private::Kernel for scale {
 ///         const NAME: &'static str = ::core::concat!(::core::module_path!(), "::", "scale");
-///         // The expansion gives the file, line and column of the name `scale`.
+///         // The expansion gives the file, line and column of `#[local]`.
 ///         const KEY: &'static str =
 ///             ::core::concat!(::core::module_path!(), "::", "scale", "@", ::core::file!(), ":", ::core::line!(), ":", ::core::column!());
 ///         type Args<'a> = (&'a ::distarray::__private::DistArray<f64>, f64);

@@ -31,13 +31,13 @@ pub(crate) fn name_lit(ident: &Ident) -> LitStr {
     LitStr::new(&ident.unraw().to_string(), ident.span())
 }
 
-/// The definition site of the kernel named `name`, as `concat!` arguments
-/// that give `file:line:column` of the name (of the outermost macro call when
-/// the kernel comes from one): the part of a registry key that tells two
-/// kernels of one name in one module apart. A constant of the binary, so the
-/// same on every rank.
-pub(crate) fn site(name: &Ident) -> TokenStream {
-    quote_spanned!(name.span()=> ::core::file!(), ":", ::core::line!(), ":", ::core::column!())
+/// The definition site of a kernel, as `concat!` arguments that give
+/// `file:line:column` of its attribute (of the outermost macro call when the
+/// kernel comes from one: the built-in macros report where the expansion
+/// started): the part of a registry key that tells two kernels of one name in
+/// one module apart. A constant of the binary, so the same on every rank.
+pub(crate) fn site() -> TokenStream {
+    quote!(::core::file!(), ":", ::core::line!(), ":", ::core::column!())
 }
 
 /// The attributes that go on every generated item (`cfg`), and those that go
@@ -60,7 +60,7 @@ pub(crate) fn expand_with(k: &Kernel, extra: Extra) -> TokenStream {
     let func = &k.func;
     let name = &func.sig.ident;
     let name_str = name_lit(name);
-    let site = site(name);
+    let site = site();
     let vis = &func.vis;
     let attrs = &func.attrs;
     let (cfg_attrs, lint_attrs) = split_attrs(attrs);

@@ -19,7 +19,7 @@ pub(crate) fn expand(v: &Vectorized) -> TokenStream {
     let krate = &private;
     let name = &k.func.sig.ident;
     let name_str = name_lit(name);
-    let site = site(name);
+    let site = site();
     let ret = &v.ret;
     let ids: Vec<&syn::Ident> = k.params.iter().map(|p| &p.ident).collect();
     let tys = &v.param_types;

@@ -3,7 +3,7 @@
 //!
 //! A key names one definition. `#[local]` and `#[vectorize]` register
 //! `module_path!()::fn_name` followed by `@` and the `file!():line!():column!()`
-//! of the function's name (`#index` after the name for fromfunction entry
+//! of the attribute (`#index` after the name for fromfunction entry
 //! points), so two kernels of one name in one module — each defined inside a
 //! different function — are two kernels. The key is a constant of the
 //! binary, the same on every MPI rank. Errors show the part before `@`, the
