@@ -91,16 +91,33 @@ use proc_macro::TokenStream;
 /// The macro also defines a hidden type of the same name implementing
 /// `distarray::Kernel`, for [`Context::apply`].
 ///
+/// # Registration
+/// The kernel is registered at link time (through `inventory`) under a key
+/// made of its name, `module_path!()::fn_name`, and the site of its
+/// definition, the `file!()`, `line!()` and `column!()` of the `#[local]`
+/// attribute: `my_crate::physics::scale@src/physics.rs:12:1`. The key is a
+/// constant of the binary, so every MPI rank running it finds the same
+/// function, and two kernels of one name in one module (each defined inside
+/// a different function) are two kernels: each client function and each
+/// `Context::apply::<name>` runs its own definition. Errors name the kernel
+/// by `module::fn_name`.
+///
+/// A macro's expansion takes the site of the outermost macro call, so one
+/// `macro_rules!` call that defines two kernels of one name in one module
+/// gives them one key: calling either is a `KernelConflict` error naming
+/// the kernel and the site, never a call of the other one. Give them
+/// distinct names.
+///
 /// # Arguments
 /// `#[local(crate = "path")]` names the `distarray` crate by another path
 /// (for a renamed dependency; `crate = "crate"` inside distarray itself).
 ///
 /// # Restrictions
 /// Kernels are free functions, not generic, not `async`, `const`, `unsafe`
-/// or `extern`; parameters are plain identifiers. A kernel is registered by
-/// its module path and name, so define it at module level (not inside a
-/// function body) and do not call it recursively (its name is the client
-/// function).
+/// or `extern`; parameters are plain identifiers. Do not call a kernel
+/// recursively (its name is the client function). A kernel may be defined
+/// inside a function body; its client function and type are then local to
+/// that body.
 ///
 /// # Equivalent code without the macro
 /// `scale` above expands to this (the user's body goes to
@@ -136,18 +153,21 @@ use proc_macro::TokenStream;
 ///
 ///     impl ::distarray::__private::Kernel for scale {
 ///         const NAME: &'static str = ::core::concat!(::core::module_path!(), "::", "scale");
+///         // The expansion gives the file, line and column of `#[local]`.
+///         const KEY: &'static str =
+///             ::core::concat!(::core::module_path!(), "::", "scale", "@", ::core::file!(), ":", ::core::line!(), ":", ::core::column!());
 ///         type Args<'a> = (&'a ::distarray::__private::DistArray<f64>, f64);
 ///         type Output = ::distarray::__private::ReturnsArray<f64>;
 ///         fn call(__distarray_args: Self::Args<'_>) -> ::distarray::__private::Result<::distarray::__private::KernelCall> {
 ///             let (a, k) = __distarray_args;
-///             ::distarray::__private::KernelCall::new(<Self as ::distarray::__private::Kernel>::NAME)
+///             ::distarray::__private::KernelCall::new(<Self as ::distarray::__private::Kernel>::KEY)
 ///                 .array("a", a)?
 ///                 .args(&(k,))
 ///         }
 ///     }
 ///
 ///     ::distarray::__private::inventory::submit! {
-///         ::distarray::__private::KernelEntry { name: <scale as ::distarray::__private::Kernel>::NAME, run: __distarray_run }
+///         ::distarray::__private::KernelEntry { name: <scale as ::distarray::__private::Kernel>::KEY, run: __distarray_run }
 ///     }
 /// };
 ///
@@ -216,7 +236,9 @@ pub fn local(args: TokenStream, item: TokenStream) -> TokenStream {
 /// ```
 ///
 /// a client function calling `.same_layout()?` before `.run_array()`, and a
-/// second registered entry point, `<module>::axpy#index`, that computes
+/// second registered entry point, `<module>::axpy#index` (key
+/// `<module>::axpy#index@<file>:<line>:<column>`, the site as for
+/// [`macro@local`]), that computes
 /// `__distarray_kernel(<f64 as FromIndex>::from_index(i), ..)` at each global
 /// index for `Context::fromfunction` (`impl IndexKernel for axpy`).
 #[proc_macro_attribute]

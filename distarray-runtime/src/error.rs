@@ -33,6 +33,10 @@ pub enum ErrorKind {
     KeyNotFound,
     /// A kernel name that no `#[local]`/`#[vectorize]` function of this program registered.
     KernelNotFound,
+    /// A kernel key that several kernels of this program registered (one
+    /// macro call defining two kernels of one name in one module): calling it
+    /// runs none of them.
+    KernelConflict,
     /// The context was closed.
     ContextClosed,
     /// An array or distribution of one context was used with another.

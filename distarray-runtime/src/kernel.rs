@@ -7,9 +7,7 @@
 //! methods.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::marker::PhantomData;
-use std::sync::OnceLock;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ndarray::{ArrayD, IxDyn};
@@ -58,60 +56,18 @@ impl EngineCtx<'_> {
     }
 }
 
-/// The engine side of a kernel, as the macros register it.
-#[doc(hidden)]
-pub type KernelFn = fn(&mut KernelInputs<'_>) -> Result<KernelOutput>;
+mod registry;
 
-/// One registered kernel: its stable name and its engine-side entry point.
-#[doc(hidden)]
-pub struct KernelEntry {
-    /// `module_path!()::fn_name` (with `#index` for fromfunction entry points).
-    pub name: &'static str,
-    /// The engine-side entry point.
-    pub run: KernelFn,
-}
-
-inventory::collect!(KernelEntry);
-
-/// Registers the internal kernel `$run::<T>` for every element type `T`, as
-/// `$prefix` followed by the dtype's name (`DType::name`): the client finds it
-/// with `format!("{prefix}{}", T::DTYPE.name())`.
-macro_rules! register_for_every_dtype {
-    ($prefix:literal, $run:ident) => {
-        $crate::kernel::register_for_every_dtype!(@ $prefix, $run,
-            "bool" => bool, "int8" => i8, "int16" => i16, "int32" => i32, "int64" => i64,
-            "uint8" => u8, "uint16" => u16, "uint32" => u32, "uint64" => u64, "float32" => f32, "float64" => f64,
-            "complex64" => ::num_complex::Complex<f32>, "complex128" => ::num_complex::Complex<f64>);
-    };
-    (@ $prefix:literal, $run:ident, $($name:literal => $t:ty),*) => {$(
-        ::inventory::submit! { $crate::kernel::KernelEntry { name: concat!($prefix, $name), run: $run::<$t> } }
-    )*};
-}
-pub(crate) use register_for_every_dtype;
-
-/// Every registered kernel by name, collected once (hundreds of entries: a
-/// linear search per call would cost microseconds).
-fn registry() -> &'static HashMap<&'static str, KernelFn> {
-    static REGISTRY: OnceLock<HashMap<&'static str, KernelFn>> = OnceLock::new();
-    REGISTRY.get_or_init(|| inventory::iter::<KernelEntry>.into_iter().map(|k| (k.name, k.run)).collect())
-}
-
-/// The registered name equal to `name`, as the `'static` string the registry holds.
-pub(crate) fn registered_name(name: &str) -> Result<&'static str> {
-    registry()
-        .get_key_value(name)
-        .map(|(k, _)| *k)
-        .ok_or_else(|| err!(KernelNotFound, "no kernel named `{name}` is registered in this program"))
-}
-
-fn find_kernel(name: &str) -> Result<KernelFn> {
-    registry().get(name).copied().ok_or_else(|| err!(KernelNotFound, "no kernel named `{name}` is registered in this program"))
-}
+pub(crate) use registry::{display_name, find_kernel, register_for_every_dtype, registered_name};
+pub use registry::{KernelEntry, KernelFn};
 
 /// The request to run a kernel, as it travels to the engines.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct KernelRequest {
+    /// The kernel's name, for messages.
     name: String,
+    /// Its registry key.
+    key: String,
     /// The engines running it, in rank order (the kernel's communicator).
     targets: Vec<usize>,
     arrays: Vec<(String, DType)>,
@@ -407,7 +363,7 @@ impl Engine {
     /// fails and the client waits (`answer`), the other engines of the call
     /// are told not to wait for this one in collectives (see `Comm::abort`).
     pub(crate) fn run_kernel(&mut self, request: KernelRequest, answer: bool) -> Result<(KernelReply, Vec<u8>)> {
-        let run = find_kernel(&request.name)?;
+        let run = find_kernel(&request.key)?;
         let id = self.id();
         let mut arrays = self.take_arrays(&request.arrays)?;
         for wanted in &request.optional {
@@ -482,7 +438,10 @@ impl Engine {
 /// A kernel call being assembled on the client by generated code.
 #[doc(hidden)]
 pub struct KernelCall {
+    /// The kernel's name, for messages (its key without the definition site).
     name: Cow<'static, str>,
+    /// Its registry key.
+    key: Cow<'static, str>,
     context: Option<Context>,
     distributions: Vec<Distribution>,
     arrays: Vec<(String, DType)>,
@@ -497,16 +456,21 @@ pub struct KernelCall {
 }
 
 impl KernelCall {
-    /// A call of the kernel registered as `name`.
-    pub fn new(name: &'static str) -> Self {
-        Self::named(Cow::Borrowed(name))
+    /// A call of the kernel registered under `key`.
+    pub fn new(key: &'static str) -> Self {
+        Self::named(Cow::Borrowed(key))
     }
 
-    /// A call of the kernel registered as `name`, built at run time (internal
-    /// kernels registered once per element type).
-    pub(crate) fn named(name: Cow<'static, str>) -> Self {
+    /// A call of the kernel registered under `key`, built at run time
+    /// (internal kernels registered once per element type).
+    pub(crate) fn named(key: Cow<'static, str>) -> Self {
+        let name = match &key {
+            Cow::Borrowed(key) => Cow::Borrowed(display_name(key)),
+            Cow::Owned(key) => Cow::Owned(display_name(key).to_string()),
+        };
         KernelCall {
             name,
+            key,
             context: None,
             distributions: Vec::new(),
             arrays: Vec::new(),
@@ -621,6 +585,7 @@ impl KernelCall {
         ctx.prepare_comm(&targets);
         let request = KernelRequest {
             name: self.name.to_string(),
+            key: self.key.to_string(),
             targets: targets.clone(),
             arrays: self.arrays.clone(),
             optional: self.optional.clone(),
@@ -739,8 +704,12 @@ fn decode_values<R: DeserializeOwned + 'static>(name: &str, replies: &[(KernelRe
 /// A registered kernel, as `#[local]` and `#[vectorize]` describe it for
 /// [`Context::apply`]: generated for each kernel as a type of the same name.
 pub trait Kernel {
-    /// The registered name.
+    /// The kernel's name, `module_path!()::fn_name`, as errors show it.
     const NAME: &'static str;
+    /// The registry key: [`NAME`](Self::NAME), `@`, and the file, line and
+    /// column of the definition, unique to it in the program (two kernels of
+    /// one name in one module, inside different functions, have two keys).
+    const KEY: &'static str;
     /// The client-side arguments, as a tuple (`&DistArray<T>` for arrays).
     type Args<'a>;
     /// What the kernel returns on each engine.
@@ -801,8 +770,11 @@ impl<R: DeserializeOwned + 'static> KernelReturn for ReturnsValue<R> {
 
 /// A `#[vectorize]` kernel, usable by [`Context::fromfunction`].
 pub trait IndexKernel {
-    /// The registered name of the fromfunction entry point.
+    /// The name of the fromfunction entry point, `module_path!()::fn_name#index`.
     const INDEX_NAME: &'static str;
+    /// Its registry key: [`INDEX_NAME`](Self::INDEX_NAME), `@`, and the file,
+    /// line and column of the definition (see [`Kernel::KEY`]).
+    const INDEX_KEY: &'static str;
     /// The element type it returns.
     type Elem: Element;
 }
@@ -840,16 +812,17 @@ impl Context {
         if distribution.shape() != shape {
             bail!(InvalidShape, "fromfunction of shape {shape:?} was given a distribution of shape {:?}", distribution.shape());
         }
-        build_from_index(self, &distribution, K::INDEX_NAME, &())
+        build_from_index(self, &distribution, K::INDEX_KEY, &())
     }
 }
 
-/// A new array over `distribution` whose pieces the registered kernel `name`
-/// builds on the engines (with [`output_from_global_index`]), given `args`.
-pub(crate) fn build_from_index<T: Element, A: Serialize>(ctx: &Context, distribution: &Distribution, name: &'static str, args: &A) -> Result<DistArray<T>> {
-    let call = KernelCall::new(name).context(ctx)?.args(args)?;
+/// A new array over `distribution` whose pieces the kernel registered under
+/// `kernel` builds on the engines (with [`output_from_global_index`]), given
+/// `args`.
+pub(crate) fn build_from_index<T: Element, A: Serialize>(ctx: &Context, distribution: &Distribution, kernel: &'static str, args: &A) -> Result<DistArray<T>> {
+    let call = KernelCall::new(kernel).context(ctx)?.args(args)?;
     let (key, targets, replies) = call.send(Some(distribution.targets()), Some(distribution.layout().clone()))?;
-    if let Err(e) = array_replies::<T>(name, &replies) {
+    if let Err(e) = array_replies::<T>(display_name(kernel), &replies) {
         let _ = ctx.run_done(&targets, &Command::Delete { key });
         return Err(e);
     }

@@ -216,6 +216,66 @@ pub fn check_kernels(ctx: &Context) -> Result<()> {
     Ok(())
 }
 
+/// What the same-name kernels of one function body give: `which` on `x`,
+/// through its client function and through `apply`; `twist` on `ints` and
+/// through `fromfunction`.
+type SameNameResults = (Vec<String>, Vec<String>, ArrayD<i64>, ArrayD<i64>);
+
+/// Defines `which` and `twist`, and calls them.
+fn same_name_first(x: &DistArray<f64>, ints: &DistArray<i64>) -> Result<SameNameResults> {
+    #[local]
+    fn which(a: &LocalArray<f64>) -> String {
+        format!("first {}", a.len())
+    }
+
+    #[vectorize]
+    fn twist(i: i64) -> i64 {
+        i + 100
+    }
+
+    let ctx = x.context();
+    let n = ints.shape()[0];
+    Ok((which(x)?, ctx.apply::<which>((x,), None)?, twist(ints)?.toarray()?, ctx.fromfunction::<twist>(&[n], None)?.toarray()?))
+}
+
+/// Defines `which` and `twist` again, in the same module: other bodies.
+fn same_name_second(x: &DistArray<f64>, ints: &DistArray<i64>) -> Result<SameNameResults> {
+    #[local]
+    fn which(a: &LocalArray<f64>) -> String {
+        format!("second {}", a.len())
+    }
+
+    #[vectorize]
+    fn twist(i: i64) -> i64 {
+        3 * i - 7
+    }
+
+    let ctx = x.context();
+    let n = ints.shape()[0];
+    Ok((which(x)?, ctx.apply::<which>((x,), None)?, twist(ints)?.toarray()?, ctx.fromfunction::<twist>(&[n], None)?.toarray()?))
+}
+
+/// Two `#[local]` and two `#[vectorize]` kernels of one name in one module,
+/// each pair defined inside its own function: every call runs its own
+/// definition (client function, `apply`, elementwise call, `fromfunction`).
+pub fn check_same_name_kernels(ctx: &Context) -> Result<()> {
+    let x = ctx.fromarray(&sample((7, 5), 0.0), None)?;
+    let values = ndarray::Array1::from_iter(0..11i64).into_dyn();
+    let ints = ctx.fromarray(&values, None)?;
+    let lens: Vec<usize> = x.get_ndarrays()?.iter().map(|p| p.len()).collect();
+    let results = [("first", same_name_first(&x, &ints)?), ("second", same_name_second(&x, &ints)?)];
+    let twists: [fn(i64) -> i64; 2] = [|i| i + 100, |i| 3 * i - 7];
+    for ((label, results), f) in results.into_iter().zip(twists) {
+        let (called, applied, twisted, built) = results;
+        let expected: Vec<String> = lens.iter().map(|n| format!("{label} {n}")).collect();
+        assert_eq!(called, expected, "the {label} `which`, called");
+        assert_eq!(applied, expected, "the {label} `which`, through apply");
+        assert_eq!(twisted, values.mapv(f), "the {label} `twist`, elementwise");
+        assert_eq!(built, values.mapv(f), "the {label} `twist`, by fromfunction");
+    }
+    Ok(())
+}
+
 /// Integer arrays doubled in place through a `&mut` kernel returning ().
 pub fn check_in_place(ctx: &Context) -> Result<()> {
     let values = ndarray::Array1::from_iter(0..23i64).into_dyn();

@@ -31,6 +31,15 @@ pub(crate) fn name_lit(ident: &Ident) -> LitStr {
     LitStr::new(&ident.unraw().to_string(), ident.span())
 }
 
+/// The definition site of a kernel, as `concat!` arguments that give
+/// `file:line:column` of its attribute (of the outermost macro call when the
+/// kernel comes from one: the built-in macros report where the expansion
+/// started): the part of a registry key that tells two kernels of one name in
+/// one module apart. A constant of the binary, so the same on every rank.
+pub(crate) fn site() -> TokenStream {
+    quote!(::core::file!(), ":", ::core::line!(), ":", ::core::column!())
+}
+
 /// The attributes that go on every generated item (`cfg`), and those that go
 /// on the kernel function too (lints).
 fn split_attrs(attrs: &[Attribute]) -> (Vec<&Attribute>, Vec<&Attribute>) {
@@ -51,6 +60,7 @@ pub(crate) fn expand_with(k: &Kernel, extra: Extra) -> TokenStream {
     let func = &k.func;
     let name = &func.sig.ident;
     let name_str = name_lit(name);
+    let site = site();
     let vis = &func.vis;
     let attrs = &func.attrs;
     let (cfg_attrs, lint_attrs) = split_attrs(attrs);
@@ -201,18 +211,19 @@ pub(crate) fn expand_with(k: &Kernel, extra: Extra) -> TokenStream {
 
             impl #krate::Kernel for #name {
                 const NAME: &'static str = ::core::concat!(::core::module_path!(), "::", #name_str);
+                const KEY: &'static str = ::core::concat!(::core::module_path!(), "::", #name_str, "@", #site);
                 type Args<'a> = (#(#args_types,)*);
                 type Output = #output_kind;
                 fn call(__distarray_args: Self::Args<'_>) -> #krate::Result<#private::KernelCall> {
                     let (#(#client_ids,)*) = __distarray_args;
-                    #private::KernelCall::new(<Self as #krate::Kernel>::NAME)
+                    #private::KernelCall::new(<Self as #krate::Kernel>::KEY)
                         #(#array_calls)*
                         #set_args
                 }
             }
 
             #private::inventory::submit! {
-                #private::KernelEntry { name: <#name as #krate::Kernel>::NAME, run: __distarray_run }
+                #private::KernelEntry { name: <#name as #krate::Kernel>::KEY, run: __distarray_run }
             }
 
             #extra_items

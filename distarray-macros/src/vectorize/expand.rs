@@ -6,7 +6,7 @@ use proc_macro2::{Literal, TokenStream};
 use quote::quote;
 
 use super::validate::Vectorized;
-use crate::local::expand::{expand_with, name_lit, Extra};
+use crate::local::expand::{expand_with, name_lit, site, Extra};
 
 /// The expansion of a `#[vectorize]` kernel.
 pub(crate) fn expand(v: &Vectorized) -> TokenStream {
@@ -19,6 +19,7 @@ pub(crate) fn expand(v: &Vectorized) -> TokenStream {
     let krate = &private;
     let name = &k.func.sig.ident;
     let name_str = name_lit(name);
+    let site = site();
     let ret = &v.ret;
     let ids: Vec<&syn::Ident> = k.params.iter().map(|p| &p.ident).collect();
     let tys = &v.param_types;
@@ -66,11 +67,12 @@ pub(crate) fn expand(v: &Vectorized) -> TokenStream {
 
         impl #krate::IndexKernel for #name {
             const INDEX_NAME: &'static str = ::core::concat!(::core::module_path!(), "::", #name_str, "#index");
+            const INDEX_KEY: &'static str = ::core::concat!(::core::module_path!(), "::", #name_str, "#index@", #site);
             type Elem = #ret;
         }
 
         #private::inventory::submit! {
-            #private::KernelEntry { name: <#name as #krate::IndexKernel>::INDEX_NAME, run: __distarray_run_index }
+            #private::KernelEntry { name: <#name as #krate::IndexKernel>::INDEX_KEY, run: __distarray_run_index }
         }
     };
     expand_with(k, Extra { same_layout: true, run_body: Some(run_body), items })
