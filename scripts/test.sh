@@ -56,6 +56,7 @@ reductions=$(test_binary mpi_reductions)
 indexing=$(test_binary mpi_indexing)
 io=$(test_binary mpi_io)
 badinput=$(test_binary mpi_bad_input)
+isolation=$(test_binary mpi_isolation)
 hdf5prog=$(test_binary mpi_hdf5)
 failure=$(test_binary mpi_engine_failure)
 perf=$(cargo test --features mpi,hdf5 --bench perf --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*perf-[^)]*\)).*/\1/p' | tail -n 1)
@@ -81,6 +82,11 @@ for n in 3 5; do
     run "mpi_indexing_np$n" 0 "${mpirun[@]}" -n "$n" "$indexing"
     run "mpi_io_np$n" 0 "${mpirun[@]}" -n "$n" "$io"
     run "mpi_bad_input_np$n" 0 "${mpirun[@]}" -n "$n" "$badinput"
+    # Without RUST_BACKTRACE a panicking engine prints one line.
+    run "mpi_isolation_np$n" 0 env -u RUST_BACKTRACE "${mpirun[@]}" -n "$n" "$isolation"
+    if grep -q "stack backtrace" "target/mpi_isolation_np$n.log" || ! grep -q "^distarray engine [0-9]*: panicked at " "target/mpi_isolation_np$n.log"; then
+        failed=$((failed + 1)); echo "FAIL mpi_isolation_np$n: engine panics not reported in one line each"
+    fi
     run "mpi_hdf5_np$n" 0 "${mpirun[@]}" -n "$n" "$hdf5prog"
     PERF_QUICK=1 run "mpi_perf_quick_np$n" 0 "${mpirun[@]}" -n "$n" "$perf"
     for example in quickstart local_kernels vectorize random; do
