@@ -85,8 +85,22 @@ use proc_macro::TokenStream;
 /// # Return value
 /// `()` gives `Result<()>`; `LocalArray<T>` gives `Result<DistArray<T>>` (the
 /// engines' pieces, which must tile an array); any other `R` gives
-/// `Result<Vec<R>>`, one value per engine in engine order. A panic inside
-/// the kernel comes back as an `Err` naming the kernel and the engine.
+/// `Result<Vec<R>>`, one value per engine in engine order. A kernel
+/// returning `Result<X, E>` (any `E: Display`) is one returning `X` whose
+/// `Err` fails the call (a `distarray::Error` keeps its kind). A panic or an
+/// `Err` inside the kernel comes back as an `Err` naming the kernel and the
+/// engine. Values that are `Vec<T>` or ndarray arrays of an element type
+/// travel as raw bytes; other values through serde.
+///
+/// # Failures change nothing
+/// When the call fails on any engine, every array it borrowed is, on every
+/// engine, as it was before the call: before handing out a `&mut LocalArray`
+/// the engine keeps a copy of it, puts the copy back if the call fails there,
+/// and is told to put it back by the client if the call failed elsewhere.
+/// **Memory:** each `&mut` piece once more, for the duration of the call and
+/// until the engine's next command; `&LocalArray` parameters cost nothing.
+/// Calling a `Context` or `DistArray` method inside a kernel is
+/// `Err(NestedCall)`: engines cannot drive the client's context.
 ///
 /// The macro also defines a hidden type of the same name implementing
 /// `distarray::Kernel`, for [`Context::apply`].
