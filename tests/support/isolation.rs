@@ -61,6 +61,21 @@ pub fn reshape_then_err(a: &mut LocalArray<f64>, rank: usize, engine: &EngineCtx
     Ok(copy)
 }
 
+/// A `Result` kernel that succeeds: the client gets the `Ok` values.
+#[local]
+pub fn checked_len(a: &LocalArray<f64>, limit: usize) -> std::result::Result<usize, String> {
+    if a.len() > limit {
+        return Err(format!("a piece of {} elements is over the limit {limit}", a.len()));
+    }
+    Ok(a.len())
+}
+
+/// A `Result` kernel returning pieces.
+#[local]
+pub fn checked_negate(a: &LocalArray<f64>) -> Result<LocalArray<f64>> {
+    Ok(a.mapv(|x| -x))
+}
+
 /// Doubles its piece and succeeds.
 #[local]
 pub fn double(a: &mut LocalArray<f64>) {
@@ -183,6 +198,11 @@ pub fn check_failed_calls_change_nothing(ctx: &Context) -> Result<usize> {
         assert_eq!(a.toarray()?, original, "{dist}: a failure after a collective changed the array");
         // No result of the failed calls stays behind.
         assert_eq!(distarray::cleanup::get_local_keys(ctx, ctx.key_prefix())?, before_keys, "{dist}: failed calls left keys");
+        // `Result` kernels: `Ok` values and pieces as usual, an `Err` of any
+        // error type fails the call (an `Engine` error with its message).
+        assert_eq!(checked_len(&a, usize::MAX)?.iter().sum::<usize>(), original.len());
+        expect_err("checked_len", checked_len(&a, 0), ErrorKind::Engine, &["over the limit 0"]);
+        assert_eq!(checked_negate(&a)?.toarray()?, original.mapv(|x| -x));
         // A successful call after the failures commits as usual.
         double(&mut a)?;
         assert_eq!(a.toarray()?, original.mapv(|x| 2.0 * x));
