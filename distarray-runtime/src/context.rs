@@ -362,29 +362,36 @@ impl Context {
     /// collective leaves it in an unknown state) before any other call — from
     /// any client thread — can reach the engines.
     pub(crate) fn run_collective(&self, targets: &[usize], command: &Command) -> Result<Vec<(Reply, Vec<u8>)>> {
-        self.run_collective_or_undo(targets, command, None)
+        self.run_undoable(targets, command, None, Ok)
     }
 
-    /// [`run_collective`](Self::run_collective), sending `undo` to `targets`
-    /// right after the command should it fail: no other call, from any client
-    /// thread, comes between them.
-    pub(crate) fn run_collective_or_undo(&self, targets: &[usize], command: &Command, undo: Option<&Command>) -> Result<Vec<(Reply, Vec<u8>)>> {
+    /// [`run_collective`](Self::run_collective), whose replies `finish` turns
+    /// into the outcome while no other call can reach the engines. Should the
+    /// command or `finish` fail, `undo` goes to `targets` right after the
+    /// command: no other call, from any client thread, comes between them.
+    pub(crate) fn run_undoable<O>(
+        &self,
+        targets: &[usize],
+        command: &Command,
+        undo: Option<&Command>,
+        finish: impl FnOnce(Vec<(Reply, Vec<u8>)>) -> Result<O>,
+    ) -> Result<O> {
         self.check_open(true)?;
         let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
         self.check_closed()?;
         let outcome = self.dispatch_locked(targets, command, Vec::new(), true);
+        let failed = outcome.as_ref().err().map(crate::Error::kind);
+        let outcome = outcome.and_then(finish);
         if let (Err(_), Some(undo)) = (&outcome, undo) {
             // Not waited for: an engine that is gone or busy must not make
             // this wait too; each engine runs it before anything else.
             let _ = self.dispatch_locked(targets, undo, Vec::new(), false);
         }
-        if let Err(e) = &outcome {
-            // An engine that is gone or busy would only make this wait too.
-            if e.kind() != crate::error::ErrorKind::EngineUnavailable {
-                let generation = self.inner.backend.reset_comm(targets);
-                let reset = Command::ResetComm { targets: targets.to_vec(), generation };
-                let _ = self.dispatch_locked(targets, &reset, Vec::new(), true);
-            }
+        // An engine that is gone or busy would only make a reset wait too.
+        if failed.is_some_and(|kind| kind != crate::error::ErrorKind::EngineUnavailable) {
+            let generation = self.inner.backend.reset_comm(targets);
+            let reset = Command::ResetComm { targets: targets.to_vec(), generation };
+            let _ = self.dispatch_locked(targets, &reset, Vec::new(), true);
         }
         outcome
     }

@@ -48,8 +48,26 @@ pub(crate) struct Engine {
 pub(crate) struct Undo {
     /// The call's result key.
     pub call: String,
-    /// Each mutably borrowed array's key with its copy from before the call.
-    pub arrays: Vec<(String, Box<dyn StoredArray>)>,
+    /// Each mutably borrowed array's key with what puts it back.
+    pub arrays: Vec<(String, Saved)>,
+}
+
+/// What puts one mutably borrowed array back as it was before a call.
+pub(crate) enum Saved {
+    /// A copy of the whole array.
+    Copy(Box<dyn StoredArray>),
+    /// A kernel that writes little (one element) saves only that.
+    Restore(Box<dyn FnOnce(&mut dyn StoredArray) + Send>),
+}
+
+impl Saved {
+    /// Puts `array` back as it was.
+    pub(crate) fn restore(self, array: &mut Box<dyn StoredArray>) {
+        match self {
+            Saved::Copy(copy) => *array = copy,
+            Saved::Restore(put_back) => put_back(array.as_mut()),
+        }
+    }
 }
 
 impl Engine {
@@ -116,8 +134,10 @@ impl Engine {
             }
             Command::Rollback { call } => {
                 if let Some(undo) = undo.filter(|u| u.call == call) {
-                    for (key, array) in undo.arrays {
-                        self.store.insert(key, array);
+                    for (key, saved) in undo.arrays {
+                        if let Some(array) = self.store.get_mut(&key) {
+                            saved.restore(array);
+                        }
                     }
                 }
                 self.store.remove(&call);

@@ -18,7 +18,7 @@ use crate::comm::Comm;
 use crate::context::{same_context, Context};
 use crate::distribution::{rank_to_coords, DimDict, Distribution, MapBase};
 use crate::element::{DType, Element};
-use crate::engine::{panic_message, Engine, Undo};
+use crate::engine::{panic_message, Engine, Saved, Undo};
 use crate::error::{bail, err, Result};
 use crate::local::{LocalArray, StoredArray};
 use crate::protocol::{decode, encode, Command, Layout, Reply};
@@ -105,7 +105,7 @@ pub struct KernelInputs<'a> {
     /// Copies of the arrays handed out mutably, taken before the kernel
     /// could write them; `None` when the call cannot be undone (nobody waits
     /// for it, so it cannot fail by contract).
-    snapshots: Option<Vec<(String, Box<dyn StoredArray>)>>,
+    snapshots: Option<Vec<(String, Saved)>>,
     engine: EngineCtx<'a>,
     index_layout: Option<&'a Layout>,
     result: Option<Box<dyn StoredArray>>,
@@ -126,7 +126,7 @@ impl KernelArgs<'_> {
 #[doc(hidden)]
 pub struct KernelArrays<'a> {
     arrays: std::slice::IterMut<'a, (String, Box<dyn StoredArray>)>,
-    snapshots: Option<&'a mut Vec<(String, Box<dyn StoredArray>)>>,
+    snapshots: Option<&'a mut Vec<(String, Saved)>>,
 }
 
 impl<'a> KernelArrays<'a> {
@@ -147,12 +147,36 @@ impl<'a> KernelArrays<'a> {
     /// can fail (the client waits for it), a copy is kept first, so that the
     /// call can be undone on every engine should it fail on any.
     pub fn next_mut<T: Element>(&mut self, param: &str) -> Result<&'a mut LocalArray<T>> {
+        self.next_mut_saving(param, |array| {
+            let copy = array.try_clone_box().map_err(|e| e.context(format_args!("keeping a copy of `{param}` to undo the call")))?;
+            Ok(Saved::Copy(copy))
+        })
+    }
+
+    /// [`next_mut`](Self::next_mut) for a kernel that changes little of the
+    /// array: `save` says how to put it back (instead of a whole copy).
+    pub(crate) fn next_mut_restoring<T: Element>(
+        &mut self,
+        param: &str,
+        save: impl FnOnce(&LocalArray<T>) -> Box<dyn FnOnce(&mut LocalArray<T>) + Send>,
+    ) -> Result<&'a mut LocalArray<T>> {
+        self.next_mut_saving(param, |array| {
+            let typed: &LocalArray<T> = downcast_ref(array, param)?;
+            let put_back = save(typed);
+            Ok(Saved::Restore(Box::new(move |array: &mut dyn StoredArray| {
+                if let Some(typed) = array.as_any_mut().downcast_mut::<LocalArray<T>>() {
+                    put_back(typed);
+                }
+            })))
+        })
+    }
+
+    fn next_mut_saving<T: Element>(&mut self, param: &str, save: impl FnOnce(&dyn StoredArray) -> Result<Saved>) -> Result<&'a mut LocalArray<T>> {
         let (key, array) = self.next_array(param)?;
         downcast_ref::<T>(array.as_ref(), param)?;
         if let Some(snapshots) = self.snapshots.as_deref_mut() {
             if !snapshots.iter().any(|(k, _)| k == key) {
-                let copy = array.try_clone_box().map_err(|e| e.context(format_args!("keeping a copy of `{param}` to undo the call")))?;
-                snapshots.push((key.clone(), copy));
+                snapshots.push((key.clone(), save(array.as_ref())?));
             }
         }
         Ok(array.as_any_mut().downcast_mut().expect("the dtype was checked"))
@@ -409,9 +433,9 @@ impl Engine {
         let snapshots = snapshots.unwrap_or_default();
         if failure.is_err() {
             // Failed here: the arrays go back as they were before the call.
-            for (key, copy) in snapshots {
+            for (key, saved) in snapshots {
                 if let Some((_, array)) = arrays.iter_mut().find(|(k, _)| *k == key) {
-                    *array = copy;
+                    saved.restore(array);
                 }
             }
         } else if !snapshots.is_empty() {
@@ -575,6 +599,20 @@ impl KernelCall {
     /// context's); returns the result key, the targets and each engine's reply
     /// and data.
     pub(crate) fn send(&self, targets: Option<&[usize]>, index_layout: Option<Layout>) -> Result<Sent> {
+        self.send_then(targets, index_layout, |_, replies| Ok(replies))
+    }
+
+    /// [`send`](Self::send), the replies turned into the outcome by `finish`
+    /// (given the targets) before any other call reaches the engines: if the
+    /// call or `finish` fails, every engine puts back what the call changed
+    /// (see `Command::Rollback`). `finish` must not call the engines. A
+    /// pipelined call has no replies (`finish` gets none).
+    pub(crate) fn send_then<O>(
+        &self,
+        targets: Option<&[usize]>,
+        index_layout: Option<Layout>,
+        finish: impl FnOnce(&[usize], Vec<(KernelReply, Vec<u8>)>) -> Result<O>,
+    ) -> Result<(String, Vec<usize>, O)> {
         let ctx = self.context_ref()?;
         let targets = match (targets, self.distributions.first()) {
             (Some(t), _) => ctx.select_targets(Some(t))?,
@@ -595,35 +633,34 @@ impl KernelCall {
         };
         if self.pipelined && !self.stale {
             ctx.post(&targets, &Command::RunKernel(request))?;
-            return Ok((result_key, targets, Vec::new()));
+            let outcome = finish(&targets, Vec::new())?;
+            return Ok((result_key, targets, outcome));
         }
         // Engines that succeeded put back what the call changed and delete
         // the result nobody will own.
         let undo = Command::Rollback { call: result_key.clone() };
-        let replies = ctx.run_collective_or_undo(&targets, &Command::RunKernel(request), Some(&undo))?;
-        let replies = replies
-            .into_iter()
-            .map(|(reply, data)| match reply {
-                Reply::Kernel(k) => Ok((k, data)),
-                other => Err(err!(Protocol, "a kernel call was answered with {other:?}")),
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((result_key, targets, replies))
+        let outcome = ctx.run_undoable(&targets, &Command::RunKernel(request), Some(&undo), |replies| {
+            let replies = replies
+                .into_iter()
+                .map(|(reply, data)| match reply {
+                    Reply::Kernel(k) => Ok((k, data)),
+                    other => Err(err!(Protocol, "a kernel call was answered with {other:?}")),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            finish(&targets, replies)
+        })?;
+        Ok((result_key, targets, outcome))
     }
 
     /// Runs the kernel; its `LocalArray<T>` results form a new DistArray.
     pub fn run_array<T: Element>(self) -> Result<DistArray<T>> {
-        let (key, targets, replies) = self.send(None, None)?;
         let ctx = self.context_ref()?;
-        let adopt = || -> Result<DistArray<T>> {
+        let (key, _, distribution) = self.send_then(None, None, |targets, replies| {
             let dim_data = array_replies::<T>(&self.name, &replies)?;
-            let distribution = Distribution::from_dim_data_per_rank(ctx, &dim_data, Some(&targets))
-                .map_err(|e| e.context(format_args!("kernel `{}` returned pieces that do not form an array", self.name)))?;
-            Ok(DistArray::from_key(key.clone(), distribution))
-        };
-        adopt().inspect_err(|_| {
-            let _ = ctx.run_done(&targets, &Command::Delete { key: key.clone() });
-        })
+            Distribution::from_dim_data_per_rank(ctx, &dim_data, Some(targets))
+                .map_err(|e| e.context(format_args!("kernel `{}` returned pieces that do not form an array", self.name)))
+        })?;
+        Ok(DistArray::from_key(key, distribution))
     }
 
     /// Runs the kernel, whose `LocalArray<T>` results are laid out as
@@ -636,11 +673,10 @@ impl KernelCall {
     /// Runs the kernel on `targets` (default: the arrays' engines); the
     /// engines of `result` must each return a `LocalArray<T>` piece of it and
     /// every other engine `()`. A new DistArray over `result`; on any other
-    /// answer the pieces are deleted and the call fails.
+    /// answer the call is undone and fails.
     pub(crate) fn run_array_onto<T: Element>(self, targets: Option<&[usize]>, result: &Distribution) -> Result<DistArray<T>> {
-        let (key, targets, replies) = self.send(targets, None)?;
-        let check = || -> Result<()> {
-            for ((reply, _), target) in replies.iter().zip(&targets) {
+        let (key, _, ()) = self.send_then(targets, None, |targets, replies| {
+            for ((reply, _), target) in replies.iter().zip(targets) {
                 let keeps = result.targets().contains(target);
                 match reply {
                     KernelReply::Array { dtype, .. } if keeps && *dtype == T::DTYPE => {}
@@ -649,24 +685,18 @@ impl KernelCall {
                 }
             }
             Ok(())
-        };
-        if let Err(e) = check() {
-            let _ = self.context_ref()?.run_done(&targets, &Command::Delete { key });
-            return Err(e);
-        }
+        })?;
         Ok(DistArray::from_key(key, result.clone()))
     }
 
     /// Runs the kernel, which returns `()`.
     pub fn run_unit(self) -> Result<()> {
-        let (_, _, replies) = self.send(None, None)?;
-        expect_unit(&self.name, &replies)
+        self.send_then(None, None, |_, replies| expect_unit(&self.name, &replies)).map(drop)
     }
 
     /// Runs the kernel; one value per engine, in engine order.
     pub fn run_values<R: DeserializeOwned + 'static>(self) -> Result<Vec<R>> {
-        let (_, _, replies) = self.send(None, None)?;
-        decode_values(&self.name, &replies)
+        self.send_then(None, None, |_, replies| decode_values(&self.name, &replies)).map(|(_, _, values)| values)
     }
 }
 
@@ -738,10 +768,9 @@ pub struct ReturnsValue<R>(PhantomData<R>);
 impl<T: Element> KernelReturn for ReturnsArray<T> {
     type PerEngine = LocalArray<T>;
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<LocalArray<T>>> {
-        let (key, targets, replies) = call.send(targets, None)?;
+        let (key, targets, dim_data) = call.send_then(targets, None, |_, replies| array_replies::<T>(&call.name, &replies))?;
         let ctx = call.context_ref()?;
         let pull = || -> Result<Vec<LocalArray<T>>> {
-            let dim_data = array_replies::<T>(&call.name, &replies)?;
             let pulled = ctx.run(&targets, &Command::Pull { key: key.clone(), dtype: T::DTYPE }, Vec::new())?;
             pulled.into_iter().zip(dim_data).map(|((_, bytes), dims)| LocalArray::from_bytes(&bytes, dims)).collect()
         };
@@ -754,17 +783,15 @@ impl<T: Element> KernelReturn for ReturnsArray<T> {
 impl KernelReturn for ReturnsUnit {
     type PerEngine = ();
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<()>> {
-        let (_, _, replies) = call.send(targets, None)?;
-        expect_unit(&call.name, &replies)?;
-        Ok(vec![(); replies.len()])
+        let (_, targets, ()) = call.send_then(targets, None, |_, replies| expect_unit(&call.name, &replies))?;
+        Ok(vec![(); targets.len()])
     }
 }
 
 impl<R: DeserializeOwned + 'static> KernelReturn for ReturnsValue<R> {
     type PerEngine = R;
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<R>> {
-        let (_, _, replies) = call.send(targets, None)?;
-        decode_values(&call.name, &replies)
+        call.send_then(targets, None, |_, replies| decode_values(&call.name, &replies)).map(|(_, _, values)| values)
     }
 }
 
@@ -821,11 +848,8 @@ impl Context {
 /// `args`.
 pub(crate) fn build_from_index<T: Element, A: Serialize>(ctx: &Context, distribution: &Distribution, kernel: &'static str, args: &A) -> Result<DistArray<T>> {
     let call = KernelCall::new(kernel).context(ctx)?.args(args)?;
-    let (key, targets, replies) = call.send(Some(distribution.targets()), Some(distribution.layout().clone()))?;
-    if let Err(e) = array_replies::<T>(display_name(kernel), &replies) {
-        let _ = ctx.run_done(&targets, &Command::Delete { key });
-        return Err(e);
-    }
+    let layout = Some(distribution.layout().clone());
+    let (key, _, _) = call.send_then(Some(distribution.targets()), layout, |_, replies| array_replies::<T>(display_name(kernel), &replies))?;
     Ok(DistArray::from_key(key, distribution.clone()))
 }
 

@@ -76,6 +76,15 @@ pub fn checked_negate(a: &LocalArray<f64>) -> Result<LocalArray<f64>> {
     Ok(a.mapv(|x| -x))
 }
 
+/// Writes its piece and returns pieces of different global shapes on
+/// different engines (they do not form an array).
+#[local]
+pub fn write_then_return_misfits(a: &mut LocalArray<f64>, engine: &EngineCtx) -> LocalArray<f64> {
+    a.fill(5.0);
+    let size = engine.rank() + 1;
+    LocalArray::new(ArrayD::zeros(IxDyn(&[size])), vec![distarray::DimDict::NoDist { size }]).expect("a piece")
+}
+
 /// Doubles its piece and succeeds.
 #[local]
 pub fn double(a: &mut LocalArray<f64>) {
@@ -198,6 +207,11 @@ pub fn check_failed_calls_change_nothing(ctx: &Context) -> Result<usize> {
         assert_eq!(a.toarray()?, original, "{dist}: a failure after a collective changed the array");
         // No result of the failed calls stays behind.
         assert_eq!(distarray::cleanup::get_local_keys(ctx, ctx.key_prefix())?, before_keys, "{dist}: failed calls left keys");
+        if n > 1 {
+            // Succeeded on every engine, but the client refuses the result.
+            expect_err("write_then_return_misfits", write_then_return_misfits(&mut a), ErrorKind::InvalidDimData, &["do not form an array"]);
+            assert_eq!(a.toarray()?, original, "{dist}: a refused result left the array changed");
+        }
         // `Result` kernels: `Ok` values and pieces as usual, an `Err` of any
         // error type fails the call (an `Engine` error with its message).
         assert_eq!(checked_len(&a, usize::MAX)?.iter().sum::<usize>(), original.len());

@@ -368,8 +368,17 @@ fn run_get<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
 fn run_set<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let (args, mut arrays, _) = inputs.split();
     let (idx, value): (Vec<usize>, T) = args.decode()?;
-    let a = arrays.next_mut::<T>("a")?;
-    let local: Option<Vec<usize>> = a.dim_data().iter().zip(&idx).map(|(d, &g)| local_position(d, g)).collect();
+    let position = |a: &LocalArray<T>| -> Option<Vec<usize>> { a.dim_data().iter().zip(&idx).map(|(d, &g)| local_position(d, g)).collect() };
+    // Should the call fail, only the element it wrote needs putting back.
+    let a = arrays.next_mut_restoring::<T>("a", |a| {
+        let old = position(a).map(|l| (a[IxDyn(&l)], l));
+        Box::new(move |a: &mut LocalArray<T>| {
+            if let Some((value, l)) = old {
+                a[IxDyn(&l)] = value;
+            }
+        })
+    })?;
+    let local = position(a);
     if let Some(l) = &local {
         a[IxDyn(l)] = value;
     }
