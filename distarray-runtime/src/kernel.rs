@@ -551,7 +551,8 @@ impl KernelCall {
                 if first.targets() != d.targets() {
                     bail!(
                         IncompatibleDistribution,
-                        "kernel `{}`: array `{name}` lives on engines {:?} but `{}` on {:?} (`{name}` is distributed as {d}, `{}` as {first})",
+                        "kernel `{}`: array `{name}` lives on engines {:?} but `{}` on {:?} (`{name}` is distributed as {d}, \
+                         `{}` as {first})",
                         self.name,
                         d.targets(),
                         self.names[0],

@@ -150,7 +150,8 @@ pub fn fewer_engines_round_trips(ctx: &Context, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(&sub).unwrap();
         let base = sub.join("a");
         distarray::save_dnpy(base.as_path(), &da)?;
-        let mut files: Vec<String> = std::fs::read_dir(&sub).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        let mut files: Vec<String> =
+            std::fs::read_dir(&sub).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
         files.sort();
         let expected: Vec<String> = (0..d.nprocs()).map(|r| format!("a_{r}.dnpy")).collect();
         assert_eq!(files, expected, "{d}: one .dnpy file per engine of the array");

@@ -558,7 +558,15 @@ fn planned(shape: &[usize], dist: &str, n: usize, grid: Option<&[usize]>) -> (Ve
 }
 
 #[track_caller]
-fn check_plan(shape: &[usize], dist: &str, n: usize, grid: Option<&[usize]>, want_grid: &[usize], want_targets: &[usize], want_local: &[&[usize]]) {
+fn check_plan(
+    shape: &[usize],
+    dist: &str,
+    n: usize,
+    grid: Option<&[usize]>,
+    want_grid: &[usize],
+    want_targets: &[usize],
+    want_local: &[&[usize]],
+) {
     let (g, t, l) = planned(shape, dist, n, grid);
     let what = format!("{shape:?} '{dist}' on {n} engines, grid {grid:?}");
     assert_eq!(g, want_grid, "grid of {what}");

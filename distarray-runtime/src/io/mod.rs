@@ -235,7 +235,9 @@ pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> 
         DnpyNames::PerEngine(paths) => {
             let first = paths[0].display().to_string();
             match kernels::dnpy_ranks(&first) {
-                Some(n) if n != paths.len() => bail!(InvalidTarget, "{} file names for an array saved on {n} engines ({first})", paths.len()),
+                Some(n) if n != paths.len() => {
+                    bail!(InvalidTarget, "{} file names for an array saved on {n} engines ({first})", paths.len())
+                }
                 _ => paths.len(),
             }
         }
