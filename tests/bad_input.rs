@@ -31,6 +31,8 @@ tests!(
     layouts::grid_shape_with_zero_entry,
     layouts::grid_shape_overflowing,
     layouts::undistributed_axis_with_grid_above_one,
+    layouts::grid_for_fewer_engines_than_the_context,
+    layouts::undistributed_array_on_several_targets,
     layouts::shape_overflowing_usize,
     layouts::context_with_bad_targets,
     layouts::builder_with_bad_targets,

@@ -34,6 +34,9 @@ fn round_trips_on_1_3_and_4_engines() -> Result<()> {
     suite::round_trips::<f64>(&Context::with_targets(&[3, 1, 2])?, &dir)?;
     suite::round_trips::<Complex<f32>>(&Context::with_targets(&[3, 1, 2])?, &dir)?;
     suite::round_trips::<bool>(&Context::with_targets(&[3, 1, 2])?, &dir)?;
+    for targets in [&[0, 1, 2, 3][..], &[0], &[3, 1, 2]] {
+        suite::fewer_engines_round_trips(&Context::with_targets(targets)?, &dir)?;
+    }
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }

@@ -18,6 +18,9 @@ fn round_trips_on_1_3_and_4_engines() -> Result<()> {
     io::all_round_trips(&Context::new()?, &dir)?;
     io::round_trips::<f64>(&Context::with_targets(&[0])?, &dir)?;
     io::round_trips::<Complex<f32>>(&Context::with_targets(&[3, 1, 2])?, &dir)?;
+    for targets in [&[0, 1, 2, 3][..], &[0], &[3, 1, 2]] {
+        io::fewer_engines_round_trips(&Context::with_targets(targets)?, &dir)?;
+    }
     std::fs::remove_dir_all(&dir).ok();
     Ok(())
 }

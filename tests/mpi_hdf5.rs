@@ -64,6 +64,7 @@ fn main() -> Result<()> {
     let ctx = Context::new()?;
     let dir = io::temp_dir("mpi_hdf5");
     suite::all_round_trips(&ctx, &dir)?;
+    suite::fewer_engines_round_trips(&ctx, &dir)?;
     suite::modes(&ctx, &dir)?;
     suite::bad_input(&ctx, &dir)?;
     interop(&ctx, &dir)?;

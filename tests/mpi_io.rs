@@ -11,6 +11,7 @@ fn main() -> Result<()> {
     let ctx = Context::new()?;
     let dir = io::temp_dir("mpi_io");
     io::all_round_trips(&ctx, &dir)?;
+    io::fewer_engines_round_trips(&ctx, &dir)?;
     if ctx.num_targets() > 1 {
         let sub = Context::with_targets(&ctx.targets()[1..])?;
         io::round_trips::<f64>(&sub, &dir)?;

@@ -524,16 +524,6 @@ impl KernelCall {
         }
         if let Some(first) = self.distributions.first() {
             same_context(first.context(), d.context(), &format!("array `{param}`"))?;
-            if first.targets() != d.targets() {
-                bail!(
-                    IncompatibleDistribution,
-                    "kernel `{}`: array `{param}` lives on engines {:?} but `{}` on {:?}",
-                    self.name,
-                    d.targets(),
-                    self.names[0],
-                    first.targets()
-                );
-            }
         }
         self.distributions.push(d.clone());
         self.arrays.push((array.key().to_string(), T::DTYPE));
@@ -614,6 +604,25 @@ impl KernelCall {
         finish: impl FnOnce(&[usize], Vec<(KernelReply, Vec<u8>)>) -> Result<O>,
     ) -> Result<(String, Vec<usize>, O)> {
         let ctx = self.context_ref()?;
+        // Checked here rather than in `array`, so that `same_layout` reports
+        // a shape mismatch first (arrays of other shapes often live on other
+        // engines).
+        if let Some((first, rest)) = self.distributions.split_first() {
+            for (d, name) in rest.iter().zip(&self.names[1..]) {
+                if first.targets() != d.targets() {
+                    bail!(
+                        IncompatibleDistribution,
+                        "kernel `{}`: array `{name}` lives on engines {:?} but `{}` on {:?} (`{name}` is distributed as {d}, \
+                         `{}` as {first})",
+                        self.name,
+                        d.targets(),
+                        self.names[0],
+                        first.targets(),
+                        self.names[0]
+                    );
+                }
+            }
+        }
         let targets = match (targets, self.distributions.first()) {
             (Some(t), _) => ctx.select_targets(Some(t))?,
             (None, Some(d)) => d.targets().to_vec(),
@@ -853,6 +862,15 @@ pub(crate) fn build_from_index<T: Element, A: Serialize>(ctx: &Context, distribu
     Ok(DistArray::from_key(key, distribution.clone()))
 }
 
+/// Keys distarray made belong to the context that made them: adopting another
+/// context's would give its pieces two owners.
+fn check_key_context(key: &str, ctx: &Context) -> Result<()> {
+    if key.starts_with(crate::KEY_PREFIX) && !key.starts_with(ctx.key_prefix()) {
+        bail!(WrongContext, "key {key:?} belongs to another context than context {} (prefix {:?})", ctx.id(), ctx.key_prefix());
+    }
+    Ok(())
+}
+
 impl<T: Element> DistArray<T> {
     /// A DistArray for local arrays a kernel already stored under `key` on the
     /// engines of `context` (their dim data, pulled from the engines, gives the
@@ -861,12 +879,21 @@ impl<T: Element> DistArray<T> {
     /// The new DistArray owns the key: dropping it deletes the pieces. Do not
     /// wrap a key that another live DistArray owns.
     ///
+    /// `targets` are the engines holding the pieces, in rank order; by default
+    /// the context's engines that hold `key` (an array may live on fewer
+    /// engines than its context, see `DistributionBuilder::build`).
+    ///
     /// # Errors
     /// `KeyNotFound` if an engine lacks the key, `DTypeMismatch` if it holds
     /// another element type, `InvalidDimData` if the pieces do not tile an
     /// array, `WrongContext` for a key another context made.
     pub fn from_localarrays(key: &str, context: &Context, targets: Option<&[usize]>) -> Result<Self> {
-        let targets = context.select_targets(targets)?;
+        check_key_context(key, context)?;
+        let targets = match targets {
+            Some(t) => context.select_targets(Some(t))?,
+            // No engine with the key: ask all of them, so the error names one.
+            None => crate::cleanup::get_local_keys(context, key)?.remove(key).unwrap_or_else(|| context.targets().to_vec()),
+        };
         let replies = context.run(&targets, &Command::DimData { key: key.to_string() }, Vec::new())?;
         let dim_data = replies
             .into_iter()
@@ -886,11 +913,7 @@ impl<T: Element> DistArray<T> {
     /// As [`from_localarrays`](Self::from_localarrays).
     pub fn from_localarrays_with(key: &str, distribution: &Distribution) -> Result<Self> {
         let ctx = distribution.context();
-        // Keys distarray made belong to the context that made them: adopting
-        // another context's would give its pieces two owners.
-        if key.starts_with(crate::KEY_PREFIX) && !key.starts_with(ctx.key_prefix()) {
-            bail!(WrongContext, "key {key:?} belongs to another context than context {} (prefix {:?})", ctx.id(), ctx.key_prefix());
-        }
+        check_key_context(key, ctx)?;
         let replies = ctx.run(distribution.targets(), &Command::DimData { key: key.to_string() }, Vec::new())?;
         for ((reply, _), rank) in replies.into_iter().zip(0..) {
             if let Reply::DimData(d) = reply {

@@ -37,8 +37,8 @@ pub use crate::comm::{Collectives, Comm};
 pub use crate::context::{Context, KEY_PREFIX};
 pub use crate::distribution::{
     choose_map, coords_to_rank, make_grid_shape, map_from_global_dim_dict, map_from_sizes, mult_partitions,
-    rank_to_coords, validate_grid_shape, BlockCyclicMap, BlockMap, DimDict, Dist, Distribution, DistributionBuilder,
-    GlobalDimDict, Map, MapBase, NoDistMap, UnstructuredMap,
+    normalize_grid_shape, rank_to_coords, validate_grid_shape, BlockCyclicMap, BlockMap, DimDict, Dist, Distribution,
+    DistributionBuilder, GlobalDimDict, Map, MapBase, NoDistMap, UnstructuredMap,
 };
 pub use crate::element::{DType, Element};
 pub use crate::error::{Error, ErrorKind, Result};

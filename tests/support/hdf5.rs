@@ -32,6 +32,22 @@ pub fn round_trips<T: Sample>(ctx: &Context, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// HDF5 round trips of arrays on fewer engines than `ctx` (see
+/// `io::on_fewer_engines`), loaded over the same distribution and over one on
+/// every engine.
+pub fn fewer_engines_round_trips(ctx: &Context, dir: &Path) -> Result<()> {
+    for (i, d) in io::on_fewer_engines(ctx).iter().enumerate() {
+        let a = io::global::<f64>(d.shape());
+        let da = ctx.fromarray(&a, Some(d))?;
+        let path = dir.join(format!("fewer_{i}_{}.h5", ctx.num_targets()));
+        distarray::save_hdf5(&path, &da, &Hdf5Options::default())?;
+        assert_eq!(distarray::load_hdf5::<f64>(&path, d, "buffer")?.toarray()?, a, "{d} via HDF5");
+        let full = Distribution::builder(ctx, d.shape()).dist("c").build()?;
+        assert_eq!(distarray::load_hdf5::<f64>(&path, &full, "buffer")?.toarray()?, a, "{d} via HDF5 onto {full}");
+    }
+    Ok(())
+}
+
 /// Every element type's round trips.
 pub fn all_round_trips(ctx: &Context, dir: &Path) -> Result<()> {
     use distarray::Complex;

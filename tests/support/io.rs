@@ -114,3 +114,60 @@ pub fn temp_dir(tag: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Distributions of small arrays that live on fewer engines than `ctx` has
+/// (DistArray's rules): short axes, and an explicit grid of fewer processes.
+pub fn on_fewer_engines(ctx: &Context) -> Vec<Distribution> {
+    let n = ctx.num_targets();
+    let mut out = vec![
+        Distribution::builder(ctx, &[3]).dist("b").build().unwrap(),
+        Distribution::builder(ctx, &[7, 5]).dist("nb").build().unwrap(),
+        Distribution::builder(ctx, &[2, 2]).dist("cc").build().unwrap(),
+        Distribution::builder(ctx, &[4, 3]).dist("nn").build().unwrap(),
+        Distribution::builder(ctx, &[10, 3]).dist("bc").grid_shape(&[n.max(2) - 1]).build().unwrap(),
+    ];
+    if n > 1 {
+        // Cut-off targets that are not the first engines of the context.
+        let last: Vec<usize> = ctx.targets()[1..].to_vec();
+        out.push(Distribution::builder(ctx, &[2]).targets(&last).build().unwrap());
+    }
+    out
+}
+
+/// `.npy` and `.dnpy` round trips of arrays on fewer engines than `ctx`:
+/// loaded back over the same distribution and over one on every engine, and
+/// `.dnpy` files only for the engines that hold a piece.
+pub fn fewer_engines_round_trips(ctx: &Context, dir: &Path) -> Result<()> {
+    for (i, d) in on_fewer_engines(ctx).iter().enumerate() {
+        let a = global::<f64>(d.shape());
+        let da = ctx.fromarray(&a, Some(d))?;
+        let full = Distribution::builder(ctx, d.shape()).dist("c").build()?;
+        let npy = dir.join(format!("fewer_{i}_{}.npy", ctx.num_targets()));
+        distarray::save_npy(&npy, &da)?;
+        assert_eq!(distarray::load_npy::<f64>(&npy, d)?.toarray()?, a, "{d} via .npy");
+        assert_eq!(distarray::load_npy::<f64>(&npy, &full)?.toarray()?, a, "{d} via .npy onto {full}");
+        let sub = dir.join(format!("fewer_{i}_{}", ctx.num_targets()));
+        std::fs::create_dir_all(&sub).unwrap();
+        let base = sub.join("a");
+        distarray::save_dnpy(base.as_path(), &da)?;
+        let mut files: Vec<String> =
+            std::fs::read_dir(&sub).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        files.sort();
+        let expected: Vec<String> = (0..d.nprocs()).map(|r| format!("a_{r}.dnpy")).collect();
+        assert_eq!(files, expected, "{d}: one .dnpy file per engine of the array");
+        let back = distarray::load_dnpy::<f64>(ctx, base.as_path())?;
+        assert_eq!(back.toarray()?, a, "{d} via .dnpy");
+        assert_eq!(back.get_localshapes(), da.get_localshapes(), "{d} via .dnpy");
+        assert_eq!(back.targets(), &ctx.targets()[..d.nprocs()], "{d}: loaded on the first engines");
+        // More files than engines cannot load.
+        if d.nprocs() < ctx.num_targets() {
+            let small = Context::with_targets(&ctx.targets()[..1])?;
+            if d.nprocs() > 1 {
+                let e = distarray::load_dnpy::<f64>(&small, base.as_path()).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::InvalidTarget, "{e}");
+                assert!(e.to_string().contains("does not fit a context of 1"), "{e}");
+            }
+        }
+    }
+    Ok(())
+}

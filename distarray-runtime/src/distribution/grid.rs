@@ -4,18 +4,29 @@
 use super::maps::Dist;
 use crate::error::{bail, Result};
 
-/// The balanced grid shape DistArray picks: among all factorisations of
-/// `nprocs` over the distributed (non-'n') axes, the one whose pairwise ratios
-/// (`shape[i] / shape[j]`, `i < j`) are closest in L2 norm to the array's own
-/// (the first such in [`mult_partitions`] order on a tie), factors
-/// mirror-sorted so the largest factor goes to the longest axis (equal axes:
-/// the later axis gets the larger factor); 'n' axes get 1. With no distributed
-/// axis `nprocs` must be 1; one distributed axis gets all of `nprocs`. A
-/// zero-length axis counts as length 1 in the ratios.
+/// The grid shape DistArray's `make_grid_shape` picks for `nprocs` processes
+/// (`distarray/metadata_utils.py`, `make_grid_shape`):
+///
+/// - no distributed (non-'n') axis: every axis 1, whatever `nprocs`;
+/// - one distributed axis: `min(nprocs, size)` on it, so no rank is left
+///   without an element (a zero-length axis gets 1; DistArray refuses it);
+/// - `nprocs == 1`: every axis 1;
+/// - otherwise, among all factorisations of `nprocs` over the distributed
+///   axes, the one whose pairwise ratios (`shape[i] / shape[j]`, `i < j`) are
+///   closest in L2 norm to the array's own (the first such in
+///   [`mult_partitions`] order on a tie), factors mirror-sorted so the largest
+///   factor goes to the longest axis (equal axes: the later axis gets the
+///   larger factor); a zero-length axis counts as length 1 in the ratios.
+///   Where that puts more processes on an axis than it has elements, DistArray
+///   raises (its postcondition `gs <= s`); here the factor is cut to the axis
+///   length instead (a zero-length axis gets 1), so the grid may use fewer than
+///   `nprocs` processes, as the one-axis rule does.
+///
+/// 'n' axes always get 1. The product of the result is at most `nprocs`;
+/// callers use the first that many engines.
 ///
 /// Err(InvalidShape) when `shape` and `dist` differ in length;
-/// Err(InvalidGridShape) when `nprocs` is 0 or cannot be spread (all axes 'n'
-/// or a 0-d array with `nprocs > 1`).
+/// Err(InvalidGridShape) when `nprocs` is 0.
 pub fn make_grid_shape(shape: &[usize], dist: &[Dist], nprocs: usize) -> Result<Vec<usize>> {
     if shape.len() != dist.len() {
         bail!(InvalidShape, "shape {shape:?} has {} axes but {} distributions were given", shape.len(), dist.len());
@@ -26,15 +37,9 @@ pub fn make_grid_shape(shape: &[usize], dist: &[Dist], nprocs: usize) -> Result<
     let dist_axes: Vec<usize> = (0..dist.len()).filter(|&i| dist[i] != Dist::NoDist).collect();
     let mut grid = vec![1; shape.len()];
     match dist_axes.len() {
-        0 => {
-            if nprocs != 1 {
-                bail!(
-                    InvalidGridShape,
-                    "cannot spread an array of shape {shape:?} with no distributed axis over {nprocs} processes"
-                );
-            }
-        }
-        1 => grid[dist_axes[0]] = nprocs,
+        0 => {}
+        1 => grid[dist_axes[0]] = nprocs.min(shape[dist_axes[0]].max(1)),
+        _ if nprocs == 1 => {}
         n => {
             // Extents as f64 only for the ratios; 0 counts as 1 to avoid dividing by zero.
             let reduced: Vec<f64> = dist_axes.iter().map(|&i| shape[i].max(1) as f64).collect();
@@ -57,7 +62,7 @@ pub fn make_grid_shape(shape: &[usize], dist: &[Dist], nprocs: usize) -> Result<
                 bail!(InvalidGridShape, "cannot factor {nprocs} processes over {n} axes");
             };
             for (&axis, &g) in dist_axes.iter().zip(&f) {
-                grid[axis] = g;
+                grid[axis] = g.min(shape[axis].max(1));
             }
         }
     }
@@ -90,9 +95,10 @@ fn mirror_sort(seq: &[usize], reference: &[usize]) -> Vec<usize> {
     out
 }
 
-/// Checks a user-given grid shape: one entry per axis, every entry >= 1, 'n'
-/// axes 1, product == nprocs (checked multiply). Err(InvalidGridShape) naming
-/// what is wrong.
+/// Checks a grid shape for at most `nprocs` processes: one entry per axis,
+/// every entry >= 1, 'n' axes 1, product (checked multiply) at most `nprocs`
+/// (the distribution then uses the first that many engines, as DistArray's
+/// `normalize_grid_shape` allows). Err(InvalidGridShape) naming what is wrong.
 pub fn validate_grid_shape(grid_shape: &[usize], dist: &[Dist], nprocs: usize) -> Result<()> {
     if grid_shape.len() != dist.len() {
         bail!(
@@ -118,10 +124,27 @@ pub fn validate_grid_shape(grid_shape: &[usize], dist: &[Dist], nprocs: usize) -
             None => bail!(InvalidGridShape, "the product of grid shape {grid_shape:?} overflows"),
         };
     }
-    if product != nprocs {
+    if product > nprocs {
         bail!(InvalidGridShape, "grid shape {grid_shape:?} has {product} processes, but there are {nprocs}");
     }
     Ok(())
+}
+
+/// A user's grid shape as DistArray's `normalize_grid_shape` takes it
+/// (`distarray/metadata_utils.py`): fewer entries than axes are padded with 1s
+/// at the end, then [`validate_grid_shape`] checks it (so its product may be
+/// below `nprocs`). Err(InvalidGridShape) for more entries than axes and for
+/// what [`validate_grid_shape`] refuses.
+pub fn normalize_grid_shape(grid_shape: &[usize], dist: &[Dist], nprocs: usize) -> Result<Vec<usize>> {
+    let mut grid = grid_shape.to_vec();
+    if grid.len() < dist.len() {
+        grid.resize(dist.len(), 1);
+    }
+    match validate_grid_shape(&grid, dist, nprocs) {
+        Ok(()) => Ok(grid),
+        Err(e) if grid_shape.len() < dist.len() => Err(e.context(format_args!("grid shape {grid_shape:?} padded with 1s"))),
+        Err(e) => Err(e),
+    }
 }
 
 /// All multisets of `n_factors` factors (>= 1) whose product is n, each sorted
@@ -132,8 +155,6 @@ pub fn mult_partitions(n: usize, n_factors: usize) -> Vec<Vec<usize>> {
     if n == 0 {
         return out;
     }
-    // Factors >= 2 number at most log2(n), so recursing on those keeps the
-    // depth small whatever `n_factors` is; the rest are padded with 1s.
     // Factors >= 2 number at most log2(n), so recursing on those keeps the
     // depth small whatever `n_factors` is; the rest are padded with 1s.
     let mut nontrivial = Vec::new();

@@ -15,7 +15,7 @@ mod maps;
 mod tests;
 
 pub use dim_data::{DimDict, GlobalDimDict};
-pub use grid::{coords_to_rank, make_grid_shape, mult_partitions, rank_to_coords, validate_grid_shape};
+pub use grid::{coords_to_rank, make_grid_shape, mult_partitions, normalize_grid_shape, rank_to_coords, validate_grid_shape};
 pub use maps::{
     choose_map, map_from_global_dim_dict, map_from_sizes, BlockCyclicMap, BlockMap, Dist, Map, MapBase, NoDistMap,
     UnstructuredMap,
@@ -34,8 +34,11 @@ pub use maps::{
 /// let ctx = Context::new()?;
 /// let d = Distribution::builder(&ctx, &[10, 7]).dist("bc").build()?;
 /// assert_eq!(d.dist(), vec!['b', 'c']);
-/// assert_eq!(d.grid_shape().iter().product::<usize>(), ctx.num_targets());
+/// assert!(d.grid_shape().iter().product::<usize>() <= ctx.num_targets());
 /// assert_eq!(d.owning_ranks(&[9, 6])?.len(), 1);
+/// // Fewer elements than engines: only as many engines as elements.
+/// let small = Distribution::from_shape(&ctx, &[1])?;
+/// assert_eq!(small.targets(), &ctx.targets()[..1]);
 /// # Ok::<(), distarray::Error>(())
 /// ```
 #[derive(Clone)]
@@ -75,24 +78,51 @@ impl DistributionBuilder<'_> {
         self
     }
 
-    /// The process grid (default: balanced over the distributed axes).
+    /// The process grid, one entry per axis; fewer entries than axes are
+    /// padded with 1s. Its product may be less than the number of engines: the
+    /// distribution then uses the first that many (DistArray's
+    /// `normalize_grid_shape` and `targets[:ntargets]`). Default: DistArray's
+    /// choice, see [`make_grid_shape`].
     pub fn grid_shape(mut self, grid_shape: &[usize]) -> Self {
         self.grid_shape = Some(grid_shape.to_vec());
         self
     }
 
-    /// The engines to use (default: the context's targets).
+    /// The engines to use, in this order (default: the context's targets). A
+    /// distribution with no distributed axis needs exactly one.
     pub fn targets(mut self, targets: &[usize]) -> Self {
         self.targets = Some(targets.to_vec());
         self
     }
 
-    /// The distribution.
+    /// The distribution, built as Python DistArray's `Distribution(context,
+    /// shape, dist, grid_shape, targets)` (`distarray/globalapi/maps.py`,
+    /// `Distribution.__new__`):
+    ///
+    /// 1. every axis `'n'` (also a 0-d array): the array lives on the first
+    ///    engine; explicit targets must then be exactly one engine;
+    /// 2. the grid is the given one (padded with 1s) or [`make_grid_shape`]'s
+    ///    over the engines; it may need fewer engines than there are, and the
+    ///    first `product(grid)` engines are used;
+    /// 3. when every axis is `'b'` or `'n'`, ranks whose piece would be empty
+    ///    are dropped: each block axis keeps only its non-empty pieces (its grid
+    ///    size shrinks) and the distribution keeps the targets of the remaining
+    ///    ranks, in rank order. So `[3]` on 4 engines has grid `[3]` on the
+    ///    first 3 engines, and `[7, 5]` `"nb"` on 4 engines grid `[1, 3]`. An
+    ///    array without elements lives on the first engine with grid all 1s.
+    ///    Cyclic, block-cyclic and unstructured axes keep empty pieces, as in
+    ///    DistArray.
+    ///
+    /// The targets are therefore not always all of the context's, nor always a
+    /// prefix of them: `[5, 9]` on 8 engines has grid `[2, 3]` on engines
+    /// `[0, 1, 2, 4, 5, 6]`.
     ///
     /// # Errors
     /// `InvalidShape` when the element count overflows, `InvalidDist` for bad
-    /// letters or more letters than axes, `InvalidGridShape` for a grid that does
-    /// not fit, `InvalidTarget` for targets outside the context.
+    /// letters or more letters than axes, `InvalidGridShape` for a grid with
+    /// more entries than axes, a 0 entry, more than 1 on an `'n'` axis or more
+    /// processes than engines, `InvalidTarget` for targets outside the context,
+    /// repeated, or more than one for an array with no distributed axis.
     pub fn build(self) -> Result<Distribution> {
         let ndim = self.shape.len();
         check_size(&self.shape)?;
@@ -101,35 +131,86 @@ impl DistributionBuilder<'_> {
             bail!(InvalidDist, "{} distribution types given for an array with {ndim} axes", dist.len());
         }
         dist.resize(ndim, Dist::NoDist);
-        let targets = match &self.targets {
-            Some(t) => self.context.select_targets(Some(t))?,
-            // A 0-d array has one element: it lives on the first engine.
-            None if ndim == 0 => self.context.targets()[..1].to_vec(),
-            None => self.context.targets().to_vec(),
+        let (targets, given) = match &self.targets {
+            Some(t) => (self.context.select_targets(Some(t))?, true),
+            None => (self.context.targets().to_vec(), false),
         };
-        let grid_shape = match self.grid_shape {
-            Some(g) => {
-                validate_grid_shape(&g, &dist, targets.len())?;
-                g
-            }
-            None => make_grid_shape(&self.shape, &dist, targets.len())?,
-        };
-        let maps = self
-            .shape
-            .iter()
-            .zip(&dist)
-            .zip(&grid_shape)
-            .map(|((&size, &d), &g)| map_from_sizes(size, d, g))
-            .collect::<Result<Vec<_>>>()?;
+        let (maps, targets) = plan(&self.shape, &dist, self.grid_shape.as_deref(), targets, given)?;
         Distribution::from_maps(self.context, maps, targets)
     }
 }
 
+/// The maps and targets of `shape` distributed as `dist` (one per axis) over
+/// `targets` (`given`: chosen by the caller rather than the context's), by
+/// DistArray's rules; see [`DistributionBuilder::build`].
+pub(crate) fn plan(
+    shape: &[usize],
+    dist: &[Dist],
+    grid_shape: Option<&[usize]>,
+    mut targets: Vec<usize>,
+    given: bool,
+) -> Result<(Vec<Map>, Vec<usize>)> {
+    if given && targets.len() != 1 && dist.iter().all(|&d| d == Dist::NoDist) {
+        bail!(InvalidTarget, "an array with no distributed axis lives on one engine, but {} targets {targets:?} were given", targets.len());
+    }
+    let grid_shape = match grid_shape {
+        Some(g) => normalize_grid_shape(g, dist, targets.len())?,
+        None => make_grid_shape(shape, dist, targets.len())?,
+    };
+    // Both checked the product against the number of targets.
+    targets.truncate(grid_shape.iter().product());
+    let maps = shape.iter().zip(dist).zip(&grid_shape).map(|((&size, &d), &g)| map_from_sizes(size, d, g)).collect::<Result<Vec<_>>>()?;
+    if dist.iter().all(|&d| matches!(d, Dist::Block | Dist::NoDist)) {
+        drop_empty_pieces(maps, &targets)
+    } else {
+        Ok((maps, targets))
+    }
+}
+
+/// DistArray's "no empty local shapes" step for block and not-distributed
+/// axes (`Distribution.__new__` slicing itself with `slice(None)` on every
+/// axis, `distarray/globalapi/maps.py`): every block axis keeps only its
+/// non-empty pieces, and the ranks whose coordinates all survive keep their
+/// targets, in C order. With no element at all (where DistArray fails) the
+/// array lives on the first target, one piece.
+fn drop_empty_pieces(maps: Vec<Map>, targets: &[usize]) -> Result<(Vec<Map>, Vec<usize>)> {
+    if maps.iter().any(|m| m.size() == 0) {
+        let single = maps.iter().map(|m| map_from_sizes(m.size(), m.dist(), 1)).collect::<Result<Vec<_>>>()?;
+        return Ok((single, targets[..1].to_vec()));
+    }
+    let old_grid: Vec<usize> = maps.iter().map(MapBase::grid_size).collect();
+    // The surviving grid coordinates of each axis, and its new map.
+    let mut kept: Vec<Vec<usize>> = Vec::with_capacity(maps.len());
+    let mut new_maps = Vec::with_capacity(maps.len());
+    for m in maps {
+        let coords: Vec<usize> = (0..m.grid_size()).filter(|&c| m.local_size(c) > 0).collect();
+        if coords.len() == m.grid_size() {
+            new_maps.push(m);
+        } else {
+            let mut bounds = vec![0];
+            for &c in &coords {
+                bounds.push(bounds[bounds.len() - 1] + m.local_size(c));
+            }
+            new_maps.push(Map::Block(BlockMap::from_bounds(bounds)?));
+        }
+        kept.push(coords);
+    }
+    // The surviving ranks' coordinates in C order, as their targets.
+    let mut ranks: Vec<Vec<usize>> = vec![Vec::new()];
+    for coords in &kept {
+        ranks = ranks.iter().flat_map(|prefix| coords.iter().map(move |&c| [prefix.as_slice(), &[c]].concat())).collect();
+    }
+    let targets = ranks.iter().map(|c| targets[coords_to_rank(c, &old_grid)]).collect();
+    Ok((new_maps, targets))
+}
+
 impl Distribution {
-    /// The default distribution of `shape`: block on every axis over all the
-    /// context's engines, with a balanced grid. See [`builder`](Self::builder)
-    /// for the options of the reference's `from_shape(context, shape, dist,
-    /// grid_shape, targets)`.
+    /// The default distribution of `shape`: block on every axis over the
+    /// context's engines, with DistArray's grid ([`make_grid_shape`]) and no
+    /// empty pieces, so on the first engines only when an axis is shorter than
+    /// its share of engines (see [`DistributionBuilder::build`] for the rules).
+    /// See [`builder`](Self::builder) for the options of the reference's
+    /// `from_shape(context, shape, dist, grid_shape, targets)`.
     ///
     /// # Errors
     /// As [`DistributionBuilder::build`].
@@ -143,7 +224,9 @@ impl Distribution {
     }
 
     /// A distribution from one global dim dict per axis (the reference's
-    /// constructor).
+    /// constructor), on `targets` or else the first engines of the context, one
+    /// per rank of the dicts' grid. The maps are taken as given: empty pieces
+    /// stay, as in DistArray's `from_global_dim_data`.
     ///
     /// # Errors
     /// `InvalidDimData` for inconsistent dicts, `InvalidTarget` when the targets
@@ -156,7 +239,10 @@ impl Distribution {
 
     /// A distribution from each rank's dim data (Distributed Array Protocol), as
     /// read from `.dnpy` files or pulled from engines. Rank `r`'s dim dicts must
-    /// carry the grid coordinates of `r` in C order.
+    /// carry the grid coordinates of `r` in C order. Rank `r` goes to
+    /// `targets[r]`, by default the context's `r`-th engine, so dim data of
+    /// fewer ranks than engines lives on the first engines; pieces are taken as
+    /// given (empty ones stay), as in DistArray's `from_dim_data_per_rank`.
     ///
     /// # Errors
     /// `InvalidDimData` if the dim data is inconsistent or does not tile the
@@ -251,7 +337,10 @@ impl Distribution {
         &self.inner.layout.maps
     }
 
-    /// The engines holding the pieces; rank `r` is on `targets()[r]`.
+    /// The engines holding the pieces; rank `r` is on `targets()[r]`. These are
+    /// the context's engines that hold a piece, which may be fewer than the
+    /// context has (see [`DistributionBuilder::build`]); the others take no
+    /// part in the array's operations.
     pub fn targets(&self) -> &[usize] {
         &self.inner.layout.targets
     }

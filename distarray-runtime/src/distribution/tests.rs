@@ -426,16 +426,25 @@ fn grid_shapes() {
     assert_eq!(make_grid_shape(&[10, 10], &bb, 1).unwrap(), [1, 1]);
     assert_eq!(make_grid_shape(&[10], &Dist::parse("b").unwrap(), 7).unwrap(), [7]);
     assert_eq!(make_grid_shape(&[], &[], 1).unwrap(), Vec::<usize>::new());
-    assert_eq!(kind(make_grid_shape(&[], &[], 2)), ErrorKind::InvalidGridShape);
-    assert_eq!(kind(make_grid_shape(&[4, 4], &Dist::parse("nn").unwrap(), 2)), ErrorKind::InvalidGridShape);
+    // No distributed axis: all 1s whatever the number of processes (DistArray).
+    assert_eq!(make_grid_shape(&[], &[], 2).unwrap(), Vec::<usize>::new());
+    assert_eq!(make_grid_shape(&[4, 4], &Dist::parse("nn").unwrap(), 2).unwrap(), [1, 1]);
     assert_eq!(make_grid_shape(&[4, 4], &Dist::parse("nn").unwrap(), 1).unwrap(), [1, 1]);
+    // One distributed axis: min(nprocs, size).
+    assert_eq!(make_grid_shape(&[3], &Dist::parse("b").unwrap(), 4).unwrap(), [3]);
+    assert_eq!(make_grid_shape(&[7, 5], &Dist::parse("nb").unwrap(), 4).unwrap(), [1, 4]);
+    assert_eq!(make_grid_shape(&[7, 2], &Dist::parse("nc").unwrap(), 4).unwrap(), [1, 2]);
+    assert_eq!(make_grid_shape(&[0], &Dist::parse("b").unwrap(), 4).unwrap(), [1]);
     assert_eq!(kind(make_grid_shape(&[4, 4], &bb, 0)), ErrorKind::InvalidGridShape);
     assert_eq!(kind(make_grid_shape(&[4], &bb, 2)), ErrorKind::InvalidShape);
-    // Zero-length axes do not divide by zero.
-    for shape in [[0, 10], [10, 0], [0, 0]] {
-        let g = make_grid_shape(&shape, &bb, 6).unwrap();
-        assert_eq!(g.iter().product::<usize>(), 6, "{shape:?}");
-    }
+    // Zero-length axes do not divide by zero, and get one process.
+    assert_eq!(make_grid_shape(&[0, 10], &bb, 6).unwrap(), [1, 6]);
+    assert_eq!(make_grid_shape(&[10, 0], &bb, 6).unwrap(), [6, 1]);
+    assert_eq!(make_grid_shape(&[0, 0], &bb, 6).unwrap(), [1, 1]);
+    // DistArray's choice, cut to the axis lengths where it exceeds them.
+    assert_eq!(make_grid_shape(&[2, 2], &bb, 6).unwrap(), [2, 2]);
+    assert_eq!(make_grid_shape(&[1, 1], &bb, 4).unwrap(), [1, 1]);
+    assert_eq!(make_grid_shape(&[5, 9], &bb, 8).unwrap(), [2, 4]);
     // The result always validates.
     for nprocs in 1..=12 {
         for shape in [[3, 5, 7], [100, 1, 10], [1, 1, 1]] {
@@ -457,8 +466,19 @@ fn grid_shape_validation() {
     assert_eq!(bad(&[4, 1], &bn, 3), ErrorKind::InvalidGridShape);
     assert_eq!(bad(&[2, 2], &bn, 4), ErrorKind::InvalidGridShape);
     assert_eq!(bad(&[4], &bn, 4), ErrorKind::InvalidGridShape);
+    // Fewer processes than there are is fine: the first engines are used.
+    validate_grid_shape(&[2, 1], &bn, 4).unwrap();
+    validate_grid_shape(&[], &[], 2).unwrap();
+    // normalize_grid_shape pads with 1s, as DistArray's.
+    assert_eq!(normalize_grid_shape(&[4], &bn, 4).unwrap(), [4, 1]);
+    assert_eq!(normalize_grid_shape(&[2], &bn, 4).unwrap(), [2, 1]);
+    assert_eq!(kind(normalize_grid_shape(&[4, 1, 1], &bn, 4)), ErrorKind::InvalidGridShape);
+    assert_eq!(kind(normalize_grid_shape(&[5], &bn, 4)), ErrorKind::InvalidGridShape);
+    let e = normalize_grid_shape(&[1], &Dist::parse("nb").unwrap(), 4).unwrap();
+    assert_eq!(e, [1, 1]);
+    let e = normalize_grid_shape(&[2], &Dist::parse("nb").unwrap(), 4).unwrap_err();
+    assert!(e.message().contains("padded") && e.message().contains("axis 0"), "{e}");
     assert_eq!(bad(&[0, 1], &bn, 0), ErrorKind::InvalidGridShape);
-    assert_eq!(bad(&[], &[], 2), ErrorKind::InvalidGridShape);
     let bb = Dist::parse("bb").unwrap();
     assert_eq!(bad(&[usize::MAX, 2], &bb, 2), ErrorKind::InvalidGridShape);
     let e = validate_grid_shape(&[2, 2], &bn, 4).unwrap_err();
@@ -517,4 +537,159 @@ fn coords_round_trip() {
         // C order: coordinates ascend lexicographically with the rank.
         assert!(seen.windows(2).all(|w| w[0] < w[1]));
     }
+}
+
+// ---------------------------------------------------------------------------
+// Grid shapes and targets of the builder, against Python DistArray's
+// `Distribution(context, shape, dist, grid_shape, targets)` (the expected
+// values were printed by DistArray's own `globalapi/maps.py` and
+// `metadata_utils.py`, with a context of `n` engines numbered 0..n).
+
+/// What the builder's rules give for `shape`, `dist` on engines `0..n`: the
+/// grid shape, the targets and every rank's local shape.
+fn planned(shape: &[usize], dist: &str, n: usize, grid: Option<&[usize]>) -> (Vec<usize>, Vec<usize>, Vec<Vec<usize>>) {
+    let dist = Dist::parse(dist).unwrap();
+    let (maps, targets) = super::plan(shape, &dist, grid, (0..n).collect(), false).unwrap();
+    let grid_shape: Vec<usize> = maps.iter().map(MapBase::grid_size).collect();
+    let local = (0..targets.len())
+        .map(|r| maps.iter().zip(rank_to_coords(r, &grid_shape)).map(|(m, c)| m.local_size(c)).collect())
+        .collect();
+    (grid_shape, targets, local)
+}
+
+#[track_caller]
+fn check_plan(
+    shape: &[usize],
+    dist: &str,
+    n: usize,
+    grid: Option<&[usize]>,
+    want_grid: &[usize],
+    want_targets: &[usize],
+    want_local: &[&[usize]],
+) {
+    let (g, t, l) = planned(shape, dist, n, grid);
+    let what = format!("{shape:?} '{dist}' on {n} engines, grid {grid:?}");
+    assert_eq!(g, want_grid, "grid of {what}");
+    assert_eq!(t, want_targets, "targets of {what}");
+    assert_eq!(l, want_local.iter().map(|s| s.to_vec()).collect::<Vec<_>>(), "local shapes of {what}");
+}
+
+#[test]
+fn one_small_axis_uses_fewer_engines() {
+    check_plan(&[3], "b", 4, None, &[3], &[0, 1, 2], &[&[1], &[1], &[1]]);
+    check_plan(&[7, 5], "nb", 4, None, &[1, 3], &[0, 1, 2], &[&[7, 2], &[7, 2], &[7, 1]]);
+    // More elements than engines, but the ceil-sized blocks leave the last empty.
+    check_plan(&[5], "b", 4, None, &[3], &[0, 1, 2], &[&[2], &[2], &[1]]);
+    check_plan(&[6], "b", 4, None, &[3], &[0, 1, 2], &[&[2], &[2], &[2]]);
+    check_plan(&[4], "b", 3, None, &[2], &[0, 1], &[&[2], &[2]]);
+    check_plan(&[2], "b", 3, None, &[2], &[0, 1], &[&[1], &[1]]);
+    check_plan(&[1], "b", 4, None, &[1], &[0], &[&[1]]);
+    check_plan(&[10], "b", 4, None, &[4], &[0, 1, 2, 3], &[&[3], &[3], &[3], &[1]]);
+    check_plan(&[13], "b", 4, None, &[4], &[0, 1, 2, 3], &[&[4], &[4], &[4], &[1]]);
+    check_plan(&[7], "b", 3, None, &[3], &[0, 1, 2], &[&[3], &[3], &[1]]);
+    check_plan(&[5], "b", 1, None, &[1], &[0], &[&[5]]);
+}
+
+#[test]
+fn cyclic_small_axis_uses_min_of_engines_and_size() {
+    check_plan(&[3], "c", 4, None, &[3], &[0, 1, 2], &[&[1], &[1], &[1]]);
+    check_plan(&[5], "c", 4, None, &[4], &[0, 1, 2, 3], &[&[2], &[1], &[1], &[1]]);
+    // Cyclic axes are not trimmed: an explicit grid keeps its empty piece.
+    check_plan(&[3], "c", 4, Some(&[4]), &[4], &[0, 1, 2, 3], &[&[1], &[1], &[1], &[0]]);
+    // Block-cyclic with blocks of 2: 4 elements on 4 ranks, ranks 2 and 3 empty, as
+    // DistArray (whose grid choice looks at the size only).
+    let (maps, targets) = super::plan(&[4], &[Dist::BlockCyclic { block_size: 2 }], None, vec![0, 1, 2, 3], false).unwrap();
+    assert_eq!(targets, [0, 1, 2, 3]);
+    assert_eq!((0..4).map(|r| maps[0].local_size(r)).collect::<Vec<_>>(), [2, 2, 0, 0]);
+}
+
+#[test]
+fn several_axes_follow_distarray() {
+    check_plan(&[5, 9], "bb", 8, None, &[2, 3], &[0, 1, 2, 4, 5, 6], &[&[3, 3], &[3, 3], &[3, 3], &[2, 3], &[2, 3], &[2, 3]]);
+    check_plan(&[1, 9], "bb", 4, None, &[1, 3], &[0, 1, 2], &[&[1, 3], &[1, 3], &[1, 3]]);
+    check_plan(&[2, 2], "bb", 4, None, &[2, 2], &[0, 1, 2, 3], &[&[1, 1], &[1, 1], &[1, 1], &[1, 1]]);
+    check_plan(&[2, 3], "bb", 4, None, &[2, 2], &[0, 1, 2, 3], &[&[1, 2], &[1, 1], &[1, 2], &[1, 1]]);
+    check_plan(&[2, 2], "cc", 4, None, &[2, 2], &[0, 1, 2, 3], &[&[1, 1], &[1, 1], &[1, 1], &[1, 1]]);
+    check_plan(&[3, 3], "bc", 4, None, &[2, 2], &[0, 1, 2, 3], &[&[2, 2], &[2, 1], &[1, 2], &[1, 1]]);
+    check_plan(&[7, 5], "bb", 4, None, &[2, 2], &[0, 1, 2, 3], &[&[4, 3], &[4, 2], &[3, 3], &[3, 2]]);
+    check_plan(&[10, 3], "bb", 4, None, &[4, 1], &[0, 1, 2, 3], &[&[3, 3], &[3, 3], &[3, 3], &[1, 3]]);
+    check_plan(&[10, 3], "bb", 3, None, &[3, 1], &[0, 1, 2], &[&[4, 3], &[4, 3], &[2, 3]]);
+    check_plan(&[5, 7], "bb", 3, None, &[1, 3], &[0, 1, 2], &[&[5, 3], &[5, 3], &[5, 1]]);
+}
+
+#[test]
+fn three_axes_follow_distarray() {
+    check_plan(&[2, 3, 7], "bbb", 4, None, &[1, 1, 4], &[0, 1, 2, 3], &[&[2, 3, 2], &[2, 3, 2], &[2, 3, 2], &[2, 3, 1]]);
+    check_plan(&[3, 4, 5], "bbb", 4, None, &[1, 2, 2], &[0, 1, 2, 3], &[&[3, 2, 3], &[3, 2, 2], &[3, 2, 3], &[3, 2, 2]]);
+    check_plan(&[3, 4, 5], "bcb", 4, None, &[1, 2, 2], &[0, 1, 2, 3], &[&[3, 2, 3], &[3, 2, 2], &[3, 2, 3], &[3, 2, 2]]);
+    check_plan(&[3, 4, 5], "bbb", 3, None, &[1, 1, 3], &[0, 1, 2], &[&[3, 4, 2], &[3, 4, 2], &[3, 4, 1]]);
+    check_plan(&[2, 3, 7], "bbb", 3, None, &[1, 1, 3], &[0, 1, 2], &[&[2, 3, 3], &[2, 3, 3], &[2, 3, 1]]);
+    check_plan(&[2, 5, 2], "bnb", 4, None, &[2, 1, 2], &[0, 1, 2, 3], &[&[1, 5, 1], &[1, 5, 1], &[1, 5, 1], &[1, 5, 1]]);
+    let (g, t, l) = planned(&[3, 3, 3], "bbb", 8, None);
+    assert_eq!((g, t), (vec![2, 2, 2], (0..8).collect::<Vec<_>>()));
+    assert_eq!(l[0], [2, 2, 2]);
+    assert_eq!(l[7], [1, 1, 1]);
+}
+
+#[test]
+fn explicit_grid_on_fewer_engines_uses_the_first() {
+    check_plan(&[10], "b", 4, Some(&[2]), &[2], &[0, 1], &[&[5], &[5]]);
+    check_plan(&[8, 8], "bb", 4, Some(&[1, 2]), &[1, 2], &[0, 1], &[&[8, 4], &[8, 4]]);
+    check_plan(&[8, 8], "bb", 4, Some(&[3, 1]), &[3, 1], &[0, 1, 2], &[&[3, 8], &[3, 8], &[2, 8]]);
+    check_plan(&[9, 6], "bc", 4, Some(&[1, 3]), &[1, 3], &[0, 1, 2], &[&[9, 2], &[9, 2], &[9, 2]]);
+    check_plan(&[4], "b", 4, Some(&[1]), &[1], &[0], &[&[4]]);
+    // A shorter grid is padded with 1s.
+    check_plan(&[8, 8], "bb", 4, Some(&[2]), &[2, 1], &[0, 1], &[&[4, 8], &[4, 8]]);
+    // A block grid larger than the axis loses its empty pieces.
+    check_plan(&[3], "b", 4, Some(&[4]), &[3], &[0, 1, 2], &[&[1], &[1], &[1]]);
+    check_plan(&[6, 6], "bb", 4, Some(&[2, 2]), &[2, 2], &[0, 1, 2, 3], &[&[3, 3], &[3, 3], &[3, 3], &[3, 3]]);
+    // Still errors: more processes than engines, 'n' axes above 1, too many entries.
+    let err = |shape: &[usize], dist: &str, grid: &[usize]| {
+        kind(super::plan(shape, &Dist::parse(dist).unwrap(), Some(grid), vec![0, 1, 2, 3], false))
+    };
+    assert_eq!(err(&[8, 8], "bb", &[4, 2]), ErrorKind::InvalidGridShape);
+    assert_eq!(err(&[8, 8], "nb", &[2, 1]), ErrorKind::InvalidGridShape);
+    assert_eq!(err(&[8, 8], "bb", &[1, 1, 1]), ErrorKind::InvalidGridShape);
+    assert_eq!(err(&[8, 8], "bb", &[0, 1]), ErrorKind::InvalidGridShape);
+}
+
+#[test]
+fn no_distributed_axis_goes_to_the_first_target() {
+    check_plan(&[5, 5], "nn", 4, None, &[1, 1], &[0], &[&[5, 5]]);
+    check_plan(&[3], "n", 4, None, &[1], &[0], &[&[3]]);
+    check_plan(&[], "", 4, None, &[], &[0], &[&[]]);
+    let nn = Dist::parse("nn").unwrap();
+    let (_, t) = super::plan(&[5, 5], &nn, None, vec![2], true).unwrap();
+    assert_eq!(t, [2]);
+    // DistArray: "target dist conflict".
+    assert_eq!(kind(super::plan(&[5, 5], &nn, None, vec![1, 2], true)), ErrorKind::InvalidTarget);
+}
+
+#[test]
+fn targets_are_taken_in_the_given_order() {
+    // DistArray sorts targets; here the caller's order is kept (as before), and
+    // the first ones are used.
+    let (_, t) = super::plan(&[5], &[Dist::Block], None, vec![3, 1, 2], true).unwrap();
+    assert_eq!(t, [3, 1, 2]);
+    let (_, t) = super::plan(&[10], &[Dist::Block], Some(&[2]), vec![3, 1, 2], true).unwrap();
+    assert_eq!(t, [3, 1]);
+}
+
+#[test]
+fn arrays_without_elements_live_on_one_engine() {
+    // DistArray refuses these (a grid of 0, or a division by zero); here one
+    // empty piece on the first engine for block and 'n' axes.
+    check_plan(&[0], "b", 4, None, &[1], &[0], &[&[0]]);
+    check_plan(&[0, 5], "nb", 4, None, &[1, 1], &[0], &[&[0, 5]]);
+    check_plan(&[5, 0], "bb", 4, None, &[1, 1], &[0], &[&[5, 0]]);
+    check_plan(&[0], "c", 4, None, &[1], &[0], &[&[0]]);
+}
+
+#[test]
+fn axes_shorter_than_distarrays_grid_are_cut() {
+    // DistArray raises here (its grid puts more processes on an axis than it
+    // has elements); the grid is cut to the axis length instead.
+    check_plan(&[1, 1], "bb", 4, None, &[1, 1], &[0], &[&[1, 1]]);
+    check_plan(&[2, 2], "bb", 3, None, &[1, 2], &[0, 1], &[&[2, 1], &[2, 1]]);
+    check_plan(&[3, 3], "cc", 8, None, &[2, 3], &[0, 1, 2, 3, 4, 5], &[&[2, 1], &[2, 1], &[2, 1], &[1, 1], &[1, 1], &[1, 1]]);
 }

@@ -125,6 +125,15 @@ fn load_dnpy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> 
     output_array(inputs, local)
 }
 
+/// The number of ranks (product of `proc_grid_size`) in the dim data of the
+/// `.dnpy` file `path`, or `None` if its header cannot be read.
+pub(super) fn dnpy_ranks(path: &str) -> Option<usize> {
+    let file = File::open(path).ok()?;
+    let len = file.metadata().ok()?.len();
+    let (raw, _) = dnpy::read_header(&mut std::io::BufReader::new(&file), len).ok()?;
+    raw.iter().try_fold(1usize, |n, d| n.checked_mul(d.as_ref().map_or(1, DimDict::proc_grid_size)))
+}
+
 /// Reads one `.dnpy` file.
 fn read_dnpy<T: Element>(path: &str) -> Result<LocalArray<T>> {
     let file = File::open(path).map_err(|e| io_error(path, e))?;

@@ -30,7 +30,8 @@
 //! | `.dnpy` dim data that does not tile | `InvalidDimData` | `the dim data of the files does not describe one array: ...` |
 //! | `.dnpy` local array unlike its dim data | `InvalidDimData` | `holds a local array of shape [3], its dim data gives [5]` |
 //! | a bool byte other than 0 or 1 | `Format` | `element 2 of a bool buffer holds an invalid value` |
-//! | wrong number of `.dnpy` names | `InvalidTarget` | `3 file names for 4 engines` |
+//! | wrong number of `.dnpy` names | `InvalidTarget` | `5 file names for 4 engines`, `1 file names for an array saved on 2 engines` |
+//! | `.dnpy` files of more ranks than engines | `InvalidTarget` | `an array saved on 4 engines does not fit a context of 2` |
 
 use std::path::{Path, PathBuf};
 
@@ -169,9 +170,11 @@ pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution)
     build(call, distribution)
 }
 
-/// Writes `array` as Python DistArray does: engine `r` writes its local
-/// array and dim data to `<name>_<r>.dnpy` (or the `r`-th of a list of
-/// names). Not-distributed axes are written as one-rank block axes.
+/// Writes `array` as Python DistArray does: the engine of rank `r` of the
+/// array writes its local array and dim data to `<name>_<r>.dnpy` (or the
+/// `r`-th of a list of names), so there is one file per target of the
+/// array's distribution, and none for the context's other engines.
+/// Not-distributed axes are written as one-rank block axes.
 ///
 /// # Examples
 /// ```
@@ -185,12 +188,12 @@ pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution)
 /// let b = distarray::load_dnpy::<i64>(&ctx, base.as_path())?;
 /// assert_eq!(b.toarray()?, a.toarray()?);
 /// assert_eq!(b.dist(), vec!['c']);
-/// # for r in 0..ctx.num_targets() { std::fs::remove_file(format!("{}_{r}.dnpy", base.display())).unwrap(); }
+/// # for r in 0..a.targets().len() { std::fs::remove_file(format!("{}_{r}.dnpy", base.display())).unwrap(); }
 /// # Ok::<(), distarray::Error>(())
 /// ```
 ///
 /// # Errors
-/// `InvalidTarget` if a list of names does not have one name per engine of
+/// `InvalidTarget` if a list of names does not have one name per target of
 /// the array; `Io` if a file cannot be written.
 pub fn save_dnpy<T: Element>(names: impl Into<DnpyNames>, array: &DistArray<T>) -> Result<()> {
     let paths = names.into().paths(array.targets().len())?;
@@ -200,17 +203,49 @@ pub fn save_dnpy<T: Element>(names: impl Into<DnpyNames>, array: &DistArray<T>) 
 
 /// Reads an array saved by [`save_dnpy`] or by Python DistArray: engine `r`
 /// of `context` reads `<name>_<r>.dnpy` (or the `r`-th of a list of names),
-/// and the files' dim data rebuilds the distribution.
+/// and the files' dim data rebuilds the distribution. There is one file per
+/// rank of the saved array, which may be fewer than the context's engines (an
+/// array on the first engines only, see `DistributionBuilder::build`): the
+/// number of files is the grid size in the dim data of `<name>_0.dnpy`, or the
+/// length of the list, and the first that many engines read them.
 ///
 /// # Errors
-/// `InvalidTarget` if a list of names does not have one name per engine;
+/// `InvalidTarget` if a list of names is empty or longer than the context's
+/// engines, or the files describe more ranks than the context has engines;
 /// `Io`, `Format`, `DTypeMismatch` or `InvalidDimData` for the bad files of
 /// the [module table](self).
 pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> Result<DistArray<T>> {
     let names = names.into();
-    let paths = names.paths(context.num_targets())?;
+    let nranks = match &names {
+        DnpyNames::Base(base) => {
+            // The first file's dim data gives the number of files; a file that
+            // cannot be read is reported by the engines, with its path.
+            let first = format!("{}_0.dnpy", base.display());
+            match kernels::dnpy_ranks(&first) {
+                Some(n) if n > context.num_targets() => {
+                    bail!(InvalidTarget, "{first}: an array saved on {n} engines does not fit a context of {}", context.num_targets())
+                }
+                Some(n) => n,
+                None => context.num_targets(),
+            }
+        }
+        DnpyNames::PerEngine(paths) if !(1..=context.num_targets()).contains(&paths.len()) => {
+            bail!(InvalidTarget, "{} file names for {} engines", paths.len(), context.num_targets())
+        }
+        DnpyNames::PerEngine(paths) => {
+            let first = paths[0].display().to_string();
+            match kernels::dnpy_ranks(&first) {
+                Some(n) if n != paths.len() => {
+                    bail!(InvalidTarget, "{} file names for an array saved on {n} engines ({first})", paths.len())
+                }
+                _ => paths.len(),
+            }
+        }
+    };
+    let paths = names.paths(nranks)?;
+    let targets = &context.targets()[..nranks];
     let call = KernelCall::named(kernels::name("load_dnpy", T::DTYPE)).context(context)?.args(&PathsArgs { paths })?;
-    let (key, targets, replies) = call.send(None, None)?;
+    let (key, targets, replies) = call.send(Some(targets), None)?;
     let adopt = || -> Result<DistArray<T>> {
         let dim_data = replies
             .iter()

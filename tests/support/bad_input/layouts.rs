@@ -15,6 +15,8 @@ super::case_list!(
     grid_shape_with_zero_entry,
     grid_shape_overflowing,
     undistributed_axis_with_grid_above_one,
+    grid_for_fewer_engines_than_the_context,
+    undistributed_array_on_several_targets,
     shape_overflowing_usize,
     context_with_bad_targets,
     builder_with_bad_targets,
@@ -94,11 +96,9 @@ pub fn grid_shape_of_wrong_length() -> Result<()> {
             ErrorKind::InvalidGridShape,
             &["3 entries", "2 axes"],
         );
-        expect_err(
-            Distribution::builder(ctx, &[8, 8]).grid_shape(&[n]).build(),
-            ErrorKind::InvalidGridShape,
-            &["1 entries"],
-        );
+        // A shorter grid is padded with 1s, as DistArray's normalize_grid_shape.
+        let d = Distribution::builder(ctx, &[8, 8]).grid_shape(&[n]).build()?;
+        assert_eq!(d.grid_shape(), &[n, 1]);
         Ok(())
     })
 }
@@ -134,18 +134,63 @@ pub fn undistributed_axis_with_grid_above_one() -> Result<()> {
             ErrorKind::InvalidGridShape,
             &["axis 0", "not distributed"],
         );
-        // Every axis 'n' cannot be spread over several engines either.
+        // Also when a short grid is padded: [2] on "nb" is [2, 1].
         expect_err(
-            Distribution::builder(ctx, &[8, 8]).dist("nn").build(),
+            Distribution::builder(ctx, &[8, 8]).dist("nb").grid_shape(&[2]).build(),
             ErrorKind::InvalidGridShape,
-            &["no distributed axis"],
+            &["[2] padded with 1s", "axis 0", "not distributed"],
         );
-        // Fewer letters than axes leave the rest 'n', hence the same error.
+        Ok(())
+    })
+}
+
+/// A grid over fewer processes than the context's engines is valid (the first
+/// engines are used, as in DistArray); more processes than engines, in any
+/// form, are not.
+pub fn grid_for_fewer_engines_than_the_context() -> Result<()> {
+    on_every_context(|ctx| {
+        let n = ctx.num_targets();
+        let d = Distribution::builder(ctx, &[8, 8]).grid_shape(&[n - 1, 1]).build()?;
+        assert_eq!(d.targets(), &ctx.targets()[..n - 1]);
+        let d = Distribution::builder(ctx, &[8, 8]).grid_shape(&[1]).build()?;
+        assert_eq!((d.grid_shape(), d.targets()), (&[1, 1][..], &ctx.targets()[..1]));
         expect_err(
-            Distribution::builder(ctx, &[8, 8]).dist("").build(),
+            Distribution::builder(ctx, &[8, 8]).grid_shape(&[n + 1]).build(),
             ErrorKind::InvalidGridShape,
-            &["no distributed axis"],
+            &["padded with 1s", &format!("{} processes", n + 1), &format!("there are {n}")],
         );
+        expect_err(
+            Distribution::builder(ctx, &[8, 8]).grid_shape(&[1, n + 1]).build(),
+            ErrorKind::InvalidGridShape,
+            &[&format!("{} processes", n + 1)],
+        );
+        // Explicit targets: at most as many processes as those.
+        expect_err(
+            Distribution::builder(ctx, &[8]).grid_shape(&[2]).targets(&ctx.targets()[..1]).build(),
+            ErrorKind::InvalidGridShape,
+            &["2 processes", "there are 1"],
+        );
+        Ok(())
+    })
+}
+
+/// An array with no distributed axis lives on the first engine (DistArray);
+/// explicit targets must then be exactly one ("target dist conflict").
+pub fn undistributed_array_on_several_targets() -> Result<()> {
+    on_every_context(|ctx| {
+        let d = Distribution::builder(ctx, &[8, 8]).dist("nn").build()?;
+        assert_eq!((d.grid_shape(), d.targets()), (&[1, 1][..], &ctx.targets()[..1]));
+        // Fewer letters than axes leave the rest 'n'.
+        assert_eq!(Distribution::builder(ctx, &[8, 8]).dist("").build()?.targets(), &ctx.targets()[..1]);
+        let two = &ctx.targets()[..2];
+        expect_err(
+            Distribution::builder(ctx, &[8, 8]).dist("nn").targets(two).build(),
+            ErrorKind::InvalidTarget,
+            &["no distributed axis", "2 targets"],
+        );
+        expect_err(Distribution::builder(ctx, &[]).targets(two).build(), ErrorKind::InvalidTarget, &["one engine"]);
+        let last = *ctx.targets().last().expect("a target");
+        assert_eq!(Distribution::builder(ctx, &[8, 8]).dist("nn").targets(&[last]).build()?.targets(), &[last]);
         Ok(())
     })
 }
