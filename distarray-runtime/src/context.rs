@@ -296,6 +296,13 @@ impl Context {
     /// Deletes the keys [`discard`](Self::discard) kept, one pipelined command
     /// per set of engines.
     fn collect_garbage(&self) {
+        // Not from a kernel: the client may hold the call lock meanwhile.
+        if crate::engine::running_command() {
+            return;
+        }
+        // Taken and sent under the call lock: a call of another client
+        // thread that finds the list empty is sent after these deletions.
+        let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
         let keys = {
             let mut garbage = GARBAGE.lock().unwrap_or_else(PoisonError::into_inner);
             if garbage.keys.is_empty() {
@@ -312,7 +319,7 @@ impl Context {
             }
         }
         for (targets, keys) in by_targets {
-            let _ = self.post(&targets, &Command::DeleteMany { keys });
+            let _ = self.dispatch_locked(&targets, &Command::DeleteMany { keys }, Vec::new(), false);
         }
     }
 

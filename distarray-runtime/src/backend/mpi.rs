@@ -253,11 +253,17 @@ fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
     }
 }
 
+/// Second parts up to this size travel inside the first message; larger
+/// ones (bulk data) in messages of their own, sent straight from their
+/// buffer instead of being copied behind the first part.
+const INLINE: usize = 64 << 10;
+
 /// Sends a message of two parts (a command and its payload, a reply and its
-/// data) as one MPI message: both lengths, the first part, the second (its
-/// tail in further messages past MPI's count limit).
+/// data) as one MPI message: both lengths, the first part, the second (a
+/// second part over [`INLINE`] bytes in further messages, each within MPI's
+/// count limit).
 fn send_parts<P: Destination>(to: &P, tag: i32, first: &[u8], second: &[u8]) {
-    let head = second.len().min(CHUNK);
+    let head = if second.len() <= INLINE { second.len() } else { 0 };
     let mut message = Vec::with_capacity(16 + first.len() + head);
     message.extend_from_slice(&(first.len() as u64).to_le_bytes());
     message.extend_from_slice(&(second.len() as u64).to_le_bytes());
@@ -283,11 +289,11 @@ fn receive_parts<P: Source>(from: &P, tag: i32, timeout: Option<Duration>) -> Op
             None => idle.wait(),
         }
     };
-    let (bytes, _) = probed.matched_receive_vec::<u8>();
+    let (mut bytes, _) = probed.matched_receive_vec::<u8>();
     let length = |at: usize| bytes.get(at..at + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize);
     let (first_len, second_len) = (length(0), length(8));
     let first = bytes.get(16..16 + first_len).unwrap_or_default().to_vec();
-    let mut second = bytes.get(16 + first_len..).unwrap_or_default().to_vec();
+    let mut second = if bytes.len() >= 16 + first_len { bytes.split_off(16 + first_len) } else { Vec::new() };
     let mut at = second.len();
     second.resize(second_len.max(at), 0);
     while at < second_len {
