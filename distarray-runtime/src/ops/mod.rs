@@ -3,6 +3,7 @@
 //! and client calls that run them ([`ufunc`]), the public functions
 //! ([`functions`]) and the `std::ops` operators ([`operators`]).
 
+mod complex_math;
 mod dtypes;
 pub mod functions;
 mod operand;
