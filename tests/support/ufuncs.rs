@@ -695,6 +695,36 @@ pub fn check_edge_cases(ctx: &Context) {
     assert_eq!(cd, [C64::new(inf, inf)]);
     assert_eq!(got(F::power(&arr(ctx, &[C64::new(1.0, 1.0), C64::new(0.0, 0.0)]), &arr(ctx, &[C64::new(3.0, 0.0), C64::new(0.0, 0.0)]))), [C64::new(-2.0, 2.0), C64::new(1.0, 0.0)]);
 
+    // numpy's C99 Annex G complex functions (issue 13): branch cuts on signed
+    // zeros, huge and tiny arguments, infinities, 0 to a complex power, NaN
+    // parts in comparisons.
+    let pio2 = std::f64::consts::FRAC_PI_2;
+    let z = |v: &[C64]| arr(ctx, v);
+    let near = |what: &str, g: Vec<C64>, e: &[C64]| {
+        for (g, e) in g.iter().zip(e) {
+            assert!(complex_ulps(*g, *e).is_some_and(|u| u <= COMPLEX_MAX_ULPS), "{what}: got {g:?}, numpy gives {e:?}");
+        }
+    };
+    let cuts = z(&[C64::new(2.0, 0.0), C64::new(2.0, -0.0)]);
+    near("arccos", got(F::arccos(&cuts)), &[C64::new(0.0, -1.3169578969248166), C64::new(0.0, 1.3169578969248166)]);
+    near("arcsin", got(F::arcsin(&cuts)), &[C64::new(pio2, 1.3169578969248166), C64::new(pio2, -1.3169578969248166)]);
+    near("arctanh", got(F::arctanh(&cuts)), &[C64::new(0.5493061443340549, pio2), C64::new(0.5493061443340549, -pio2)]);
+    near("arcsin", got(F::arcsin(&z(&[C64::new(1e10, 1e-10)]))), &[C64::new(pio2, 23.7189981105004)]);
+    near("arcsinh", got(F::arcsinh(&z(&[C64::new(1e-300, 0.0)]))), &[C64::new(1e-300, 0.0)]);
+    near("tanh", got(F::tanh(&z(&[C64::new(1e10, 1e-10)]))), &[C64::new(1.0, 0.0)]);
+    near("square", got(F::square(&z(&[C64::new(1e300, 1e300)]))), &[C64::new(-inf, inf)]);
+    near("sinh", got(F::sinh(&z(&[C64::new(inf, 0.0)]))), &[C64::new(inf, 0.0)]);
+    near("arccosh", got(F::arccosh(&z(&[C64::new(inf, 1.0)]))), &[C64::new(inf, 0.0)]);
+    near("arctan", got(F::arctan(&z(&[C64::new(0.0, inf)]))), &[C64::new(pio2, 0.0)]);
+    near("tan", got(F::tan(&z(&[C64::new(1.0, inf)]))), &[C64::new(0.0, 1.0)]);
+    near("sign", got(F::sign(&z(&[C64::new(inf, nan)]))), &[C64::new(1.0, 0.0)]);
+    near("power", got(F::power(&z(&[C64::new(0.0, 0.0)]), C64::new(1.0, 1.0))), &[C64::new(0.0, 0.0)]);
+    let (zero, nan_part) = (z(&[C64::new(0.0, 0.0)]), z(&[C64::new(1.0, nan)]));
+    for (name, r) in [("less", F::less(&zero, &nan_part)), ("less_equal", F::less_equal(&zero, &nan_part)), ("greater", F::greater(&nan_part, &zero)), ("greater_equal", F::greater_equal(&nan_part, &zero)), ("equal", F::equal(&nan_part, &nan_part))] {
+        assert_eq!(got(r), [false], "{name} with a NaN imaginary part");
+    }
+    assert_eq!(got(F::not_equal(&nan_part, &nan_part)), [true]);
+
     // Empty and 0-d arrays.
     let empty = ctx.fromarray(&ndarray::Array2::<f64>::zeros((0, 3)), None).expect("fromarray");
     assert_eq!(got(F::add(&empty, &empty)).len(), 0);
@@ -708,6 +738,205 @@ pub fn check_edge_cases(ctx: &Context) {
     assert_eq!(got(Ok(wide)), [2.0, 3.0]);
     let b: DistArray<i8> = F::floor_divide(&arr(ctx, &[true, false]), true).expect("floor_divide of bools");
     assert_eq!(got(Ok(b)), [1, 0]);
+}
+
+// ---------------------------------------------------------------------------
+// Complex functions against numpy itself.
+
+/// The largest error, in units in the last place of each part, allowed
+/// against numpy's complex results (glibc's functions on Linux, which round
+/// differently from the ported algorithms by up to 4 ulps in `tan`/`tanh`).
+pub const COMPLEX_MAX_ULPS: u64 = 4;
+
+/// numpy's results on its grid of edge inputs (`tests/interop/complex_reference.py`),
+/// or `None`, with a notice, when numpy cannot be imported.
+fn complex_reference() -> Option<String> {
+    let has_numpy = std::process::Command::new("python3").args(["-c", "import numpy"]).status().is_ok_and(|s| s.success());
+    if !has_numpy {
+        eprintln!("NOTICE: numpy cannot be imported; skipping the complex reference checks (python3 -m pip install numpy)");
+        return None;
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/complex_reference.py");
+    let out = std::process::Command::new("python3").arg(script).output().expect("python3 runs");
+    assert!(out.status.success(), "complex_reference.py: {}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8(out.stdout).expect("ASCII output"))
+}
+
+/// The parts of a complex element type, compared in ulps.
+trait Part: Copy + std::fmt::Debug {
+    fn from_hex(word: &str) -> Self;
+    /// The distance from numpy's `expected` in ulps; `None` where they must
+    /// agree exactly and do not: NaN against a number, infinities, signs
+    /// (of zeros too).
+    fn ulps(got: Self, expected: Self) -> Option<u64>;
+    fn is_nan(self) -> bool;
+    fn is_zero(self) -> bool;
+}
+
+macro_rules! part {
+    ($($f:ident => $bits:ident),*) => {$(
+        impl Part for $f {
+            fn from_hex(word: &str) -> $f {
+                <$f>::from_bits($bits::from_str_radix(word, 16).expect("hex bits"))
+            }
+            fn ulps(got: $f, expected: $f) -> Option<u64> {
+                if got.is_nan() || expected.is_nan() {
+                    return (got.is_nan() && expected.is_nan()).then_some(0);
+                }
+                if got.is_infinite() || expected.is_infinite() {
+                    return (got == expected).then_some(0);
+                }
+                if got.is_sign_negative() != expected.is_sign_negative() {
+                    return None;
+                }
+                Some(got.abs().to_bits().abs_diff(expected.abs().to_bits()) as u64)
+            }
+            fn is_nan(self) -> bool { <$f>::is_nan(self) }
+            fn is_zero(self) -> bool { self == 0.0 }
+        }
+    )*};
+}
+part!(f32 => u32, f64 => u64);
+
+/// The error of `got` against numpy's `expected`, the larger of the parts'.
+/// Annex G leaves the sign of a zero beside a NaN unspecified (`cosh(0 + inf
+/// i)` is `NaN +- 0i`), so there a zero of either sign matches.
+fn complex_ulps<P: Part>(got: Complex<P>, expected: Complex<P>) -> Option<u64> {
+    let part = |g: P, e: P, other: P| if e.is_zero() && other.is_nan() && g.is_zero() { Some(0) } else { P::ulps(g, e) };
+    Some(part(got.re, expected.re, expected.im)?.max(part(got.im, expected.im, expected.re)?))
+}
+
+/// One function's inputs and numpy's results.
+struct RefCase<P> {
+    a: Vec<Complex<P>>,
+    b: Vec<Complex<P>>,
+    results: Vec<Complex<P>>,
+    truths: Vec<bool>,
+}
+
+fn parse_reference<P: Part>(text: &str, dtype: &str) -> Vec<(String, RefCase<P>)> {
+    let mut cases: Vec<(String, RefCase<P>)> = Vec::new();
+    let prefix = format!("{dtype} ");
+    for line in text.lines().filter(|l| l.starts_with(&prefix)) {
+        let (inputs, outputs) = line.split_once(" = ").expect("`=` in every line");
+        let words: Vec<&str> = inputs.split(' ').collect();
+        let name = words[1];
+        if cases.last().map(|(n, _)| n.as_str()) != Some(name) {
+            cases.push((name.to_string(), RefCase { a: vec![], b: vec![], results: vec![], truths: vec![] }));
+        }
+        let case = &mut cases.last_mut().expect("pushed").1;
+        let parts: Vec<P> = words[2..].iter().map(|w| P::from_hex(w)).collect();
+        case.a.push(Complex::new(parts[0], parts[1]));
+        if parts.len() == 4 {
+            case.b.push(Complex::new(parts[2], parts[3]));
+        }
+        match outputs.split(' ').collect::<Vec<_>>()[..] {
+            [truth] => case.truths.push(truth == "1"),
+            [re, im] => case.results.push(Complex::new(P::from_hex(re), P::from_hex(im))),
+            _ => panic!("bad reference line {line}"),
+        }
+    }
+    cases
+}
+
+/// Every complex ufunc of one element type against numpy, through the
+/// distributed functions on `d`'s engines. Returns the largest error of each
+/// function in ulps.
+macro_rules! check_complex_reference {
+    ($ctx:expr, $text:expr, $c:ty, $part:ty, $dtype:expr) => {{
+        let ctx: &Context = $ctx;
+        let mut worst: Vec<(String, u64)> = Vec::new();
+        let mut bad: Vec<String> = Vec::new();
+        for (name, case) in parse_reference::<$part>($text, $dtype) {
+            let d = Distribution::builder(ctx, &[case.a.len()]).dist("c").build().expect("distribution");
+            let a = ctx.fromarray(&ndarray::Array1::from(case.a.clone()), Some(&d)).expect("fromarray");
+            if !case.truths.is_empty() {
+                let b = ctx.fromarray(&ndarray::Array1::from(case.b.clone()), Some(&d)).expect("fromarray");
+                let got = match name.as_str() {
+                    "less" => F::less(&a, &b),
+                    "less_equal" => F::less_equal(&a, &b),
+                    "greater" => F::greater(&a, &b),
+                    "greater_equal" => F::greater_equal(&a, &b),
+                    "equal" => F::equal(&a, &b),
+                    "not_equal" => F::not_equal(&a, &b),
+                    other => panic!("no comparison {other}"),
+                };
+                let got = got.expect("comparison").toarray().expect("toarray");
+                for (i, (g, e)) in got.iter().zip(&case.truths).enumerate() {
+                    if g != e {
+                        bad.push(format!("{name}({:?}, {:?}) = {g}, numpy {e}", case.a[i], case.b[i]));
+                    }
+                }
+                continue;
+            }
+            let got: Result<DistArray<$c>> = if case.b.is_empty() {
+                match name.as_str() {
+                    "square" => F::square(&a),
+                    "reciprocal" => F::reciprocal(&a),
+                    "sqrt" => F::sqrt(&a),
+                    "exp" => F::exp(&a),
+                    "expm1" => F::expm1(&a),
+                    "log" => F::log(&a),
+                    "log10" => F::log10(&a),
+                    "log1p" => F::log1p(&a),
+                    "sin" => F::sin(&a),
+                    "cos" => F::cos(&a),
+                    "tan" => F::tan(&a),
+                    "arcsin" => F::arcsin(&a),
+                    "arccos" => F::arccos(&a),
+                    "arctan" => F::arctan(&a),
+                    "sinh" => F::sinh(&a),
+                    "cosh" => F::cosh(&a),
+                    "tanh" => F::tanh(&a),
+                    "arcsinh" => F::arcsinh(&a),
+                    "arccosh" => F::arccosh(&a),
+                    "arctanh" => F::arctanh(&a),
+                    "sign" => F::sign(&a),
+                    "negative" => F::negative(&a),
+                    "conjugate" => F::conjugate(&a),
+                    other => panic!("no unary function {other}"),
+                }
+            } else {
+                let b = ctx.fromarray(&ndarray::Array1::from(case.b.clone()), Some(&d)).expect("fromarray");
+                match name.as_str() {
+                    "power" => F::power(&a, &b),
+                    "true_divide" => F::true_divide(&a, &b),
+                    "multiply" => F::multiply(&a, &b),
+                    "add" => F::add(&a, &b),
+                    "subtract" => F::subtract(&a, &b),
+                    other => panic!("no binary function {other}"),
+                }
+            };
+            let got = got.unwrap_or_else(|e| panic!("{name}: {e}")).toarray().expect("toarray");
+            let mut max = 0;
+            for (i, (&g, &e)) in got.iter().zip(&case.results).enumerate() {
+                match complex_ulps(g, e) {
+                    Some(u) if u <= COMPLEX_MAX_ULPS => max = max.max(u),
+                    u => {
+                        let args = if case.b.is_empty() { format!("{:?}", case.a[i]) } else { format!("{:?}, {:?}", case.a[i], case.b[i]) };
+                        bad.push(format!("{name}({args}) = {g:?}, numpy {e:?} ({u:?} ulps)"));
+                    }
+                }
+            }
+            worst.push((name, max));
+        }
+        let shown = bad.iter().take(40).cloned().collect::<Vec<_>>().join("\n");
+        assert!(bad.is_empty(), "{}: {} results differ from numpy's (max {COMPLEX_MAX_ULPS} ulps):\n{shown}", $dtype, bad.len());
+        assert!(worst.len() >= 28, "{}: the reference covers {} functions", $dtype, worst.len());
+        worst
+    }};
+}
+
+/// numpy's complex functions, comparisons and arithmetic on signed zeros,
+/// subnormals, huge values, +-inf, NaN and the branch points, for
+/// `complex64` and `complex128`: NaN where numpy gives NaN, the same
+/// infinities and signs of zeros, finite parts within [`COMPLEX_MAX_ULPS`].
+/// Returns the largest error of each function (empty without numpy).
+pub fn check_complex_reference(ctx: &Context) -> Vec<(String, u64, u64)> {
+    let Some(text) = complex_reference() else { return Vec::new() };
+    let single = check_complex_reference!(ctx, &text, C32, f32, "complex64");
+    let double = check_complex_reference!(ctx, &text, C64, f64, "complex128");
+    single.into_iter().zip(double).map(|((name, s), (_, d))| (name, s, d)).collect()
 }
 
 /// Errors: integer division by zero and negative powers and shift counts,
@@ -868,6 +1097,7 @@ pub fn check_operators(ctx: &Context) {
 pub fn check_everything(ctx: &Context) -> usize {
     let layouts = check_every_function(ctx) + check_every_layout(ctx);
     check_edge_cases(ctx);
+    check_complex_reference(ctx);
     check_errors(ctx);
     check_mismatches(ctx);
     check_operators(ctx);
