@@ -77,6 +77,9 @@ def main():
                 assert r.dtype == grid.dtype, (fn, r.dtype)
                 for z, w in zip(grid, r):
                     out.write(f"{name} {fn} {f(z.real)} {f(z.imag)} = {f(w.real)} {f(w.imag)}\n")
+            # absolute is real: its imaginary part is written as +0.
+            for z, w in zip(grid, np.absolute(grid)):
+                out.write(f"{name} absolute {f(z.real)} {f(z.imag)} = {f(w)} 0\n")
             # Ordinary arguments, random (fixed seed): moduli from 1e-3 to
             # 1e3 (complex64) or 1e-8 to 1e8 (complex128), half of them
             # between -3 and 3. Lines of DTYPE/random.

@@ -1171,6 +1171,9 @@ mod tests {
             let (lhs, rhs) = line.split_once(" = ").expect("=");
             let words: Vec<&str> = lhs.split(' ').collect();
             let name = words[1];
+            if name == "absolute" {
+                continue; // real, not a `Scalar` op of complex numbers: the suite checks it
+            }
             let z: Vec<F> = words[2..].iter().map(|w| parse(w)).collect();
             let a = Complex::new(z[0], z[1]);
             let out: Vec<&str> = rhs.split(' ').collect();
