@@ -695,6 +695,36 @@ pub fn check_edge_cases(ctx: &Context) {
     assert_eq!(cd, [C64::new(inf, inf)]);
     assert_eq!(got(F::power(&arr(ctx, &[C64::new(1.0, 1.0), C64::new(0.0, 0.0)]), &arr(ctx, &[C64::new(3.0, 0.0), C64::new(0.0, 0.0)]))), [C64::new(-2.0, 2.0), C64::new(1.0, 0.0)]);
 
+    // numpy's C99 Annex G complex functions (issue 13): branch cuts on signed
+    // zeros, huge and tiny arguments, infinities, 0 to a complex power, NaN
+    // parts in comparisons.
+    let pio2 = std::f64::consts::FRAC_PI_2;
+    let z = |v: &[C64]| arr(ctx, v);
+    let near = |what: &str, g: Vec<C64>, e: &[C64]| {
+        for (g, e) in g.iter().zip(e) {
+            assert!(complex_ulps(*g, *e).is_some_and(|u| u <= COMPLEX_MAX_ULPS), "{what}: got {g:?}, numpy gives {e:?}");
+        }
+    };
+    let cuts = z(&[C64::new(2.0, 0.0), C64::new(2.0, -0.0)]);
+    near("arccos", got(F::arccos(&cuts)), &[C64::new(0.0, -1.3169578969248166), C64::new(0.0, 1.3169578969248166)]);
+    near("arcsin", got(F::arcsin(&cuts)), &[C64::new(pio2, 1.3169578969248166), C64::new(pio2, -1.3169578969248166)]);
+    near("arctanh", got(F::arctanh(&cuts)), &[C64::new(0.5493061443340549, pio2), C64::new(0.5493061443340549, -pio2)]);
+    near("arcsin", got(F::arcsin(&z(&[C64::new(1e10, 1e-10)]))), &[C64::new(pio2, 23.7189981105004)]);
+    near("arcsinh", got(F::arcsinh(&z(&[C64::new(1e-300, 0.0)]))), &[C64::new(1e-300, 0.0)]);
+    near("tanh", got(F::tanh(&z(&[C64::new(1e10, 1e-10)]))), &[C64::new(1.0, 0.0)]);
+    near("square", got(F::square(&z(&[C64::new(1e300, 1e300)]))), &[C64::new(-inf, inf)]);
+    near("sinh", got(F::sinh(&z(&[C64::new(inf, 0.0)]))), &[C64::new(inf, 0.0)]);
+    near("arccosh", got(F::arccosh(&z(&[C64::new(inf, 1.0)]))), &[C64::new(inf, 0.0)]);
+    near("arctan", got(F::arctan(&z(&[C64::new(0.0, inf)]))), &[C64::new(pio2, 0.0)]);
+    near("tan", got(F::tan(&z(&[C64::new(1.0, inf)]))), &[C64::new(0.0, 1.0)]);
+    near("sign", got(F::sign(&z(&[C64::new(inf, nan)]))), &[C64::new(1.0, 0.0)]);
+    near("power", got(F::power(&z(&[C64::new(0.0, 0.0)]), C64::new(1.0, 1.0))), &[C64::new(0.0, 0.0)]);
+    let (zero, nan_part) = (z(&[C64::new(0.0, 0.0)]), z(&[C64::new(1.0, nan)]));
+    for (name, r) in [("less", F::less(&zero, &nan_part)), ("less_equal", F::less_equal(&zero, &nan_part)), ("greater", F::greater(&nan_part, &zero)), ("greater_equal", F::greater_equal(&nan_part, &zero)), ("equal", F::equal(&nan_part, &nan_part))] {
+        assert_eq!(got(r), [false], "{name} with a NaN imaginary part");
+    }
+    assert_eq!(got(F::not_equal(&nan_part, &nan_part)), [true]);
+
     // Empty and 0-d arrays.
     let empty = ctx.fromarray(&ndarray::Array2::<f64>::zeros((0, 3)), None).expect("fromarray");
     assert_eq!(got(F::add(&empty, &empty)).len(), 0);
@@ -708,6 +738,230 @@ pub fn check_edge_cases(ctx: &Context) {
     assert_eq!(got(Ok(wide)), [2.0, 3.0]);
     let b: DistArray<i8> = F::floor_divide(&arr(ctx, &[true, false]), true).expect("floor_divide of bools");
     assert_eq!(got(Ok(b)), [1, 0]);
+}
+
+// ---------------------------------------------------------------------------
+// Complex functions against numpy itself.
+
+/// The largest error, in units in the last place of each part, allowed
+/// against numpy's complex results on edge inputs (numpy's are glibc's
+/// functions on Linux, which round differently from the ported algorithms).
+pub const COMPLEX_MAX_ULPS: u64 = 4;
+
+/// The same on random ordinary inputs, where numpy itself is up to 5 ulps
+/// from the exact result (glibc's `ctanf`, `catanf`, `ctanh`, ...).
+pub const COMPLEX_RANDOM_MAX_ULPS: u64 = 8;
+
+/// numpy's results on its grid of edge inputs (`tests/interop/complex_reference.py`),
+/// or `None`, with a notice, when numpy cannot be imported.
+fn complex_reference() -> Option<String> {
+    let has_numpy = std::process::Command::new("python3").args(["-c", "import numpy"]).status().is_ok_and(|s| s.success());
+    if !has_numpy {
+        eprintln!("NOTICE: numpy cannot be imported; skipping the complex reference checks (python3 -m pip install numpy)");
+        return None;
+    }
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/complex_reference.py");
+    let out = std::process::Command::new("python3").arg(script).output().expect("python3 runs");
+    assert!(out.status.success(), "complex_reference.py: {}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8(out.stdout).expect("ASCII output"))
+}
+
+/// The parts of a complex element type, compared in ulps.
+trait Part: Copy + std::fmt::Debug {
+    fn from_hex(word: &str) -> Self;
+    /// The distance from numpy's `expected` in ulps; `None` where they must
+    /// agree exactly and do not: NaN against a number, infinities, signs
+    /// (of zeros too).
+    fn ulps(got: Self, expected: Self) -> Option<u64>;
+    fn is_nan(self) -> bool;
+    fn is_zero(self) -> bool;
+}
+
+macro_rules! part {
+    ($($f:ident => $bits:ident),*) => {$(
+        impl Part for $f {
+            fn from_hex(word: &str) -> $f {
+                <$f>::from_bits($bits::from_str_radix(word, 16).expect("hex bits"))
+            }
+            fn ulps(got: $f, expected: $f) -> Option<u64> {
+                if got.is_nan() || expected.is_nan() {
+                    return (got.is_nan() && expected.is_nan()).then_some(0);
+                }
+                if got.is_infinite() || expected.is_infinite() {
+                    return (got == expected).then_some(0);
+                }
+                if got.is_sign_negative() != expected.is_sign_negative() {
+                    return None;
+                }
+                Some(got.abs().to_bits().abs_diff(expected.abs().to_bits()) as u64)
+            }
+            fn is_nan(self) -> bool { <$f>::is_nan(self) }
+            fn is_zero(self) -> bool { self == 0.0 }
+        }
+    )*};
+}
+part!(f32 => u32, f64 => u64);
+
+/// The error of `got` against numpy's `expected`, the larger of the parts'.
+/// Annex G leaves the sign of a zero beside a NaN unspecified (`cosh(0 + inf
+/// i)` is `NaN +- 0i`), so there a zero of either sign matches.
+fn complex_ulps<P: Part>(got: Complex<P>, expected: Complex<P>) -> Option<u64> {
+    let part = |g: P, e: P, other: P| if e.is_zero() && other.is_nan() && g.is_zero() { Some(0) } else { P::ulps(g, e) };
+    Some(part(got.re, expected.re, expected.im)?.max(part(got.im, expected.im, expected.re)?))
+}
+
+/// One function's inputs and numpy's results.
+struct RefCase<P> {
+    a: Vec<Complex<P>>,
+    b: Vec<Complex<P>>,
+    results: Vec<Complex<P>>,
+    truths: Vec<bool>,
+}
+
+fn parse_reference<P: Part>(text: &str, dtype: &str) -> Vec<(String, RefCase<P>)> {
+    let mut cases: Vec<(String, RefCase<P>)> = Vec::new();
+    let prefix = format!("{dtype} ");
+    for line in text.lines().filter(|l| l.starts_with(&prefix)) {
+        let (inputs, outputs) = line.split_once(" = ").expect("`=` in every line");
+        let words: Vec<&str> = inputs.split(' ').collect();
+        let name = words[1];
+        if cases.last().map(|(n, _)| n.as_str()) != Some(name) {
+            cases.push((name.to_string(), RefCase { a: vec![], b: vec![], results: vec![], truths: vec![] }));
+        }
+        let case = &mut cases.last_mut().expect("pushed").1;
+        let parts: Vec<P> = words[2..].iter().map(|w| P::from_hex(w)).collect();
+        case.a.push(Complex::new(parts[0], parts[1]));
+        if parts.len() == 4 {
+            case.b.push(Complex::new(parts[2], parts[3]));
+        }
+        match outputs.split(' ').collect::<Vec<_>>()[..] {
+            [truth] => case.truths.push(truth == "1"),
+            [re, im] => case.results.push(Complex::new(P::from_hex(re), P::from_hex(im))),
+            _ => panic!("bad reference line {line}"),
+        }
+    }
+    cases
+}
+
+/// Every complex ufunc of one element type against numpy, through the
+/// distributed functions on `d`'s engines. Returns the largest error of each
+/// function in ulps.
+macro_rules! check_complex_reference {
+    ($ctx:expr, $text:expr, $c:ty, $part:ty, $dtype:expr, $max_ulps:expr, $functions:expr) => {{
+        let ctx: &Context = $ctx;
+        let mut worst: Vec<(String, u64)> = Vec::new();
+        let mut bad: Vec<String> = Vec::new();
+        // Operands and outputs are made once per set of inputs (the functions
+        // write `_into` them), so the check leaves few arrays to delete.
+        type Arrays = (Vec<$c>, Vec<$c>, DistArray<$c>, DistArray<$c>, DistArray<$c>, DistArray<bool>, DistArray<$part>);
+        let mut arrays: Option<Arrays> = None;
+        for (name, case) in parse_reference::<$part>($text, $dtype) {
+            if arrays.as_ref().map_or(true, |(a, b, ..)| *a != case.a || *b != case.b) {
+                let d = Distribution::builder(ctx, &[case.a.len()]).dist("c").build().expect("distribution");
+                let put = |v: &[$c]| ctx.fromarray(&ndarray::Array1::from(v.to_vec()), Some(&d)).expect("fromarray");
+                let b = if case.b.is_empty() { put(&case.a) } else { put(&case.b) };
+                arrays = Some((case.a.clone(), case.b.clone(), put(&case.a), b, ctx.zeros(&d).expect("zeros"), ctx.zeros(&d).expect("zeros"), ctx.zeros(&d).expect("zeros")));
+            }
+            let (_, _, a, b, out, truth, magnitude) = arrays.as_mut().expect("made above");
+            if !case.truths.is_empty() {
+                match name.as_str() {
+                    "less" => F::less_into(&*a, &*b, truth),
+                    "less_equal" => F::less_equal_into(&*a, &*b, truth),
+                    "greater" => F::greater_into(&*a, &*b, truth),
+                    "greater_equal" => F::greater_equal_into(&*a, &*b, truth),
+                    "equal" => F::equal_into(&*a, &*b, truth),
+                    "not_equal" => F::not_equal_into(&*a, &*b, truth),
+                    other => panic!("no comparison {other}"),
+                }
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+                for (i, (g, e)) in truth.toarray().expect("toarray").iter().zip(&case.truths).enumerate() {
+                    if g != e {
+                        bad.push(format!("{name}({:?}, {:?}) = {g}, numpy {e}", case.a[i], case.b[i]));
+                    }
+                }
+                continue;
+            }
+            if name == "absolute" {
+                F::absolute_into(&*a, magnitude)
+            } else if case.b.is_empty() {
+                match name.as_str() {
+                    "square" => F::square_into(&*a, out),
+                    "reciprocal" => F::reciprocal_into(&*a, out),
+                    "sqrt" => F::sqrt_into(&*a, out),
+                    "exp" => F::exp_into(&*a, out),
+                    "expm1" => F::expm1_into(&*a, out),
+                    "log" => F::log_into(&*a, out),
+                    "log10" => F::log10_into(&*a, out),
+                    "log1p" => F::log1p_into(&*a, out),
+                    "sin" => F::sin_into(&*a, out),
+                    "cos" => F::cos_into(&*a, out),
+                    "tan" => F::tan_into(&*a, out),
+                    "arcsin" => F::arcsin_into(&*a, out),
+                    "arccos" => F::arccos_into(&*a, out),
+                    "arctan" => F::arctan_into(&*a, out),
+                    "sinh" => F::sinh_into(&*a, out),
+                    "cosh" => F::cosh_into(&*a, out),
+                    "tanh" => F::tanh_into(&*a, out),
+                    "arcsinh" => F::arcsinh_into(&*a, out),
+                    "arccosh" => F::arccosh_into(&*a, out),
+                    "arctanh" => F::arctanh_into(&*a, out),
+                    "sign" => F::sign_into(&*a, out),
+                    "negative" => F::negative_into(&*a, out),
+                    "conjugate" => F::conjugate_into(&*a, out),
+                    other => panic!("no unary function {other}"),
+                }
+            } else {
+                match name.as_str() {
+                    "power" => F::power_into(&*a, &*b, out),
+                    "true_divide" => F::true_divide_into(&*a, &*b, out),
+                    "multiply" => F::multiply_into(&*a, &*b, out),
+                    "add" => F::add_into(&*a, &*b, out),
+                    "subtract" => F::subtract_into(&*a, &*b, out),
+                    other => panic!("no binary function {other}"),
+                }
+            }
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+            let got = if name == "absolute" {
+                // Real: compared as the real part of a complex result.
+                magnitude.toarray().expect("toarray").mapv(|m| Complex::new(m, 0.0))
+            } else {
+                out.toarray().expect("toarray")
+            };
+            let mut max = 0;
+            for (i, (&g, &e)) in got.iter().zip(&case.results).enumerate() {
+                match complex_ulps(g, e) {
+                    Some(u) if u <= $max_ulps => max = max.max(u),
+                    u => {
+                        let args = if case.b.is_empty() { format!("{:?}", case.a[i]) } else { format!("{:?}, {:?}", case.a[i], case.b[i]) };
+                        bad.push(format!("{name}({args}) = {g:?}, numpy {e:?} ({u:?} ulps)"));
+                    }
+                }
+            }
+            worst.push((name, max));
+        }
+        let shown = bad.iter().take(40).cloned().collect::<Vec<_>>().join("\n");
+        assert!(bad.is_empty(), "{}: {} results differ from numpy's (max {} ulps):\n{shown}", $dtype, bad.len(), $max_ulps);
+        assert_eq!(worst.len(), $functions, "{}: functions in the reference", $dtype);
+        worst
+    }};
+}
+
+/// numpy's complex functions, comparisons and arithmetic on signed zeros,
+/// subnormals, huge values, +-inf, NaN and the branch points, for
+/// `complex64` and `complex128`: NaN where numpy gives NaN, the same
+/// infinities and signs of zeros, finite parts within [`COMPLEX_MAX_ULPS`]
+/// (on random ordinary arguments [`COMPLEX_RANDOM_MAX_ULPS`]). Returns the
+/// largest error of each function, per grid and type (empty without numpy).
+pub fn check_complex_reference(ctx: &Context) -> Vec<(&'static str, Vec<(String, u64)>)> {
+    let Some(text) = complex_reference() else { return Vec::new() };
+    // 24 unary functions (23 on random arguments), 5 binary ones, 6
+    // comparisons (not counted).
+    vec![
+        ("complex64", check_complex_reference!(ctx, &text, C32, f32, "complex64", COMPLEX_MAX_ULPS, 29)),
+        ("complex64/random", check_complex_reference!(ctx, &text, C32, f32, "complex64/random", COMPLEX_RANDOM_MAX_ULPS, 23)),
+        ("complex128", check_complex_reference!(ctx, &text, C64, f64, "complex128", COMPLEX_MAX_ULPS, 29)),
+        ("complex128/random", check_complex_reference!(ctx, &text, C64, f64, "complex128/random", COMPLEX_RANDOM_MAX_ULPS, 23)),
+    ]
 }
 
 /// Errors: integer division by zero and negative powers and shift counts,
@@ -868,6 +1122,7 @@ pub fn check_operators(ctx: &Context) {
 pub fn check_everything(ctx: &Context) -> usize {
     let layouts = check_every_function(ctx) + check_every_layout(ctx);
     check_edge_cases(ctx);
+    check_complex_reference(ctx);
     check_errors(ctx);
     check_mismatches(ctx);
     check_operators(ctx);

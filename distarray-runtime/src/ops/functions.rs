@@ -23,6 +23,11 @@
 //! type follows numpy: float functions of integers give floats, `true_divide`
 //! of integers gives `f64`, comparisons give `bool` (see [`Ufunc`]'s table).
 //! Integer arithmetic wraps on overflow, like numpy's.
+//! Complex functions are numpy's C99 Annex G functions (branch cuts on the
+//! sign of zero, full accuracy for huge and tiny arguments, Annex G's values
+//! at infinities), not `num_complex`'s formulas; complex comparisons order
+//! lexicographically and are false where either operand has a NaN part
+//! (`not_equal` true).
 //!
 //! ```compile_fail
 //! # use distarray::prelude::*;

@@ -12,6 +12,7 @@
 use num_complex::Complex;
 use serde::{Deserialize, Serialize};
 
+use super::complex_math::ComplexMath;
 use crate::element::Element;
 use crate::error::{bail, Result};
 
@@ -418,8 +419,9 @@ fn divmod<T: FloatDivmod>(a: T, b: T) -> (T, T) {
 
 float_scalar!(f32, f64);
 
-/// Complex semantics (`Complex<f32>`, `Complex<f64>`), ported from numpy's
-/// loops where they differ from `num_complex`.
+/// Complex semantics (`Complex<f32>`, `Complex<f64>`): numpy's loops and its
+/// C99 Annex G functions, from [`complex_math`](super::complex_math), where
+/// they differ from `num_complex`.
 macro_rules! complex_scalar {
     ($($f:ident),*) => {$(
         impl Scalar for Complex<$f> {
@@ -428,58 +430,29 @@ macro_rules! complex_scalar {
                 let (x, y) = (z.re, z.im);
                 Ok(match op {
                     Negative => -z,
-                    Sign => {
-                        // numpy >= 2: z / |z|, with the infinite cases done by hand.
-                        if x.is_nan() || y.is_nan() {
-                            Complex::new($f::NAN, $f::NAN)
-                        } else if x.is_infinite() && y.is_infinite() {
-                            Complex::new($f::NAN, $f::NAN)
-                        } else if x.is_infinite() {
-                            Complex::new(x.signum(), 0.0)
-                        } else if y.is_infinite() {
-                            Complex::new(0.0, y.signum())
-                        } else if x == 0.0 && y == 0.0 {
-                            Complex::new(0.0, 0.0)
-                        } else {
-                            let r = x.hypot(y);
-                            Complex::new(x / r, y / r)
-                        }
-                    }
+                    Sign => z.csign(),
                     Conjugate => z.conj(),
-                    Reciprocal => {
-                        if y.abs() <= x.abs() {
-                            let r = y / x;
-                            let d = x + y * r;
-                            Complex::new(1.0 / d, -r / d)
-                        } else {
-                            let r = x / y;
-                            let d = x * r + y;
-                            Complex::new(r / d, -1.0 / d)
-                        }
-                    }
-                    Square => z * z,
+                    Reciprocal => z.creciprocal(),
+                    Square => z.csquare(),
                     Rint => Complex::new(x.round_ties_even(), y.round_ties_even()),
-                    Sqrt => z.sqrt(),
-                    Exp => z.exp(),
-                    Expm1 => {
-                        let s = (y / 2.0).sin();
-                        Complex::new(x.exp_m1() * y.cos() - 2.0 * s * s, x.exp() * y.sin())
-                    }
-                    Log => z.ln(),
-                    Log10 => z.log10(),
-                    Log1p => Complex::new((x + 1.0).hypot(y).ln(), y.atan2(x + 1.0)),
-                    Sin => z.sin(),
-                    Cos => z.cos(),
-                    Tan => z.tan(),
-                    Arcsin => z.asin(),
-                    Arccos => z.acos(),
-                    Arctan => z.atan(),
-                    Sinh => z.sinh(),
-                    Cosh => z.cosh(),
-                    Tanh => z.tanh(),
-                    Arcsinh => z.asinh(),
-                    Arccosh => z.acosh(),
-                    Arctanh => z.atanh(),
+                    Sqrt => z.csqrt(),
+                    Exp => z.cexp(),
+                    Expm1 => z.cexpm1(),
+                    Log => z.clog(),
+                    Log10 => z.clog10(),
+                    Log1p => z.clog1p(),
+                    Sin => z.csin(),
+                    Cos => z.ccos(),
+                    Tan => z.ctan(),
+                    Arcsin => z.casin(),
+                    Arccos => z.cacos(),
+                    Arctan => z.catan(),
+                    Sinh => z.csinh(),
+                    Cosh => z.ccosh(),
+                    Tanh => z.ctanh(),
+                    Arcsinh => z.casinh(),
+                    Arccosh => z.cacosh(),
+                    Arctanh => z.catanh(),
                     Invert | Absolute => return unsupported::<Complex<$f>, _>(op.name()),
                 })
             }
@@ -489,7 +462,7 @@ macro_rules! complex_scalar {
                 Ok(match op {
                     Add => a + b,
                     Subtract => a - b,
-                    Multiply => a * b,
+                    Multiply => a.cmultiply(b),
                     TrueDivide => {
                         // Smith's algorithm, as numpy.
                         let (ar, ai, br, bi) = (a.re, a.im, b.re, b.im);
@@ -507,42 +480,23 @@ macro_rules! complex_scalar {
                             Complex::new((ar * rat + ai) * scl, (ai * rat - ar) * scl)
                         }
                     }
-                    Power => {
-                        // numpy's nc_pow: exact small integer powers by squaring.
-                        let one = Complex::new(1.0, 0.0);
-                        if b.re == 0.0 && b.im == 0.0 {
-                            one
-                        } else if a.re == 0.0 && a.im == 0.0 {
-                            if b.re > 0.0 && b.im == 0.0 { Complex::new(0.0, 0.0) } else { Complex::new($f::NAN, $f::NAN) }
-                        } else if b.im == 0.0 && b.re == b.re.trunc() && b.re.abs() < 100.0 {
-                            let mut n = b.re.abs() as u32;
-                            let (mut acc, mut p) = (one, a);
-                            while n != 0 {
-                                if n & 1 == 1 {
-                                    acc *= p;
-                                }
-                                p *= p;
-                                n >>= 1;
-                            }
-                            if b.re < 0.0 { Self::binary(TrueDivide, one, acc)? } else { acc }
-                        } else {
-                            a.powc(b)
-                        }
-                    }
+                    Power => a.cpow(b),
                     _ => return unsupported::<Complex<$f>, _>(op.name()),
                 })
             }
 
             fn compare(op: CompareOp, a: Complex<$f>, b: Complex<$f>) -> bool {
                 // numpy orders complex numbers lexicographically; any NaN part
-                // makes every comparison but `not_equal` false.
+                // makes every comparison but `not_equal` false (numpy's CLT,
+                // CLE, CGT, CGE macros).
                 use CompareOp::*;
                 let (ar, ai, br, bi) = (a.re, a.im, b.re, b.im);
+                let ordered = !ai.is_nan() && !bi.is_nan();
                 match op {
-                    Less => ar < br || (ar == br && ai < bi),
-                    LessEqual => ar < br || (ar == br && ai <= bi),
-                    Greater => ar > br || (ar == br && ai > bi),
-                    GreaterEqual => ar > br || (ar == br && ai >= bi),
+                    Less => (ar < br && ordered) || (ar == br && ai < bi),
+                    LessEqual => (ar < br && ordered) || (ar == br && ai <= bi),
+                    Greater => (ar > br && ordered) || (ar == br && ai > bi),
+                    GreaterEqual => (ar > br && ordered) || (ar == br && ai >= bi),
                     Equal => ar == br && ai == bi,
                     NotEqual => ar != br || ai != bi,
                 }
