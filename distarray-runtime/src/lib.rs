@@ -12,6 +12,7 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+mod alloc;
 mod array;
 mod backend;
 pub mod cleanup;
@@ -69,7 +70,7 @@ pub mod maps {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::kernel::{
-        check_same_local_shape, local_like, output_array, output_from_index, output_unit, output_value, KernelArgs,
+        check_same_local_shape, collect_values, local_like, output_array, output_from_index, output_unit, output_value, KernelArgs,
         KernelArrays, KernelCall, KernelEntry, KernelFn, KernelInputs, KernelOutput,
     };
     pub use crate::kernel::{FromIndex, IndexKernel, Kernel, ReturnsArray, ReturnsUnit, ReturnsValue};

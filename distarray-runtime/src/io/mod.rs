@@ -13,7 +13,9 @@
 //! A file's contents are untrusted input: every length is checked against
 //! the file's size before anything is allocated, nothing panics, and the
 //! context and its other arrays keep working after an error. Every message
-//! starts with the path.
+//! starts with the path. Buffers sized from a header are checked
+//! allocations, read in bounded chunks: a (sparse) file whose data is too big
+//! for an engine is `Err(OutOfMemory)`, never an abort.
 //!
 //! | problem | kind | message (after the path) |
 //! |---|---|---|
@@ -25,6 +27,7 @@
 //! | malformed header | `Format` | `malformed header: expected ',' or '}' at byte 12, ...` |
 //! | shape whose size overflows | `Format` | `shape [...] overflows` |
 //! | data shorter than the shape needs | `Format` | `truncated data: shape [4, 4] of float64 needs 128 bytes after the header, the file has 64` |
+//! | data too big for an engine's memory | `OutOfMemory` | `cannot allocate 274877906944 elements of 8 bytes (...) on this engine` |
 //! | another element type | `DTypeMismatch` | `holds int32, not float64` |
 //! | another shape than the distribution | `InvalidShape` | `holds an array of shape [3], the distribution has shape [4]` |
 //! | `.dnpy` dim data that does not tile | `InvalidDimData` | `the dim data of the files does not describe one array: ...` |
@@ -36,6 +39,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::alloc::Side;
 use crate::array::DistArray;
 use crate::context::Context;
 use crate::distribution::{rank_to_coords, DimDict, Distribution, MapBase};
@@ -272,15 +276,21 @@ pub(crate) struct Piece {
     pub global_shape: Vec<usize>,
 }
 
-/// The piece of grid rank `rank` of `layout`.
-pub(crate) fn piece(layout: &Layout, rank: usize) -> Piece {
+/// The piece of grid rank `rank` of `layout`; its index lists are checked
+/// allocations (`Err(OutOfMemory)` for a piece too big for the engine).
+pub(crate) fn piece(layout: &Layout, rank: usize) -> Result<Piece> {
     let grid_shape: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
     let coords = rank_to_coords(rank, &grid_shape);
     let dim_data = layout.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
     let shape: Vec<usize> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
-    let indices = layout.maps.iter().zip(&coords).map(|(m, &c)| if shape.contains(&0) { Vec::new() } else { m.global_indices(c) }).collect();
+    let indices = layout
+        .maps
+        .iter()
+        .zip(&coords)
+        .map(|(m, &c)| if shape.contains(&0) { Ok(Vec::new()) } else { Side::Engine.global_indices(m, c) })
+        .collect::<Result<_>>()?;
     let global_shape = layout.maps.iter().map(MapBase::size).collect();
-    Piece { dim_data, shape, indices, global_shape }
+    Ok(Piece { dim_data, shape, indices, global_shape })
 }
 
 /// An `Io` error for `path`.

@@ -26,7 +26,7 @@ use crate::element::{DType, Element};
 use crate::error::{bail, err, Error, Result};
 use crate::kernel::register_for_every_dtype;
 use crate::kernel::{local_like, output_array, output_unit, registered_name, EngineCtx, KernelCall, KernelInputs, KernelOutput};
-use crate::engine::filled_vec;
+use crate::alloc::Side;
 use crate::local::LocalArray;
 
 /// Where a ufunc's result goes.
@@ -138,12 +138,10 @@ impl Family {
 // ---------------------------------------------------------------------------
 // Engine side.
 
-/// A local array's elements in logical (C) order, borrowed when contiguous.
-fn elements<T: Element>(a: &LocalArray<T>) -> Cow<'_, [T]> {
-    match a.as_slice() {
-        Some(slice) => Cow::Borrowed(slice),
-        None => Cow::Owned(a.iter().copied().collect()),
-    }
+/// A local array's elements in logical (C) order, borrowed when contiguous
+/// (else a checked copy).
+fn elements<T: Element>(a: &LocalArray<T>) -> Result<Cow<'_, [T]>> {
+    Side::Engine.standard(a.view())
 }
 
 /// `value` as the type `B` it is (in-place ufuncs: the client's bounds make
@@ -159,7 +157,7 @@ fn same_type<A: Any, B: Any>(value: A) -> Result<B> {
 /// A new local array shaped like `like`, its elements written by `write`
 /// straight into the new buffer (one pass, no temporary).
 fn new_piece<O: Element, T: Element>(like: &LocalArray<T>, write: impl FnOnce(&mut [O]) -> Result<()>) -> Result<LocalArray<O>> {
-    let mut values = filled_vec(like.len(), O::zero())?;
+    let mut values = Side::Engine.filled(like.len(), O::zero())?;
     write(&mut values)?;
     local_like(like, values)
 }
@@ -175,7 +173,7 @@ fn write_piece<O: Element>(engine: &EngineCtx<'_>, agree: bool, out: &mut LocalA
             return write(slice);
         }
     }
-    let mut values: Vec<O> = out.iter().copied().collect();
+    let mut values: Vec<O> = Side::Engine.collect(out.len(), out.iter().copied())?;
     let written = write(&mut values).map(|()| values);
     let values = if agree { agree_all(engine, written)? } else { written? };
     out.iter_mut().zip(values).for_each(|(o, v)| *o = v);
@@ -217,13 +215,13 @@ fn run_unary<T: Element, O: Element>(inputs: &mut KernelInputs<'_>, f: impl Fn(U
     match mode {
         Mode::New => {
             let x = arrays.next_ref::<T>("x")?;
-            let result = new_piece(x, |out| map_into(&elements(x), out, f))?;
+            let result = new_piece(x, |out| map_into(&elements(x)?, out, f))?;
             output_array(inputs, result)
         }
         Mode::Into => {
             let x = arrays.next_ref::<T>("x")?;
             let out = arrays.next_mut::<O>("out")?;
-            write_piece(engine, op.fallible(), out, |out| map_into(&elements(x), out, f))?;
+            write_piece(engine, op.fallible(), out, |out| map_into(&elements(x)?, out, f))?;
             output_unit(())
         }
         Mode::InPlace => {
@@ -275,7 +273,7 @@ fn run_binary<T: Element, O: Element, Op: OpCode>(inputs: &mut KernelInputs<'_>,
         Mode::New | Mode::Into => {
             let a = arrays.next_ref::<T>("x1")?;
             let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
-            let (a_elements, b) = (elements(a), b.map(elements));
+            let (a_elements, b) = (elements(a)?, b.map(elements).transpose()?);
             let write = |out: &mut [O]| zip_into(&call, Some(&a_elements), b.as_deref(), out, &f);
             if call.mode == Mode::New {
                 let result = new_piece(a, write)?;
@@ -287,7 +285,7 @@ fn run_binary<T: Element, O: Element, Op: OpCode>(inputs: &mut KernelInputs<'_>,
         Mode::InPlace => {
             let target = arrays.next_mut::<O>("x1")?;
             let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
-            let b = b.map(elements);
+            let b = b.map(elements).transpose()?;
             write_piece(engine, agree, target, |out| zip_into(&call, None, b.as_deref(), out, &f))?;
             output_unit(())
         }
