@@ -88,7 +88,7 @@ fn load_npy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let layout = layout(inputs)?;
     let (args, _, engine) = inputs.split();
     let PathArgs { path } = args.decode()?;
-    let piece = piece(layout, engine.rank())?;
+    let piece = piece(layout, engine.rank()).map_err(|e| e.context(&path))?;
     let (file, header) = open_npy(&path)?;
     check_npy::<T>(&path, &header, &piece.global_shape)?;
     let values = npy::read_piece::<T>(&file, &header, &piece.indices).map_err(|e| e.context(&path))?;
