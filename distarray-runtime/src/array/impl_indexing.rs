@@ -124,8 +124,10 @@ fn slice_layout(d: &Distribution, sel: &[AxisSel]) -> Result<Distribution> {
             }
             _ => {}
         }
-        // Else each coordinate's list of selected positions, in checked
-        // allocations sized by a first counting pass.
+        // Else each coordinate's list of selected positions (the new map
+        // holds them all: fail before walking a selection that cannot fit),
+        // in checked allocations sized by a first counting pass.
+        drop(Side::Client.vec::<usize>(s.len).map_err(|e| e.context(format_args!("the slice's map of axis {}", fixed.len() - 1)))?);
         let mut counts = vec![0usize; map.grid_size()];
         for j in 0..s.len {
             counts[locator.locate(s.global(j)).0] += 1;
