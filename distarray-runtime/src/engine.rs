@@ -64,6 +64,19 @@ impl Engine {
             Ok(Err(e)) => (Reply::Failed(e.context(format_args!("engine {id}"))), Vec::new()),
             Err(panic) => (Reply::Failed(err!(Engine, "engine {id} panicked: {}", panic_message(&*panic))), Vec::new()),
         };
+        self.answer(reply, data, answer)
+    }
+
+    /// Answers, as [`handle`](Self::handle) does a failed command, a command
+    /// whose payload could not be received (`error`, e.g. `OutOfMemory`).
+    pub(crate) fn refuse(&mut self, error: crate::Error, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
+        let reply = Reply::Failed(error.context(format_args!("engine {}", self.id)));
+        self.answer(reply, Vec::new(), answer)
+    }
+
+    /// The encoded answer to a command that gave `reply` and `data`, if the
+    /// client waits for it; else keeps its failure for the next answer.
+    fn answer(&mut self, reply: Reply, data: Vec<u8>, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
         if !answer {
             if let (Reply::Failed(e), None) = (reply, &self.deferred) {
                 self.deferred = Some(e.context("an earlier call that was not waited for failed"));

@@ -71,9 +71,8 @@ fn save_npy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
         bail!(Io, "{e}");
     }
     let file = OpenOptions::new().write(true).open(&path).map_err(|e| io_error(&path, e))?;
-    let values = local.ndarray().as_standard_layout();
-    let values = values.as_slice().ok_or_else(|| err!(Protocol, "a standard-layout array is not contiguous"))?;
-    npy::write_piece(&file, header.len() as u64, &piece.global_shape, &piece.indices, values).map_err(|e| io_error(&path, e))?;
+    let values = Side::Engine.standard(local.view())?;
+    npy::write_piece(&file, header.len() as u64, &piece.global_shape, &piece.indices, &values).map_err(|e| io_error(&path, e))?;
     output_unit(())
 }
 
@@ -105,13 +104,12 @@ fn save_dnpy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> 
     if !dnpy::header_fits(&header) {
         bail!(InvalidDimData, "{path}: the dim data does not fit a .dnpy header (64 KiB)");
     }
-    let values = local.ndarray().as_standard_layout();
-    let values = values.as_slice().ok_or_else(|| err!(Protocol, "a standard-layout array is not contiguous"))?;
+    let values = Side::Engine.standard(local.view())?;
     let write = || -> std::io::Result<()> {
         let mut out = BufWriter::new(File::create(path)?);
         out.write_all(&header)?;
         out.write_all(&npy::header_bytes(T::DTYPE, local.local_shape()))?;
-        out.write_all(as_bytes(values))?;
+        out.write_all(as_bytes(&values))?;
         out.into_inner().map_err(|e| e.into_error())?.sync_data()
     };
     write().map_err(|e| io_error(path, e))?;

@@ -355,11 +355,23 @@ pub(crate) fn for_each_run<E>(shape: &[usize], fortran: bool, indices: &[Vec<usi
 /// at `data_offset`; `values` are the piece's elements in C order.
 pub(crate) fn write_piece<T: Element>(file: &File, data_offset: u64, shape: &[usize], indices: &[Vec<usize>], values: &[T]) -> std::io::Result<()> {
     let itemsize = T::DTYPE.itemsize();
+    let chunk = (CHUNK_BYTES / itemsize).max(1);
     let mut run_values = Vec::new();
     for_each_run(shape, false, indices, |run| {
-        run_values.clear();
-        run_values.extend((0..run.len).map(|k| values[run.local + k * run.step]));
-        file.write_all_at(as_bytes(&run_values), data_offset + run.file * itemsize as u64)
+        let offset = data_offset + run.file * itemsize as u64;
+        if run.step == 1 {
+            return file.write_all_at(as_bytes(&values[run.local..run.local + run.len]), offset);
+        }
+        // Strided runs go through a buffer of at most CHUNK_BYTES.
+        let mut done = 0;
+        while done < run.len {
+            let n = (run.len - done).min(chunk);
+            run_values.clear();
+            run_values.extend((done..done + n).map(|k| values[run.local + k * run.step]));
+            file.write_all_at(as_bytes(&run_values), offset + (done * itemsize) as u64)?;
+            done += n;
+        }
+        Ok(())
     })
 }
 
