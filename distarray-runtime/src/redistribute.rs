@@ -698,7 +698,7 @@ fn pack<T: Element>(piece: &LocalArray<T>, src: &Layout, rank: usize, dst: &Layo
         }
         let outer: Vec<&[usize]> = (0..ndim - 1).map(|k| outer_offsets[k][dc[k]].as_slice()).collect();
         let last = &segs[ndim - 1].0[dc[ndim - 1]];
-        let mut buf = Side::Engine.filled(n * size, 0u8)?;
+        let mut buf = Side::Engine.filled(n.saturating_mul(size), 0u8)?;
         let mut at = 0;
         for_each_offset(&outer, |base| {
             for seg in last {

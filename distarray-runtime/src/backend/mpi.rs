@@ -36,6 +36,8 @@ const TAG_ABORT: i32 = 4;
 
 /// MPI counts are `i32`: larger buffers go in pieces of this many bytes.
 const CHUNK: usize = 1 << 30;
+/// Second parts up to this many bytes travel in the message of the first.
+const INLINE: usize = 1 << 16;
 
 /// What a command message asks of an engine (its first byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -228,10 +230,11 @@ fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
 }
 
 /// Sends a message of two parts (a command and its payload, a reply and its
-/// data) as one MPI message: both lengths, the first part, the second (its
-/// tail in further messages past MPI's count limit).
+/// data) as one MPI message: both lengths, the first part, the second when it
+/// is small (else straight from its buffer, in further messages of at most
+/// MPI's count limit: a large second part is never copied).
 fn send_parts<P: Destination>(to: &P, tag: i32, first: &[u8], second: &[u8]) {
-    let head = second.len().min(CHUNK);
+    let head = if second.len() <= INLINE { second.len() } else { 0 };
     let mut message = Vec::with_capacity(16 + first.len() + head);
     message.extend_from_slice(&(first.len() as u64).to_le_bytes());
     message.extend_from_slice(&(second.len() as u64).to_le_bytes());

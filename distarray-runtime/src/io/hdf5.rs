@@ -32,7 +32,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use serde::{Deserialize, Serialize};
 
 use super::{build, format_error, io_error, kernels, piece, run_unit};
-use crate::alloc::Side;
+use crate::alloc::{size_of_shape, Side};
 use crate::array::DistArray;
 use crate::comm::{Collectives, Comm};
 use crate::distribution::Distribution;
@@ -667,7 +667,7 @@ impl Rows {
         let received = comm.all_to_all_bytes(send)?;
         mine?;
         let (start, end) = self.blocks[me];
-        let mut block = Side::Engine.filled((end - start) * self.row_len * itemsize, 0u8)?;
+        let mut block = Side::Engine.filled((end - start).saturating_mul(self.row_len).saturating_mul(itemsize), 0u8)?;
         for (p, got) in received.iter().enumerate() {
             let theirs = piece(layout, p)?;
             let mut k = 0;
@@ -704,7 +704,7 @@ impl Rows {
             return Err(e);
         }
         let mine = piece(layout, me)?;
-        let mut bytes = Side::Engine.filled(mine.shape.iter().product::<usize>() * itemsize, 0u8)?;
+        let mut bytes = Side::Engine.filled(size_of_shape(&mine.shape)?.saturating_mul(itemsize), 0u8)?;
         for (q, got) in received.iter().enumerate() {
             let mut k = 0;
             self.for_each_shared(&mine.indices, &mine.global_shape, q, |i, _| {
@@ -819,7 +819,7 @@ fn load_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
             match agree(comm, Rows::plan(layout, comm.size()))? {
                 Some(rows) => {
                     let block_selection = rows.selection(comm.rank(), &piece.global_shape);
-                    let mut block = agree(comm, Side::Engine.filled(block_selection.len() * T::DTYPE.itemsize(), 0u8))?;
+                    let mut block = agree(comm, Side::Engine.filled(block_selection.len().saturating_mul(T::DTYPE.itemsize()), 0u8))?;
                     agree(comm, transfer(&dataset, &block_selection, T::DTYPE, Buf::Read(&mut block), true).map_err(|e| h5(path, "cannot read", e)))?;
                     drop(block_selection);
                     bytes = agree(comm, rows.scatter(comm, layout, &block, T::DTYPE.itemsize()))?;

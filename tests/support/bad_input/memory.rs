@@ -86,11 +86,19 @@ fn engines_still_work(ctx: &Context, before: &BTreeMap<String, Vec<usize>>) -> R
 }
 
 pub fn fromfunction_too_big_for_the_engines() -> Result<()> {
-    if !refuses_huge_reservations() {
-        return Ok(());
-    }
     on_every_context(|ctx| {
         let before = keys(ctx)?;
+        // Pieces whose bytes overflow usize: refused whatever the overcommit
+        // mode, without an overflow panic.
+        let n = isize::MAX as usize;
+        let d = Distribution::builder(ctx, &[n]).targets(&ctx.targets()[..2]).build()?;
+        let e = no_panic("fromfunction of isize::MAX elements", || {
+            ctx.fromfunction::<twice>(&[n], Some(&d))
+        });
+        expect_engine_oom(e, &["more bytes than usize holds"]);
+        if !refuses_huge_reservations() {
+            return Ok(());
+        }
         let d = Distribution::from_shape(ctx, &[HUGE])?;
         let e = no_panic("fromfunction of 2^40 elements", || {
             ctx.fromfunction::<twice>(&[HUGE], Some(&d))
