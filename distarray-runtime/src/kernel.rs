@@ -791,7 +791,8 @@ impl Context {
     ///
     /// # Errors
     /// `InvalidShape` if `K` does not take one index per axis or the
-    /// distribution's shape differs from `shape`.
+    /// distribution's shape differs from `shape`; `OutOfMemory` if an engine
+    /// cannot hold its piece (reported, never an aborted process).
     pub fn fromfunction<K: IndexKernel>(&self, shape: &[usize], distribution: Option<&Distribution>) -> Result<DistArray<K::Elem>> {
         let distribution = match distribution {
             Some(d) => d.clone(),

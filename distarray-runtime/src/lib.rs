@@ -9,6 +9,14 @@
 //! - `hdf5` (implies `mpi`): `save_hdf5` and `load_hdf5` through the
 //!   system HDF5 library
 //!   (parallel, MPI-IO, under MPI).
+//!
+//! # Memory
+//! Every call that allocates element data (on the engines or the client)
+//! reports a size the machine cannot hold as `Err` of kind
+//! [`ErrorKind::OutOfMemory`], as numpy raises MemoryError, instead of
+//! aborting the process. Not covered: allocations inside a user's own
+//! `#[local]` body, and Linux overcommit, under which a reservation that
+//! succeeds may still be OOM-killed when its memory is touched.
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 

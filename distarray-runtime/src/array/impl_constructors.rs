@@ -18,7 +18,8 @@ impl Context {
     ///
     /// # Errors
     /// `WrongContext` if `distribution` belongs to another context,
-    /// `ContextClosed` after [`close`](Context::close).
+    /// `ContextClosed` after [`close`](Context::close), `OutOfMemory` if an
+    /// engine cannot hold its piece.
     pub fn empty<T: Element>(&self, distribution: &Distribution) -> Result<DistArray<T>> {
         self.create(distribution, Init::Empty)
     }
@@ -55,7 +56,8 @@ impl Context {
     ///
     /// # Errors
     /// `InvalidShape` if the distribution's shape differs from the array's,
-    /// `WrongContext` if it belongs to another context.
+    /// `WrongContext` if it belongs to another context, `OutOfMemory` if the
+    /// client cannot hold the payloads or an engine its piece.
     pub fn fromarray<T, S, D>(&self, array: &ArrayBase<S, D>, distribution: Option<&Distribution>) -> Result<DistArray<T>>
     where
         T: Element,

@@ -192,6 +192,7 @@ pub fn save_hdf5<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>, optio
 /// | another shape than the distribution | `InvalidShape` | `dataset "buffer" has shape [3], the distribution has shape [4]` |
 /// | saving to an existing key | `Io` | `dataset "buffer" exists (replace it with Hdf5Options::overwrite(true))` |
 /// | a bool byte other than 0 or 1 | `Format` | `dataset "b": element 2 of a bool buffer holds an invalid value` |
+/// | a piece too big for an engine's memory | `OutOfMemory` | `cannot allocate 274877906944 elements of 1 bytes (...) on this engine` |
 pub fn load_hdf5<T: Element>(path: impl AsRef<Path>, distribution: &Distribution, key: &str) -> Result<DistArray<T>> {
     let path = path.as_ref().display().to_string();
     // The client checks the file first, so a bad file fails before any

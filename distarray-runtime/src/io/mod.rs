@@ -161,8 +161,9 @@ pub fn save_npy<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>) -> Res
 /// order and both byte orders load; the file's element type must be `T`.
 ///
 /// # Errors
-/// `Io` if the file cannot be read; `Format`, `DTypeMismatch` or
-/// `InvalidShape` for the bad files of the [module table](self).
+/// `Io` if the file cannot be read; `Format`, `DTypeMismatch`,
+/// `InvalidShape` or `OutOfMemory` for the bad files of the
+/// [module table](self).
 pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution) -> Result<DistArray<T>> {
     let path = path.as_ref().display().to_string();
     // The client checks the header (small and bounded by the file's size), so
@@ -208,8 +209,8 @@ pub fn save_dnpy<T: Element>(names: impl Into<DnpyNames>, array: &DistArray<T>) 
 ///
 /// # Errors
 /// `InvalidTarget` if a list of names does not have one name per engine;
-/// `Io`, `Format`, `DTypeMismatch` or `InvalidDimData` for the bad files of
-/// the [module table](self).
+/// `Io`, `Format`, `DTypeMismatch`, `InvalidDimData` or `OutOfMemory` for
+/// the bad files of the [module table](self).
 pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> Result<DistArray<T>> {
     let names = names.into();
     let paths = names.paths(context.num_targets())?;
