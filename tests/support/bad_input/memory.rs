@@ -82,6 +82,10 @@ fn engines_still_work(ctx: &Context, before: &BTreeMap<String, Vec<usize>>) -> R
     let expected = Array1::from_iter((0..9).map(|i| 2.0 * i as f64)).into_dyn();
     assert_eq!(a.toarray()?, expected);
     assert_eq!(twice(&a)?.toarray()?, expected.mapv(|x| 2.0 * x));
+    // Payloads and pulls of more than 64 KiB per engine (the large-message
+    // path under MPI).
+    let big = Array1::from_iter((0..1 << 17).map(|i| i as f64)).into_dyn();
+    assert_eq!(ctx.fromarray(&big, None)?.toarray()?, big);
     Ok(())
 }
 
