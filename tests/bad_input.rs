@@ -73,6 +73,7 @@ tests!(
     memory::empty_arrays_with_huge_axes_slice_and_redistribute,
     memory::npy_and_dnpy_too_big_for_the_engines,
     memory::hdf5_too_big_for_the_engines,
+    memory::client_arrays_too_big_for_the_client,
 );
 
 #[test]

@@ -28,6 +28,7 @@ super::case_list!(
     empty_arrays_with_huge_axes_slice_and_redistribute,
     npy_and_dnpy_too_big_for_the_engines,
     hdf5_too_big_for_the_engines,
+    client_arrays_too_big_for_the_client,
 );
 
 /// Elements of the huge 1-D arrays: 2^40, at least 2^38 per engine (4
@@ -95,7 +96,9 @@ pub fn fromfunction_too_big_for_the_engines() -> Result<()> {
         // Pieces whose bytes overflow usize: refused whatever the overcommit
         // mode, without an overflow panic.
         let n = isize::MAX as usize;
-        let d = Distribution::builder(ctx, &[n]).targets(&ctx.targets()[..2]).build()?;
+        let d = Distribution::builder(ctx, &[n])
+            .targets(&ctx.targets()[..2])
+            .build()?;
         let e = no_panic("fromfunction of isize::MAX elements", || {
             ctx.fromfunction::<twice>(&[n], Some(&d))
         });
@@ -364,4 +367,30 @@ pub fn hdf5_too_big_for_the_engines() -> Result<()> {
 #[cfg(not(feature = "hdf5"))]
 pub fn hdf5_too_big_for_the_engines() -> Result<()> {
     Ok(())
+}
+
+// What the client builds itself from a distribution: numpy's MemoryError
+// there too ("on the client"), and nothing for an empty array.
+pub fn client_arrays_too_big_for_the_client() -> Result<()> {
+    if !refuses_huge_reservations() {
+        return Ok(());
+    }
+    on_every_context(|ctx| {
+        let before = keys(ctx)?;
+        for dist in ["b", "c"] {
+            let d = Distribution::builder(ctx, &[HUGE]).dist(dist).build()?;
+            let e = no_panic("get_dist_matrix of 2^40 elements", || d.get_dist_matrix());
+            expect_err(
+                e,
+                ErrorKind::OutOfMemory,
+                &["cannot allocate", "on the client"],
+            );
+        }
+        let empty = Distribution::builder(ctx, &[0, HUGE]).dist("nb").build()?;
+        assert_eq!(
+            no_panic("get_dist_matrix of [0, 2^40]", || empty.get_dist_matrix())?.shape(),
+            &[0, HUGE]
+        );
+        engines_still_work(ctx, &before)
+    })
 }
