@@ -838,7 +838,7 @@ fn run_baseline(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let _ = recvs;
     let mut times = Vec::with_capacity(args.reps);
     for _ in 0..args.reps {
-        let send: Vec<Vec<u8>> = sends.iter().map(|&n| vec![1u8; n]).collect();
+        let send: Vec<Vec<u8>> = sends.iter().map(|&n| Side::Engine.filled(n, 1u8)).collect::<Result<_>>()?;
         comm.barrier()?;
         let start = std::time::Instant::now();
         let received = comm.all_to_all_bytes(send)?;

@@ -105,8 +105,7 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
         }
     }
     let mut partial = Side::Engine.filled(size_of_shape(&out_shape)?, A::empty())?;
-    let standard = a.as_standard_layout();
-    let values = standard.as_slice().unwrap_or_default();
+    let values = Side::Engine.standard(a.view())?;
     if ndim == 0 {
         values.iter().for_each(|&x| partial[0].push(x)); // the one element of a 0-d piece
     } else if let Some((&row_len, outer)) = shape.split_last() {
