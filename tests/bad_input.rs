@@ -69,6 +69,13 @@ tests!(
     files::npy_of_another_dtype_or_shape,
     files::dnpy_corrupt_or_mistyped,
     files::hdf5_corrupt_or_mistyped,
+    memory::fromfunction_too_big_for_the_engines,
+    memory::random_arrays_too_big_for_the_engines,
+    memory::axis_reductions_too_big_for_the_engines,
+    memory::empty_arrays_with_huge_axes_slice_and_redistribute,
+    memory::npy_and_dnpy_too_big_for_the_engines,
+    memory::hdf5_too_big_for_the_engines,
+    memory::client_arrays_too_big_for_the_client,
 );
 
 #[test]

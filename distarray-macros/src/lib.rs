@@ -244,8 +244,8 @@ pub fn local(args: TokenStream, item: TokenStream) -> TokenStream {
 /// let (_, mut __distarray_arrays, _) = __distarray_inputs.split();
 /// let a = __distarray_arrays.next_ref::<f64>("a")?;  // x, y likewise
 /// __private::check_same_local_shape(&[("a", a.local_shape()), ("x", ..), ("y", ..)])?;
-/// let values: Vec<f64> = a.iter().zip(x.iter()).zip(y.iter())
-///     .map(|((a, x), y)| __distarray_kernel(*a, *x, *y)).collect();
+/// let values: Vec<f64> = __private::collect_values(a.len(), a.iter().zip(x.iter()).zip(y.iter())
+///     .map(|((a, x), y)| __distarray_kernel(*a, *x, *y)))?; // a checked collect()
 /// __private::local_like(a, values)?
 /// ```
 ///

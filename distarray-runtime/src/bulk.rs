@@ -12,7 +12,7 @@ use ndarray::{Array, ArrayD, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn
 use num_complex::Complex;
 
 use crate::element::{as_bytes, from_bytes, Element};
-use crate::engine::vec_with_capacity;
+use crate::alloc::Side;
 use crate::error::{bail, err, Result};
 
 /// The raw bytes of `value` when it is bulk element data, else `None`.
@@ -74,14 +74,14 @@ fn encode_as<T: Element>(any: &dyn Any) -> Option<Result<Vec<u8>>> {
 }
 
 fn copy_bytes(bytes: &[u8]) -> Result<Vec<u8>> {
-    let mut out = vec_with_capacity(bytes.len())?;
+    let mut out = Side::Engine.vec(bytes.len())?;
     out.extend_from_slice(bytes);
     Ok(out)
 }
 
 fn encode_array<T: Element, D: Dimension>(array: &Array<T, D>) -> Result<Vec<u8>> {
     let shape = array.shape();
-    let mut out = vec_with_capacity(8 * (1 + shape.len()) + array.len() * std::mem::size_of::<T>())?;
+    let mut out = Side::Engine.vec(8 * (1 + shape.len()) + array.len() * std::mem::size_of::<T>())?;
     out.extend_from_slice(&(shape.len() as u64).to_le_bytes());
     for &n in shape {
         out.extend_from_slice(&(n as u64).to_le_bytes());
@@ -101,7 +101,7 @@ fn encode_array<T: Element, D: Dimension>(array: &Array<T, D>) -> Result<Vec<u8>
 fn decode_as<T: Element, R: 'static>(bytes: &[u8]) -> Option<Result<R>> {
     let wanted = TypeId::of::<R>();
     if wanted == TypeId::of::<Vec<T>>() {
-        return Some(from_bytes::<T>(bytes).map(into::<Vec<T>, R>));
+        return Some(from_bytes::<T>(bytes, Side::Client).map(into::<Vec<T>, R>));
     }
     let dims = array_dims::<T>();
     let d = dims.iter().position(|&id| id == wanted)?;
@@ -145,7 +145,7 @@ fn decode_array<T: Element>(bytes: &[u8]) -> Result<ArrayD<T>> {
     if count.checked_mul(std::mem::size_of::<T>()) != Some(data.len()) {
         bail!(Protocol, "a bulk array value of shape {shape:?} has {} bytes of {} data", data.len(), T::DTYPE);
     }
-    ArrayD::from_shape_vec(IxDyn(&shape), from_bytes::<T>(data)?).map_err(|e| err!(Protocol, "{e}"))
+    ArrayD::from_shape_vec(IxDyn(&shape), from_bytes::<T>(data, Side::Client)?).map_err(|e| err!(Protocol, "{e}"))
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::alloc::Side;
 use crate::error::{err, Result};
 use crate::protocol::{decode, encode};
 
@@ -164,7 +165,7 @@ impl Comm for ThreadComm {
 
     fn all_gather_bytes(&self, send: &[u8]) -> Result<Vec<Vec<u8>>> {
         for to in 0..self.size() {
-            self.send(to, send.to_vec())?;
+            self.send(to, Side::Engine.copy(send)?)?;
         }
         (0..self.size()).map(|from| self.recv(from)).collect()
     }

@@ -5,6 +5,7 @@ use std::fmt;
 use num_complex::Complex;
 use serde::{Deserialize, Serialize};
 
+use crate::alloc::Side;
 use crate::error::{bail, Result};
 
 /// The element type of an array, known at run time (for messages and files).
@@ -166,9 +167,10 @@ pub(crate) fn as_bytes<T: Element>(data: &[T]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(data.as_ptr().cast::<u8>(), std::mem::size_of_val(data)) }
 }
 
-/// Elements decoded from raw native-order bytes; checks the length and, for
-/// bool, that every byte is 0 or 1.
-pub(crate) fn from_bytes<T: Element>(bytes: &[u8]) -> Result<Vec<T>> {
+/// Elements decoded from raw native-order bytes, a checked allocation `on`
+/// the engine or the client; checks the length and, for bool, that every
+/// byte is 0 or 1.
+pub(crate) fn from_bytes<T: Element>(bytes: &[u8], on: Side) -> Result<Vec<T>> {
     let size = std::mem::size_of::<T>();
     if bytes.len() % size != 0 {
         bail!(Protocol, "a buffer of {} bytes is not a whole number of {} elements", bytes.len(), T::DTYPE);
@@ -176,7 +178,7 @@ pub(crate) fn from_bytes<T: Element>(bytes: &[u8]) -> Result<Vec<T>> {
     if let Some(bad) = bytes.chunks_exact(size).position(|b| !T::valid_bytes(b)) {
         bail!(DTypeMismatch, "element {bad} of a {} buffer holds an invalid value", T::DTYPE);
     }
-    let mut out = vec![T::default(); bytes.len() / size];
+    let mut out = on.filled(bytes.len() / size, T::default())?;
     // SAFETY: `out` has room for exactly `bytes.len()` bytes, the regions do not
     // overlap, and every bit pattern was checked valid for `T` above.
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), out.as_mut_ptr().cast::<u8>(), bytes.len()) };
@@ -213,10 +215,10 @@ mod tests {
     #[test]
     fn bytes_round_trip_and_bool_check() {
         let v = vec![Complex::new(1.5f64, -2.0), Complex::new(0.0, 3.0)];
-        assert_eq!(from_bytes::<Complex<f64>>(as_bytes(&v)).unwrap(), v);
-        assert_eq!(from_bytes::<bool>(&[0, 1, 1]).unwrap(), vec![false, true, true]);
-        assert_eq!(from_bytes::<bool>(&[0, 2]).unwrap_err().kind(), crate::ErrorKind::DTypeMismatch);
-        assert_eq!(from_bytes::<u32>(&[0, 0, 0]).unwrap_err().kind(), crate::ErrorKind::Protocol);
+        assert_eq!(from_bytes::<Complex<f64>>(as_bytes(&v), Side::Engine).unwrap(), v);
+        assert_eq!(from_bytes::<bool>(&[0, 1, 1], Side::Engine).unwrap(), vec![false, true, true]);
+        assert_eq!(from_bytes::<bool>(&[0, 2], Side::Engine).unwrap_err().kind(), crate::ErrorKind::DTypeMismatch);
+        assert_eq!(from_bytes::<u32>(&[0, 0, 0], Side::Engine).unwrap_err().kind(), crate::ErrorKind::Protocol);
         for d in DType::ALL {
             assert_eq!(with_dtype!(d, T => std::mem::size_of::<T>()), d.itemsize());
         }

@@ -6,6 +6,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ndarray::{ArrayD, IxDyn};
 
+use crate::alloc::{size_of_shape, Side};
 use crate::comm::{Collectives, Comm};
 use crate::distribution::{rank_to_coords, MapBase};
 use crate::element::{with_dtype, Element};
@@ -95,6 +96,19 @@ impl Engine {
             Ok(Err(e)) => (Reply::Failed(e.context(format_args!("engine {id}"))), Vec::new()),
             Err(panic) => (Reply::Failed(err!(Engine, "engine {id} panicked: {}", panic_message(&*panic))), Vec::new()),
         };
+        self.answer(reply, data, answer)
+    }
+
+    /// Answers, as [`handle`](Self::handle) does a failed command, a command
+    /// whose payload could not be received (`error`, e.g. `OutOfMemory`).
+    pub(crate) fn refuse(&mut self, error: crate::Error, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
+        let reply = Reply::Failed(error.context(format_args!("engine {}", self.id)));
+        self.answer(reply, Vec::new(), answer)
+    }
+
+    /// The encoded answer to a command that gave `reply` and `data`, if the
+    /// client waits for it; else keeps its failure for the next answer.
+    fn answer(&mut self, reply: Reply, data: Vec<u8>, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
         if !answer {
             if let (Reply::Failed(e), None) = (reply, &self.deferred) {
                 self.deferred = Some(e.context("an earlier call that was not waited for failed"));
@@ -156,7 +170,7 @@ impl Engine {
                 self.get_mut(&key, dtype)?.fill_raw(&value)?;
                 done(Vec::new())
             }
-            Command::Pull { key, dtype } => done(self.get(&key, Some(dtype))?.raw_bytes()),
+            Command::Pull { key, dtype } => done(self.get(&key, Some(dtype))?.raw_bytes()?),
             Command::CheckDType { key, dtype } => {
                 self.get(&key, Some(dtype))?;
                 done(Vec::new())
@@ -225,9 +239,9 @@ impl Engine {
                 None => match self.get(key, Some(*dtype)) {
                     Ok(_) => self.store.remove(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}")),
                     Err(e) => Err(e),
-                }
-                .inspect_err(|_| self.restore(std::mem::take(&mut taken)))?,
-            };
+                },
+            }
+            .inspect_err(|_| self.restore(std::mem::take(&mut taken)))?;
             taken.push((key.clone(), array));
         }
         Ok(taken)
@@ -259,11 +273,11 @@ impl Engine {
         let coords = rank_to_coords(rank, &grid_shape);
         let dim_data: Vec<_> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
         let array = match init {
-            Init::Payload => LocalArray::<T>::from_bytes(payload, dim_data)?,
+            Init::Payload => LocalArray::<T>::from_bytes(payload, dim_data, Side::Engine)?,
             Init::Empty | Init::Zeros | Init::Ones => {
                 let value = if init == Init::Ones { T::one() } else { T::zero() };
                 let shape = local_shape(&dim_data);
-                let values = filled_vec(shape.iter().product(), value)?;
+                let values = Side::Engine.filled(size_of_shape(&shape)?, value)?;
                 let data = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| err!(InvalidShape, "{e}"))?;
                 LocalArray::new(data, dim_data)?
             }
@@ -342,24 +356,6 @@ pub(crate) fn quiet_engine_panics() {
 /// Whether `RUST_BACKTRACE` asks for backtraces (set, and not `0`).
 fn backtrace_requested() -> bool {
     std::env::var_os("RUST_BACKTRACE").is_some_and(|v| v != "0")
-}
-
-/// `n` copies of `value`, or `Err(OutOfMemory)` where `vec![value; n]` would
-/// abort the process (numpy's MemoryError).
-pub(crate) fn filled_vec<T: Clone>(n: usize, value: T) -> Result<Vec<T>> {
-    let mut values = vec_with_capacity(n)?;
-    values.resize(n, value);
-    Ok(values)
-}
-
-/// An empty `Vec` with room for `n` elements, or `Err(OutOfMemory)` where
-/// `Vec::with_capacity` would abort the process.
-pub(crate) fn vec_with_capacity<T>(n: usize) -> Result<Vec<T>> {
-    let mut values = Vec::new();
-    values.try_reserve_exact(n).map_err(|_| {
-        err!(OutOfMemory, "cannot allocate {n} elements of {} bytes on this engine", std::mem::size_of::<T>())
-    })?;
-    Ok(values)
 }
 
 /// The message of a caught panic.

@@ -13,6 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use ndarray::{ArrayD, IxDyn};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
+use crate::alloc::{size_of_shape, Side};
 use crate::array::DistArray;
 use crate::comm::Comm;
 use crate::context::{same_context, Context};
@@ -148,7 +149,7 @@ impl<'a> KernelArrays<'a> {
     /// call can be undone on every engine should it fail on any.
     pub fn next_mut<T: Element>(&mut self, param: &str) -> Result<&'a mut LocalArray<T>> {
         self.next_mut_saving(param, |array| {
-            let copy = array.try_clone_box().map_err(|e| e.context(format_args!("keeping a copy of `{param}` to undo the call")))?;
+            let copy = array.clone_box().map_err(|e| e.context(format_args!("keeping a copy of `{param}` to undo the call")))?;
             Ok(Saved::Copy(copy))
         })
     }
@@ -274,6 +275,13 @@ pub fn check_same_local_shape(shapes: &[(&str, &[usize])]) -> Result<()> {
     Ok(())
 }
 
+/// The `n` values of `values` in a checked allocation: `Err(OutOfMemory)`
+/// where `collect()` would abort the process (`#[vectorize]` outputs).
+#[doc(hidden)]
+pub fn collect_values<T>(n: usize, values: impl Iterator<Item = T>) -> Result<Vec<T>> {
+    Side::Engine.collect(n, values)
+}
+
 /// A local array of `values` (in the logical order of `like`) shaped and
 /// distributed like `like`.
 #[doc(hidden)]
@@ -340,12 +348,15 @@ pub(crate) fn output_from_global_index<T: Element>(inputs: &mut KernelInputs<'_>
     let coords = rank_to_coords(rank, &grid_shape);
     let dim_data: Vec<DimDict> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
     let shape: Vec<usize> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
+    // The elements first, then the index lists (each as long as its axis
+    // piece): both are checked allocations, so a piece too big for the
+    // engine is `Err(OutOfMemory)`.
+    let mut values = Side::Engine.vec(size_of_shape(&shape)?)?;
     let indices: Vec<Vec<usize>> = if shape.contains(&0) {
         vec![Vec::new(); shape.len()]
     } else {
-        layout.maps.iter().zip(&coords).map(|(m, &c)| m.global_indices(c)).collect()
+        layout.maps.iter().zip(&coords).map(|(m, &c)| Side::Engine.global_indices(m, c)).collect::<Result<_>>()?
     };
-    let mut values = crate::engine::vec_with_capacity(shape.iter().product())?;
     if let Some((inner, outer)) = indices.split_last() {
         if !shape.contains(&0) {
             // Walk the piece row by row: an odometer over the outer axes, the
@@ -392,8 +403,13 @@ impl Engine {
         let mut arrays = self.take_arrays(&request.arrays)?;
         for wanted in &request.optional {
             if let Some((_, first)) = arrays.iter().find(|(k, _)| k == &wanted.0) {
-                let copy = first.clone_box();
-                arrays.push((wanted.0.clone(), copy));
+                match first.clone_box() {
+                    Ok(copy) => arrays.push((wanted.0.clone(), copy)),
+                    Err(e) => {
+                        self.restore(arrays);
+                        return Err(e);
+                    }
+                }
                 continue;
             }
             match self.take_arrays(std::slice::from_ref(wanted)) {
@@ -781,7 +797,7 @@ impl<T: Element> KernelReturn for ReturnsArray<T> {
         let ctx = call.context_ref()?;
         let pull = || -> Result<Vec<LocalArray<T>>> {
             let pulled = ctx.run(&targets, &Command::Pull { key: key.clone(), dtype: T::DTYPE }, Vec::new())?;
-            pulled.into_iter().zip(dim_data).map(|((_, bytes), dims)| LocalArray::from_bytes(&bytes, dims)).collect()
+            pulled.into_iter().zip(dim_data).map(|((_, bytes), dims)| LocalArray::from_bytes(&bytes, dims, Side::Client)).collect()
         };
         let pieces = pull();
         ctx.run_done(&targets, &Command::Delete { key })?;
@@ -838,7 +854,8 @@ impl Context {
     ///
     /// # Errors
     /// `InvalidShape` if `K` does not take one index per axis or the
-    /// distribution's shape differs from `shape`.
+    /// distribution's shape differs from `shape`; `OutOfMemory` if an engine
+    /// cannot hold its piece (reported, never an aborted process).
     pub fn fromfunction<K: IndexKernel>(&self, shape: &[usize], distribution: Option<&Distribution>) -> Result<DistArray<K::Elem>> {
         let distribution = match distribution {
             Some(d) => d.clone(),

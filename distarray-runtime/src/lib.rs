@@ -9,9 +9,18 @@
 //! - `hdf5` (implies `mpi`): `save_hdf5` and `load_hdf5` through the
 //!   system HDF5 library
 //!   (parallel, MPI-IO, under MPI).
+//!
+//! # Memory
+//! Every call that allocates element data (on the engines or the client)
+//! reports a size the machine cannot hold as `Err` of kind
+//! [`ErrorKind::OutOfMemory`], as numpy raises MemoryError, instead of
+//! aborting the process. Not covered: allocations inside a user's own
+//! `#[local]` body, and Linux overcommit, under which a reservation that
+//! succeeds may still be OOM-killed when its memory is touched.
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+mod alloc;
 mod array;
 mod backend;
 mod bulk;
@@ -70,7 +79,8 @@ pub mod maps {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::kernel::{
-        check_same_local_shape, kernel_result, local_like, output_array, output_from_index, output_unit, output_value, KernelArgs,
+        check_same_local_shape, collect_values, kernel_result, local_like, output_array, output_from_index, output_unit, output_value,
+        KernelArgs,
         KernelArrays, KernelCall, KernelEntry, KernelFn, KernelInputs, KernelOutput,
     };
     pub use crate::kernel::{FromIndex, IndexKernel, Kernel, ReturnsArray, ReturnsUnit, ReturnsValue};

@@ -5,9 +5,10 @@ use std::ops::{Deref, DerefMut};
 
 use ndarray::{ArrayD, IxDyn};
 
+use crate::alloc::Side;
 use crate::distribution::DimDict;
 use crate::element::{as_bytes, from_bytes, DType, Element};
-use crate::error::{bail, err, Result};
+use crate::error::{bail, Result};
 
 /// The piece of a [`DistArray`](crate::DistArray) that one engine holds: an
 /// ndarray plus the dim data (Distributed Array Protocol) saying which global
@@ -35,8 +36,9 @@ impl<T: Element> LocalArray<T> {
     }
 
     /// From raw native-order bytes in C order, checked against the dim data.
-    pub(crate) fn from_bytes(bytes: &[u8], dim_data: Vec<DimDict>) -> Result<Self> {
-        let values = from_bytes::<T>(bytes)?;
+    /// The elements are a checked allocation `on` the engine or the client.
+    pub(crate) fn from_bytes(bytes: &[u8], dim_data: Vec<DimDict>, on: Side) -> Result<Self> {
+        let values = from_bytes::<T>(bytes, on)?;
         let shape = local_shape(&dim_data);
         let data = ArrayD::from_shape_vec(IxDyn(&shape), values)
             .map_err(|e| crate::error::err!(InvalidShape, "a buffer does not fit local shape {shape:?}: {e}"))?;
@@ -127,12 +129,11 @@ pub(crate) fn local_shape(dim_data: &[DimDict]) -> Vec<usize> {
 pub(crate) trait StoredArray: Send {
     fn dtype(&self) -> DType;
     fn dim_data(&self) -> &[DimDict];
-    fn raw_bytes(&self) -> Vec<u8>;
+    /// The elements as native-order bytes in C order (a checked copy).
+    fn raw_bytes(&self) -> Result<Vec<u8>>;
     fn fill_raw(&mut self, value: &[u8]) -> Result<()>;
-    fn clone_box(&self) -> Box<dyn StoredArray>;
-    /// A copy, or `Err(OutOfMemory)` where [`clone_box`](Self::clone_box)
-    /// would abort the process.
-    fn try_clone_box(&self) -> Result<Box<dyn StoredArray>>;
+    /// A copy, whose elements are a checked allocation.
+    fn clone_box(&self) -> Result<Box<dyn StoredArray>>;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -146,15 +147,17 @@ impl<T: Element> StoredArray for LocalArray<T> {
         &self.dim_data
     }
 
-    fn raw_bytes(&self) -> Vec<u8> {
+    fn raw_bytes(&self) -> Result<Vec<u8>> {
+        let mut bytes = Side::Engine.vec(std::mem::size_of::<T>().saturating_mul(self.data.len()))?;
         match self.data.as_slice() {
-            Some(slice) => as_bytes(slice).to_vec(),
-            None => as_bytes(&self.data.iter().copied().collect::<Vec<T>>()).to_vec(),
+            Some(slice) => bytes.extend_from_slice(as_bytes(slice)),
+            None => self.data.iter().for_each(|v| bytes.extend_from_slice(as_bytes(std::slice::from_ref(v)))),
         }
+        Ok(bytes)
     }
 
     fn fill_raw(&mut self, value: &[u8]) -> Result<()> {
-        match from_bytes::<T>(value)?.as_slice() {
+        match from_bytes::<T>(value, Side::Engine)?.as_slice() {
             [v] => {
                 self.data.fill(*v);
                 Ok(())
@@ -163,14 +166,8 @@ impl<T: Element> StoredArray for LocalArray<T> {
         }
     }
 
-    fn clone_box(&self) -> Box<dyn StoredArray> {
-        Box::new(self.clone())
-    }
-
-    fn try_clone_box(&self) -> Result<Box<dyn StoredArray>> {
-        let mut values = crate::engine::vec_with_capacity(self.data.len())?;
-        values.extend(self.data.iter().copied());
-        let data = ArrayD::from_shape_vec(self.data.raw_dim(), values).map_err(|e| err!(InvalidShape, "{e}"))?;
+    fn clone_box(&self) -> Result<Box<dyn StoredArray>> {
+        let data = Side::Engine.clone_array(&self.data)?;
         Ok(Box::new(LocalArray { data, dim_data: self.dim_data.clone() }))
     }
 

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
 
+use crate::alloc::Side;
 use crate::array::DistArray;
 use crate::distribution::Distribution;
 use crate::element::Element;
@@ -21,24 +22,28 @@ impl Distribution {
     /// maps on the client, without the engines.
     ///
     /// # Errors
-    /// `InvalidShape` if the array would not fit in memory.
+    /// `InvalidShape` if the size of the array overflows, `OutOfMemory` if
+    /// the client cannot hold it.
     pub fn get_dist_matrix(&self) -> Result<ArrayD<usize>> {
-        crate::distribution::check_size(self.shape())?;
+        if crate::distribution::check_size(self.shape())? == 0 {
+            // No owners to list (another axis may be huge).
+            return ArrayD::from_shape_vec(IxDyn(self.shape()), Vec::new()).map_err(|e| err!(InvalidShape, "{e}"));
+        }
         // Per axis, the grid coordinate of every index, times its rank stride.
         let grid = self.grid_shape();
         let mut stride = 1;
         let mut per_axis: Vec<Vec<usize>> = vec![Vec::new(); self.ndim()];
         for (k, map) in self.maps().iter().enumerate().rev() {
             let locator = crate::redistribute::Locator::new(map, &mut 0);
-            per_axis[k] = (0..map.size()).map(|g| locator.locate(g).0 * stride).collect();
+            per_axis[k] = Side::Client.collect(map.size(), (0..map.size()).map(|g| locator.locate(g).0 * stride))?;
             stride *= grid[k];
         }
         let targets = self.targets();
-        let out = ArrayD::from_shape_fn(IxDyn(self.shape()), |idx| {
+        let owners = ndarray::indices(IxDyn(self.shape())).into_iter().map(|idx| {
             let rank: usize = per_axis.iter().enumerate().map(|(k, a)| a[idx[k]]).sum();
             targets[rank]
         });
-        Ok(out)
+        Side::Client.array(self.shape(), owners)
     }
 
     /// Writes an SVG picture of [`get_dist_matrix`](Self::get_dist_matrix) for

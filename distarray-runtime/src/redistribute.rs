@@ -16,6 +16,7 @@ use std::borrow::Cow;
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 
+use crate::alloc::{size_of_shape, Side};
 use crate::array::DistArray;
 use crate::comm::Comm;
 use crate::context::same_context;
@@ -677,8 +678,7 @@ fn pack<T: Element>(piece: &LocalArray<T>, src: &Layout, rank: usize, dst: &Layo
     if shape.contains(&0) {
         return Ok(());
     }
-    let standard = piece.as_standard_layout();
-    let values = standard.as_slice().ok_or_else(|| err!(InvalidShape, "a local piece has no contiguous layout"))?;
+    let values = Side::Engine.standard(piece.view())?;
     if ndim == 0 {
         send[dst_union[0]].extend_from_slice(as_bytes(&values[..1]));
         return Ok(());
@@ -698,7 +698,7 @@ fn pack<T: Element>(piece: &LocalArray<T>, src: &Layout, rank: usize, dst: &Layo
         }
         let outer: Vec<&[usize]> = (0..ndim - 1).map(|k| outer_offsets[k][dc[k]].as_slice()).collect();
         let last = &segs[ndim - 1].0[dc[ndim - 1]];
-        let mut buf = vec![0u8; n * size];
+        let mut buf = Side::Engine.filled(n.saturating_mul(size), 0u8)?;
         let mut at = 0;
         for_each_offset(&outer, |base| {
             for seg in last {
@@ -729,8 +729,8 @@ fn unpack<T: Element>(mut received: Vec<Vec<u8>>, src: &Layout, src_union: &[usi
     let coords = rank_to_coords(rank, &grid_of(dst));
     let dim_data = dst.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
     let shape: Vec<usize> = dst.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
-    let total: usize = shape.iter().product();
-    let mut out = vec![T::default(); total];
+    let total = size_of_shape(&shape)?;
+    let mut out = Side::Engine.filled(total, T::default())?;
     let sgrid = grid_of(src);
     // Per axis, per source coordinate: the local positions here of the
     // indices that source coordinate sends, in its own local order.
@@ -838,7 +838,7 @@ fn run_baseline(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let _ = recvs;
     let mut times = Vec::with_capacity(args.reps);
     for _ in 0..args.reps {
-        let send: Vec<Vec<u8>> = sends.iter().map(|&n| vec![1u8; n]).collect();
+        let send: Vec<Vec<u8>> = sends.iter().map(|&n| Side::Engine.filled(n, 1u8)).collect::<Result<_>>()?;
         comm.barrier()?;
         let start = std::time::Instant::now();
         let received = comm.all_to_all_bytes(send)?;

@@ -43,10 +43,11 @@ pub(crate) fn expand(v: &Vectorized) -> TokenStream {
         #(let #ids = __distarray_arrays.next_ref::<#tys>(#lits)?;)*
         #private::check_same_local_shape(&[#((#lits2, #ids.local_shape())),*])?;
         // Contiguous pieces (the usual case) zip as slices, which the compiler
-        // turns into one vectorised pass; others go element by element.
+        // turns into one vectorised pass; others go element by element. The
+        // output is a checked allocation (`Err(OutOfMemory)`, not an abort).
         let __distarray_values: ::std::vec::Vec<#ret> = match (#(#ids.as_slice(),)*) {
-            (#(::core::option::Option::Some(#ids),)*) => #iter.map(|#pat| __distarray_kernel(#(*#ids),*)).collect(),
-            _ => #iter.map(|#pat| __distarray_kernel(#(*#ids),*)).collect(),
+            (#(::core::option::Option::Some(#ids),)*) => #private::collect_values(#first.len(), #iter.map(|#pat| __distarray_kernel(#(*#ids),*)))?,
+            _ => #private::collect_values(#first.len(), #iter.map(|#pat| __distarray_kernel(#(*#ids),*)))?,
         };
         #private::local_like(#first, __distarray_values)?
     };

@@ -4,6 +4,7 @@ use ndarray::{ArrayBase, Data, Dimension};
 
 use super::impl_conversions::{for_each_offset, pieces_of};
 use super::DistArray;
+use crate::alloc::{size_of_shape, Side};
 use crate::context::Context;
 use crate::distribution::Distribution;
 use crate::element::{as_bytes, Element};
@@ -17,7 +18,8 @@ impl Context {
     ///
     /// # Errors
     /// `WrongContext` if `distribution` belongs to another context,
-    /// `ContextClosed` after [`close`](Context::close).
+    /// `ContextClosed` after [`close`](Context::close), `OutOfMemory` if an
+    /// engine cannot hold its piece.
     pub fn empty<T: Element>(&self, distribution: &Distribution) -> Result<DistArray<T>> {
         self.create(distribution, Init::Empty)
     }
@@ -54,7 +56,8 @@ impl Context {
     ///
     /// # Errors
     /// `InvalidShape` if the distribution's shape differs from the array's,
-    /// `WrongContext` if it belongs to another context.
+    /// `WrongContext` if it belongs to another context, `OutOfMemory` if the
+    /// client cannot hold the payloads or an engine its piece.
     pub fn fromarray<T, S, D>(&self, array: &ArrayBase<S, D>, distribution: Option<&Distribution>) -> Result<DistArray<T>>
     where
         T: Element,
@@ -69,17 +72,17 @@ impl Context {
         if distribution.shape() != array.shape() {
             bail!(InvalidShape, "an array of shape {:?} cannot take a distribution of shape {:?}", array.shape(), distribution.shape());
         }
-        let standard = array.as_standard_layout();
-        let Some(values) = standard.as_slice() else {
-            bail!(InvalidShape, "an array of shape {:?} has no contiguous layout", array.shape());
-        };
+        let values = Side::Client.standard(array.view().into_dyn())?;
+        // One payload per engine, each a checked allocation on the client.
         let payloads = pieces_of(&distribution)
-            .map(|indices| {
-                let mut piece = Vec::with_capacity(indices.iter().map(Vec::len).product());
-                for_each_offset(distribution.shape(), &indices, |offset| piece.push(values[offset]));
-                as_bytes(&piece).to_vec()
+            .zip(distribution.localshapes())
+            .map(|(indices, shape)| {
+                let indices = indices?;
+                let mut piece = Side::Client.vec(size_of_shape(&shape)?.saturating_mul(T::DTYPE.itemsize()))?;
+                for_each_offset(distribution.shape(), &indices, |offset| piece.extend_from_slice(as_bytes(&values[offset..=offset])));
+                Ok(piece)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         self.create_with(&distribution, Init::Payload, payloads)
     }
 

@@ -3,6 +3,7 @@
 use ndarray::{ArrayD, IxDyn};
 
 use super::DistArray;
+use crate::alloc::Side;
 use crate::distribution::Distribution;
 use crate::element::{from_bytes, Element};
 use crate::error::{err, Result};
@@ -13,13 +14,17 @@ impl<T: Element> DistArray<T> {
     /// The whole array, gathered on the client.
     ///
     /// # Errors
-    /// `ContextClosed`, `KeyNotFound` after a cleanup, or a backend failure.
+    /// `ContextClosed`, `KeyNotFound` after a cleanup, or a backend failure;
+    /// `OutOfMemory` if the client cannot hold the array.
     pub fn toarray(&self) -> Result<ArrayD<T>> {
-        let pieces = self.pull()?;
         let distribution = self.distribution();
-        let mut values = vec![T::default(); distribution.global_size()];
+        // The gathered array first: a size the client cannot hold fails
+        // before any piece travels.
+        let mut values = Side::Client.filled(distribution.global_size(), T::default())?;
+        let pieces = self.pull()?;
         for (indices, piece) in pieces_of(distribution).zip(pieces) {
             let mut piece = piece.into_iter();
+            let indices = indices?;
             for_each_offset(distribution.shape(), &indices, |offset| {
                 if let Some(v) = piece.next() {
                     values[offset] = v;
@@ -72,7 +77,7 @@ impl<T: Element> DistArray<T> {
             .zip(self.distribution().localshapes())
             .zip(self.targets())
             .map(|(((_, data), shape), target)| {
-                let values = from_bytes::<T>(&data)?;
+                let values = from_bytes::<T>(&data, Side::Client)?;
                 if values.len() != shape.iter().product::<usize>() {
                     return Err(err!(Protocol, "engine {target} sent {} elements for a piece of shape {shape:?}", values.len()));
                 }
@@ -82,9 +87,16 @@ impl<T: Element> DistArray<T> {
     }
 }
 
-/// For each rank in order, the global indices along each axis of its piece.
-pub(crate) fn pieces_of(distribution: &Distribution) -> impl Iterator<Item = Vec<Vec<usize>>> + '_ {
-    (0..distribution.nprocs()).map(|rank| distribution.global_indices(rank))
+/// For each rank in order, the global indices along each axis of its piece
+/// (checked allocations on the client; none for an empty piece, whose other
+/// axes may be huge).
+pub(crate) fn pieces_of(distribution: &Distribution) -> impl Iterator<Item = Result<Vec<Vec<usize>>>> + '_ {
+    (0..distribution.nprocs()).map(|rank| {
+        if distribution.local_shape(rank).contains(&0) {
+            return Ok(vec![Vec::new(); distribution.ndim()]);
+        }
+        distribution.maps().iter().zip(distribution.coords(rank)).map(|(m, c)| Side::Client.global_indices(m, c)).collect()
+    })
 }
 
 /// Calls `f` with the C-order offset in an array of `shape` of every element

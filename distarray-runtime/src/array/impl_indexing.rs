@@ -11,6 +11,8 @@ use ndarray::{ArrayBase, ArrayD, Axis, Data, Dimension, IxDyn, SliceInfoElem};
 use serde::{Deserialize, Serialize};
 
 use super::DistArray;
+use crate::alloc::{size_of_shape, Side};
+use crate::local::local_shape;
 use crate::distribution::{rank_to_coords, BlockMap, DimDict, Distribution, Map, MapBase, NoDistMap, UnstructuredMap};
 use crate::element::{DType, Element};
 use crate::error::{bail, err, Result};
@@ -107,13 +109,35 @@ fn slice_layout(d: &Distribution, sel: &[AxisSel]) -> Result<Distribution> {
             continue;
         }
         fixed.push(None);
-        let mut lists = vec![Vec::new(); map.grid_size()];
+        // Not-distributed axes and block axes sliced forwards are computed
+        // from their bounds: an axis may be huge while the array is empty.
+        match map {
+            Map::NoDist(_) => {
+                maps.push(Map::NoDist(NoDistMap::new(s.len, 1)?));
+                continue;
+            }
+            Map::Block(m) if s.step > 0 => {
+                let step = s.step.unsigned_abs();
+                let below = |b: usize| if b <= s.first { 0 } else { (b - s.first).div_ceil(step).min(s.len) };
+                maps.push(Map::Block(BlockMap::from_bounds(m.bounds().iter().map(|&b| below(b)).collect())?));
+                continue;
+            }
+            _ => {}
+        }
+        // Else each coordinate's list of selected positions (the new map
+        // holds them all: fail before walking a selection that cannot fit),
+        // in checked allocations sized by a first counting pass.
+        drop(Side::Client.vec::<usize>(s.len).map_err(|e| e.context(format_args!("the slice's map of axis {}", fixed.len() - 1)))?);
+        let mut counts = vec![0usize; map.grid_size()];
+        for j in 0..s.len {
+            counts[locator.locate(s.global(j)).0] += 1;
+        }
+        let mut lists = counts.iter().map(|&n| Side::Client.vec(n)).collect::<Result<Vec<_>>>()?;
         for j in 0..s.len {
             lists[locator.locate(s.global(j)).0].push(j);
         }
         let in_order = lists.iter().flatten().enumerate().all(|(i, &j)| i == j);
         maps.push(match map {
-            Map::NoDist(_) => Map::NoDist(NoDistMap::new(s.len, 1)?),
             _ if in_order => {
                 let mut bounds = vec![0];
                 for l in &lists {
@@ -133,11 +157,14 @@ fn slice_layout(d: &Distribution, sel: &[AxisSel]) -> Result<Distribution> {
 
 /// The local positions, ordered by position in the selection, of the
 /// selected indices of the piece at grid coordinate `coord` of `map`.
-fn local_selection(map: &Map, coord: usize, s: &AxisSel) -> Vec<usize> {
-    let mut found: Vec<(usize, usize)> =
-        map.global_indices(coord).into_iter().enumerate().filter_map(|(p, g)| s.position(g).map(|j| (j, p))).collect();
+/// (Checked allocations: `Err(OutOfMemory)` for a piece too big for the
+/// engine.)
+fn local_selection(map: &Map, coord: usize, s: &AxisSel) -> Result<Vec<usize>> {
+    let globals = Side::Engine.global_indices(map, coord)?;
+    let mut found: Vec<(usize, usize)> = Side::Engine.vec(globals.len().min(s.len))?;
+    found.extend(globals.into_iter().enumerate().filter_map(|(p, g)| s.position(g).map(|j| (j, p))));
     found.sort_unstable();
-    found.into_iter().map(|(_, p)| p).collect()
+    Side::Engine.collect(found.len(), found.into_iter().map(|(_, p)| p))
 }
 
 /// The local position of global index `g` in a piece with dim dict `d`.
@@ -394,29 +421,49 @@ fn run_slice<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> 
         match args.result.targets.iter().position(|&t| t == me) {
             None => None,
             Some(rank) => {
-                let coords = coords_in(&args.source, me)?;
-                let mut data: ArrayD<T> = a.ndarray().clone();
-                for (k, (map, s)) in args.source.maps.iter().zip(&args.sel).enumerate() {
-                    data = data.select(Axis(k), &local_selection(map, coords[k], s));
-                }
-                for (k, s) in args.sel.iter().enumerate().rev() {
-                    if s.drop {
-                        if data.shape()[k] != 1 {
-                            bail!(Protocol, "engine {me} does not hold index {} of axis {k}", s.first);
-                        }
-                        data = data.index_axis_move(Axis(k), 0);
-                    }
-                }
                 let grid: Vec<usize> = args.result.maps.iter().map(MapBase::grid_size).collect();
                 let rcoords = rank_to_coords(rank, &grid);
-                let dims = args.result.maps.iter().zip(rcoords).map(|(m, c)| m.dimdict(c)).collect();
-                Some(LocalArray::new(data.as_standard_layout().into_owned(), dims)?)
+                let dims: Vec<DimDict> = args.result.maps.iter().zip(rcoords).map(|(m, c)| m.dimdict(c)).collect();
+                let shape = local_shape(&dims);
+                if a.is_empty() && size_of_shape(&shape)? == 0 {
+                    // Nothing to select (another axis may be huge).
+                    let data = ArrayD::<T>::from_shape_vec(IxDyn(&shape), Vec::new()).map_err(|e| err!(InvalidShape, "{e}"))?;
+                    Some(LocalArray::new(data, dims)?)
+                } else {
+                    Some(LocalArray::new(select(a, &args, me)?, dims)?)
+                }
             }
         }
     };
     match piece {
         Some(p) => output_array(inputs, p),
         None => output_unit(()),
+    }
+}
+
+/// This engine's elements of the slice `args` of its piece `a` (checked
+/// allocations).
+fn select<T: Element>(a: &LocalArray<T>, args: &SliceArgs, me: usize) -> Result<ArrayD<T>> {
+    let coords = coords_in(&args.source, me)?;
+    let mut data: ArrayD<T> = Side::Engine.clone_array(a.ndarray())?;
+    for (k, (map, s)) in args.source.maps.iter().zip(&args.sel).enumerate() {
+        let positions = local_selection(map, coords[k], s)?;
+        // `select` copies into a buffer of its own: check that one fits first.
+        drop(Side::Engine.vec::<T>(data.len() / data.shape()[k].max(1) * positions.len())?);
+        data = data.select(Axis(k), &positions);
+    }
+    for (k, s) in args.sel.iter().enumerate().rev() {
+        if s.drop {
+            if data.shape()[k] != 1 {
+                bail!(Protocol, "engine {me} does not hold index {} of axis {k}", s.first);
+            }
+            data = data.index_axis_move(Axis(k), 0);
+        }
+    }
+    if data.is_standard_layout() {
+        Ok(data)
+    } else {
+        Side::Engine.clone_array(&data)
     }
 }
 
@@ -430,8 +477,11 @@ fn run_assign<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
     };
     let me = engine.engine_id();
     let coords = coords_in(&args.source, me)?;
+    if a.is_empty() {
+        return output_unit(());
+    }
     let lists: Vec<Vec<usize>> =
-        args.source.maps.iter().zip(&args.sel).enumerate().map(|(k, (map, s))| local_selection(map, coords[k], s)).collect();
+        args.source.maps.iter().zip(&args.sel).enumerate().map(|(k, (map, s))| local_selection(map, coords[k], s)).collect::<Result<_>>()?;
     let shape: Vec<usize> = lists.iter().map(Vec::len).collect();
     let total: usize = shape.iter().product();
     if total == 0 {

@@ -17,9 +17,11 @@ use mpi::traits::*;
 use mpi::Threading;
 
 use super::{engine_stack_size, engine_timeout, Backend, Response, MAX_IN_FLIGHT};
+use crate::alloc::Side;
 use crate::comm::{aborted_by, collective_timeout, timed_out, Comm};
 use crate::engine::{CommFactory, Engine};
 use crate::error::{bail, err, Result};
+use crate::protocol::{encode, Reply};
 
 
 /// A command and its payload, client to engine.
@@ -34,6 +36,8 @@ const TAG_ABORT: i32 = 4;
 
 /// MPI counts are `i32`: larger buffers go in pieces of this many bytes.
 const CHUNK: usize = 1 << 30;
+/// Second parts up to this many bytes travel in the message of the first.
+const INLINE: usize = 1 << 16;
 
 /// What a command message asks of an engine (its first byte).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -210,8 +214,10 @@ impl Backend for MpiBackend {
         let timeout = engine_timeout();
         Ok(targets
             .iter()
-            .map(|&t| match receive_parts(&world.process_at_rank(t as i32 + 1), TAG_REPLY, timeout) {
-                Some((reply, data)) => Response { reply, data },
+            .map(|&t| match receive_parts(&world.process_at_rank(t as i32 + 1), TAG_REPLY, timeout, Side::Client) {
+                Some((reply, Ok(data))) => Response { reply, data },
+                // Data the client cannot hold: the call fails with that.
+                Some((_, Err(e))) => Response { reply: encode(&Reply::Failed(e.context(format_args!("the answer of engine {t}")))).unwrap_or_default(), data: Vec::new() },
                 None => {
                     // The protocol cannot go on without this answer: end the job
                     // (mpirun then stops every rank) rather than hang.
@@ -233,7 +239,7 @@ fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
     let mut engine = Engine::new(id, Box::new(MpiCommFactory { engines: Serialized(engines) }));
     let client = world.process_at_rank(0);
     loop {
-        let Some((head, payload)) = receive_parts(&client, TAG_COMMAND, None) else {
+        let Some((head, payload)) = receive_parts(&client, TAG_COMMAND, None, Side::Engine) else {
             return;
         };
         let answer = match head.first() {
@@ -243,7 +249,11 @@ fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
             // protocol, and nothing sensible can follow.
             _ => return,
         };
-        if let Some((reply, data)) = engine.handle(&head[1..], payload, answer) {
+        let answered = match payload {
+            Ok(payload) => engine.handle(&head[1..], payload, answer),
+            Err(e) => engine.refuse(e, answer),
+        };
+        if let Some((reply, data)) = answered {
             send_parts(&client, TAG_REPLY, &reply, &data);
         }
         if engine.stopped() {
@@ -253,15 +263,10 @@ fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
     }
 }
 
-/// Second parts up to this size travel inside the first message; larger
-/// ones (bulk data) in messages of their own, sent straight from their
-/// buffer instead of being copied behind the first part.
-const INLINE: usize = 64 << 10;
-
 /// Sends a message of two parts (a command and its payload, a reply and its
-/// data) as one MPI message: both lengths, the first part, the second (a
-/// second part over [`INLINE`] bytes in further messages, each within MPI's
-/// count limit).
+/// data) as one MPI message: both lengths, the first part, the second when it
+/// is small (else straight from its buffer, in further messages of at most
+/// MPI's count limit: a large second part is never copied).
 fn send_parts<P: Destination>(to: &P, tag: i32, first: &[u8], second: &[u8]) {
     let head = if second.len() <= INLINE { second.len() } else { 0 };
     let mut message = Vec::with_capacity(16 + first.len() + head);
@@ -278,8 +283,11 @@ fn send_parts<P: Destination>(to: &P, tag: i32, first: &[u8], second: &[u8]) {
 /// Waits for a message of [`send_parts`], polling with a growing sleep: a
 /// blocking MPI receive would spin and steal the core of the ranks that have
 /// work, on machines with fewer cores than ranks.
-/// `None` if nothing came within `timeout`.
-fn receive_parts<P: Source>(from: &P, tag: i32, timeout: Option<Duration>) -> Option<(Vec<u8>, Vec<u8>)> {
+/// `None` if nothing came within `timeout`. The second part is a checked
+/// allocation `on` this side: when its announced length cannot be held, its
+/// tail is received and dropped chunk by chunk and the second part is
+/// `Err(OutOfMemory)`.
+fn receive_parts<P: Source>(from: &P, tag: i32, timeout: Option<Duration>, on: Side) -> Option<(Vec<u8>, Result<Vec<u8>>)> {
     let mut idle = Idle::default();
     let started = Instant::now();
     let probed = loop {
@@ -289,18 +297,35 @@ fn receive_parts<P: Source>(from: &P, tag: i32, timeout: Option<Duration>) -> Op
             None => idle.wait(),
         }
     };
-    let (mut bytes, _) = probed.matched_receive_vec::<u8>();
+    let (bytes, _) = probed.matched_receive_vec::<u8>();
     let length = |at: usize| bytes.get(at..at + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize);
     let (first_len, second_len) = (length(0), length(8));
     let first = bytes.get(16..16 + first_len).unwrap_or_default().to_vec();
-    let mut second = if bytes.len() >= 16 + first_len { bytes.split_off(16 + first_len) } else { Vec::new() };
-    let mut at = second.len();
-    second.resize(second_len.max(at), 0);
-    while at < second_len {
-        let end = (at + CHUNK).min(second_len);
-        from.receive_into_with_tag(&mut second[at..end], TAG_TAIL);
-        at = end;
-    }
+    let head = bytes.get(16 + first_len..).unwrap_or_default();
+    let mut at = head.len();
+    let second = match on.vec(second_len.max(at)) {
+        Ok(mut second) => {
+            second.extend_from_slice(head);
+            second.resize(second_len.max(at), 0);
+            while at < second_len {
+                let end = (at + CHUNK).min(second_len);
+                from.receive_into_with_tag(&mut second[at..end], TAG_TAIL);
+                at = end;
+            }
+            Ok(second)
+        }
+        Err(e) => {
+            // The sender sends the tail anyway: take it, one chunk at a time.
+            let mut scratch = Vec::new();
+            while at < second_len {
+                let end = (at + CHUNK).min(second_len);
+                scratch.resize(end - at, 0);
+                from.receive_into_with_tag(&mut scratch[..], TAG_TAIL);
+                at = end;
+            }
+            Err(e)
+        }
+    };
     Some((first, second))
 }
 
@@ -379,18 +404,22 @@ fn displacements(counts: &[i32]) -> Vec<i32> {
 /// A zeroed buffer of `len` bytes with its own allocation even when `len` is
 /// 0: two empty `Vec`s share one dangling address, and MPI rejects a send
 /// buffer equal to the receive buffer (MPI_ERR_ARG) unless it is MPI_IN_PLACE.
-fn distinct_buffer(len: usize) -> Vec<u8> {
-    vec![0u8; len.max(1)]
+/// A checked allocation: `Err(OutOfMemory)` for a size the engine cannot hold
+/// (the other members then learn of the failure as of any other, see
+/// `Comm::abort`).
+fn distinct_buffer(len: usize) -> Result<Vec<u8>> {
+    Side::Engine.filled(len.max(1), 0u8)
 }
 
-fn split(buf: Vec<u8>, counts: &[i32]) -> Vec<Vec<u8>> {
+/// The received buffer `buf` cut into each member's part (checked copies).
+fn split(buf: Vec<u8>, counts: &[i32]) -> Result<Vec<Vec<u8>>> {
     let mut rest = buf.as_slice();
     counts
         .iter()
         .map(|&c| {
             let (head, tail) = rest.split_at(c as usize);
             rest = tail;
-            head.to_vec()
+            Side::Engine.copy(head)
         })
         .collect()
 }
@@ -497,9 +526,9 @@ impl Comm for MpiComm {
         let (_, counts) = self.exchange_counts(ffi::MPI_Iallgather, vec![count(send.len())?])?;
         let displs = displacements(&counts);
         let total = counts.iter().map(|&c| c as usize).sum();
-        let mut send_buf = distinct_buffer(send.len());
+        let mut send_buf = distinct_buffer(send.len())?;
         send_buf[..send.len()].copy_from_slice(send);
-        let mut buffers = Buffers { bytes: vec![send_buf, distinct_buffer(total)], counts: vec![counts, displs] };
+        let mut buffers = Buffers { bytes: vec![send_buf, distinct_buffer(total)?], counts: vec![counts, displs] };
         let mut request = std::mem::MaybeUninit::uninit();
         // SAFETY: as in `exchange_counts`; the receive buffer holds `total`
         // bytes laid out by `counts` and `displs`.
@@ -520,7 +549,7 @@ impl Comm for MpiComm {
         let mut buffers = self.wait(unsafe { request.assume_init() }, buffers)?;
         let mut buf = std::mem::take(&mut buffers.bytes[1]);
         buf.truncate(total);
-        Ok(split(buf, &buffers.counts[0]))
+        split(buf, &buffers.counts[0])
     }
 
     fn all_to_all_bytes(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
@@ -531,7 +560,7 @@ impl Comm for MpiComm {
         let send_counts = send.iter().map(|b| count(b.len())).collect::<Result<Vec<i32>>>()?;
         let (send_counts, recv_counts) = self.exchange_counts(ffi::MPI_Ialltoall, send_counts)?;
         let send_total = send.iter().map(Vec::len).sum();
-        let mut flat = distinct_buffer(send_total);
+        let mut flat = distinct_buffer(send_total)?;
         let mut at = 0;
         for b in &send {
             flat[at..at + b.len()].copy_from_slice(b);
@@ -540,7 +569,7 @@ impl Comm for MpiComm {
         drop(send);
         let total = recv_counts.iter().map(|&c| c as usize).sum();
         let (send_displs, recv_displs) = (displacements(&send_counts), displacements(&recv_counts));
-        let mut buffers = Buffers { bytes: vec![flat, distinct_buffer(total)], counts: vec![send_counts, send_displs, recv_counts, recv_displs] };
+        let mut buffers = Buffers { bytes: vec![flat, distinct_buffer(total)?], counts: vec![send_counts, send_displs, recv_counts, recv_displs] };
         let mut request = std::mem::MaybeUninit::uninit();
         // SAFETY: as in `all_gather_bytes`, with both sides laid out by their
         // counts and displacements.
@@ -562,7 +591,7 @@ impl Comm for MpiComm {
         let mut buffers = self.wait(unsafe { request.assume_init() }, buffers)?;
         let mut buf = std::mem::take(&mut buffers.bytes[1]);
         buf.truncate(total);
-        Ok(split(buf, &buffers.counts[2]))
+        split(buf, &buffers.counts[2])
     }
 
     fn abort(&self, reason: &str) {

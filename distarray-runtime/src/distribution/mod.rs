@@ -384,15 +384,6 @@ impl Distribution {
         (0..self.nprocs()).map(|r| self.local_shape(r)).collect()
     }
 
-    /// For each axis, the global indices that `rank`'s piece covers, in local order.
-    pub(crate) fn global_indices(&self, rank: usize) -> Vec<Vec<usize>> {
-        // An empty piece lists no indices at all: another axis may be huge.
-        if self.local_shape(rank).contains(&0) {
-            return vec![Vec::new(); self.ndim()];
-        }
-        self.maps().iter().zip(self.coords(rank)).map(|(m, c)| m.global_indices(c)).collect()
-    }
-
     /// Whether the client knows exactly which rank owns every index (false when
     /// an axis is unstructured, where lookups must be checked on the engines).
     pub fn has_precise_index(&self) -> bool {

@@ -32,11 +32,12 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use serde::{Deserialize, Serialize};
 
 use super::{build, format_error, io_error, kernels, piece, run_unit};
+use crate::alloc::{size_of_shape, Side};
 use crate::array::DistArray;
 use crate::comm::{Collectives, Comm};
 use crate::distribution::Distribution;
 use crate::element::{as_bytes, from_bytes, DType, Element};
-use crate::error::{bail, err, Error, Result};
+use crate::error::{bail, err, Error, ErrorKind, Result};
 use crate::kernel::{output_array, output_unit, KernelCall, KernelInputs, KernelOutput};
 use crate::local::LocalArray;
 use crate::protocol::Layout;
@@ -191,6 +192,7 @@ pub fn save_hdf5<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>, optio
 /// | another shape than the distribution | `InvalidShape` | `dataset "buffer" has shape [3], the distribution has shape [4]` |
 /// | saving to an existing key | `Io` | `dataset "buffer" exists (replace it with Hdf5Options::overwrite(true))` |
 /// | a bool byte other than 0 or 1 | `Format` | `dataset "b": element 2 of a bool buffer holds an invalid value` |
+/// | a piece too big for an engine's memory | `OutOfMemory` | `cannot allocate 274877906944 elements of 1 bytes (...) on this engine` |
 pub fn load_hdf5<T: Element>(path: impl AsRef<Path>, distribution: &Distribution, key: &str) -> Result<DistArray<T>> {
     let path = path.as_ref().display().to_string();
     // The client checks the file first, so a bad file fails before any
@@ -385,22 +387,24 @@ fn axis_patterns(sorted: &[usize]) -> Vec<(u64, u64, u64, u64)> {
 impl Selection {
     /// The selection of the piece holding global `indices` (per axis, in
     /// local order).
-    fn new(indices: &[Vec<usize>], shape: &[usize]) -> Self {
+    /// (Checked allocations: `Err(OutOfMemory)` for a piece too big for the
+    /// engine.)
+    fn new(indices: &[Vec<usize>], shape: &[usize]) -> Result<Self> {
         let order: Vec<Vec<usize>> = indices
             .iter()
             .map(|ix| {
-                let mut o: Vec<usize> = (0..ix.len()).collect();
+                let mut o: Vec<usize> = Side::Engine.collect(ix.len(), 0..ix.len())?;
                 o.sort_by_key(|&l| ix[l]);
-                o
+                Ok(o)
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let mut slabs = Vec::new();
         if !shape.contains(&0) && !indices.is_empty() {
             let patterns: Vec<Vec<(u64, u64, u64, u64)>> = indices
                 .iter()
                 .zip(&order)
-                .map(|(ix, o)| axis_patterns(&o.iter().map(|&l| ix[l]).collect::<Vec<_>>()))
-                .collect();
+                .map(|(ix, o)| Ok(axis_patterns(&Side::Engine.collect(o.len(), o.iter().map(|&l| ix[l]))?)))
+                .collect::<Result<_>>()?;
             let mut pos = vec![0usize; patterns.len()];
             'all: loop {
                 let pick: Vec<_> = pos.iter().zip(&patterns).map(|(&p, ps)| ps[p]).collect();
@@ -424,22 +428,24 @@ impl Selection {
                 }
             }
         }
-        Selection { slabs, order, shape: shape.to_vec() }
+        Ok(Selection { slabs, order, shape: shape.to_vec() })
     }
 
     fn len(&self) -> usize {
         self.shape.iter().product()
     }
 
-    /// The local values in the file's order.
-    fn to_file_order<T: Element>(&self, local: &ArrayD<T>) -> Vec<T> {
-        let mut a = local.view().into_owned();
+    /// The local values in the file's order (checked allocations).
+    fn to_file_order<T: Element>(&self, local: &ArrayD<T>) -> Result<Vec<T>> {
+        let mut a = Side::Engine.clone_array(local)?;
         for (axis, o) in self.order.iter().enumerate() {
             if o.iter().enumerate().any(|(i, &l)| i != l) {
+                // `select` copies into a buffer of its own: check that one fits first.
+                drop(Side::Engine.vec::<T>(a.len())?);
                 a = a.select(Axis(axis), o);
             }
         }
-        a.iter().copied().collect()
+        Side::Engine.collect(a.len(), a.iter().copied())
     }
 
     /// The local array from values in the file's order.
@@ -447,10 +453,11 @@ impl Selection {
         let mut a = ArrayD::from_shape_vec(IxDyn(&self.shape), values).map_err(|e| err!(InvalidShape, "{e}"))?;
         for (axis, o) in self.order.iter().enumerate() {
             if o.iter().enumerate().any(|(i, &l)| i != l) {
-                let mut inverse = vec![0; o.len()];
+                let mut inverse = Side::Engine.filled(o.len(), 0)?;
                 for (s, &l) in o.iter().enumerate() {
                     inverse[l] = s;
                 }
+                drop(Side::Engine.vec::<T>(a.len())?);
                 a = a.select(Axis(axis), &inverse);
             }
         }
@@ -560,19 +567,20 @@ struct Rows {
 impl Rows {
     /// The plan for `layout` over `size` engines, or `None` when every
     /// engine's selection is already one block (the direct transfer is fast).
-    fn plan(layout: &Layout, size: usize) -> Option<Rows> {
-        let fragmented = (0..size).any(|r| {
-            let p = piece(layout, r);
-            let s = Selection::new(&p.indices, &p.shape);
-            s.slabs.len() > 1 || s.slabs.iter().any(|slab| slab.count.iter().any(|&c| c > 1))
-        });
-        let shape: Vec<usize> = piece(layout, 0).global_shape;
+    fn plan(layout: &Layout, size: usize) -> Result<Option<Rows>> {
+        let mut fragmented = false;
+        for r in 0..size {
+            let p = piece(layout, r)?;
+            let s = Selection::new(&p.indices, &p.shape)?;
+            fragmented |= s.slabs.len() > 1 || s.slabs.iter().any(|slab| slab.count.iter().any(|&c| c > 1));
+        }
+        let shape: Vec<usize> = layout.maps.iter().map(crate::distribution::MapBase::size).collect();
         if !fragmented || shape.is_empty() {
-            return None;
+            return Ok(None);
         }
         let chunk = shape[0].div_ceil(size).max(1);
         let blocks = (0..size).map(|q| ((q * chunk).min(shape[0]), ((q + 1) * chunk).min(shape[0]))).collect();
-        Some(Rows { blocks, row_len: shape[1..].iter().product() })
+        Ok(Some(Rows { blocks, row_len: shape[1..].iter().product() }))
     }
 
     /// The selection of engine `q`'s block.
@@ -644,19 +652,25 @@ impl Rows {
     /// piece (`bytes`, elements of `itemsize` bytes).
     fn gather(&self, comm: &dyn Comm, layout: &Layout, bytes: &[u8], itemsize: usize) -> Result<Vec<u8>> {
         let me = comm.rank();
+        // A member that fails here still takes part in the exchange (sending
+        // nothing), then fails: the others must not wait in it.
         let mine = piece(layout, me);
-        let send = (0..comm.size())
-            .map(|q| {
-                let mut out = Vec::new();
-                self.for_each_shared(&mine.indices, &mine.global_shape, q, |i, _| out.extend_from_slice(&bytes[i * itemsize..(i + 1) * itemsize]));
-                out
-            })
-            .collect();
+        let send = match &mine {
+            Ok(mine) => (0..comm.size())
+                .map(|q| {
+                    let mut out = Vec::new();
+                    self.for_each_shared(&mine.indices, &mine.global_shape, q, |i, _| out.extend_from_slice(&bytes[i * itemsize..(i + 1) * itemsize]));
+                    out
+                })
+                .collect(),
+            Err(_) => vec![Vec::new(); comm.size()],
+        };
         let received = comm.all_to_all_bytes(send)?;
+        mine?;
         let (start, end) = self.blocks[me];
-        let mut block = vec![0u8; (end - start) * self.row_len * itemsize];
+        let mut block = Side::Engine.filled((end - start).saturating_mul(self.row_len).saturating_mul(itemsize), 0u8)?;
         for (p, got) in received.iter().enumerate() {
-            let theirs = piece(layout, p);
+            let theirs = piece(layout, p)?;
             let mut k = 0;
             self.for_each_shared(&theirs.indices, &theirs.global_shape, me, |_, at| {
                 block[at * itemsize..(at + 1) * itemsize].copy_from_slice(&got[k * itemsize..(k + 1) * itemsize]);
@@ -673,17 +687,25 @@ impl Rows {
     /// from every engine's block.
     fn scatter(&self, comm: &dyn Comm, layout: &Layout, block: &[u8], itemsize: usize) -> Result<Vec<u8>> {
         let me = comm.rank();
+        // As in `gather`, a failure waits for the end of the exchange.
         let send = (0..comm.size())
             .map(|p| {
-                let theirs = piece(layout, p);
+                let theirs = piece(layout, p)?;
                 let mut out = Vec::new();
                 self.for_each_shared(&theirs.indices, &theirs.global_shape, me, |_, at| out.extend_from_slice(&block[at * itemsize..(at + 1) * itemsize]));
-                out
+                Ok(out)
             })
-            .collect();
+            .collect::<Result<Vec<_>>>();
+        let (send, failed) = match send {
+            Ok(send) => (send, None),
+            Err(e) => (vec![Vec::new(); comm.size()], Some(e)),
+        };
         let received = comm.all_to_all_bytes(send)?;
-        let mine = piece(layout, me);
-        let mut bytes = vec![0u8; mine.shape.iter().product::<usize>() * itemsize];
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let mine = piece(layout, me)?;
+        let mut bytes = Side::Engine.filled(size_of_shape(&mine.shape)?.saturating_mul(itemsize), 0u8)?;
         for (q, got) in received.iter().enumerate() {
             let mut k = 0;
             self.for_each_shared(&mine.indices, &mine.global_shape, q, |i, _| {
@@ -707,11 +729,16 @@ fn save_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
     let (args, mut arrays, engine) = inputs.split();
     let args: Args = args.decode()?;
     let local = arrays.next_ref::<T>("a")?;
-    let piece = piece(layout, engine.rank());
-    let selection = Selection::new(&piece.indices, &piece.shape);
-    let values = selection.to_file_order(local.ndarray());
-    let bytes = as_bytes(&values);
     let comm = engine.comm();
+    // Every member learns whether every other could prepare its part (a
+    // piece too big to copy is `OutOfMemory`) before any collective HDF5 call.
+    let prepared = piece(layout, engine.rank()).and_then(|piece| {
+        let selection = Selection::new(&piece.indices, &piece.shape)?;
+        let values = selection.to_file_order(local.ndarray())?;
+        Ok((piece, selection, values))
+    });
+    let (piece, selection, values) = agree(comm, prepared.map_err(|e| e.context(&args.path)))?;
+    let bytes = as_bytes(&values);
     let shape = &piece.global_shape;
     match comm.raw_mpi_comm() {
         Some(raw) => {
@@ -724,7 +751,7 @@ fn save_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
             let _lock = lock();
             let file = agree(comm, open(&args.path, Some(raw), if exists { Open::ReadWrite } else { Open::Create }))?;
             let dataset = agree(comm, create_dataset(&file, &args, T::DTYPE, shape))?;
-            let written = match Rows::plan(layout, comm.size()) {
+            let written = match agree(comm, Rows::plan(layout, comm.size()))? {
                 Some(rows) => rows.gather(comm, layout, bytes, T::DTYPE.itemsize()).and_then(|block| {
                     let block_selection = rows.selection(comm.rank(), shape);
                     transfer(&dataset, &block_selection, T::DTYPE, Buf::Write(&block), true).map_err(|e| h5(&args.path, "cannot write", e))
@@ -771,10 +798,15 @@ fn load_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
     let (args, _, engine) = inputs.split();
     let args: Args = args.decode()?;
     let (path, key) = (&args.path, &args.key);
-    let piece = piece(layout, engine.rank());
-    let selection = Selection::new(&piece.indices, &piece.shape);
-    let mut bytes = vec![0u8; selection.len() * T::DTYPE.itemsize()];
     let comm = engine.comm();
+    // Every member learns whether every other could make its buffers (a
+    // piece too big is `OutOfMemory`) before any collective HDF5 call.
+    let prepared = piece(layout, engine.rank()).and_then(|piece| {
+        let selection = Selection::new(&piece.indices, &piece.shape)?;
+        let bytes = Side::Engine.filled(selection.len().saturating_mul(T::DTYPE.itemsize()), 0u8)?;
+        Ok((piece, selection, bytes))
+    });
+    let (piece, selection, mut bytes) = agree(comm, prepared.map_err(|e| e.context(path)))?;
     let check = |file: &File| -> Result<Dataset> {
         let dataset = open_dataset(file, path, key)?;
         check_dataset(&dataset, path, key, T::DTYPE, &piece.global_shape)?;
@@ -785,12 +817,13 @@ fn load_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
             let _lock = lock();
             let file = agree(comm, open(path, Some(raw), Open::Read))?;
             let dataset = agree(comm, check(&file))?;
-            match Rows::plan(layout, comm.size()) {
+            match agree(comm, Rows::plan(layout, comm.size()))? {
                 Some(rows) => {
                     let block_selection = rows.selection(comm.rank(), &piece.global_shape);
-                    let mut block = vec![0u8; block_selection.len() * T::DTYPE.itemsize()];
+                    let mut block = agree(comm, Side::Engine.filled(block_selection.len().saturating_mul(T::DTYPE.itemsize()), 0u8))?;
                     agree(comm, transfer(&dataset, &block_selection, T::DTYPE, Buf::Read(&mut block), true).map_err(|e| h5(path, "cannot read", e)))?;
-                    bytes = rows.scatter(comm, layout, &block, T::DTYPE.itemsize())?;
+                    drop(block_selection);
+                    bytes = agree(comm, rows.scatter(comm, layout, &block, T::DTYPE.itemsize()))?;
                 }
                 None => agree(comm, transfer(&dataset, &selection, T::DTYPE, Buf::Read(&mut bytes), true).map_err(|e| h5(path, "cannot read", e)))?,
             }
@@ -806,7 +839,11 @@ fn load_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
             file.close().map_err(|e| h5(path, "cannot close", e))?;
         }
     }
-    let values = from_bytes::<T>(&bytes).map_err(|e| format_error(path, format_args!("dataset {key:?}: {}", e.message())))?;
+    let values = from_bytes::<T>(&bytes, Side::Engine).map_err(|e| match e.kind() {
+        ErrorKind::OutOfMemory => e.context(path),
+        _ => format_error(path, format_args!("dataset {key:?}: {}", e.message())),
+    })?;
+    drop(bytes);
     let data = selection.to_local_order(values).map_err(|e| e.context(path))?;
     output_array(inputs, LocalArray::new(data, piece.dim_data)?)
 }
@@ -829,9 +866,9 @@ mod tests {
     #[test]
     fn file_order_round_trip() {
         let indices = vec![vec![4, 1, 3], vec![0, 2]];
-        let s = Selection::new(&indices, &[3, 2]);
+        let s = Selection::new(&indices, &[3, 2]).unwrap();
         let local = ArrayD::from_shape_vec(IxDyn(&[3, 2]), (0..6).collect::<Vec<i32>>()).unwrap();
-        let file = s.to_file_order(&local);
+        let file = s.to_file_order(&local).unwrap();
         // Rows in global order 1, 3, 4: local rows 1, 2, 0.
         assert_eq!(file, vec![2, 3, 4, 5, 0, 1]);
         assert_eq!(s.to_local_order(file).unwrap(), local);

@@ -9,6 +9,7 @@ use ndarray::{ArrayD, IxDyn, ShapeBuilder};
 
 use super::npy::{self, NpyHeader};
 use super::{dnpy, format_error, io_error, piece, PathArgs, PathsArgs};
+use crate::alloc::Side;
 use crate::comm::Collectives;
 use crate::distribution::DimDict;
 use crate::element::{as_bytes, DType, Element};
@@ -57,7 +58,7 @@ fn save_npy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let (args, mut arrays, engine) = inputs.split();
     let PathArgs { path } = args.decode()?;
     let local = arrays.next_ref::<T>("a")?;
-    let piece = piece(layout, engine.rank());
+    let piece = piece(layout, engine.rank())?;
     let header = npy::header_bytes(T::DTYPE, &piece.global_shape);
     // Engine 0 creates the file with its header and full length; the others
     // wait for it and learn whether it worked.
@@ -70,9 +71,8 @@ fn save_npy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
         bail!(Io, "{e}");
     }
     let file = OpenOptions::new().write(true).open(&path).map_err(|e| io_error(&path, e))?;
-    let values = local.ndarray().as_standard_layout();
-    let values = values.as_slice().ok_or_else(|| err!(Protocol, "a standard-layout array is not contiguous"))?;
-    npy::write_piece(&file, header.len() as u64, &piece.global_shape, &piece.indices, values).map_err(|e| io_error(&path, e))?;
+    let values = Side::Engine.standard(local.view())?;
+    npy::write_piece(&file, header.len() as u64, &piece.global_shape, &piece.indices, &values).map_err(|e| io_error(&path, e))?;
     output_unit(())
 }
 
@@ -87,10 +87,10 @@ fn load_npy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let layout = layout(inputs)?;
     let (args, _, engine) = inputs.split();
     let PathArgs { path } = args.decode()?;
-    let piece = piece(layout, engine.rank());
+    let piece = piece(layout, engine.rank()).map_err(|e| e.context(&path))?;
     let (file, header) = open_npy(&path)?;
     check_npy::<T>(&path, &header, &piece.global_shape)?;
-    let values = npy::read_piece::<T>(&file, &header, &piece.indices).map_err(|e| format_error(&path, e))?;
+    let values = npy::read_piece::<T>(&file, &header, &piece.indices).map_err(|e| e.context(&path))?;
     let data = ArrayD::from_shape_vec(IxDyn(&piece.shape), values).map_err(|e| err!(InvalidShape, "{path}: {e}"))?;
     output_array(inputs, LocalArray::new(data, piece.dim_data)?)
 }
@@ -104,13 +104,12 @@ fn save_dnpy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> 
     if !dnpy::header_fits(&header) {
         bail!(InvalidDimData, "{path}: the dim data does not fit a .dnpy header (64 KiB)");
     }
-    let values = local.ndarray().as_standard_layout();
-    let values = values.as_slice().ok_or_else(|| err!(Protocol, "a standard-layout array is not contiguous"))?;
+    let values = Side::Engine.standard(local.view())?;
     let write = || -> std::io::Result<()> {
         let mut out = BufWriter::new(File::create(path)?);
         out.write_all(&header)?;
         out.write_all(&npy::header_bytes(T::DTYPE, local.local_shape()))?;
-        out.write_all(as_bytes(values))?;
+        out.write_all(as_bytes(&values))?;
         out.into_inner().map_err(|e| e.into_error())?.sync_data()
     };
     write().map_err(|e| io_error(path, e))?;
@@ -152,12 +151,11 @@ fn read_dnpy<T: Element>(path: &str) -> Result<LocalArray<T>> {
     if expected != header.shape {
         bail!(InvalidDimData, "{path}: holds a local array of shape {:?}, its dim data gives {expected:?}", header.shape);
     }
-    let mut bytes = vec![0u8; header.data_len as usize];
-    std::os::unix::fs::FileExt::read_exact_at(&file, &mut bytes, header.data_offset).map_err(|e| io_error(path, e))?;
-    let values = npy::decode::<T>(bytes, header.swap).map_err(|e| format_error(path, e))?;
+    let values = npy::read_all::<T>(&file, &header).map_err(|e| e.context(path))?;
     let shape = IxDyn(&header.shape);
     let data = if header.fortran { ArrayD::from_shape_vec(shape.f(), values) } else { ArrayD::from_shape_vec(shape, values) }
         .map_err(|e| err!(InvalidShape, "{path}: {e}"))?;
-    let data = data.as_standard_layout().into_owned();
+    // Pieces are kept in C order: a Fortran-order file's data is copied once.
+    let data = if header.fortran { Side::Engine.clone_array(&data).map_err(|e| e.context(path))? } else { data };
     LocalArray::new(data, dim_data).map_err(|e| e.context(path))
 }

@@ -13,7 +13,9 @@
 //! A file's contents are untrusted input: every length is checked against
 //! the file's size before anything is allocated, nothing panics, and the
 //! context and its other arrays keep working after an error. Every message
-//! starts with the path.
+//! starts with the path. Buffers sized from a header are checked
+//! allocations, read in bounded chunks: a (sparse) file whose data is too big
+//! for an engine is `Err(OutOfMemory)`, never an abort.
 //!
 //! | problem | kind | message (after the path) |
 //! |---|---|---|
@@ -25,6 +27,7 @@
 //! | malformed header | `Format` | `malformed header: expected ',' or '}' at byte 12, ...` |
 //! | shape whose size overflows | `Format` | `shape [...] overflows` |
 //! | data shorter than the shape needs | `Format` | `truncated data: shape [4, 4] of float64 needs 128 bytes after the header, the file has 64` |
+//! | data too big for an engine's memory | `OutOfMemory` | `cannot allocate 274877906944 elements of 8 bytes (...) on this engine` |
 //! | another element type | `DTypeMismatch` | `holds int32, not float64` |
 //! | another shape than the distribution | `InvalidShape` | `holds an array of shape [3], the distribution has shape [4]` |
 //! | `.dnpy` dim data that does not tile | `InvalidDimData` | `the dim data of the files does not describe one array: ...` |
@@ -37,6 +40,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::alloc::Side;
 use crate::array::DistArray;
 use crate::context::Context;
 use crate::distribution::{rank_to_coords, DimDict, Distribution, MapBase};
@@ -158,8 +162,9 @@ pub fn save_npy<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>) -> Res
 /// order and both byte orders load; the file's element type must be `T`.
 ///
 /// # Errors
-/// `Io` if the file cannot be read; `Format`, `DTypeMismatch` or
-/// `InvalidShape` for the bad files of the [module table](self).
+/// `Io` if the file cannot be read; `Format`, `DTypeMismatch`,
+/// `InvalidShape` or `OutOfMemory` for the bad files of the
+/// [module table](self).
 pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution) -> Result<DistArray<T>> {
     let path = path.as_ref().display().to_string();
     // The client checks the header (small and bounded by the file's size), so
@@ -212,8 +217,8 @@ pub fn save_dnpy<T: Element>(names: impl Into<DnpyNames>, array: &DistArray<T>) 
 /// # Errors
 /// `InvalidTarget` if a list of names is empty or longer than the context's
 /// engines, or the files describe more ranks than the context has engines;
-/// `Io`, `Format`, `DTypeMismatch` or `InvalidDimData` for the bad files of
-/// the [module table](self).
+/// `Io`, `Format`, `DTypeMismatch`, `InvalidDimData` or `OutOfMemory` for the
+/// bad files of the [module table](self).
 pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> Result<DistArray<T>> {
     let names = names.into();
     let nranks = match &names {
@@ -307,15 +312,21 @@ pub(crate) struct Piece {
     pub global_shape: Vec<usize>,
 }
 
-/// The piece of grid rank `rank` of `layout`.
-pub(crate) fn piece(layout: &Layout, rank: usize) -> Piece {
+/// The piece of grid rank `rank` of `layout`; its index lists are checked
+/// allocations (`Err(OutOfMemory)` for a piece too big for the engine).
+pub(crate) fn piece(layout: &Layout, rank: usize) -> Result<Piece> {
     let grid_shape: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
     let coords = rank_to_coords(rank, &grid_shape);
     let dim_data = layout.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
     let shape: Vec<usize> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
-    let indices = layout.maps.iter().zip(&coords).map(|(m, &c)| if shape.contains(&0) { Vec::new() } else { m.global_indices(c) }).collect();
+    let indices = layout
+        .maps
+        .iter()
+        .zip(&coords)
+        .map(|(m, &c)| if shape.contains(&0) { Ok(Vec::new()) } else { Side::Engine.global_indices(m, c) })
+        .collect::<Result<_>>()?;
     let global_shape = layout.maps.iter().map(MapBase::size).collect();
-    Piece { dim_data, shape, indices, global_shape }
+    Ok(Piece { dim_data, shape, indices, global_shape })
 }
 
 /// An `Io` error for `path`.

@@ -12,7 +12,9 @@ use std::io::Read;
 use std::os::unix::fs::FileExt;
 
 use super::pyliteral::{self, Value};
+use crate::alloc::{size_of_shape, Side};
 use crate::element::{as_bytes, from_bytes, DType, Element};
+use crate::error::err;
 
 /// The 6 bytes every `.npy` file starts with.
 pub(crate) const MAGIC: &[u8; 6] = b"\x93NUMPY";
@@ -60,7 +62,9 @@ pub(crate) fn read_header(r: &mut impl Read, start: u64, file_len: u64) -> Resul
     if header_end > file_len {
         return Err(format!("header length {hlen} exceeds the file ({file_len} bytes)"));
     }
-    let mut text = vec![0u8; hlen as usize];
+    let mut text = Vec::new();
+    text.try_reserve_exact(hlen as usize).map_err(|_| format!("cannot allocate the {hlen} bytes of the header"))?;
+    text.resize(hlen as usize, 0);
     read_exact(r, &mut text, "the header")?;
     let header = parse_header_text(&text)?;
     let (dtype, swap, fortran, shape) = header;
@@ -212,7 +216,7 @@ pub(crate) fn header_bytes(dtype: DType, shape: &[usize]) -> Vec<u8> {
 
 /// Elements from file bytes, swapping each number's bytes when `swap` (each
 /// half of a complex separately); checks bool bytes.
-pub(crate) fn decode<T: Element>(mut bytes: Vec<u8>, swap: bool) -> Result<Vec<T>, String> {
+pub(crate) fn decode<T: Element>(bytes: &mut [u8], swap: bool) -> Result<Vec<T>, String> {
     if swap {
         let width = match T::DTYPE {
             DType::C64 | DType::C128 => T::DTYPE.itemsize() / 2,
@@ -220,7 +224,61 @@ pub(crate) fn decode<T: Element>(mut bytes: Vec<u8>, swap: bool) -> Result<Vec<T
         };
         bytes.chunks_exact_mut(width).for_each(<[u8]>::reverse);
     }
-    from_bytes::<T>(&bytes).map_err(|e| e.message().to_string())
+    from_bytes::<T>(bytes, Side::Engine).map_err(|e| e.message().to_string())
+}
+
+/// The most bytes read from a file at once: element data is read in chunks
+/// into its (checked) destination, never through a second buffer as large.
+const CHUNK_BYTES: usize = 1 << 20;
+
+/// Calls `f` with the decoded elements of `len` consecutive elements of the
+/// data of `header` in `file`, starting at element `first`, in chunks of at
+/// most [`CHUNK_BYTES`].
+fn read_run<T: Element>(file: &File, header: &NpyHeader, first: u64, len: usize, mut f: impl FnMut(usize, Vec<T>)) -> crate::Result<()> {
+    let itemsize = T::DTYPE.itemsize();
+    let chunk = (CHUNK_BYTES / itemsize).max(1);
+    let mut bytes = Vec::new();
+    let mut done = 0;
+    while done < len {
+        let n = (len - done).min(chunk);
+        bytes.resize(n * itemsize, 0);
+        let offset = header.data_offset + (first + done as u64) * itemsize as u64;
+        file.read_exact_at(&mut bytes, offset).map_err(|e| err!(Format, "reading {} bytes at offset {offset}: {e}", bytes.len()))?;
+        f(done, decode::<T>(&mut bytes, header.swap).map_err(|e| err!(Format, "{e}"))?);
+        done += n;
+    }
+    Ok(())
+}
+
+/// Reads the elements of the piece `indices` (C order) from the data of
+/// `header` in `file`, into a checked allocation.
+///
+/// # Errors
+/// `OutOfMemory` if the engine cannot hold the piece; `Format` if reading
+/// fails or a bool byte is invalid.
+pub(crate) fn read_piece<T: Element>(file: &File, header: &NpyHeader, indices: &[Vec<usize>]) -> crate::Result<Vec<T>> {
+    let n = indices.iter().try_fold(1usize, |n, ix| n.checked_mul(ix.len())).ok_or_else(|| err!(InvalidShape, "a piece of shape {:?} overflows", header.shape))?;
+    let mut out = Side::Engine.filled(n, T::default())?;
+    for_each_run(&header.shape, header.fortran, indices, |run| {
+        read_run::<T>(file, header, run.file, run.len, |from, values| {
+            for (k, v) in values.into_iter().enumerate() {
+                out[run.local + (from + k) * run.step] = v;
+            }
+        })
+    })?;
+    Ok(out)
+}
+
+/// Reads all the elements of `header` in `file`, in the file's order (C, or
+/// Fortran when `header.fortran`), into a checked allocation.
+///
+/// # Errors
+/// As [`read_piece`].
+pub(crate) fn read_all<T: Element>(file: &File, header: &NpyHeader) -> crate::Result<Vec<T>> {
+    let n = size_of_shape(&header.shape)?;
+    let mut out = Side::Engine.vec(n)?;
+    read_run::<T>(file, header, 0, n, |_, values| out.extend(values))?;
+    Ok(out)
 }
 
 /// One run of elements that are consecutive in the file.
@@ -295,33 +353,27 @@ pub(crate) fn for_each_run<E>(shape: &[usize], fortran: bool, indices: &[Vec<usi
     }
 }
 
-/// Reads the elements of the piece `indices` (C order) from the data of
-/// `header` in `file`.
-pub(crate) fn read_piece<T: Element>(file: &File, header: &NpyHeader, indices: &[Vec<usize>]) -> Result<Vec<T>, String> {
-    let n = indices.iter().map(Vec::len).product::<usize>();
-    let itemsize = T::DTYPE.itemsize();
-    let mut out = vec![T::default(); n];
-    for_each_run(&header.shape, header.fortran, indices, |run| {
-        let mut bytes = vec![0u8; run.len * itemsize];
-        let offset = header.data_offset + run.file * itemsize as u64;
-        file.read_exact_at(&mut bytes, offset).map_err(|e| format!("reading {} bytes at offset {offset}: {e}", bytes.len()))?;
-        for (k, v) in decode::<T>(bytes, header.swap)?.into_iter().enumerate() {
-            out[run.local + k * run.step] = v;
-        }
-        Ok::<(), String>(())
-    })?;
-    Ok(out)
-}
-
 /// Writes the piece `indices` of a C-order array of `shape` whose data starts
 /// at `data_offset`; `values` are the piece's elements in C order.
 pub(crate) fn write_piece<T: Element>(file: &File, data_offset: u64, shape: &[usize], indices: &[Vec<usize>], values: &[T]) -> std::io::Result<()> {
     let itemsize = T::DTYPE.itemsize();
+    let chunk = (CHUNK_BYTES / itemsize).max(1);
     let mut run_values = Vec::new();
     for_each_run(shape, false, indices, |run| {
-        run_values.clear();
-        run_values.extend((0..run.len).map(|k| values[run.local + k * run.step]));
-        file.write_all_at(as_bytes(&run_values), data_offset + run.file * itemsize as u64)
+        let offset = data_offset + run.file * itemsize as u64;
+        if run.step == 1 {
+            return file.write_all_at(as_bytes(&values[run.local..run.local + run.len]), offset);
+        }
+        // Strided runs go through a buffer of at most CHUNK_BYTES.
+        let mut done = 0;
+        while done < run.len {
+            let n = (run.len - done).min(chunk);
+            run_values.clear();
+            run_values.extend((done..done + n).map(|k| values[run.local + k * run.step]));
+            file.write_all_at(as_bytes(&run_values), offset + (done * itemsize) as u64)?;
+            done += n;
+        }
+        Ok(())
     })
 }
 
@@ -365,8 +417,8 @@ mod tests {
 
     #[test]
     fn swaps_complex_halves() {
-        let bytes = vec![0x3f, 0x80, 0, 0, 0x40, 0, 0, 0];
-        let v = decode::<num_complex::Complex<f32>>(bytes, cfg!(target_endian = "little")).unwrap();
+        let mut bytes = vec![0x3f, 0x80, 0, 0, 0x40, 0, 0, 0];
+        let v = decode::<num_complex::Complex<f32>>(&mut bytes, cfg!(target_endian = "little")).unwrap();
         assert_eq!(v, vec![num_complex::Complex::new(1.0, 2.0)]);
     }
 }

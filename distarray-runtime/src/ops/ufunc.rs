@@ -25,7 +25,7 @@ use crate::element::{DType, Element};
 use crate::error::{bail, err, Result};
 use crate::kernel::register_for_every_dtype;
 use crate::kernel::{local_like, output_array, output_unit, registered_name, KernelCall, KernelInputs, KernelOutput};
-use crate::engine::{filled_vec, vec_with_capacity};
+use crate::alloc::Side;
 use crate::local::LocalArray;
 
 /// Where a ufunc's result goes.
@@ -137,12 +137,10 @@ impl Family {
 // ---------------------------------------------------------------------------
 // Engine side.
 
-/// A local array's elements in logical (C) order, borrowed when contiguous.
-fn elements<T: Element>(a: &LocalArray<T>) -> Cow<'_, [T]> {
-    match a.as_slice() {
-        Some(slice) => Cow::Borrowed(slice),
-        None => Cow::Owned(a.iter().copied().collect()),
-    }
+/// A local array's elements in logical (C) order, borrowed when contiguous
+/// (else a checked copy).
+fn elements<T: Element>(a: &LocalArray<T>) -> Result<Cow<'_, [T]>> {
+    Side::Engine.standard(a.view())
 }
 
 /// `value` as the type `B` it is (in-place ufuncs: the client's bounds make
@@ -158,7 +156,7 @@ fn same_type<A: Any, B: Any>(value: A) -> Result<B> {
 /// A new local array shaped like `like`, its elements written by `write`
 /// straight into the new buffer (one pass, no temporary).
 fn new_piece<O: Element, T: Element>(like: &LocalArray<T>, write: impl FnOnce(&mut [O]) -> Result<()>) -> Result<LocalArray<O>> {
-    let mut values = filled_vec(like.len(), O::zero())?;
+    let mut values = Side::Engine.filled(like.len(), O::zero())?;
     write(&mut values)?;
     local_like(like, values)
 }
@@ -171,8 +169,7 @@ fn write_piece<O: Element>(out: &mut LocalArray<O>, write: impl FnOnce(&mut [O])
     if let Some(slice) = out.as_slice_mut() {
         return write(slice);
     }
-    let mut values = vec_with_capacity(out.len())?;
-    values.extend(out.iter().copied());
+    let mut values: Vec<O> = Side::Engine.collect(out.len(), out.iter().copied())?;
     write(&mut values)?;
     out.iter_mut().zip(values).for_each(|(o, v)| *o = v);
     Ok(())
@@ -201,13 +198,13 @@ fn run_unary<T: Element, O: Element>(inputs: &mut KernelInputs<'_>, f: impl Fn(U
     match mode {
         Mode::New => {
             let x = arrays.next_ref::<T>("x")?;
-            let result = new_piece(x, |out| map_into(&elements(x), out, f))?;
+            let result = new_piece(x, |out| map_into(&elements(x)?, out, f))?;
             output_array(inputs, result)
         }
         Mode::Into => {
             let x = arrays.next_ref::<T>("x")?;
             let out = arrays.next_mut::<O>("out")?;
-            write_piece(out, |out| map_into(&elements(x), out, f))?;
+            write_piece(out, |out| map_into(&elements(x)?, out, f))?;
             output_unit(())
         }
         Mode::InPlace => {
@@ -258,7 +255,7 @@ fn run_binary<T: Element, O: Element, Op: OpCode>(inputs: &mut KernelInputs<'_>,
         Mode::New | Mode::Into => {
             let a = arrays.next_ref::<T>("x1")?;
             let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
-            let (a_elements, b) = (elements(a), b.map(elements));
+            let (a_elements, b) = (elements(a)?, b.map(elements).transpose()?);
             let write = |out: &mut [O]| zip_into(&call, Some(&a_elements), b.as_deref(), out, &f);
             if call.mode == Mode::New {
                 let result = new_piece(a, write)?;
@@ -270,7 +267,7 @@ fn run_binary<T: Element, O: Element, Op: OpCode>(inputs: &mut KernelInputs<'_>,
         Mode::InPlace => {
             let target = arrays.next_mut::<O>("x1")?;
             let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
-            let b = b.map(elements);
+            let b = b.map(elements).transpose()?;
             write_piece(target, |out| zip_into(&call, None, b.as_deref(), out, &f))?;
             output_unit(())
         }

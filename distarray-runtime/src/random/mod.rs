@@ -145,7 +145,8 @@ impl Random {
     /// ```
     ///
     /// # Errors
-    /// `WrongContext` if `distribution` belongs to another context.
+    /// `WrongContext` if `distribution` belongs to another context;
+    /// `OutOfMemory` if an engine cannot hold its piece.
     pub fn rand(&self, distribution: &Distribution) -> Result<DistArray<f64>> {
         self.real(distribution, Real::Uniform)
     }
@@ -167,7 +168,7 @@ impl Random {
     /// ```
     ///
     /// # Errors
-    /// `WrongContext` if `distribution` belongs to another context.
+    /// As [`rand`](Self::rand).
     pub fn randn(&self, distribution: &Distribution) -> Result<DistArray<f64>> {
         self.real(distribution, Real::Normal { loc: 0.0, scale: 1.0 })
     }
@@ -192,7 +193,8 @@ impl Random {
     /// # Errors
     /// `InvalidArgument` if `loc` is not finite or `scale` is negative or not
     /// finite (distarray has no kind for invalid arguments yet); `WrongContext`
-    /// if `distribution` belongs to another context.
+    /// if `distribution` belongs to another context; `OutOfMemory` if an
+    /// engine cannot hold its piece.
     pub fn normal(&self, distribution: &Distribution, loc: f64, scale: f64) -> Result<DistArray<f64>> {
         if !loc.is_finite() || !scale.is_finite() || scale < 0.0 {
             bail!(InvalidArgument, "normal needs a finite loc and a finite scale >= 0, not loc {loc}, scale {scale}");
@@ -224,7 +226,8 @@ impl Random {
     /// # Errors
     /// `InvalidArgument` if the range is empty (`low >= high`, or `low <= 0`
     /// without `high`; distarray has no kind for invalid arguments yet);
-    /// `WrongContext` if `distribution` belongs to another context.
+    /// `WrongContext` if `distribution` belongs to another context;
+    /// `OutOfMemory` if an engine cannot hold its piece.
     pub fn randint(&self, distribution: &Distribution, low: i64, high: Option<i64>) -> Result<DistArray<i64>> {
         let (low, high) = match high {
             Some(high) => (low, high),

@@ -7,13 +7,14 @@ use num_complex::Complex;
 use serde::{Deserialize, Serialize};
 
 use super::acc::{Acc, Extreme, Finish, MeanOf, Stat, StdOf, Sum, VarOf, Widen};
+use crate::alloc::{size_of_shape, Side};
 use crate::comm::{Collectives, Comm};
 use crate::distribution::{coords_to_rank, DimDict};
 use crate::element::{DType, Element};
 use crate::error::{bail, Result};
 use crate::kernel::{output_array, output_unit, output_value, KernelEntry, KernelInputs, KernelOutput};
 use crate::local::LocalArray;
-use crate::protocol::{decode, encode};
+use crate::protocol::decode;
 
 /// What the client asks of a reduction kernel.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -103,9 +104,8 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
             stride *= shape[ax];
         }
     }
-    let mut partial = vec![A::empty(); out_shape.iter().product()];
-    let standard = a.as_standard_layout();
-    let values = standard.as_slice().unwrap_or_default();
+    let mut partial = Side::Engine.filled(size_of_shape(&out_shape)?, A::empty())?;
+    let values = Side::Engine.standard(a.view())?;
     if ndim == 0 {
         values.iter().for_each(|&x| partial[0].push(x)); // the one element of a 0-d piece
     } else if let Some((&row_len, outer)) = shape.split_last() {
@@ -134,12 +134,13 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
     }
 
     let mut send = vec![Vec::new(); comm.size()];
-    send[owner] = encode(&partial)?;
+    // Varints take at most 10 bytes per 8: a checked buffer of that bound.
+    send[owner] = Side::Engine.encode(&partial, partial.len().saturating_mul(std::mem::size_of::<A>() * 5 / 4 + 2).saturating_add(16))?;
     let received = comm.all_to_all_bytes(send)?;
     if coords != owner_coords {
         return Ok(None);
     }
-    let mut total = vec![A::empty(); partial.len()];
+    let mut total = Side::Engine.filled(partial.len(), A::empty())?;
     for bytes in received.iter().filter(|b| !b.is_empty()) {
         let part: Vec<A> = decode(bytes)?;
         if part.len() != total.len() {
@@ -149,7 +150,10 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
             t.merge(p);
         }
     }
-    let values = total.iter().map(|t| t.finish(finish)).collect::<Result<Vec<_>>>()?;
+    let mut values = Side::Engine.vec(total.len())?;
+    for t in &total {
+        values.push(t.finish(finish)?);
+    }
     let out_dims: Vec<DimDict> = dims.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(d, _)| d.clone()).collect();
     let data = ArrayD::from_shape_vec(IxDyn(&out_shape), values).map_err(|e| crate::error::err!(InvalidShape, "{e}"))?;
     LocalArray::new(data, out_dims).map(Some)

@@ -17,6 +17,7 @@ pub mod arrays;
 pub mod distributions;
 pub mod files;
 pub mod layouts;
+pub mod memory;
 pub mod operations;
 
 use std::any::Any;
@@ -180,6 +181,7 @@ pub fn cases() -> Vec<Case> {
     all.extend_from_slice(arrays::CASES);
     all.extend_from_slice(operations::CASES);
     all.extend_from_slice(files::CASES);
+    all.extend_from_slice(memory::CASES);
     all
 }
 
