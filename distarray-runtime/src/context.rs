@@ -39,6 +39,16 @@ fn note_bulk_deletion() {
 /// on the same context. When the last handle (arrays hold one) is dropped, the
 /// engines free everything the context created.
 ///
+/// # Engine threads
+/// Thread engines (and the engine loop of each MPI engine rank) run on
+/// threads with a stack of `DISTARRAY_ENGINE_STACK` bytes (a `K`, `M` or `G`
+/// suffix allowed; default 128 MiB of address space, only the pages used
+/// cost memory), read when the engines start. A kernel that overflows it
+/// ends the process, as any stack overflow in Rust does: on threads the
+/// whole program, under MPI that engine rank, after which mpirun ends the job.
+/// Kernels run on the engines and cannot use a `Context`: every call made
+/// from inside a kernel returns `Err(NestedCall)`.
+///
 /// # Pipelining
 /// Calls that cannot fail on the engines once the client has checked their
 /// arguments — elementwise operations that cannot meet a bad value (not
