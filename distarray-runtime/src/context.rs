@@ -485,6 +485,9 @@ impl Drop for ContextInner {
             // engines drop the keys at exit anyway.
             let command = Command::CloseContext { ctx: self.id, prefix: self.prefix.clone() };
             if let Ok(bytes) = encode(&command) {
+                // In call order, like every command (between a failed kernel
+                // call and its rollback nothing may reach the engines).
+                let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
                 let _ = self.backend.execute(&self.targets, &bytes, Vec::new(), true);
             }
         }

@@ -101,6 +101,7 @@ impl Engine {
 
     /// Answers, as [`handle`](Self::handle) does a failed command, a command
     /// whose payload could not be received (`error`, e.g. `OutOfMemory`).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // thread payloads arrive in memory
     pub(crate) fn refuse(&mut self, error: crate::Error, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
         let reply = Reply::Failed(error.context(format_args!("engine {}", self.id)));
         self.answer(reply, Vec::new(), answer)

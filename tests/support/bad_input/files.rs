@@ -13,17 +13,17 @@ use super::{expect_err, on_every_context};
 super::case_list!(npy_truncated_or_corrupt, npy_of_another_dtype_or_shape, dnpy_corrupt_or_mistyped, hdf5_corrupt_or_mistyped);
 
 /// A fresh directory for one case, removed by [`Scratch::drop`].
-struct Scratch(PathBuf);
+pub(super) struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new(tag: &str) -> Scratch {
+    pub(super) fn new(tag: &str) -> Scratch {
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
         let dir = std::env::temp_dir().join(format!("distarray_bad_{tag}_{}_{nanos}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         Scratch(dir)
     }
 
-    fn path(&self, name: &str) -> PathBuf {
+    pub(super) fn path(&self, name: &str) -> PathBuf {
         self.0.join(name)
     }
 }
