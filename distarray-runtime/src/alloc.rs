@@ -114,7 +114,12 @@ impl Side {
 
     /// An owned copy of `array`, in standard layout: a checked `clone()`.
     pub(crate) fn clone_array<T: Copy>(self, array: &ArrayD<T>) -> Result<ArrayD<T>> {
-        self.array(array.shape(), array.iter().copied())
+        match array.as_slice() {
+            // One memcpy: iterating an `IxDyn` array costs index arithmetic
+            // per element, several times the copy.
+            Some(slice) => ArrayD::from_shape_vec(array.raw_dim(), self.copy(slice)?).map_err(|e| err!(InvalidShape, "{e}")),
+            None => self.array(array.shape(), array.iter().copied()),
+        }
     }
 
     /// The global indices that grid rank `coord` of `map` holds, in local

@@ -43,6 +43,10 @@ pub(crate) struct Engine {
     /// either its [`Command::Rollback`] (another engine failed the call) or
     /// anything else (the call succeeded everywhere; the copies are dropped).
     undo: Option<Undo>,
+    /// The copies of a committed kernel call, kept while kernel calls follow
+    /// one another: the next call's copies of the same arrays go into them
+    /// instead of freshly allocated (page-faulted) memory.
+    spares: Vec<Box<dyn StoredArray>>,
 }
 
 /// What undoes a kernel call on this engine (see [`Engine::run_kernel`]).
@@ -62,6 +66,14 @@ pub(crate) enum Saved {
 }
 
 impl Saved {
+    /// The whole copy, if this is one.
+    fn into_copy(self) -> Option<Box<dyn StoredArray>> {
+        match self {
+            Saved::Copy(copy) => Some(copy),
+            Saved::Restore(_) => None,
+        }
+    }
+
     /// Puts `array` back as it was.
     pub(crate) fn restore(self, array: &mut Box<dyn StoredArray>) {
         match self {
@@ -73,7 +85,7 @@ impl Saved {
 
 impl Engine {
     pub(crate) fn new(id: usize, factory: Box<dyn CommFactory>) -> Self {
-        Engine { id, store: HashMap::new(), comms: HashMap::new(), generations: HashMap::new(), factory, deferred: None, stopped: false, undo: None }
+        Engine { id, store: HashMap::new(), comms: HashMap::new(), generations: HashMap::new(), factory, deferred: None, stopped: false, undo: None, spares: Vec::new() }
     }
 
     /// Runs one encoded command with its payload; returns the encoded reply and
@@ -129,8 +141,15 @@ impl Engine {
 
     fn execute(&mut self, command: Command, payload: Vec<u8>, answer: bool) -> Result<(Reply, Vec<u8>)> {
         let done = |data| Ok((Reply::Done, data));
-        // Any command but the undo of the last kernel call commits that call.
+        // Any command but the undo of the last kernel call commits that call;
+        // a kernel call keeps its copies as spares.
         let undo = self.undo.take();
+        if matches!(command, Command::RunKernel(_)) {
+            let copies = undo.into_iter().flat_map(|u| u.arrays).filter_map(|(_, saved)| saved.into_copy());
+            self.spares.extend(copies);
+            return self.run_kernel_command(command, answer);
+        }
+        self.spares.clear();
         match command {
             Command::OpenContext { ctx, targets } => {
                 let id = self.id;
@@ -158,10 +177,7 @@ impl Engine {
                 self.store.remove(&call);
                 done(Vec::new())
             }
-            Command::RunKernel(call) => {
-                let (output, data) = self.run_kernel(call, answer)?;
-                Ok((Reply::Kernel(output), data))
-            }
+            Command::RunKernel(_) => self.run_kernel_command(command, answer),
             Command::Create { key, dtype, layout, init } => {
                 let array = with_dtype!(dtype, T => self.create::<T>(&layout, init, &payload)?);
                 self.store.insert(key, array);
@@ -256,9 +272,20 @@ impl Engine {
         }
     }
 
+    fn run_kernel_command(&mut self, command: Command, answer: bool) -> Result<(Reply, Vec<u8>)> {
+        let Command::RunKernel(call) = command else { bail!(Protocol, "not a kernel call") };
+        let (output, data) = self.run_kernel(call, answer)?;
+        Ok((Reply::Kernel(output), data))
+    }
+
     /// Keeps what undoes the kernel call just run (see [`Undo`]).
     pub(crate) fn keep_undo(&mut self, undo: Undo) {
         self.undo = Some(undo);
+    }
+
+    /// The spare copies (see `Engine::spares`), for the kernel call starting.
+    pub(crate) fn take_spares(&mut self) -> Vec<Box<dyn StoredArray>> {
+        std::mem::take(&mut self.spares)
     }
 
     pub(crate) fn insert(&mut self, key: String, array: Box<dyn StoredArray>) {

@@ -107,6 +107,8 @@ pub struct KernelInputs<'a> {
     /// could write them; `None` when the call cannot be undone (nobody waits
     /// for it, so it cannot fail by contract).
     snapshots: Option<Vec<(String, Saved)>>,
+    /// Buffers of earlier copies, reused for this call's (see `Engine::spares`).
+    spares: Vec<Box<dyn StoredArray>>,
     engine: EngineCtx<'a>,
     index_layout: Option<&'a Layout>,
     result: Option<Box<dyn StoredArray>>,
@@ -128,6 +130,7 @@ impl KernelArgs<'_> {
 pub struct KernelArrays<'a> {
     arrays: std::slice::IterMut<'a, (String, Box<dyn StoredArray>)>,
     snapshots: Option<&'a mut Vec<(String, Saved)>>,
+    spares: &'a mut Vec<Box<dyn StoredArray>>,
 }
 
 impl<'a> KernelArrays<'a> {
@@ -148,7 +151,10 @@ impl<'a> KernelArrays<'a> {
     /// can fail (the client waits for it), a copy is kept first, so that the
     /// call can be undone on every engine should it fail on any.
     pub fn next_mut<T: Element>(&mut self, param: &str) -> Result<&'a mut LocalArray<T>> {
-        self.next_mut_saving(param, |array| {
+        self.next_mut_saving(param, |array, spares| {
+            if let Some(i) = spares.iter_mut().position(|spare| spare.copy_from(array)) {
+                return Ok(Saved::Copy(spares.swap_remove(i)));
+            }
             let copy = array.clone_box().map_err(|e| e.context(format_args!("keeping a copy of `{param}` to undo the call")))?;
             Ok(Saved::Copy(copy))
         })
@@ -161,7 +167,7 @@ impl<'a> KernelArrays<'a> {
         param: &str,
         save: impl FnOnce(&LocalArray<T>) -> Box<dyn FnOnce(&mut LocalArray<T>) + Send>,
     ) -> Result<&'a mut LocalArray<T>> {
-        self.next_mut_saving(param, |array| {
+        self.next_mut_saving(param, |array, _| {
             let typed: &LocalArray<T> = downcast_ref(array, param)?;
             let put_back = save(typed);
             Ok(Saved::Restore(Box::new(move |array: &mut dyn StoredArray| {
@@ -172,12 +178,16 @@ impl<'a> KernelArrays<'a> {
         })
     }
 
-    fn next_mut_saving<T: Element>(&mut self, param: &str, save: impl FnOnce(&dyn StoredArray) -> Result<Saved>) -> Result<&'a mut LocalArray<T>> {
+    fn next_mut_saving<T: Element>(
+        &mut self,
+        param: &str,
+        save: impl FnOnce(&dyn StoredArray, &mut Vec<Box<dyn StoredArray>>) -> Result<Saved>,
+    ) -> Result<&'a mut LocalArray<T>> {
         let (key, array) = self.next_array(param)?;
         downcast_ref::<T>(array.as_ref(), param)?;
         if let Some(snapshots) = self.snapshots.as_deref_mut() {
             if !snapshots.iter().any(|(k, _)| k == key) {
-                snapshots.push((key.clone(), save(array.as_ref())?));
+                snapshots.push((key.clone(), save(array.as_ref(), self.spares)?));
             }
         }
         Ok(array.as_any_mut().downcast_mut().expect("the dtype was checked"))
@@ -208,7 +218,7 @@ impl<'a> KernelInputs<'a> {
     /// The scalar arguments, the array arguments and the engine context, as
     /// disjoint borrows.
     pub fn split(&mut self) -> (KernelArgs<'a>, KernelArrays<'_>, &EngineCtx<'a>) {
-        let arrays = KernelArrays { arrays: self.arrays.iter_mut(), snapshots: self.snapshots.as_mut() };
+        let arrays = KernelArrays { arrays: self.arrays.iter_mut(), snapshots: self.snapshots.as_mut(), spares: &mut self.spares };
         (KernelArgs(self.args), arrays, &self.engine)
     }
 
@@ -421,6 +431,7 @@ impl Engine {
                 }
             }
         }
+        let spares = if answer { self.take_spares() } else { Vec::new() };
         let comm = match self.comm(&request.targets) {
             Ok(comm) => comm,
             Err(e) => {
@@ -432,6 +443,7 @@ impl Engine {
             args: &request.args,
             arrays,
             snapshots: answer.then(Vec::new),
+            spares,
             engine: EngineCtx { engine: id, comm },
             index_layout: request.index_layout.as_ref(),
             result: None,

@@ -134,6 +134,9 @@ pub(crate) trait StoredArray: Send {
     fn fill_raw(&mut self, value: &[u8]) -> Result<()>;
     /// A copy, whose elements are a checked allocation.
     fn clone_box(&self) -> Result<Box<dyn StoredArray>>;
+    /// Makes `self` a copy of `other` in place, if both are of one element
+    /// type and shape and contiguous (no allocation); else `false`.
+    fn copy_from(&mut self, other: &dyn StoredArray) -> bool;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
 }
@@ -169,6 +172,19 @@ impl<T: Element> StoredArray for LocalArray<T> {
     fn clone_box(&self) -> Result<Box<dyn StoredArray>> {
         let data = Side::Engine.clone_array(&self.data)?;
         Ok(Box::new(LocalArray { data, dim_data: self.dim_data.clone() }))
+    }
+
+    fn copy_from(&mut self, other: &dyn StoredArray) -> bool {
+        let Some(other) = other.as_any().downcast_ref::<LocalArray<T>>() else { return false };
+        if self.data.shape() != other.data.shape() {
+            return false;
+        }
+        match (self.data.as_slice_mut(), other.data.as_slice()) {
+            (Some(mine), Some(theirs)) => mine.copy_from_slice(theirs),
+            _ => return false,
+        }
+        self.dim_data.clone_from(&other.dim_data);
+        true
     }
 
     fn as_any(&self) -> &dyn Any {
