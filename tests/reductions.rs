@@ -26,3 +26,20 @@ fn three_engines() -> Result<()> {
 fn four_engines() -> Result<()> {
     run_on(&[0, 1, 2, 3])
 }
+
+#[test]
+fn variance_of_a_large_offset_along_axes() -> Result<()> {
+    for targets in [&[1][..], &[0, 2], &[3, 1, 2], &[0, 1, 2, 3]] {
+        let worst = reductions::check_large_offset(&Context::with_targets(targets)?)?;
+        println!("{} engines: largest relative error of var/std of 1e9 + noise {worst:.2e}", targets.len());
+    }
+    Ok(())
+}
+
+#[test]
+fn mean_of_infinities_on_every_layout() -> Result<()> {
+    for targets in [&[2][..], &[1, 0], &[0, 1, 3]] {
+        reductions::check_infinities(&Context::with_targets(targets)?)?;
+    }
+    Ok(())
+}

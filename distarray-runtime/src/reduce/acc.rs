@@ -209,51 +209,91 @@ impl<T: OrdElem, const MAX: bool> Acc<T> for Extreme<T, MAX> {
     }
 }
 
-/// Count, mean and sum of squared deviations, updated with Welford's method
-/// and merged with Chan's formula, so var/std stay accurate when the mean is
-/// large against the spread (1e9 + noise).
+/// `a + b` as the rounded sum and its exact rounding error (Knuth's two-sum).
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
+/// Count, mean and sum of squared deviations of the finite elements, merged
+/// with Chan's formula; and numpy's sum of the non-finite ones.
+///
+/// The mean is kept as an unevaluated sum `mean + mean_lo` (a double-double):
+/// rounded to one f64, it would be off by up to half an ulp of the mean (6e-8
+/// for 1e9), and every merge would carry that error into the squared
+/// deviations, a relative error of ulp(mean) / spread (3e-5 for 1e9 + noise
+/// in [0, 0.01)). Kept exact, merges are as accurate as one two-pass sum.
 #[derive(Clone, Copy, Default, Serialize, Deserialize)]
 pub(crate) struct Moments {
     n: f64,
     mean: f64,
+    mean_lo: f64,
     m2: f64,
+    /// The sum of the non-finite elements, 0 if there are none: +inf, -inf,
+    /// or NaN for a NaN or both infinities, which is numpy's mean of the
+    /// whole (its sum divided by the count). Kept apart, the infinities do
+    /// not turn the running mean into `inf - inf`.
+    nonfinite: f64,
 }
 
 impl Moments {
-    fn add(&mut self, x: f64) {
-        self.n += 1.0;
-        let delta = x - self.mean;
-        self.mean += delta / self.n;
-        self.m2 += delta * (x - self.mean);
+    /// The moments of `n` finite values whose deviations `x - shift` sum to
+    /// `s1` and their squares to `s2`.
+    fn from_shifted(n: f64, shift: f64, s1: f64, s2: f64) -> Moments {
+        if n == 0.0 {
+            return Moments::default();
+        }
+        let offset = s1 / n; // mean - shift
+        let (mean, mean_lo) = two_sum(shift, offset);
+        // Σ(x - mean)² = Σ(x - shift)² - n (mean - shift)²; an overflowing
+        // s2 stays infinite (numpy's squares overflow too).
+        let m2 = if s2.is_finite() { (s2 - s1 * offset).max(0.0) } else { s2 };
+        Moments { n, mean, mean_lo, m2, nonfinite: 0.0 }
     }
 
     fn combine(&mut self, o: &Moments) {
+        self.nonfinite += o.nonfinite;
         if o.n == 0.0 {
             return;
         }
         if self.n == 0.0 {
-            *self = *o;
+            *self = Moments { nonfinite: self.nonfinite, ..*o };
             return;
         }
         let n = self.n + o.n;
-        let delta = o.mean - self.mean;
-        self.mean += delta * o.n / n;
-        self.m2 += o.m2 + delta * delta * self.n * o.n / n;
+        let (d, d_lo) = two_sum(o.mean, -self.mean);
+        let delta = d + (d_lo + (o.mean_lo - self.mean_lo));
+        if !delta.is_finite() {
+            // Means of both signs near the largest finite values: their
+            // difference overflows, and so do the squared deviations.
+            let mean = self.mean * (self.n / n) + o.mean * (o.n / n);
+            *self = Moments { n, mean, mean_lo: 0.0, m2: f64::INFINITY, nonfinite: self.nonfinite };
+            return;
+        }
+        let (mean, err) = two_sum(self.mean, delta * (o.n / n));
+        let (mean, mean_lo) = two_sum(mean, err + self.mean_lo);
+        self.m2 += o.m2 + delta * delta * (self.n * o.n / n);
+        self.mean = mean;
+        self.mean_lo = mean_lo;
         self.n = n;
     }
 
     fn mean(&self) -> f64 {
-        if self.n == 0.0 {
+        if self.nonfinite != 0.0 {
+            self.nonfinite // ±inf, or NaN (also NaN != 0)
+        } else if self.n == 0.0 {
             f64::NAN // numpy: mean of an empty array is nan (with a warning)
         } else {
-            self.mean
+            self.mean + self.mean_lo
         }
     }
 
     fn var(&self, ddof: f64) -> f64 {
-        // numpy divides by max(n - ddof, 0): 0/0 is nan, x/0 is inf.
+        // numpy divides by max(n - ddof, 0): 0/0 is nan, x/0 is inf. Any
+        // non-finite element makes numpy's deviations x - mean NaN.
         let dof = (self.n - ddof).max(0.0);
-        if self.n == 0.0 {
+        if self.n == 0.0 || self.nonfinite != 0.0 {
             f64::NAN
         } else {
             self.m2 / dof
@@ -273,6 +313,25 @@ fn sum_lanes(xs: &[f64], f: impl Fn(f64) -> f64) -> f64 {
         }
     }
     lanes.iter().sum::<f64>() + rest
+}
+
+/// Σ(x - shift) and Σ(x - shift)² over `xs`, in one pass of eight lanes.
+fn deviation_sums(xs: &[f64], shift: f64) -> (f64, f64) {
+    let (mut s1, mut s2) = ([0.0f64; 8], [0.0f64; 8]);
+    let chunks = xs.chunks_exact(8);
+    let (mut r1, mut r2) = (0.0, 0.0);
+    for &x in chunks.remainder() {
+        r1 += x - shift;
+        r2 += (x - shift) * (x - shift);
+    }
+    for chunk in chunks {
+        for ((a, b), &x) in s1.iter_mut().zip(&mut s2).zip(chunk) {
+            let d = x - shift;
+            *a += d;
+            *b += d * d;
+        }
+    }
+    (s1.iter().sum::<f64>() + r1, s2.iter().sum::<f64>() + r2)
 }
 
 /// Which statistic a [`Stat`] accumulator finishes with.
@@ -305,43 +364,104 @@ impl StatKind for StdOf {
     }
 }
 
+/// How many elements [`Stat::push`] folds into one block of shifted sums.
+const PUSH_BLOCK: f64 = 128.0;
+
 /// mean, var or std (by `K`) of the elements as f64.
+///
+/// Runs ([`push_slice`](Acc::push_slice)) go by two passes over cache-sized
+/// blocks. Single elements ([`push`](Acc::push), as reductions along axes
+/// fold them) go into an open block of sums of `x - shift` and their
+/// squares, with the block's first element as `shift`, so no division per
+/// element; every `PUSH_BLOCK` elements the block becomes [`Moments`]. The
+/// shift is one of the block's elements, hence within the block's spread of
+/// its mean, and the shifted sums lose no more than a two-pass sum.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub(crate) struct Stat<K> {
     moments: Moments,
+    /// The open block: its count, shift, Σ(x - shift) and Σ(x - shift)².
+    count: f64,
+    shift: f64,
+    s1: f64,
+    s2: f64,
     #[serde(skip)]
     kind: std::marker::PhantomData<K>,
+}
+
+impl<K> Stat<K> {
+    fn open_block(&self) -> Moments {
+        Moments::from_shifted(self.count, self.shift, self.s1, self.s2)
+    }
+
+    fn close_block(&mut self) {
+        let block = self.open_block();
+        self.moments.combine(&block);
+        (self.count, self.s1, self.s2) = (0.0, 0.0, 0.0);
+    }
+
+    fn push_f64(&mut self, x: f64) {
+        if !x.is_finite() {
+            self.moments.nonfinite += x;
+            return;
+        }
+        if self.count == 0.0 {
+            self.shift = x;
+        }
+        let mut d = x - self.shift;
+        if !d.is_finite() {
+            // Finite values of both signs near the largest: a new shift.
+            self.close_block();
+            self.shift = x;
+            d = 0.0;
+        }
+        self.s1 += d;
+        self.s2 += d * d;
+        self.count += 1.0;
+        if self.count == PUSH_BLOCK {
+            self.close_block();
+        }
+    }
 }
 
 impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
     type Out = f64;
     fn empty() -> Self {
-        Stat { moments: Moments::default(), kind: std::marker::PhantomData }
+        Stat { moments: Moments::default(), count: 0.0, shift: 0.0, s1: 0.0, s2: 0.0, kind: std::marker::PhantomData }
     }
     fn push(&mut self, x: T) {
-        self.moments.add(x.widen());
+        self.push_f64(x.widen());
     }
     fn merge(&mut self, other: &Self) {
         self.moments.combine(&other.moments);
+        self.moments.combine(&other.open_block());
     }
     fn push_slice(&mut self, values: &[T]) {
-        // Two passes over blocks that stay in cache (a sum, then squared
-        // deviations from the block's mean), merged by Chan's formula: as
-        // stable as Welford's update, without its division per element.
+        // Two passes over blocks that stay in cache: a sum for an approximate
+        // mean, then the deviations from it and their squares (whose sum
+        // corrects the mean: the corrected two-pass algorithm), merged by
+        // Chan's formula. No division per element.
         const BLOCK: usize = 1024;
         let mut block = [0.0f64; BLOCK];
         for run in values.chunks(BLOCK) {
             let block = &mut block[..run.len()];
             block.iter_mut().zip(run).for_each(|(b, &x)| *b = x.widen());
+            let sum = sum_lanes(block, |x| x);
+            if !sum.is_finite() {
+                // A non-finite element, or finite ones whose sum overflows.
+                block.iter().for_each(|&x| self.push_f64(x));
+                continue;
+            }
             let n = block.len() as f64;
-            let mean = sum_lanes(block, |x| x) / n;
-            let m2 = sum_lanes(block, |x| (x - mean) * (x - mean));
-            self.moments.combine(&Moments { n, mean, m2 });
+            let shift = sum / n;
+            let (s1, s2) = deviation_sums(block, shift);
+            self.moments.combine(&Moments::from_shifted(n, shift, s1, s2));
         }
     }
     fn finish(&self, how: &Finish) -> Result<f64> {
-        Ok(K::value(&self.moments, how.ddof))
+        let mut all = self.moments;
+        all.combine(&self.open_block());
+        Ok(K::value(&all, how.ddof))
     }
 }
 
@@ -368,6 +488,66 @@ mod tests {
         assert!(stat::<VarOf>(&[], 0, 0.0).is_nan());
         assert!(stat::<VarOf>(&[3.0], 1, 1.0).is_nan());
         assert_eq!(stat::<VarOf>(&[1.0, 2.0], 1, 3.0), f64::INFINITY);
+    }
+
+    fn stat_of<K: StatKind>(xs: &[f64], whole: bool, ddof: f64) -> f64 {
+        let mut a = <Stat<K> as Acc<f64>>::empty();
+        if whole {
+            a.push_slice(xs);
+        } else {
+            xs.iter().for_each(|&x| Acc::<f64>::push(&mut a, x));
+        }
+        Acc::<f64>::finish(&a, &Finish { ddof }).unwrap()
+    }
+
+    #[test]
+    fn infinities_give_numpys_mean_in_any_order() {
+        let inf = f64::INFINITY;
+        let mut xs: Vec<f64> = (0..3000).map(|k| k as f64 * 0.5).collect();
+        xs[1700] = inf;
+        for split in [0, 1, 1699, 1700, 1701, 2999, 3000] {
+            assert_eq!(stat::<MeanOf>(&xs, split, 0.0), inf);
+            assert!(stat::<VarOf>(&xs, split, 0.0).is_nan());
+        }
+        xs[3] = -inf;
+        for split in [0, 2, 3, 4, 1700, 3000] {
+            assert!(stat::<MeanOf>(&xs, split, 0.0).is_nan());
+        }
+        for whole in [false, true] {
+            assert_eq!(stat_of::<MeanOf>(&xs[4..], whole, 0.0), inf);
+            assert_eq!(stat_of::<MeanOf>(&[1.0, -inf, 2.0], whole, 0.0), -inf);
+            assert!(stat_of::<StdOf>(&[1.0, -inf, 2.0], whole, 1.0).is_nan());
+            assert!(stat_of::<MeanOf>(&[inf, f64::NAN], whole, 0.0).is_nan());
+        }
+    }
+
+    #[test]
+    fn finite_values_near_the_largest_do_not_overflow_the_mean() {
+        let max = f64::MAX;
+        for whole in [false, true] {
+            assert_eq!(stat_of::<MeanOf>(&[max, max], whole, 0.0), max);
+            assert!(stat_of::<MeanOf>(&[max, -max, max, -max], whole, 0.0).abs() < max * 1e-15);
+            assert_eq!(stat_of::<VarOf>(&[max, -max], whole, 0.0), f64::INFINITY, "numpy's squares overflow too");
+            assert_eq!(stat_of::<VarOf>(&[max, max, max], whole, 0.0), 0.0);
+        }
+    }
+
+    #[test]
+    fn block_boundaries_keep_a_large_mean_exact() {
+        // 1e9 + k 2^-23: the exact variance from integer sums.
+        let ks: Vec<i64> = (0..5000).map(|k| (k * 7919) % 83_887).collect();
+        let xs: Vec<f64> = ks.iter().map(|&k| 1e9 + k as f64 / 8_388_608.0).collect();
+        let n = ks.len() as i128;
+        let (s1, s2) = ks.iter().fold((0i128, 0i128), |(a, b), &k| (a + k as i128, b + (k as i128) * (k as i128)));
+        let exact = (n * s2 - s1 * s1) as f64 / (n * n) as f64 / 8_388_608f64.powi(2);
+        for whole in [false, true] {
+            let got = stat_of::<VarOf>(&xs, whole, 0.0);
+            assert!(((got - exact) / exact).abs() < 1e-12, "{got} vs {exact}");
+        }
+        for split in [1, 127, 128, 129, 1024, 2500] {
+            let got = stat::<VarOf>(&xs, split, 0.0);
+            assert!(((got - exact) / exact).abs() < 1e-12, "{got} vs {exact}");
+        }
     }
 
     #[test]
