@@ -262,6 +262,26 @@ pub fn check_infinities(ctx: &Context) -> Result<()> {
             }
         }
     }
+    // Pieces with many rows and long rows (the blocked paths along axes):
+    // +inf in column 3, -inf in column 7, both in column 11 and row 20.
+    let shape = [40, 300];
+    let mut x = values(&shape, |k| (k % 97) as f64 * 0.25 + 1e6);
+    for (i, j, v) in [(5, 3, INF), (33, 3, INF), (2, 7, -INF), (20, 11, INF), (21, 11, -INF), (20, 250, -INF)] {
+        x[[i, j]] = v;
+    }
+    for d in layouts(ctx, &shape)? {
+        let a = ctx.fromarray(&x, Some(&d))?;
+        assert!(a.mean()?.is_nan(), "{d}: both signs");
+        for axes in axis_sets(2) {
+            let what = format!("{d} axes {axes:?}");
+            assert_same(&a.mean_axis(&axes)?.toarray()?, &oracle(&x, &axes, numpy_mean), &format!("{what} mean"));
+            assert_same(&a.var_axis(&axes, 1.0)?.toarray()?, &oracle(&x, &axes, |l| numpy_var(l, 1.0)), &format!("{what} var"));
+            assert_same(&a.sum_axis(&axes)?.toarray()?, &oracle(&x, &axes, |l| l.iter().sum()), &format!("{what} sum"));
+            assert_eq!(a.max_axis(&axes)?.toarray()?, oracle(&x, &axes, |l| l.iter().copied().fold(f64::NEG_INFINITY, f64::max)), "{what} max");
+            assert_eq!(a.min_axis(&axes)?.toarray()?, oracle(&x, &axes, |l| l.iter().copied().fold(INF, f64::min)), "{what} min");
+        }
+    }
+
     // f32 and a long run (the blocked whole-array path): one -inf among 5000.
     let long = values(&[5000], |k| if k == 4321 { -INF } else { k as f64 });
     let d = Distribution::builder(ctx, &[5000]).dist("c").build()?;

@@ -43,6 +43,16 @@ pub(crate) trait Acc<T>: Clone + Serialize + DeserializeOwned + Send {
         rest.iter().for_each(|&x| self.push(x));
         lanes.iter().for_each(|lane| self.merge(lane));
     }
+    /// Folds in rows of `accs.len()` elements, element `j` of each row into
+    /// `accs[j]` (a reduction along leading axes).
+    fn push_rows(accs: &mut [Self], rows: &[T])
+    where
+        T: Copy,
+    {
+        for row in rows.chunks_exact(accs.len().max(1)) {
+            accs.iter_mut().zip(row).for_each(|(acc, &x)| acc.push(x));
+        }
+    }
     /// The reduced value.
     fn finish(&self, how: &Finish) -> Result<Self::Out>;
 }
@@ -315,23 +325,26 @@ fn sum_lanes(xs: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     lanes.iter().sum::<f64>() + rest
 }
 
-/// Σ(x - shift) and Σ(x - shift)² over `xs`, in one pass of eight lanes.
-fn deviation_sums(xs: &[f64], shift: f64) -> (f64, f64) {
-    let (mut s1, mut s2) = ([0.0f64; 8], [0.0f64; 8]);
-    let chunks = xs.chunks_exact(8);
-    let (mut r1, mut r2) = (0.0, 0.0);
-    for &x in chunks.remainder() {
-        r1 += x - shift;
-        r2 += (x - shift) * (x - shift);
-    }
-    for chunk in chunks {
-        for ((a, b), &x) in s1.iter_mut().zip(&mut s2).zip(chunk) {
-            let d = x - shift;
-            *a += d;
-            *b += d * d;
+/// Writes `values` as f64 into `out` (as long) and returns Σ(x - x0), in
+/// eight lanes: the copy and the first pass of the variance in one.
+fn widen_deviations<T: Widen<f64>>(values: &[T], out: &mut [f64], x0: f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let (head, tail) = values.split_at(values.len() / 8 * 8);
+    let (out_head, out_tail) = out.split_at_mut(head.len());
+    for (chunk, o) in head.chunks_exact(8).zip(out_head.chunks_exact_mut(8)) {
+        for i in 0..8 {
+            let v = chunk[i].widen();
+            o[i] = v;
+            lanes[i] += v - x0;
         }
     }
-    (s1.iter().sum::<f64>() + r1, s2.iter().sum::<f64>() + r2)
+    let mut rest = 0.0;
+    for (&x, o) in tail.iter().zip(out_tail) {
+        let v = x.widen();
+        *o = v;
+        rest += v - x0;
+    }
+    lanes.iter().sum::<f64>() + rest
 }
 
 /// Which statistic a [`Stat`] accumulator finishes with.
@@ -369,22 +382,24 @@ const PUSH_BLOCK: f64 = 128.0;
 
 /// mean, var or std (by `K`) of the elements as f64.
 ///
-/// Runs ([`push_slice`](Acc::push_slice)) go by two passes over cache-sized
-/// blocks. Single elements ([`push`](Acc::push), as reductions along axes
-/// fold them) go into an open block of sums of `x - shift` and their
-/// squares, with the block's first element as `shift`, so no division per
-/// element; every `PUSH_BLOCK` elements the block becomes [`Moments`]. The
-/// shift is one of the block's elements, hence within the block's spread of
-/// its mean, and the shifted sums lose no more than a two-pass sum.
+/// No division per element on any path: runs ([`push_slice`](Acc::push_slice),
+/// whole pieces and runs along reduced last axes) go by two passes over
+/// cache-sized blocks; rows into the partial results of a kept last axis
+/// ([`push_rows`](Acc::push_rows)) by column-wise sums of deviations from a
+/// block's first row; single elements ([`push`](Acc::push)) into an open
+/// block of sums of `x - shift` and their squares, `shift` being the block's
+/// first element, closed into [`Moments`] every `PUSH_BLOCK` elements. A
+/// shift that is one of the block's elements lies within the block's spread
+/// of its mean, so the shifted sums lose no more than a two-pass sum.
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub(crate) struct Stat<K> {
-    moments: Moments,
     /// The open block: its count, shift, Σ(x - shift) and Σ(x - shift)².
     count: f64,
     shift: f64,
     s1: f64,
     s2: f64,
+    moments: Moments,
     #[serde(skip)]
     kind: std::marker::PhantomData<K>,
 }
@@ -394,26 +409,19 @@ impl<K> Stat<K> {
         Moments::from_shifted(self.count, self.shift, self.s1, self.s2)
     }
 
+    #[inline(never)]
     fn close_block(&mut self) {
         let block = self.open_block();
         self.moments.combine(&block);
         (self.count, self.s1, self.s2) = (0.0, 0.0, 0.0);
     }
 
+    #[inline]
     fn push_f64(&mut self, x: f64) {
-        if !x.is_finite() {
-            self.moments.nonfinite += x;
+        let d = x - self.shift;
+        if self.count == 0.0 || !d.is_finite() {
+            self.push_first(x);
             return;
-        }
-        if self.count == 0.0 {
-            self.shift = x;
-        }
-        let mut d = x - self.shift;
-        if !d.is_finite() {
-            // Finite values of both signs near the largest: a new shift.
-            self.close_block();
-            self.shift = x;
-            d = 0.0;
         }
         self.s1 += d;
         self.s2 += d * d;
@@ -422,12 +430,28 @@ impl<K> Stat<K> {
             self.close_block();
         }
     }
+
+    /// [`push_f64`](Self::push_f64) of a non-finite element, or of the first
+    /// of a block (also of a finite one whose difference from the shift
+    /// overflows: values of both signs near the largest).
+    #[cold]
+    #[inline(never)]
+    fn push_first(&mut self, x: f64) {
+        if !x.is_finite() {
+            self.moments.nonfinite += x;
+            return;
+        }
+        if self.count != 0.0 {
+            self.close_block();
+        }
+        (self.shift, self.count, self.s1, self.s2) = (x, 1.0, 0.0, 0.0);
+    }
 }
 
 impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
     type Out = f64;
     fn empty() -> Self {
-        Stat { moments: Moments::default(), count: 0.0, shift: 0.0, s1: 0.0, s2: 0.0, kind: std::marker::PhantomData }
+        Stat { count: 0.0, shift: 0.0, s1: 0.0, s2: 0.0, moments: Moments::default(), kind: std::marker::PhantomData }
     }
     fn push(&mut self, x: T) {
         self.push_f64(x.widen());
@@ -437,25 +461,60 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
         self.moments.combine(&other.open_block());
     }
     fn push_slice(&mut self, values: &[T]) {
-        // Two passes over blocks that stay in cache: a sum for an approximate
-        // mean, then the deviations from it and their squares (whose sum
-        // corrects the mean: the corrected two-pass algorithm), merged by
-        // Chan's formula. No division per element.
+        // Two passes over blocks that stay in cache: the mean, from the sum
+        // of the deviations from the block's first element (small terms, so
+        // the sum keeps the mean to a fraction of an ulp, as `mean +
+        // mean_lo`), then the squared deviations from `mean`, corrected for
+        // `mean_lo`; merged by Chan's formula. No division per element.
         const BLOCK: usize = 1024;
         let mut block = [0.0f64; BLOCK];
         for run in values.chunks(BLOCK) {
             let block = &mut block[..run.len()];
-            block.iter_mut().zip(run).for_each(|(b, &x)| *b = x.widen());
-            let sum = sum_lanes(block, |x| x);
-            if !sum.is_finite() {
-                // A non-finite element, or finite ones whose sum overflows.
+            let x0 = run[0].widen();
+            let t1 = widen_deviations(run, block, x0);
+            if !t1.is_finite() {
+                // A non-finite element, or finite ones of both signs near the largest.
                 block.iter().for_each(|&x| self.push_f64(x));
                 continue;
             }
             let n = block.len() as f64;
-            let shift = sum / n;
-            let (s1, s2) = deviation_sums(block, shift);
-            self.moments.combine(&Moments::from_shifted(n, shift, s1, s2));
+            let (mean, mean_lo) = two_sum(x0, t1 / n);
+            // Σ(x - mean)² = m2 + n mean_lo²; an overflowing one stays infinite.
+            let s2 = sum_lanes(block, |x| (x - mean) * (x - mean));
+            let m2 = if s2.is_finite() { (s2 - n * mean_lo * mean_lo).max(0.0) } else { s2 };
+            self.moments.combine(&Moments { n, mean, mean_lo, m2, nonfinite: 0.0 });
+        }
+    }
+    fn push_rows(accs: &mut [Self], rows: &[T]) {
+        // Column-wise shifted sums over blocks of rows, the block's first row
+        // as the shifts: one vectorisable pass, no division per element.
+        const ROWS: usize = PUSH_BLOCK as usize;
+        let width = accs.len();
+        if width == 0 || rows.len() < 16 * width {
+            rows.chunks_exact(width.max(1)).for_each(|row| accs.iter_mut().zip(row).for_each(|(acc, &x)| acc.push_f64(x.widen())));
+            return;
+        }
+        let (mut shift, mut s1, mut s2) = (vec![0.0f64; width], vec![0.0f64; width], vec![0.0f64; width]);
+        for block in rows.chunks(ROWS * width) {
+            shift.iter_mut().zip(&block[..width]).for_each(|(c, &x)| *c = x.widen());
+            s1.fill(0.0);
+            s2.fill(0.0);
+            for row in block.chunks_exact(width) {
+                for (((a, b), &c), &x) in s1.iter_mut().zip(&mut s2).zip(&shift).zip(row) {
+                    let d = x.widen() - c;
+                    *a += d;
+                    *b += d * d;
+                }
+            }
+            let n = (block.len() / width) as f64;
+            for (j, acc) in accs.iter_mut().enumerate() {
+                if s1[j].is_finite() {
+                    acc.moments.combine(&Moments::from_shifted(n, shift[j], s1[j], s2[j]));
+                } else {
+                    // A non-finite element in this column, or an overflow.
+                    block.chunks_exact(width).for_each(|row| acc.push_f64(row[j].widen()));
+                }
+            }
         }
     }
     fn finish(&self, how: &Finish) -> Result<f64> {

@@ -73,6 +73,10 @@ fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &
     total.finish(finish)
 }
 
+/// Runs of at least this many elements folded into one partial result go
+/// through `push_slice` (vectorised, blocked); shorter ones one by one.
+const LONG_RUN: usize = 256;
+
 /// Along `axes`: each engine reduces its piece along them, then sends its
 /// partial result to the engine at grid coordinate 0 along those axes (the
 /// rank that `Distribution::reduce` keeps), which merges and finishes them.
@@ -112,15 +116,13 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
         let last_kept = !reduced[ndim - 1];
         let mut counter = vec![0usize; outer.len()];
         let mut offset = 0usize;
-        for row in values.chunks_exact(row_len.max(1)).take(if row_len == 0 { 0 } else { usize::MAX }) {
-            if last_kept {
-                for (acc, &x) in partial[offset..offset + row_len].iter_mut().zip(row) {
-                    acc.push(x);
-                }
-            } else {
-                let acc = &mut partial[offset];
-                row.iter().for_each(|&x| acc.push(x));
-            }
+        // Consecutive rows with the same offset (the axes between them are
+        // reduced) are folded as one run: `push_rows` of rows into the kept
+        // last axis, or `push_slice` of the elements into one partial.
+        let rows = values.len().checked_div(row_len).unwrap_or(0);
+        let mut run_start = 0;
+        for r in 0..rows {
+            let run_offset = offset;
             for ax in (0..outer.len()).rev() {
                 counter[ax] += 1;
                 offset += out_strides[ax];
@@ -129,6 +131,19 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
                 }
                 offset -= out_strides[ax] * shape[ax];
                 counter[ax] = 0;
+            }
+            if r + 1 < rows && offset == run_offset {
+                continue;
+            }
+            let run = &values[run_start * row_len..(r + 1) * row_len];
+            run_start = r + 1;
+            if last_kept {
+                A::push_rows(&mut partial[run_offset..run_offset + row_len], run);
+            } else if run.len() >= LONG_RUN {
+                partial[run_offset].push_slice(run);
+            } else {
+                let acc = &mut partial[run_offset];
+                run.iter().for_each(|&x| acc.push(x));
             }
         }
     }
