@@ -265,6 +265,23 @@ impl Bench {
         self.row(&label("sum()"), best_of(|| a.sum().map(drop))?, base_sum);
         self.row(&label("sum(axis=0)"), best_of(|| a.sum_axis(&[0]).map(drop))?, base_axis);
         self.row(&label("var()"), best_of(|| a.var(0.0).map(drop))?, base_var);
+        if !self.mpi {
+            // Along axes (threads only): against ndarray's var_axis/mean_axis
+            // of each piece, without combining the pieces' results.
+            let pieces = a.get_ndarrays()?;
+            for ax in [0, 1] {
+                let base = best_of(|| {
+                    std::hint::black_box(per_piece(&pieces, |p| p.var_axis(Axis(ax), 0.0)));
+                    Ok(())
+                })?;
+                self.row(&label(&format!("var(axis={ax})")), best_of(|| a.var_axis(&[ax], 0.0).map(drop))?, base);
+            }
+            let base = best_of(|| {
+                std::hint::black_box(per_piece(&pieces, |p| p.mean_axis(Axis(1))));
+                Ok(())
+            })?;
+            self.row(&label("mean(axis=1)"), best_of(|| a.mean_axis(&[1]).map(drop))?, base);
+        }
         Ok(())
     }
 

@@ -43,3 +43,22 @@ fn mean_of_infinities_on_every_layout() -> Result<()> {
     }
     Ok(())
 }
+
+/// numpy's own results on the same data (skipped, with a notice, without numpy).
+#[test]
+fn infinities_and_large_offsets_as_numpy() -> Result<()> {
+    use std::process::Command;
+    let has_numpy = Command::new("python3").args(["-c", "import numpy"]).status().is_ok_and(|s| s.success());
+    if !has_numpy {
+        eprintln!("NOTICE: numpy cannot be imported; skipping the numpy cross-check of reductions");
+        return Ok(());
+    }
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/interop/numpy_reductions.py");
+    let out = Command::new("python3").arg(script).output().expect("python3 runs");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8(out.stdout).expect("utf-8");
+    for targets in [&[0][..], &[2, 1], &[0, 1, 2, 3]] {
+        reductions::check_against_numpy(&Context::with_targets(targets)?, &printed)?;
+    }
+    Ok(())
+}

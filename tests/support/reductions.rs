@@ -360,6 +360,54 @@ pub fn check_large_offset(ctx: &Context) -> Result<f64> {
     Ok(worst)
 }
 
+/// The data of `tests/interop/numpy_reductions.py` reduced here against
+/// numpy's results as it prints them (`NAME HEX ...` lines): var/std of
+/// 1e9 + noise along axes within numpy's own error (1e-7) of numpy's, means
+/// and variances of infinities exactly numpy's, on every layout.
+#[allow(dead_code)] // tests/reductions.rs runs python; the MPI program does not
+pub fn check_against_numpy(ctx: &Context, numpy_output: &str) -> Result<()> {
+    let numpy: std::collections::HashMap<&str, ArrayD<f64>> = numpy_output
+        .lines()
+        .map(|line| {
+            let mut words = line.split(' ');
+            let name = words.next().expect("name");
+            let vals: Vec<f64> = words.map(|w| f64::from_bits(u64::from_str_radix(w, 16).expect("hex bits"))).collect();
+            (name, ArrayD::from_shape_vec(IxDyn(&[vals.len()]), vals).expect("1-D"))
+        })
+        .collect();
+    let want = |name: &str| numpy.get(name).unwrap_or_else(|| panic!("numpy printed no {name}")).clone();
+    let offset = values(&[40, 64], |k| 1e9 + 0.01 * unit_noise(k));
+    let mut inf = values(&[6, 7], |k| ((k * 13) % 17) as f64 * 0.5 - 4.0 + 1e3);
+    for (k, v) in [(3, f64::INFINITY), (24, f64::INFINITY), (10, f64::NEG_INFINITY), (40, f64::NEG_INFINITY)] {
+        *inf.iter_mut().nth(k).expect("index") = v;
+    }
+    let flat = |a: DistArray<f64>| -> Result<ArrayD<f64>> { Ok(ArrayD::from_shape_vec(IxDyn(&[a.shape().iter().product()]), a.toarray()?.iter().copied().collect()).expect("flat")) };
+    let near = |got: &ArrayD<f64>, want: &ArrayD<f64>, what: &str| {
+        assert_eq!(got.len(), want.len(), "{what}");
+        // numpy is the less accurate here: its mean along axis 0 is summed
+        // row by row, and its variance of this data is 2.8e-8 off the exact
+        // value (axis 1: 2.9e-9, whole: 6.6e-10); check_large_offset holds
+        // distarray to 1e-9 of the exact value.
+        assert!(got.iter().zip(want).all(|(&g, &w)| relative_error(g, w) < 1e-7), "{what}: got {got}, numpy gives {want}");
+    };
+    for d in layouts(ctx, &[40, 64])? {
+        let a = ctx.fromarray(&offset, Some(&d))?;
+        near(&ndarray::arr1(&[a.var(0.0)?]).into_dyn(), &want("offset_var_all_ddof0"), &format!("{d} var"));
+        near(&flat(a.var_axis(&[0], 0.0)?)?, &want("offset_var_axis0_ddof0"), &format!("{d} var axis 0"));
+        near(&flat(a.var_axis(&[1], 1.0)?)?, &want("offset_var_axis1_ddof1"), &format!("{d} var axis 1 ddof 1"));
+        near(&flat(a.std_axis(&[0], 1.0)?)?, &want("offset_std_axis0_ddof1"), &format!("{d} std axis 0 ddof 1"));
+    }
+    for d in layouts(ctx, &[6, 7])? {
+        let a = ctx.fromarray(&inf, Some(&d))?;
+        assert_same(&ndarray::arr1(&[a.mean()?]).into_dyn(), &want("inf_mean_all"), &format!("{d} mean"));
+        assert_same(&flat(a.mean_axis(&[0])?)?, &want("inf_mean_axis0"), &format!("{d} mean axis 0"));
+        assert_same(&flat(a.mean_axis(&[1])?)?, &want("inf_mean_axis1"), &format!("{d} mean axis 1"));
+        assert_same(&flat(a.var_axis(&[0], 0.0)?)?, &want("inf_var_axis0_ddof0"), &format!("{d} var axis 0"));
+        assert_same(&flat(a.std_axis(&[1], 1.0)?)?, &want("inf_std_axis1_ddof1"), &format!("{d} std axis 1"));
+    }
+    Ok(())
+}
+
 /// Everything, plus no keys left behind.
 pub fn check_everything(ctx: &Context) -> Result<usize> {
     let n = check_layouts(ctx)?;
