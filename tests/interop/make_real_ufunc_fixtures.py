@@ -26,7 +26,8 @@ INT_UNARY = ["sqrt", "exp", "expm1", "log", "log10", "log1p", "sin", "cos",
 INT_BINARY = ["arctan2", "hypot"]
 UNARY = ["sqrt", "exp", "expm1", "log", "log10", "log1p", "sin", "cos", "tan",
          "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh", "arcsinh",
-         "arccosh", "arctanh", "reciprocal", "square"]
+         "arccosh", "arctanh", "reciprocal", "square", "rint", "sign",
+         "absolute", "negative"]
 BINARY = ["power", "arctan2", "hypot", "true_divide", "fmod", "remainder",
           "floor_divide"]
 

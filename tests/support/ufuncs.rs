@@ -879,7 +879,7 @@ const REAL_FIXTURES: [&str; 2] = [
 ];
 
 /// A float type of the fixtures.
-pub trait FixtureFloat: Real<Float = Self, Promoted = Self, Quotient = Self> + Element + std::fmt::LowerExp {
+pub trait FixtureFloat: Real<Float = Self, Promoted = Self, Quotient = Self, Magnitude = Self> + Number + Element + std::fmt::LowerExp {
     fn from_hex(text: &str) -> Self;
     /// How many ulp `self` is from numpy's `want`: 0 or `u64::MAX` where
     /// `want` is NaN or infinite (exact match needed), `u64::MAX` for a
@@ -945,6 +945,10 @@ fn float_unary<T: FixtureFloat>(name: &str, x: &DistArray<T>) -> Result<DistArra
     match name {
         "reciprocal" => F::reciprocal(x),
         "square" => F::square(x),
+        "rint" => F::rint(x),
+        "sign" => F::sign(x),
+        "absolute" => F::absolute(x),
+        "negative" => F::negative(x),
         _ => float_valued(name, x),
     }
 }
