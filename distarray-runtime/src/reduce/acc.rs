@@ -325,8 +325,9 @@ fn sum_lanes(xs: &[f64], f: impl Fn(f64) -> f64) -> f64 {
     lanes.iter().sum::<f64>() + rest
 }
 
-/// Writes `values` as f64 into `out` (as long) and returns Σ(x - x0), in
-/// eight lanes: the copy and the first pass of the variance in one.
+/// Writes `values` as f64 into `out` (of the same length) and returns
+/// Σ(x - x0), in eight lanes: the copy and the first pass of the variance in
+/// one.
 fn widen_deviations<T: Widen<f64>>(values: &[T], out: &mut [f64], x0: f64) -> f64 {
     let mut lanes = [0.0f64; 8];
     let (head, tail) = values.split_at(values.len() / 8 * 8);
