@@ -328,7 +328,7 @@ fn relative_error(got: f64, want: f64) -> f64 {
 /// largest relative error.
 pub fn check_large_offset(ctx: &Context) -> Result<f64> {
     let mut worst = 0.0f64;
-    for shape in [&[40, 64][..], &[64, 40], &[6, 20, 24]] {
+    for shape in [&[40, 64][..], &[64, 40], &[6, 20, 24], &[32, 5, 8]] {
         let x = values(shape, |k| 1e9 + 0.01 * unit_noise(k));
         let flat: Vec<f64> = x.iter().copied().collect();
         for d in layouts(ctx, shape)? {

@@ -96,15 +96,24 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
     // Partial result over the kept axes, in C order. The piece is walked row
     // by row (rows along the last axis, contiguous in C order): an odometer
     // over the outer axes gives each row's offset into the partial result,
-    // which then advances by one per element if the last axis is kept.
+    // which then advances by one per element if the last axis is kept. The
+    // kept axes after the last reduced one are contiguous in the piece and in
+    // the partial result alike, so they are walked as one (longer rows).
     let shape = a.local_shape().to_vec();
     let out_shape: Vec<usize> = shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(&n, _)| n).collect();
-    let mut out_strides = vec![0usize; ndim];
+    let (walk, walk_reduced) = match reduced.iter().rposition(|&r| r) {
+        Some(last) if last + 1 < ndim => {
+            let inner: usize = shape[last + 1..].iter().product();
+            ([&shape[..=last], &[inner]].concat(), [&reduced[..=last], &[false]].concat())
+        }
+        _ => (shape, reduced.clone()),
+    };
+    let mut out_strides = vec![0usize; walk.len()];
     let mut stride = 1;
-    for ax in (0..ndim).rev() {
-        if !reduced[ax] {
+    for ax in (0..walk.len()).rev() {
+        if !walk_reduced[ax] {
             out_strides[ax] = stride;
-            stride *= shape[ax];
+            stride *= walk[ax];
         }
     }
     let mut partial = vec![A::empty(); out_shape.iter().product()];
@@ -112,8 +121,8 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
     let values = standard.as_slice().unwrap_or_default();
     if ndim == 0 {
         values.iter().for_each(|&x| partial[0].push(x)); // the one element of a 0-d piece
-    } else if let Some((&row_len, outer)) = shape.split_last() {
-        let last_kept = !reduced[ndim - 1];
+    } else if let Some((&row_len, outer)) = walk.split_last() {
+        let last_kept = !walk_reduced[walk.len() - 1];
         let mut counter = vec![0usize; outer.len()];
         let mut offset = 0usize;
         // Consecutive rows with the same offset (the axes between them are
@@ -126,10 +135,10 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
             for ax in (0..outer.len()).rev() {
                 counter[ax] += 1;
                 offset += out_strides[ax];
-                if counter[ax] < shape[ax] {
+                if counter[ax] < walk[ax] {
                     break;
                 }
-                offset -= out_strides[ax] * shape[ax];
+                offset -= out_strides[ax] * walk[ax];
                 counter[ax] = 0;
             }
             if r + 1 < rows && offset == run_offset {
