@@ -281,6 +281,16 @@ impl Bench {
                 Ok(())
             })?;
             self.row(&label("mean(axis=1)"), best_of(|| a.mean_axis(&[1]).map(drop))?, base);
+            // Short lanes: rows of 4.
+            let rows = side * side / 4;
+            let d = Distribution::from_shape(&self.ctx, &[rows, 4])?;
+            let narrow = self.ctx.fromarray(&ArrayD::from_shape_fn(vec![rows, 4], |i| ((i[0] * 4 + i[1]) % 1000) as f64 * 0.25), Some(&d))?;
+            let pieces = narrow.get_ndarrays()?;
+            let base = best_of(|| {
+                std::hint::black_box(per_piece(&pieces, |p| p.var_axis(Axis(1), 0.0)));
+                Ok(())
+            })?;
+            self.row(&format!("`var(axis=1)`, {rows}x4 f64"), best_of(|| narrow.var_axis(&[1], 0.0).map(drop))?, base);
         }
         Ok(())
     }

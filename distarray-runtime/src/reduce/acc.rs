@@ -43,6 +43,18 @@ pub(crate) trait Acc<T>: Clone + Serialize + DeserializeOwned + Send {
         rest.iter().for_each(|&x| self.push(x));
         lanes.iter().for_each(|lane| self.merge(lane));
     }
+    /// Folds in a run of elements along reduced axes: `push_slice` if it is
+    /// long, else one by one.
+    fn push_run(&mut self, values: &[T])
+    where
+        T: Copy,
+    {
+        if values.len() >= LONG_RUN {
+            self.push_slice(values);
+        } else {
+            values.iter().for_each(|&x| self.push(x));
+        }
+    }
     /// Folds in rows of `accs.len()` elements, element `j` of each row into
     /// `accs[j]` (a reduction along leading axes).
     fn push_rows(accs: &mut [Self], rows: &[T])
@@ -56,6 +68,10 @@ pub(crate) trait Acc<T>: Clone + Serialize + DeserializeOwned + Send {
     /// The reduced value.
     fn finish(&self, how: &Finish) -> Result<Self::Out>;
 }
+
+/// Runs of at least this many elements go through `push_slice` (vectorised,
+/// blocked); shorter ones through `push`.
+pub(crate) const LONG_RUN: usize = 256;
 
 /// Conversion of an element into the accumulator type of `sum`/`mean`
 /// (`dtype` in numpy): `as` between numbers, 0/1 for bool.
@@ -226,20 +242,32 @@ fn two_sum(a: f64, b: f64) -> (f64, f64) {
     (s, (a - (s - bb)) + (b - bb))
 }
 
-/// Count, mean and sum of squared deviations of the finite elements, merged
-/// with Chan's formula; and numpy's sum of the non-finite ones.
+/// [`Moments::push`] recenters when the count reaches a power of two from
+/// this one on.
+const RECENTER: f64 = 128.0;
+
+/// The moments of the finite elements as shifted sums: their count `n`, and
+/// the sums `s1` of their deviations `x - shift` and `s2` of the squared
+/// deviations; and numpy's sum of the non-finite elements.
 ///
-/// The mean is kept as an unevaluated sum `mean + mean_lo` (a double-double):
-/// rounded to one f64, it would be off by up to half an ulp of the mean (6e-8
-/// for 1e9), and every merge would carry that error into the squared
-/// deviations, a relative error of ulp(mean) / spread (3e-5 for 1e9 + noise
-/// in [0, 0.01)). Kept exact, merges are as accurate as one two-pass sum.
+/// `shift` is an element (the first) or the rounded mean of the elements
+/// before the last recentering (at each merge, and when pushes bring the
+/// count to a power of two from `RECENTER` on), so it lies within the spread
+/// of the mean: after a recentering, `s2` stays at most twice the sum of
+/// squared deviations `m2` until the count doubles (at most 129 times it
+/// before the first), and `s2 - s1²/n` loses no more than a two-pass sum. Recentered, `s1 = n mean_lo` holds the mean's
+/// rounding error exactly enough: the mean is `shift + s1 / n` to twice f64's
+/// precision. Rounded to one f64 (a running Welford mean), the mean is off by
+/// up to half an ulp (6e-8 for 1e9), and every merge carries that error into
+/// the squared deviations, a relative error of ulp(mean) / spread (3e-5 for
+/// 1e9 + noise in [0, 0.01)). Merges use Chan's formula on the
+/// double-double means. No division per element.
 #[derive(Clone, Copy, Default, Serialize, Deserialize)]
 pub(crate) struct Moments {
     n: f64,
-    mean: f64,
-    mean_lo: f64,
-    m2: f64,
+    shift: f64,
+    s1: f64,
+    s2: f64,
     /// The sum of the non-finite elements, 0 if there are none: +inf, -inf,
     /// or NaN for a NaN or both infinities, which is numpy's mean of the
     /// whole (its sum divided by the count). Kept apart, the infinities do
@@ -251,42 +279,89 @@ impl Moments {
     /// The moments of `n` finite values whose deviations `x - shift` sum to
     /// `s1` and their squares to `s2`.
     fn from_shifted(n: f64, shift: f64, s1: f64, s2: f64) -> Moments {
-        if n == 0.0 {
-            return Moments::default();
+        Moments { n, shift, s1, s2, nonfinite: 0.0 }
+    }
+
+    /// The moments of `n` finite values with mean `mean + mean_lo` and sum
+    /// of squared deviations `m2`.
+    fn from_centered(n: f64, mean: f64, mean_lo: f64, m2: f64) -> Moments {
+        let s1 = n * mean_lo;
+        Moments { n, shift: mean, s1, s2: m2 + s1 * mean_lo, nonfinite: 0.0 }
+    }
+
+    /// `(mean, mean_lo, m2)` of a non-empty one: the mean as a double-double
+    /// and the sum of squared deviations (infinite if the squares overflow,
+    /// as numpy's do).
+    fn centered(&self) -> (f64, f64, f64) {
+        let offset = self.s1 / self.n; // mean - shift
+        let (mean, mean_lo) = two_sum(self.shift, offset);
+        let m2 = if self.s2.is_finite() { (self.s2 - self.s1 * offset).max(0.0) } else { self.s2 };
+        (mean, mean_lo, m2)
+    }
+
+    /// Folds in one element.
+    #[inline]
+    fn push(&mut self, x: f64) {
+        let d = x - self.shift;
+        if self.n == 0.0 || !d.is_finite() {
+            self.push_first(x);
+            return;
         }
-        let offset = s1 / n; // mean - shift
-        let (mean, mean_lo) = two_sum(shift, offset);
-        // Σ(x - mean)² = Σ(x - shift)² - n (mean - shift)²; an overflowing
-        // s2 stays infinite (numpy's squares overflow too).
-        let m2 = if s2.is_finite() { (s2 - s1 * offset).max(0.0) } else { s2 };
-        Moments { n, mean, mean_lo, m2, nonfinite: 0.0 }
+        self.s1 += d;
+        self.s2 += d * d;
+        self.n += 1.0;
+        // A power of two (no mantissa bits) from RECENTER on.
+        if self.n.to_bits() & ((1 << 52) - 1) == 0 && self.n >= RECENTER {
+            self.recenter();
+        }
+    }
+
+    /// [`push`](Self::push) of the first element, of a non-finite one, or of
+    /// a finite one whose deviation overflows (values of both signs near the
+    /// largest).
+    #[cold]
+    #[inline(never)]
+    fn push_first(&mut self, x: f64) {
+        if !x.is_finite() {
+            self.nonfinite += x;
+        } else if self.n == 0.0 {
+            (self.n, self.shift, self.s1, self.s2) = (1.0, x, 0.0, 0.0);
+        } else {
+            self.combine(&Moments::from_shifted(1.0, x, 0.0, 0.0));
+        }
+    }
+
+    /// The shift moved to the (rounded) mean.
+    #[inline(never)]
+    fn recenter(&mut self) {
+        let (mean, mean_lo, m2) = self.centered();
+        *self = Moments { nonfinite: self.nonfinite, ..Moments::from_centered(self.n, mean, mean_lo, m2) };
     }
 
     fn combine(&mut self, o: &Moments) {
-        self.nonfinite += o.nonfinite;
+        let nonfinite = self.nonfinite + o.nonfinite;
         if o.n == 0.0 {
+            self.nonfinite = nonfinite;
             return;
         }
         if self.n == 0.0 {
-            *self = Moments { nonfinite: self.nonfinite, ..*o };
+            *self = Moments { nonfinite, ..*o };
             return;
         }
+        let ((a, a_lo, a_m2), (b, b_lo, b_m2)) = (self.centered(), o.centered());
         let n = self.n + o.n;
-        let (d, d_lo) = two_sum(o.mean, -self.mean);
-        let delta = d + (d_lo + (o.mean_lo - self.mean_lo));
-        if !delta.is_finite() {
+        let (d, d_lo) = two_sum(b, -a);
+        let delta = d + (d_lo + (b_lo - a_lo));
+        let merged = if delta.is_finite() {
+            let (mean, err) = two_sum(a, delta * (o.n / n));
+            let (mean, mean_lo) = two_sum(mean, err + a_lo);
+            Moments::from_centered(n, mean, mean_lo, a_m2 + b_m2 + delta * delta * (self.n * o.n / n))
+        } else {
             // Means of both signs near the largest finite values: their
             // difference overflows, and so do the squared deviations.
-            let mean = self.mean * (self.n / n) + o.mean * (o.n / n);
-            *self = Moments { n, mean, mean_lo: 0.0, m2: f64::INFINITY, nonfinite: self.nonfinite };
-            return;
-        }
-        let (mean, err) = two_sum(self.mean, delta * (o.n / n));
-        let (mean, mean_lo) = two_sum(mean, err + self.mean_lo);
-        self.m2 += o.m2 + delta * delta * (self.n * o.n / n);
-        self.mean = mean;
-        self.mean_lo = mean_lo;
-        self.n = n;
+            Moments::from_centered(n, a * (self.n / n) + b * (o.n / n), 0.0, f64::INFINITY)
+        };
+        *self = Moments { nonfinite, ..merged };
     }
 
     fn mean(&self) -> f64 {
@@ -295,7 +370,8 @@ impl Moments {
         } else if self.n == 0.0 {
             f64::NAN // numpy: mean of an empty array is nan (with a warning)
         } else {
-            self.mean + self.mean_lo
+            let (mean, mean_lo, _) = self.centered();
+            mean + mean_lo
         }
     }
 
@@ -306,7 +382,7 @@ impl Moments {
         if self.n == 0.0 || self.nonfinite != 0.0 {
             f64::NAN
         } else {
-            self.m2 / dof
+            self.centered().2 / dof
         }
     }
 }
@@ -378,104 +454,32 @@ impl StatKind for StdOf {
     }
 }
 
-/// How many elements [`Stat::push`] folds into one block of shifted sums.
-const PUSH_BLOCK: f64 = 128.0;
-
 /// mean, var or std (by `K`) of the elements as f64.
 ///
 /// No division per element on any path: runs ([`push_slice`](Acc::push_slice),
 /// whole pieces and runs along reduced last axes) go by two passes over
 /// cache-sized blocks; rows into the partial results of a kept last axis
 /// ([`push_rows`](Acc::push_rows)) by column-wise sums of deviations from a
-/// block's first row; single elements ([`push`](Acc::push)) into an open
-/// block of sums of `x - shift` and their squares, `shift` being the block's
-/// first element, closed into [`Moments`] every `PUSH_BLOCK` elements. A
-/// shift that is one of the block's elements lies within the block's spread
-/// of its mean, so the shifted sums lose no more than a two-pass sum.
+/// block's first row; single elements ([`push`](Acc::push)) into the shifted
+/// sums of [`Moments`].
 #[derive(Clone, Serialize, Deserialize)]
-#[serde(bound = "K: Clone", into = "Moments", from = "Moments")]
+#[serde(bound = "")]
 pub(crate) struct Stat<K> {
-    /// The open block: its count, shift, Σ(x - shift) and Σ(x - shift)².
-    count: f64,
-    shift: f64,
-    s1: f64,
-    s2: f64,
     moments: Moments,
     #[serde(skip)]
     kind: std::marker::PhantomData<K>,
 }
 
-/// Partial results travel between engines as their moments alone, the open
-/// block closed (40 bytes an element, not 72).
-impl<K> From<Stat<K>> for Moments {
-    fn from(stat: Stat<K>) -> Moments {
-        let mut all = stat.moments;
-        all.combine(&stat.open_block());
-        all
-    }
-}
-
-impl<K> From<Moments> for Stat<K> {
-    fn from(moments: Moments) -> Stat<K> {
-        Stat { count: 0.0, shift: 0.0, s1: 0.0, s2: 0.0, moments, kind: std::marker::PhantomData }
-    }
-}
-
-impl<K> Stat<K> {
-    fn open_block(&self) -> Moments {
-        Moments::from_shifted(self.count, self.shift, self.s1, self.s2)
-    }
-
-    #[inline(never)]
-    fn close_block(&mut self) {
-        let block = self.open_block();
-        self.moments.combine(&block);
-        (self.count, self.s1, self.s2) = (0.0, 0.0, 0.0);
-    }
-
-    #[inline]
-    fn push_f64(&mut self, x: f64) {
-        let d = x - self.shift;
-        if self.count == 0.0 || !d.is_finite() {
-            self.push_first(x);
-            return;
-        }
-        self.s1 += d;
-        self.s2 += d * d;
-        self.count += 1.0;
-        if self.count == PUSH_BLOCK {
-            self.close_block();
-        }
-    }
-
-    /// [`push_f64`](Self::push_f64) of a non-finite element, or of the first
-    /// of a block (also of a finite one whose difference from the shift
-    /// overflows: values of both signs near the largest).
-    #[cold]
-    #[inline(never)]
-    fn push_first(&mut self, x: f64) {
-        if !x.is_finite() {
-            self.moments.nonfinite += x;
-            return;
-        }
-        if self.count != 0.0 {
-            self.close_block();
-        }
-        (self.shift, self.count, self.s1, self.s2) = (x, 1.0, 0.0, 0.0);
-    }
-}
-
 impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
     type Out = f64;
     fn empty() -> Self {
-        Stat { count: 0.0, shift: 0.0, s1: 0.0, s2: 0.0, moments: Moments::default(), kind: std::marker::PhantomData }
+        Stat { moments: Moments::default(), kind: std::marker::PhantomData }
     }
     fn push(&mut self, x: T) {
-        self.push_f64(x.widen());
+        self.moments.push(x.widen());
     }
     fn merge(&mut self, other: &Self) {
         self.moments.combine(&other.moments);
-        self.moments.combine(&other.open_block());
     }
     fn push_slice(&mut self, values: &[T]) {
         // Two passes over blocks that stay in cache: the mean, from the sum
@@ -491,7 +495,7 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
             let t1 = widen_deviations(run, block, x0);
             if !t1.is_finite() {
                 // A non-finite element, or finite ones of both signs near the largest.
-                block.iter().for_each(|&x| self.push_f64(x));
+                block.iter().for_each(|&x| self.moments.push(x));
                 continue;
             }
             let n = block.len() as f64;
@@ -499,16 +503,36 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
             // Σ(x - mean)² = m2 + n mean_lo²; an overflowing one stays infinite.
             let s2 = sum_lanes(block, |x| (x - mean) * (x - mean));
             let m2 = if s2.is_finite() { (s2 - n * mean_lo * mean_lo).max(0.0) } else { s2 };
-            self.moments.combine(&Moments { n, mean, mean_lo, m2, nonfinite: 0.0 });
+            self.moments.combine(&Moments::from_centered(n, mean, mean_lo, m2));
+        }
+    }
+    fn push_run(&mut self, values: &[T]) {
+        if values.len() >= LONG_RUN {
+            return self.push_slice(values);
+        }
+        // A short run (a short reduced lane): its sums of deviations from
+        // its first element, in one pass, without division.
+        let Some(first) = values.first() else { return };
+        let shift = first.widen();
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for &x in values {
+            let d = x.widen() - shift;
+            s1 += d;
+            s2 += d * d;
+        }
+        if s1.is_finite() {
+            self.moments.combine(&Moments::from_shifted(values.len() as f64, shift, s1, s2));
+        } else {
+            values.iter().for_each(|&x| self.moments.push(x.widen()));
         }
     }
     fn push_rows(accs: &mut [Self], rows: &[T]) {
         // Column-wise shifted sums over blocks of rows, the block's first row
         // as the shifts: one vectorisable pass, no division per element.
-        const ROWS: usize = PUSH_BLOCK as usize;
+        const ROWS: usize = 128;
         let width = accs.len();
         if width == 0 || rows.len() < 16 * width {
-            rows.chunks_exact(width.max(1)).for_each(|row| accs.iter_mut().zip(row).for_each(|(acc, &x)| acc.push_f64(x.widen())));
+            rows.chunks_exact(width.max(1)).for_each(|row| accs.iter_mut().zip(row).for_each(|(acc, &x)| acc.moments.push(x.widen())));
             return;
         }
         let (mut shift, mut s1, mut s2) = (vec![0.0f64; width], vec![0.0f64; width], vec![0.0f64; width]);
@@ -529,15 +553,13 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
                     acc.moments.combine(&Moments::from_shifted(n, shift[j], s1[j], s2[j]));
                 } else {
                     // A non-finite element in this column, or an overflow.
-                    block.chunks_exact(width).for_each(|row| acc.push_f64(row[j].widen()));
+                    block.chunks_exact(width).for_each(|row| acc.moments.push(row[j].widen()));
                 }
             }
         }
     }
     fn finish(&self, how: &Finish) -> Result<f64> {
-        let mut all = self.moments;
-        all.combine(&self.open_block());
-        Ok(K::value(&all, how.ddof))
+        Ok(K::value(&self.moments, how.ddof))
     }
 }
 

@@ -73,10 +73,6 @@ fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &
     total.finish(finish)
 }
 
-/// Runs of at least this many elements folded into one partial result go
-/// through `push_slice` (vectorised, blocked); shorter ones one by one.
-const LONG_RUN: usize = 256;
-
 /// Along `axes`: each engine reduces its piece along them, then sends its
 /// partial result to the engine at grid coordinate 0 along those axes (the
 /// rank that `Distribution::reduce` keeps), which merges and finishes them.
@@ -127,7 +123,7 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
         let mut offset = 0usize;
         // Consecutive rows with the same offset (the axes between them are
         // reduced) are folded as one run: `push_rows` of rows into the kept
-        // last axis, or `push_slice` of the elements into one partial.
+        // last axis, or `push_run` of the elements into one partial.
         let rows = values.len().checked_div(row_len).unwrap_or(0);
         let mut run_start = 0;
         for r in 0..rows {
@@ -148,11 +144,8 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
             run_start = r + 1;
             if last_kept {
                 A::push_rows(&mut partial[run_offset..run_offset + row_len], run);
-            } else if run.len() >= LONG_RUN {
-                partial[run_offset].push_slice(run);
             } else {
-                let acc = &mut partial[run_offset];
-                run.iter().for_each(|&x| acc.push(x));
+                partial[run_offset].push_run(run);
             }
         }
     }
