@@ -150,13 +150,18 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
         }
     }
 
+    // The owner keeps its own partial result (no copy to itself) and merges
+    // the others' into it.
+    let is_owner = coords == owner_coords;
     let mut send = vec![Vec::new(); comm.size()];
-    send[owner] = encode(&partial)?;
+    if !is_owner {
+        send[owner] = encode(&partial)?;
+    }
     let received = comm.all_to_all_bytes(send)?;
-    if coords != owner_coords {
+    if !is_owner {
         return Ok(None);
     }
-    let mut total = vec![A::empty(); partial.len()];
+    let mut total = partial;
     for bytes in received.iter().filter(|b| !b.is_empty()) {
         let part: Vec<A> = decode(bytes)?;
         if part.len() != total.len() {
