@@ -456,12 +456,13 @@ impl StatKind for StdOf {
 
 /// mean, var or std (by `K`) of the elements as f64.
 ///
-/// No division per element on any path: runs ([`push_slice`](Acc::push_slice),
-/// whole pieces and runs along reduced last axes) go by two passes over
-/// cache-sized blocks; rows into the partial results of a kept last axis
-/// ([`push_rows`](Acc::push_rows)) by column-wise sums of deviations from a
-/// block's first row; single elements ([`push`](Acc::push)) into the shifted
-/// sums of [`Moments`].
+/// No division per element on any path: whole pieces and long runs along
+/// reduced axes ([`push_slice`](Acc::push_slice)) go by two passes over
+/// cache-sized blocks; short runs ([`push_run`](Acc::push_run)) by one pass of
+/// deviations from their first element; rows into the partial results of kept
+/// trailing axes ([`push_rows`](Acc::push_rows)) by column-wise sums of
+/// deviations from a block's first row; single elements
+/// ([`push`](Acc::push)) into the shifted sums of [`Moments`].
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(bound = "")]
 pub(crate) struct Stat<K> {
