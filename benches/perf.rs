@@ -265,6 +265,33 @@ impl Bench {
         self.row(&label("sum()"), best_of(|| a.sum().map(drop))?, base_sum);
         self.row(&label("sum(axis=0)"), best_of(|| a.sum_axis(&[0]).map(drop))?, base_axis);
         self.row(&label("var()"), best_of(|| a.var(0.0).map(drop))?, base_var);
+        if !self.mpi {
+            // Along axes (threads only): against ndarray's var_axis/mean_axis
+            // of each piece, without combining the pieces' results.
+            let pieces = a.get_ndarrays()?;
+            for ax in [0, 1] {
+                let base = best_of(|| {
+                    std::hint::black_box(per_piece(&pieces, |p| p.var_axis(Axis(ax), 0.0)));
+                    Ok(())
+                })?;
+                self.row(&label(&format!("var(axis={ax})")), best_of(|| a.var_axis(&[ax], 0.0).map(drop))?, base);
+            }
+            let base = best_of(|| {
+                std::hint::black_box(per_piece(&pieces, |p| p.mean_axis(Axis(1))));
+                Ok(())
+            })?;
+            self.row(&label("mean(axis=1)"), best_of(|| a.mean_axis(&[1]).map(drop))?, base);
+            // Short lanes: rows of 4.
+            let rows = side * side / 4;
+            let d = Distribution::from_shape(&self.ctx, &[rows, 4])?;
+            let narrow = self.ctx.fromarray(&ArrayD::from_shape_fn(vec![rows, 4], |i| ((i[0] * 4 + i[1]) % 1000) as f64 * 0.25), Some(&d))?;
+            let pieces = narrow.get_ndarrays()?;
+            let base = best_of(|| {
+                std::hint::black_box(per_piece(&pieces, |p| p.var_axis(Axis(1), 0.0)));
+                Ok(())
+            })?;
+            self.row(&format!("`var(axis=1)`, {rows}x4 f64"), best_of(|| narrow.var_axis(&[1], 0.0).map(drop))?, base);
+        }
         Ok(())
     }
 

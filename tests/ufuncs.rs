@@ -22,3 +22,13 @@ fn ufuncs_on_four_engines() -> Result<()> {
     ufuncs::check_everything(&Context::new()?);
     Ok(())
 }
+
+#[test]
+fn real_functions_within_a_few_ulp_of_numpy() -> Result<()> {
+    let worst = ufuncs::check_real_accuracy(&Context::with_targets(&[1, 3])?);
+    // The measured distances, shown with `--nocapture`.
+    for (what, ulps) in worst {
+        println!("{what}: {ulps} ulp");
+    }
+    Ok(())
+}

@@ -1118,6 +1118,233 @@ pub fn check_operators(ctx: &Context) {
     assert!(text.contains("division by zero"), "{text}");
 }
 
+// ---------------------------------------------------------------------------
+// Accuracy of the real functions against numpy's own results.
+
+/// The most ulp a real function may be from numpy where numpy's result is
+/// finite; where it is NaN or infinite, the result must be exactly numpy's.
+pub const MAX_ULP: u64 = 4;
+
+/// numpy's results for every real float ufunc on a dense set of inputs, as
+/// `tests/interop/make_real_ufunc_fixtures.py` wrote them (see its format).
+const REAL_FIXTURES: [&str; 2] = [
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real_ufuncs_float32.txt")),
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/real_ufuncs_float64.txt")),
+];
+
+/// A float type of the fixtures.
+pub trait FixtureFloat: Real<Float = Self, Promoted = Self, Quotient = Self, Magnitude = Self> + Number + Element + std::fmt::LowerExp {
+    fn from_hex(text: &str) -> Self;
+    /// How many ulp `self` is from numpy's `want`: 0 or `u64::MAX` where
+    /// `want` is NaN or infinite (exact match needed), `u64::MAX` for a
+    /// non-finite `self` against a finite `want`.
+    fn ulps(self, want: Self) -> u64;
+}
+
+macro_rules! fixture_float {
+    ($($t:ty: $bits:ty, $signed:ty;)*) => {$(
+        impl FixtureFloat for $t {
+            fn from_hex(text: &str) -> $t {
+                <$t>::from_bits(<$bits>::from_str_radix(text, 16).expect("hex bits"))
+            }
+            fn ulps(self, want: $t) -> u64 {
+                if !want.is_finite() {
+                    return if (want.is_nan() && self.is_nan()) || want == self { 0 } else { u64::MAX };
+                }
+                if !self.is_finite() {
+                    return u64::MAX;
+                }
+                // Sign-magnitude bits mapped to integers in the floats' order
+                // (both zeros to 0), so the difference counts the floats between.
+                let ord = |x: $t| {
+                    let b = x.to_bits() as $signed;
+                    i128::from(if b < 0 { <$signed>::MIN.wrapping_sub(b) } else { b })
+                };
+                u64::try_from((ord(self) - ord(want)).unsigned_abs()).unwrap_or(u64::MAX)
+            }
+        }
+    )*};
+}
+fixture_float! {
+    f32: u32, i32;
+    f64: u64, i64;
+}
+
+/// A float-valued unary ufunc of the fixtures by its numpy name.
+fn float_valued<T: Ufunc>(name: &str, x: &DistArray<T>) -> Result<DistArray<T::Float>> {
+    match name {
+        "sqrt" => F::sqrt(x),
+        "exp" => F::exp(x),
+        "expm1" => F::expm1(x),
+        "log" => F::log(x),
+        "log10" => F::log10(x),
+        "log1p" => F::log1p(x),
+        "sin" => F::sin(x),
+        "cos" => F::cos(x),
+        "tan" => F::tan(x),
+        "arcsin" => F::arcsin(x),
+        "arccos" => F::arccos(x),
+        "arctan" => F::arctan(x),
+        "sinh" => F::sinh(x),
+        "cosh" => F::cosh(x),
+        "tanh" => F::tanh(x),
+        "arcsinh" => F::arcsinh(x),
+        "arccosh" => F::arccosh(x),
+        "arctanh" => F::arctanh(x),
+        other => panic!("the fixtures name a unary ufunc `{other}` this suite does not know"),
+    }
+}
+
+fn float_unary<T: FixtureFloat>(name: &str, x: &DistArray<T>) -> Result<DistArray<T>> {
+    match name {
+        "reciprocal" => F::reciprocal(x),
+        "square" => F::square(x),
+        "rint" => F::rint(x),
+        "sign" => F::sign(x),
+        "absolute" => F::absolute(x),
+        "negative" => F::negative(x),
+        _ => float_valued(name, x),
+    }
+}
+
+/// A float-valued binary ufunc of real operands by its numpy name.
+fn real_binary<T: Real>(name: &str, x: &DistArray<T>, y: &DistArray<T>) -> Result<DistArray<T::Float>> {
+    match name {
+        "arctan2" => F::arctan2(x, y),
+        "hypot" => F::hypot(x, y),
+        other => panic!("the fixtures name a binary ufunc `{other}` this suite does not know"),
+    }
+}
+
+fn float_binary<T: FixtureFloat>(name: &str, x: &DistArray<T>, y: &DistArray<T>) -> Result<DistArray<T>> {
+    match name {
+        "power" => F::power(x, y),
+        "true_divide" => F::true_divide(x, y),
+        "fmod" => F::fmod(x, y),
+        "remainder" => F::remainder(x, y),
+        "floor_divide" => F::floor_divide(x, y),
+        _ => real_binary(name, x, y),
+    }
+}
+
+/// One block of a fixture: inputs of one dtype and numpy's results of each
+/// ufunc on them.
+struct FixtureBlock<'a> {
+    dtype: &'a str,
+    binary: bool,
+    inputs: Vec<Vec<&'a str>>,
+    results: Vec<(&'a str, Vec<&'a str>)>,
+}
+
+fn parse_fixture(text: &str) -> Vec<FixtureBlock<'_>> {
+    let mut lines = text.lines().filter(|l| !l.starts_with('#'));
+    let mut blocks: Vec<FixtureBlock<'_>> = Vec::new();
+    while let Some(header) = lines.next() {
+        let words: Vec<&str> = header.split(' ').collect();
+        match words[..] {
+            [kind @ ("unary" | "binary"), dtype, n] => {
+                let n: usize = n.parse().expect("count");
+                let inputs = (0..n).map(|_| lines.next().expect("input line").split(' ').collect()).collect();
+                blocks.push(FixtureBlock { dtype, binary: kind == "binary", inputs, results: Vec::new() });
+            }
+            ["u" | "b", name] => {
+                let block = blocks.last_mut().expect("results after their inputs");
+                let values = (0..block.inputs.len()).map(|_| lines.next().expect("result line")).collect();
+                block.results.push((name, values));
+            }
+            _ => panic!("bad fixture line {header:?}"),
+        }
+    }
+    blocks
+}
+
+/// Checks `got` against numpy's `want` for the inputs `shown`; returns the
+/// largest distance in ulp and panics past [`MAX_ULP`].
+fn check_ulps<O: FixtureFloat>(what: &str, shown: &[Vec<&str>], got: &ArrayD<O>, want: &[O]) -> u64 {
+    let mut worst = 0;
+    let mut bad = Vec::new();
+    for ((g, &w), x) in got.iter().zip(want).zip(shown) {
+        let d = g.ulps(w);
+        if d > MAX_ULP && bad.len() < 8 {
+            bad.push(format!("x = {} (bits or integers): got {g:e}, numpy gives {w:e}", x.join(", ")));
+        }
+        worst = worst.max(d);
+    }
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    assert!(bad.is_empty(), "{what}: more than {MAX_ULP} ulp from numpy at\n  {}", bad.join("\n  "));
+    worst
+}
+
+fn fixture_array<T: Element>(ctx: &Context, values: Vec<T>, dist: &str) -> DistArray<T> {
+    let n = values.len();
+    let d = Distribution::builder(ctx, &[n]).dist(dist).build().expect("distribution");
+    ctx.fromarray(&ArrayD::from_shape_vec(IxDyn(&[n]), values).expect("shape"), Some(&d)).expect("fromarray")
+}
+
+/// Every real ufunc of float inputs `T` in `block`, through distributed arrays.
+fn check_float_block<T: FixtureFloat>(ctx: &Context, block: &FixtureBlock<'_>, dist: &str) -> Vec<(String, u64)> {
+    let column = |k: usize| block.inputs.iter().map(|words| T::from_hex(words[k])).collect::<Vec<T>>();
+    let x = fixture_array(ctx, column(0), dist);
+    let y = block.binary.then(|| fixture_array(ctx, column(1), dist));
+    let mut worst = Vec::new();
+    for (name, values) in &block.results {
+        let want: Vec<T> = values.iter().map(|v| T::from_hex(v)).collect();
+        let what = format!("{name} of {} on {dist}", block.dtype);
+        let got = match &y {
+            Some(y) => float_binary(name, &x, y),
+            None => float_unary(name, &x),
+        };
+        let got = got.unwrap_or_else(|e| panic!("{what}: {e}")).toarray().expect("toarray");
+        worst.push((what.clone(), check_ulps(&what, &block.inputs, &got, &want)));
+    }
+    worst
+}
+
+/// The float functions of integer inputs `T` (numpy converts them to `O`).
+fn check_int_block<T, O>(ctx: &Context, block: &FixtureBlock<'_>, dist: &str) -> Vec<(String, u64)>
+where
+    T: Real<Float = O> + std::str::FromStr,
+    O: FixtureFloat,
+{
+    let column = |k: usize| block.inputs.iter().map(|words| words[k].parse().ok().expect("integer input")).collect::<Vec<T>>();
+    let x = fixture_array(ctx, column(0), dist);
+    let y = block.binary.then(|| fixture_array(ctx, column(1), dist));
+    let mut worst = Vec::new();
+    for (name, values) in &block.results {
+        let want: Vec<O> = values.iter().map(|v| O::from_hex(v)).collect();
+        let what = format!("{name} of {} on {dist}", block.dtype);
+        let got = match &y {
+            Some(y) => real_binary(name, &x, y),
+            None => float_valued(name, &x),
+        };
+        let got = got.unwrap_or_else(|e| panic!("{what}: {e}")).toarray().expect("toarray");
+        worst.push((what.clone(), check_ulps(&what, &block.inputs, &got, &want)));
+    }
+    worst
+}
+
+/// Every real float ufunc (f32 and f64, and of int16, int64 and uint64
+/// inputs) within [`MAX_ULP`] of numpy's results wherever numpy's are
+/// finite, and exactly numpy's NaN and infinities elsewhere. Returns each
+/// function's largest distance in ulp.
+pub fn check_real_accuracy(ctx: &Context) -> Vec<(String, u64)> {
+    let mut worst = Vec::new();
+    let dists = ["c", "b", "u"];
+    for (k, block) in REAL_FIXTURES.iter().flat_map(|text| parse_fixture(text)).enumerate() {
+        let dist = dists[k % dists.len()];
+        worst.extend(match block.dtype {
+            "float32" => check_float_block::<f32>(ctx, &block, dist),
+            "float64" => check_float_block::<f64>(ctx, &block, dist),
+            "int16" => check_int_block::<i16, f32>(ctx, &block, dist),
+            "int64" => check_int_block::<i64, f64>(ctx, &block, dist),
+            "uint64" => check_int_block::<u64, f64>(ctx, &block, dist),
+            other => panic!("fixture inputs of dtype {other}"),
+        });
+    }
+    assert!(worst.len() > 60, "only {} functions checked against numpy", worst.len());
+    worst
+}
+
 /// Every check on `ctx`; returns the number of layouts checked.
 pub fn check_everything(ctx: &Context) -> usize {
     let layouts = check_every_function(ctx) + check_every_layout(ctx);
@@ -1126,6 +1353,7 @@ pub fn check_everything(ctx: &Context) -> usize {
     check_errors(ctx);
     check_mismatches(ctx);
     check_operators(ctx);
+    check_real_accuracy(ctx);
     let left = distarray::cleanup::get_local_keys(ctx, ctx.key_prefix()).expect("get_local_keys");
     assert!(left.is_empty(), "keys left on the engines after dropping every array: {left:?}");
     layouts

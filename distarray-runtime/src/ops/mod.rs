@@ -9,6 +9,7 @@ mod dtypes;
 pub mod functions;
 mod operand;
 mod operators;
+mod real_math;
 mod scalar;
 mod ufunc;
 

@@ -93,54 +93,76 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
     // Partial result over the kept axes, in C order. The piece is walked row
     // by row (rows along the last axis, contiguous in C order): an odometer
     // over the outer axes gives each row's offset into the partial result,
-    // which then advances by one per element if the last axis is kept.
+    // which then advances by one per element if the last axis is kept. The
+    // kept axes after the last reduced one are contiguous in the piece and in
+    // the partial result alike, so they are walked as one (longer rows).
     let shape = a.local_shape().to_vec();
     let out_shape: Vec<usize> = shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(&n, _)| n).collect();
-    let mut out_strides = vec![0usize; ndim];
+    let (walk, walk_reduced) = match reduced.iter().rposition(|&r| r) {
+        Some(last) if last + 1 < ndim => {
+            let inner: usize = shape[last + 1..].iter().product();
+            ([&shape[..=last], &[inner]].concat(), [&reduced[..=last], &[false]].concat())
+        }
+        _ => (shape, reduced.clone()),
+    };
+    let mut out_strides = vec![0usize; walk.len()];
     let mut stride = 1;
-    for ax in (0..ndim).rev() {
-        if !reduced[ax] {
+    for ax in (0..walk.len()).rev() {
+        if !walk_reduced[ax] {
             out_strides[ax] = stride;
-            stride *= shape[ax];
+            stride *= walk[ax];
         }
     }
     let mut partial = Side::Engine.filled(size_of_shape(&out_shape)?, A::empty())?;
     let values = Side::Engine.standard(a.view())?;
     if ndim == 0 {
         values.iter().for_each(|&x| partial[0].push(x)); // the one element of a 0-d piece
-    } else if let Some((&row_len, outer)) = shape.split_last() {
-        let last_kept = !reduced[ndim - 1];
+    } else if let Some((&row_len, outer)) = walk.split_last() {
+        let last_kept = !walk_reduced[walk.len() - 1];
         let mut counter = vec![0usize; outer.len()];
         let mut offset = 0usize;
-        for row in values.chunks_exact(row_len.max(1)).take(if row_len == 0 { 0 } else { usize::MAX }) {
-            if last_kept {
-                for (acc, &x) in partial[offset..offset + row_len].iter_mut().zip(row) {
-                    acc.push(x);
-                }
-            } else {
-                let acc = &mut partial[offset];
-                row.iter().for_each(|&x| acc.push(x));
-            }
+        // Consecutive rows with the same offset (the axes between them are
+        // reduced) are folded as one run: `push_rows` of rows into the kept
+        // last axis, or `push_run` of the elements into one partial.
+        let rows = values.len().checked_div(row_len).unwrap_or(0);
+        let mut run_start = 0;
+        for r in 0..rows {
+            let run_offset = offset;
             for ax in (0..outer.len()).rev() {
                 counter[ax] += 1;
                 offset += out_strides[ax];
-                if counter[ax] < shape[ax] {
+                if counter[ax] < walk[ax] {
                     break;
                 }
-                offset -= out_strides[ax] * shape[ax];
+                offset -= out_strides[ax] * walk[ax];
                 counter[ax] = 0;
+            }
+            if r + 1 < rows && offset == run_offset {
+                continue;
+            }
+            let run = &values[run_start * row_len..(r + 1) * row_len];
+            run_start = r + 1;
+            if last_kept {
+                A::push_rows(&mut partial[run_offset..run_offset + row_len], run);
+            } else {
+                partial[run_offset].push_run(run);
             }
         }
     }
 
+    // The owner keeps its own partial result (no copy to itself) and merges
+    // the others' into it.
+    let is_owner = coords == owner_coords;
     let mut send = vec![Vec::new(); comm.size()];
-    // Varints take at most 10 bytes per 8: a checked buffer of that bound.
-    send[owner] = Side::Engine.encode(&partial, partial.len().saturating_mul(std::mem::size_of::<A>() * 5 / 4 + 2).saturating_add(16))?;
+    if !is_owner {
+        // Varints take at most 10 bytes per 8: a checked buffer of that bound.
+        send[owner] = Side::Engine.encode(&partial, partial.len().saturating_mul(std::mem::size_of::<A>() * 5 / 4 + 2).saturating_add(16))?;
+    }
     let received = comm.all_to_all_bytes(send)?;
-    if coords != owner_coords {
+    if !is_owner {
         return Ok(None);
     }
-    let mut total = Side::Engine.filled(partial.len(), A::empty())?;
+    let mut total = partial;
     for bytes in received.iter().filter(|b| !b.is_empty()) {
         let part: Vec<A> = decode(bytes)?;
         if part.len() != total.len() {

@@ -5,9 +5,13 @@
 //! Each engine reduces its own piece; partial results are combined between
 //! engines through the communicator (an all-reduce for whole-array results,
 //! one all-to-all exchange to the kept ranks for axis results), never on the
-//! client. `mean`/`var`/`std` combine partial moments (Welford within a piece,
-//! Chan et al. between pieces), so they stay accurate when the mean is large
-//! against the spread.
+//! client. `mean`/`var`/`std` combine partial moments (two passes over
+//! cache-sized blocks, or shifted sums for elements folded one at a time along
+//! axes; Chan et al. between blocks and pieces, with the mean kept to twice
+//! f64's precision), so they stay accurate when the mean is large against the
+//! spread, whole or along axes (1e9 + noise in [0, 0.01): relative error of
+//! the variance about 1e-15). Infinities are summed apart from the finite
+//! elements, so `mean` is numpy's ±inf (NaN with both signs) on any layout.
 
 use std::borrow::Cow;
 
@@ -132,6 +136,12 @@ impl<T: Element> DistArray<T> {
 
     /// The mean of all elements, in f64 (NaN for an empty array, as numpy).
     ///
+    /// As numpy: +inf if an element is +inf and none is -inf or NaN, -inf
+    /// likewise, NaN with both infinities or any NaN, whatever the layout
+    /// and engine count. Of finite elements, the mean is computed without
+    /// overflow (numpy's sum of `[f64::MAX, f64::MAX]` overflows to inf; the
+    /// mean here is `f64::MAX`).
+    ///
     /// # Errors
     /// As [`sum`](Self::sum).
     pub fn mean(&self) -> Result<f64>
@@ -141,7 +151,7 @@ impl<T: Element> DistArray<T> {
         self.reduce_all("mean", DType::F64, 0.0)
     }
 
-    /// The means along `axes`.
+    /// The means along `axes` (infinities as in [`mean`](Self::mean)).
     ///
     /// # Errors
     /// As [`sum_axis`](Self::sum_axis).
@@ -153,7 +163,12 @@ impl<T: Element> DistArray<T> {
     }
 
     /// The variance of all elements with `ddof` delta degrees of freedom
-    /// (divisor `n - ddof`, as numpy: NaN for 0/0, inf for x/0).
+    /// (divisor `n - ddof`, as numpy: NaN for 0/0, inf for x/0; NaN if any
+    /// element is infinite or NaN).
+    ///
+    /// Accurate when the mean is large against the spread: for 1e9 + noise
+    /// in [0, 0.01) the relative error is about 1e-15, not the 1e-5 of a
+    /// running (Welford) mean or the total loss of a sum of squares.
     ///
     /// # Errors
     /// As [`sum`](Self::sum).
@@ -164,7 +179,7 @@ impl<T: Element> DistArray<T> {
         self.reduce_all("var", DType::F64, ddof)
     }
 
-    /// The variances along `axes`.
+    /// The variances along `axes`, as accurate as [`var`](Self::var).
     ///
     /// # Errors
     /// As [`sum_axis`](Self::sum_axis).
