@@ -80,6 +80,18 @@ fn axpy_inplace(a: &mut LocalArray<f64>, x: &LocalArray<f64>, k: f64) {
     axpy_direct(a, x, k);
 }
 
+/// The same without undo copies (a failed call keeps what was written).
+#[local(undo = false)]
+fn axpy_inplace_no_undo(a: &mut LocalArray<f64>, x: &LocalArray<f64>, k: f64) {
+    axpy_direct(a, x, k);
+}
+
+/// The hand-written SPMD baseline of the in-place axpy: seconds on the slowest rank.
+#[local(undo = false)]
+fn spmd_axpy(a: &mut LocalArray<f64>, x: &LocalArray<f64>, engine: &EngineCtx) -> f64 {
+    spmd_time(engine, || axpy_direct(a, x, 1.0))
+}
+
 /// Peak resident memory since the last reset, and resets it; on this engine's process.
 #[local]
 fn engine_peak_rss(reset: bool) -> u64 {
@@ -234,6 +246,25 @@ impl Bench {
         self.row(&format!("`a * b + c`, 2^{log2} f64, operators"), operators, baseline);
         self.row(&format!("`a * b + c`, 2^{log2} f64, fused `#[vectorize]`"), fused, baseline);
         self.row(&format!("`d *= b; d += c`, 2^{log2} f64, in place"), inplace, baseline);
+        // A user's in-place kernel, against the same loop on the pieces.
+        let mut y = a.clone();
+        let hand = if self.mpi {
+            spmd_axpy(&mut y, &b)?.into_iter().fold(0.0, f64::max)
+        } else {
+            let (mut py, pb) = (y.get_ndarrays()?, b.get_ndarrays()?);
+            best_of(|| {
+                std::thread::scope(|s| {
+                    for (p, q) in py.iter_mut().zip(&pb) {
+                        s.spawn(move || axpy_direct(std::hint::black_box(p), q, 1.0));
+                    }
+                });
+                Ok(())
+            })?
+        };
+        let kernel = best_of(|| axpy_inplace(&mut y, &b, 1.0))?;
+        let kernel_no_undo = best_of(|| axpy_inplace_no_undo(&mut y, &b, 1.0))?;
+        self.row(&format!("`#[local]` in-place axpy, 2^{log2} f64 (undo copies)"), kernel, hand);
+        self.row(&format!("`#[local(undo = false)]` in-place axpy, 2^{log2} f64"), kernel_no_undo, hand);
         let expected = (&(&a * &b) + &c).toarray()?;
         assert_eq!(fma(&a, &b, &c)?.toarray()?, expected);
         Ok(())

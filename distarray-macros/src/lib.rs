@@ -98,7 +98,9 @@ use proc_macro::TokenStream;
 /// the engine keeps a copy of it, puts the copy back if the call fails there,
 /// and is told to put it back by the client if the call failed elsewhere.
 /// **Memory:** each `&mut` piece once more, for the duration of the call and
-/// until the engine's next command; `&LocalArray` parameters cost nothing.
+/// until the engine's next command (kept for reuse while kernel calls follow
+/// one another); `&LocalArray` parameters cost nothing. **Time:** one copy of
+/// each `&mut` piece per call. `undo = false` (below) turns this off.
 /// Calling a `Context` or `DistArray` method inside a kernel is
 /// `Err(NestedCall)`: engines cannot drive the client's context.
 ///
@@ -125,6 +127,11 @@ use proc_macro::TokenStream;
 /// # Arguments
 /// `#[local(crate = "path")]` names the `distarray` crate by another path
 /// (for a renamed dependency; `crate = "crate"` inside distarray itself).
+///
+/// `#[local(undo = false)]` keeps no copies of the `&mut` arrays: no extra
+/// memory and no copy per call (an in-place kernel over large pieces runs at
+/// the speed of the same loop written by hand), but a call that fails
+/// leaves whatever the engines wrote before it failed.
 ///
 /// # Restrictions
 /// Kernels are free functions, not generic, not `async`, `const`, `unsafe`

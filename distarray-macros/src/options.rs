@@ -1,4 +1,5 @@
-//! The arguments both macros accept: `crate = "path"`.
+//! The arguments the macros accept: `crate = "path"` (both) and
+//! `undo = false` (`#[local]`).
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
@@ -36,6 +37,9 @@ pub(crate) fn parse(args: TokenStream) -> syn::Result<RawArgs> {
 pub(crate) struct Options {
     /// The path generated code names the facade crate by (`::distarray`).
     pub(crate) krate: syn::Path,
+    /// Whether a failed call puts its `&mut` arrays back (`undo = false`
+    /// turns it off; `#[local]` only).
+    pub(crate) undo: bool,
 }
 
 /// The options the arguments set, with errors for unknown or repeated
@@ -55,8 +59,17 @@ pub(crate) fn build_parsed(cx: &Ctxt, mac: Macro, args: &syn::Result<RawArgs>) -
 /// The options of parsed arguments, errors recorded in `cx`.
 pub(crate) fn build(cx: &Ctxt, mac: Macro, args: &RawArgs) -> Options {
     let mut krate: Option<syn::Path> = None;
+    let mut undo: Option<bool> = None;
     for meta in args {
         match meta {
+            Meta::NameValue(nv) if nv.path.is_ident("undo") && matches!(mac, Macro::Local) => {
+                let Some(value) = bool_value(cx, mac, "undo", &nv.value) else { continue };
+                if undo.is_some() {
+                    cx.error_spanned_by(&nv.path, format_args!("`undo` set multiple times in {}", mac.attr()));
+                } else {
+                    undo = Some(value);
+                }
+            }
             Meta::NameValue(nv) if nv.path.is_ident("crate") => {
                 let Some(path) = crate_path(cx, mac, &nv.value) else { continue };
                 if krate.is_some() {
@@ -74,17 +87,25 @@ pub(crate) fn build(cx: &Ctxt, mac: Macro, args: &RawArgs) -> Options {
             other => {
                 let name = other.path();
                 let shown = quote::quote!(#name).to_string().replace(' ', "");
-                cx.error_spanned_by(
-                    name,
-                    format_args!(
-                        "unknown argument `{shown}` of {}; the only valid argument is `crate = \"path\"`",
-                        mac.attr()
-                    ),
-                );
+                let valid = match mac {
+                    Macro::Local => "the valid arguments are `crate = \"path\"` and `undo = false`",
+                    Macro::Vectorize => "the only valid argument is `crate = \"path\"`",
+                };
+                cx.error_spanned_by(name, format_args!("unknown argument `{shown}` of {}; {valid}", mac.attr()));
             }
         }
     }
-    Options { krate: krate.unwrap_or_else(default_crate) }
+    Options { krate: krate.unwrap_or_else(default_crate), undo: undo.unwrap_or(true) }
+}
+
+fn bool_value(cx: &Ctxt, mac: Macro, name: &str, value: &Expr) -> Option<bool> {
+    match value {
+        Expr::Lit(ExprLit { lit: Lit::Bool(b), .. }) => Some(b.value),
+        other => {
+            cx.error_spanned_by(other, format_args!("{} expects `{name}` to be `true` or `false`", mac.attr()));
+            None
+        }
+    }
 }
 
 /// `::distarray`.

@@ -79,6 +79,9 @@ pub(crate) struct KernelRequest {
     result_key: String,
     /// For fromfunction: the layout of the array to build.
     index_layout: Option<Layout>,
+    /// Keep copies of the `&mut` arrays to undo a failed call (see
+    /// [`KernelCall::without_undo`]).
+    undo: bool,
 }
 
 /// A kernel call's result key, targets and per-engine replies with data.
@@ -431,7 +434,7 @@ impl Engine {
                 }
             }
         }
-        let spares = if answer { self.take_spares() } else { Vec::new() };
+        let spares = if answer && request.undo { self.take_spares() } else { Vec::new() };
         let comm = match self.comm(&request.targets) {
             Ok(comm) => comm,
             Err(e) => {
@@ -442,7 +445,7 @@ impl Engine {
         let mut inputs = KernelInputs {
             args: &request.args,
             arrays,
-            snapshots: answer.then(Vec::new),
+            snapshots: (answer && request.undo).then(Vec::new),
             spares,
             engine: EngineCtx { engine: id, comm },
             index_layout: request.index_layout.as_ref(),
@@ -505,6 +508,8 @@ pub struct KernelCall {
     /// An array argument may have lost its pieces to a bulk deletion: the call
     /// waits, so that it reports the missing piece itself.
     stale: bool,
+    /// See [`KernelCall::without_undo`].
+    undo: bool,
 }
 
 impl KernelCall {
@@ -531,7 +536,17 @@ impl KernelCall {
             args: encode(&()).unwrap_or_default(),
             pipelined: false,
             stale: false,
+            undo: true,
         }
+    }
+
+    /// Runs without keeping copies of the `&mut` arrays (`#[local(undo =
+    /// false)]`): no extra memory or copying, but a call that fails on one
+    /// engine leaves what the other engines wrote (and what the failing one
+    /// wrote before it failed).
+    pub fn without_undo(mut self) -> Self {
+        self.undo = false;
+        self
     }
 
     /// Runs on `context`'s engines (kernels without array parameters).
@@ -667,6 +682,7 @@ impl KernelCall {
             args: self.args.clone(),
             result_key: result_key.clone(),
             index_layout,
+            undo: self.undo,
         };
         if self.pipelined && !self.stale {
             ctx.post(&targets, &Command::RunKernel(request))?;

@@ -85,6 +85,16 @@ pub fn write_then_return_misfits(a: &mut LocalArray<f64>, engine: &EngineCtx) ->
     LocalArray::new(ArrayD::zeros(IxDyn(&[size])), vec![distarray::DimDict::NoDist { size }]).expect("a piece")
 }
 
+/// [`write_then_err`] without undo copies.
+#[local(undo = false)]
+pub fn write_then_err_no_undo(a: &mut LocalArray<f64>, rank: usize, engine: &EngineCtx) -> Result<()> {
+    a.fill(-1.0);
+    if engine.rank() == rank {
+        return Err(kernel_error("rank gave up after writing"));
+    }
+    Ok(())
+}
+
 /// Doubles its piece and succeeds.
 #[local]
 pub fn double(a: &mut LocalArray<f64>) {
@@ -226,6 +236,10 @@ pub fn check_failed_calls_change_nothing(ctx: &Context) -> Result<usize> {
         assert_eq!(a.toarray()?, original.mapv(|x| 4.0 * x));
         checks += 3;
     }
+    // Opted out (`undo = false`): the writes stay, everywhere.
+    let (mut a, _) = sample(ctx, &[4 * n], "b")?;
+    expect_err("write_then_err_no_undo", write_then_err_no_undo(&mut a, 0), ErrorKind::InvalidArgument, &["gave up"]);
+    assert!(a.toarray()?.iter().all(|&x| x == -1.0), "undo = false kept no copies, so the writes stay");
     // Fallible built-in in-place operations too: integer division by zero
     // on one engine's piece only (the last element) writes nothing anywhere.
     let d = Distribution::from_shape(ctx, &[4 * n + 1])?;

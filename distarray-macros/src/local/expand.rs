@@ -124,6 +124,7 @@ pub(crate) fn expand_with(k: &Kernel, extra: Extra) -> TokenStream {
     let scalar_tys: Vec<&syn::Type> = scalars.iter().map(|(_, ty)| *ty).collect();
     // Spanned on the parameter types, so a missing `Serialize` points there.
     let scalar_span = scalar_tys.first().map_or_else(Span::call_site, |t| t.span());
+    let without_undo = if k.undo { quote!() } else { quote!(.without_undo()) };
     let set_args = quote_spanned!(scalar_span=> .args(&(#(#scalar_ids,)*)));
 
     // Engine side.
@@ -217,6 +218,7 @@ pub(crate) fn expand_with(k: &Kernel, extra: Extra) -> TokenStream {
                 fn call(__distarray_args: Self::Args<'_>) -> #krate::Result<#private::KernelCall> {
                     let (#(#client_ids,)*) = __distarray_args;
                     #private::KernelCall::new(<Self as #krate::Kernel>::KEY)
+                        #without_undo
                         #(#array_calls)*
                         #set_args
                 }

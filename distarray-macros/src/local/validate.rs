@@ -21,6 +21,8 @@ pub(crate) struct Kernel {
     pub(crate) ret: Ret,
     /// It returns `Result<..>`: an `Err` fails the call, as a panic does.
     pub(crate) fallible: bool,
+    /// A failed call puts its `&mut` arrays back (`undo = false` turns it off).
+    pub(crate) undo: bool,
 }
 
 /// One parameter of a kernel.
@@ -154,7 +156,7 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Kernel> {
     };
 
     match (ok, ret) {
-        (true, Some(ret)) => Some(Kernel { krate: options.krate, func: input.func.clone(), params, ret, fallible }),
+        (true, Some(ret)) => Some(Kernel { krate: options.krate, func: input.func.clone(), params, ret, fallible, undo: options.undo }),
         _ => None,
     }
 }
