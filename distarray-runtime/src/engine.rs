@@ -57,12 +57,15 @@ pub(crate) struct Undo {
     pub arrays: Vec<(String, Saved)>,
 }
 
+/// Puts back the little that a kernel changed in an array.
+pub(crate) type PutBack = Box<dyn FnOnce(&mut dyn StoredArray) + Send>;
+
 /// What puts one mutably borrowed array back as it was before a call.
 pub(crate) enum Saved {
     /// A copy of the whole array.
     Copy(Box<dyn StoredArray>),
     /// A kernel that writes little (one element) saves only that.
-    Restore(Box<dyn FnOnce(&mut dyn StoredArray) + Send>),
+    Restore(PutBack),
 }
 
 impl Saved {

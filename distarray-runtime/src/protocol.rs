@@ -113,7 +113,7 @@ pub(crate) fn decode<M: DeserializeOwned>(bytes: &[u8]) -> Result<M> {
     postcard::from_bytes(bytes).map_err(|e| err!(Protocol, "cannot decode a message of {} bytes: {e}", bytes.len()))
 }
 
-/// Decodes arbitrary bytes as a [`Command`] and as a [`Reply`], then runs
+/// Decodes arbitrary bytes as a `Command` and as a `Reply`, then runs
 /// them through a fresh standalone engine (id 0, whose communicators cannot be
 /// opened) as a command with the same bytes as payload, after a command that
 /// stores one small `f64` array under `"k"` so commands on keys reach their
