@@ -21,6 +21,10 @@ fn kernel_error(message: &str) -> distarray::Error {
 /// Overwrites its piece, then fails with an `Err` on the engine of rank `rank`.
 #[local]
 pub fn write_then_err(a: &mut LocalArray<f64>, rank: usize, engine: &EngineCtx) -> Result<()> {
+    fill_then_fail_on(a, rank, engine)
+}
+
+fn fill_then_fail_on(a: &mut LocalArray<f64>, rank: usize, engine: &EngineCtx) -> Result<()> {
     a.fill(-1.0);
     if engine.rank() == rank {
         return Err(kernel_error("rank gave up after writing"));
@@ -88,11 +92,7 @@ pub fn write_then_return_misfits(a: &mut LocalArray<f64>, engine: &EngineCtx) ->
 /// [`write_then_err`] without undo copies.
 #[local(undo = false)]
 pub fn write_then_err_no_undo(a: &mut LocalArray<f64>, rank: usize, engine: &EngineCtx) -> Result<()> {
-    a.fill(-1.0);
-    if engine.rank() == rank {
-        return Err(kernel_error("rank gave up after writing"));
-    }
-    Ok(())
+    fill_then_fail_on(a, rank, engine)
 }
 
 /// Doubles its piece and succeeds.
