@@ -74,6 +74,8 @@ pub(crate) struct KernelRequest {
     arrays: Vec<(String, DType)>,
     /// Arrays passed only to the targets that hold them (after `arrays`).
     optional: Vec<(String, DType)>,
+    /// The encoded scalar arguments (a large `Vec` argument makes them large).
+    #[serde(with = "serde_bytes")]
     args: Vec<u8>,
     /// Where an array result goes.
     result_key: String,

@@ -145,6 +145,13 @@ pub fn long_vector(engine: &EngineCtx, n: usize) -> Vec<f64> {
     (0..n).map(|i| (engine.rank() * n + i) as f64 + 0.25).collect()
 }
 
+/// The sum of a long vector argument, and its length.
+#[local]
+pub fn sum_of_argument(engine: &EngineCtx, values: Vec<f64>) -> (f64, usize) {
+    let _ = engine;
+    (values.iter().sum(), values.len())
+}
+
 /// Bulk values of other kinds: a bool vector, a 2-D array (not in C order),
 /// and `u64` values that a variable-length encoding would lengthen.
 #[local]
@@ -300,6 +307,10 @@ pub fn check_bulk_values(ctx: &Context) -> Result<usize> {
         assert_eq!(v.len(), n);
         assert!(v.iter().enumerate().all(|(i, &x)| x == (r * n + i) as f64 + 0.25), "engine {r}");
     }
+    // A long argument arrives whole on every engine.
+    let values: Vec<f64> = (0..n).map(|i| i as f64).collect();
+    let expected = (n * (n - 1) / 2) as f64;
+    assert_eq!(sum_of_argument(ctx, values)?, vec![(expected, n); engines]);
     // Other element types and arrays, alone (raw) and inside a tuple (serde).
     let tuples = other_bulk(ctx)?;
     let (bools, arrays, words) = (bool_vector(ctx)?, transposed_array(ctx)?, big_words(ctx)?);
