@@ -75,7 +75,7 @@ pub(crate) struct KernelRequest {
     /// Arrays passed only to the targets that hold them (after `arrays`).
     optional: Vec<(String, DType)>,
     /// The encoded scalar arguments (a large `Vec` argument makes them large).
-    #[serde(with = "serde_bytes")]
+    #[serde(with = "crate::protocol::raw_bytes")]
     args: Vec<u8>,
     /// Where an array result goes.
     result_key: String,

@@ -103,6 +103,52 @@ pub(crate) enum Reply {
     Failed(Error),
 }
 
+/// A byte buffer inside a message as serde's bytes: its length and one copy,
+/// instead of one serde call per byte (`#[serde(with = "raw_bytes")]`).
+/// Written here rather than taken from `serde_bytes`, whose public types
+/// would then be listed in users' compile errors about kernel arguments.
+pub(crate) mod raw_bytes {
+    use std::fmt;
+
+    use serde::de::{Deserializer, SeqAccess, Visitor};
+    use serde::Serializer;
+
+    pub(crate) fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(bytes)
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        deserializer.deserialize_byte_buf(BytesVisitor)
+    }
+
+    struct BytesVisitor;
+
+    impl<'de> Visitor<'de> for BytesVisitor {
+        type Value = Vec<u8>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a byte buffer")
+        }
+
+        fn visit_bytes<E>(self, bytes: &[u8]) -> Result<Vec<u8>, E> {
+            Ok(bytes.to_vec())
+        }
+
+        fn visit_byte_buf<E>(self, bytes: Vec<u8>) -> Result<Vec<u8>, E> {
+            Ok(bytes)
+        }
+
+        // Formats without a bytes type give a sequence.
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<u8>, A::Error> {
+            let mut bytes = Vec::new();
+            while let Some(b) = seq.next_element()? {
+                bytes.push(b);
+            }
+            Ok(bytes)
+        }
+    }
+}
+
 /// Encodes a message.
 pub(crate) fn encode<M: Serialize>(message: &M) -> Result<Vec<u8>> {
     postcard::to_stdvec(message).map_err(|e| err!(Protocol, "cannot encode a message: {e}"))
@@ -138,5 +184,27 @@ pub fn fuzz_command(data: &[u8]) {
     engine.handle(data, data.to_vec(), false);
     if let Some((reply, _)) = engine.handle(data, data.to_vec(), true) {
         let _ = decode::<Reply>(&reply);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Carrier {
+        #[serde(with = "raw_bytes")]
+        bytes: Vec<u8>,
+    }
+
+    #[test]
+    fn byte_buffers_are_their_length_and_bytes() {
+        let carrier = Carrier { bytes: (0..=255).collect() };
+        let encoded = encode(&carrier).unwrap();
+        // A varint length of 2 bytes, then the bytes themselves.
+        assert_eq!(encoded.len(), 2 + 256);
+        assert_eq!(&encoded[2..], &carrier.bytes[..]);
+        assert_eq!(decode::<Carrier>(&encoded).unwrap(), carrier);
+        assert!(decode::<Carrier>(&encoded[..100]).is_err());
     }
 }
