@@ -431,12 +431,8 @@ impl Context {
 /// `Err(NestedCall)` on an engine: a kernel that drove a context would wait
 /// for engines that are busy running it (itself among them).
 fn check_not_in_kernel() -> Result<()> {
-    if crate::engine::running_command() {
-        bail!(
-            NestedCall,
-            "a kernel cannot drive the client's context: Context and DistArray calls work on the client only (engine {})",
-            crate::engine::running_command_engine().map_or_else(|| "?".to_string(), |e| e.to_string())
-        );
+    if let Some(engine) = crate::engine::running_command_engine() {
+        bail!(NestedCall, "a kernel cannot drive the client's context: Context and DistArray calls work on the client only (engine {engine})");
     }
     Ok(())
 }

@@ -145,14 +145,11 @@ impl Engine {
     fn execute(&mut self, command: Command, payload: Vec<u8>, answer: bool) -> Result<(Reply, Vec<u8>)> {
         let done = |data| Ok((Reply::Done, data));
         // Any command but the undo of the last kernel call commits that call;
-        // a kernel call keeps its copies as spares.
+        // only a kernel call keeps spare copies.
         let undo = self.undo.take();
-        if matches!(command, Command::RunKernel(_)) {
-            let copies = undo.into_iter().flat_map(|u| u.arrays).filter_map(|(_, saved)| saved.into_copy());
-            self.spares.extend(copies);
-            return self.run_kernel_command(command, answer);
+        if !matches!(command, Command::RunKernel(_)) {
+            self.spares.clear();
         }
-        self.spares.clear();
         match command {
             Command::OpenContext { ctx, targets } => {
                 let id = self.id;
@@ -180,7 +177,12 @@ impl Engine {
                 self.store.remove(&call);
                 done(Vec::new())
             }
-            Command::RunKernel(_) => self.run_kernel_command(command, answer),
+            Command::RunKernel(call) => {
+                // The last call's copies become buffers for this call's.
+                self.spares.extend(undo.into_iter().flat_map(|u| u.arrays).filter_map(|(_, saved)| saved.into_copy()));
+                let (output, data) = self.run_kernel(call, answer)?;
+                Ok((Reply::Kernel(output), data))
+            }
             Command::Create { key, dtype, layout, init } => {
                 let array = with_dtype!(dtype, T => self.create::<T>(&layout, init, &payload)?);
                 self.store.insert(key, array);
@@ -273,12 +275,6 @@ impl Engine {
         for (key, array) in arrays {
             self.store.entry(key).or_insert(array);
         }
-    }
-
-    fn run_kernel_command(&mut self, command: Command, answer: bool) -> Result<(Reply, Vec<u8>)> {
-        let Command::RunKernel(call) = command else { bail!(Protocol, "not a kernel call") };
-        let (output, data) = self.run_kernel(call, answer)?;
-        Ok((Reply::Kernel(output), data))
     }
 
     /// Keeps what undoes the kernel call just run (see [`Undo`]).

@@ -436,7 +436,9 @@ impl Engine {
                 }
             }
         }
-        let spares = if answer && request.undo { self.take_spares() } else { Vec::new() };
+        // Only a call the client waits for can fail, and so needs undoing.
+        let undoable = answer && request.undo;
+        let spares = if undoable { self.take_spares() } else { Vec::new() };
         let comm = match self.comm(&request.targets) {
             Ok(comm) => comm,
             Err(e) => {
@@ -447,7 +449,7 @@ impl Engine {
         let mut inputs = KernelInputs {
             args: &request.args,
             arrays,
-            snapshots: (answer && request.undo).then(Vec::new),
+            snapshots: undoable.then(Vec::new),
             spares,
             engine: EngineCtx { engine: id, comm },
             index_layout: request.index_layout.as_ref(),
