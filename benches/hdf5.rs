@@ -56,8 +56,22 @@ fn main() -> Result<(), Box<dyn Error>> {
     })?;
     std::fs::remove_dir_all(&dir)?;
 
-    println!("{gib:.2} GiB f64, {} engines ({} backend) vs one hdf5-metno writer", two.num_targets(), two.backend_name());
-    println!("write  distarray {:>6.2} GiB/s   single {:>6.2} GiB/s   speed ratio {:.2}", gib / write, gib / base_write, base_write / write);
-    println!("read   distarray {:>6.2} GiB/s   single {:>6.2} GiB/s   speed ratio {:.2}", gib / read, gib / base_read, base_read / read);
+    println!(
+        "{gib:.2} GiB f64, {} engines ({} backend) vs one hdf5-metno writer",
+        two.num_targets(),
+        two.backend_name()
+    );
+    println!(
+        "write  distarray {:>6.2} GiB/s   single {:>6.2} GiB/s   speed ratio {:.2}",
+        gib / write,
+        gib / base_write,
+        base_write / write
+    );
+    println!(
+        "read   distarray {:>6.2} GiB/s   single {:>6.2} GiB/s   speed ratio {:.2}",
+        gib / read,
+        gib / base_read,
+        base_read / read
+    );
     Ok(())
 }

@@ -27,7 +27,12 @@ fn median_secs(reps: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn report(what: &str, ours: f64, baseline: f64) {
-    println!("{what:<28} distarray {:>8.2} ms   ndarray {:>8.2} ms   ratio {:>5.2}", ours * 1e3, baseline * 1e3, ours / baseline);
+    println!(
+        "{what:<28} distarray {:>8.2} ms   ndarray {:>8.2} ms   ratio {:>5.2}",
+        ours * 1e3,
+        baseline * 1e3,
+        ours / baseline
+    );
 }
 
 fn main() -> Result<()> {
@@ -45,8 +50,12 @@ fn main() -> Result<()> {
     let baseline = median_secs(5, || drop(x.sum_axis(Axis(0))));
     report("sum(axis=0)", ours, baseline);
 
-    let ours = median_secs(5, || { std::hint::black_box(a.sum().expect("sum")); });
-    let baseline = median_secs(5, || { std::hint::black_box(x.sum()); });
+    let ours = median_secs(5, || {
+        std::hint::black_box(a.sum().expect("sum"));
+    });
+    let baseline = median_secs(5, || {
+        std::hint::black_box(x.sum());
+    });
     report("sum()", ours, baseline);
 
     // Same results as the baseline.

@@ -272,7 +272,10 @@ impl Bench {
 
     fn reductions(&self, side: usize) -> Result<()> {
         let d = Distribution::from_shape(&self.ctx, &[side, side])?;
-        let a = self.ctx.fromarray(&ArrayD::from_shape_fn(vec![side, side], |i| ((i[0] * side + i[1]) % 1000) as f64 * 0.25), Some(&d))?;
+        let a = self.ctx.fromarray(
+            &ArrayD::from_shape_fn(vec![side, side], |i| ((i[0] * side + i[1]) % 1000) as f64 * 0.25),
+            Some(&d),
+        )?;
         let (base_sum, base_axis, base_var) = if self.mpi {
             let slowest = |v: Vec<f64>| v.into_iter().fold(0.0, f64::max);
             (slowest(spmd_sum(&a)?), slowest(spmd_sum_axis0(&a)?), slowest(spmd_var(&a)?))
@@ -315,7 +318,10 @@ impl Bench {
             // Short lanes: rows of 4.
             let rows = side * side / 4;
             let d = Distribution::from_shape(&self.ctx, &[rows, 4])?;
-            let narrow = self.ctx.fromarray(&ArrayD::from_shape_fn(vec![rows, 4], |i| ((i[0] * 4 + i[1]) % 1000) as f64 * 0.25), Some(&d))?;
+            let narrow = self.ctx.fromarray(
+                &ArrayD::from_shape_fn(vec![rows, 4], |i| ((i[0] * 4 + i[1]) % 1000) as f64 * 0.25),
+                Some(&d),
+            )?;
             let pieces = narrow.get_ndarrays()?;
             let base = best_of(|| {
                 std::hint::black_box(per_piece(&pieces, |p| p.var_axis(Axis(1), 0.0)));
@@ -366,7 +372,12 @@ impl Bench {
         let us = |s: f64| format!("{:.1} µs", s * 1e6);
         println!("| {backend} | chain of {ops} `x = &x + &y`, 8 f64 | {} per op | | |", us(new_arrays));
         println!("| {backend} | chain of {ops} `x += &y`, 8 f64 | {} per op | | |", us(in_place));
-        println!("| {backend} | `#[local]` kernel call, 8 f64 | {} per call | {} direct | overhead {} |", us(kernel), us(direct), us(kernel - direct));
+        println!(
+            "| {backend} | `#[local]` kernel call, 8 f64 | {} per call | {} direct | overhead {} |",
+            us(kernel),
+            us(direct),
+            us(kernel - direct)
+        );
         Ok(())
     }
 
@@ -382,7 +393,10 @@ impl Bench {
             self.ctx.sync()?;
             let peak = self.reset_peak()?;
             let backend = self.ctx.backend_name();
-            println!("| {backend} | peak memory, {what}, 2^{log2} f64 | {:.2}x the data | | |", peak.saturating_sub(before) as f64 / (arrays * bytes));
+            println!(
+                "| {backend} | peak memory, {what}, 2^{log2} f64 | {:.2}x the data | | |",
+                peak.saturating_sub(before) as f64 / (arrays * bytes)
+            );
             Ok(())
         };
         measure("`d *= b; d += c` on 3 arrays", 3.0, &|| {
@@ -427,7 +441,12 @@ fn main() -> Result<()> {
     let ctx = if all.num_targets() >= 2 { Context::with_targets(&[0, 1])? } else { all.clone() };
     let quick = std::env::var_os("PERF_QUICK").is_some();
     let bench = Bench { mpi: ctx.backend_name() == "mpi", ctx };
-    eprintln!("{} engines ({} backend){}", bench.ctx.num_targets(), bench.ctx.backend_name(), if quick { ", quick" } else { "" });
+    eprintln!(
+        "{} engines ({} backend){}",
+        bench.ctx.num_targets(),
+        bench.ctx.backend_name(),
+        if quick { ", quick" } else { "" }
+    );
     if quick {
         bench.elementwise(12)?;
         bench.reductions(64)?;

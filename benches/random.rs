@@ -70,13 +70,21 @@ fn main() -> Result<()> {
     println!("2^24 samples, {} {} engines, best of {REPEATS}", ctx.num_targets(), ctx.backend_name());
     println!("StdRng uniform fill       {:>8.1} M/s", rate(std_uniform) / 1e6);
     println!("StdRng Box-Muller fill    {:>8.1} M/s", rate(std_normal) / 1e6);
-    println!("Random::rand              {:>8.1} M/s  {:.2}x StdRng uniform", rate(rand) / 1e6, rate(rand) / rate(std_uniform));
+    println!(
+        "Random::rand              {:>8.1} M/s  {:.2}x StdRng uniform",
+        rate(rand) / 1e6,
+        rate(rand) / rate(std_uniform)
+    );
     println!(
         "Random::randn             {:>8.1} M/s  {:.2}x StdRng uniform, {:.2}x StdRng Box-Muller",
         rate(randn) / 1e6,
         rate(randn) / rate(std_uniform),
         rate(randn) / rate(std_normal)
     );
-    println!("Random::randint(0, 1000)  {:>8.1} M/s  {:.2}x StdRng uniform", rate(randint) / 1e6, rate(randint) / rate(std_uniform));
+    println!(
+        "Random::randint(0, 1000)  {:>8.1} M/s  {:.2}x StdRng uniform",
+        rate(randint) / 1e6,
+        rate(randint) / rate(std_uniform)
+    );
     Ok(())
 }

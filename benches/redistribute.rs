@@ -74,14 +74,26 @@ fn main() -> Result<()> {
     }
     let gb = (N * 8) as f64 / 1e9;
     let backend = ctx.backend_name();
-    println!("redistribute block -> cyclic, 2^24 f64 on {ENGINES} {backend} engines: {:.1} ms ({:.2} GB/s)", best * 1e3, gb / best);
+    println!(
+        "redistribute block -> cyclic, 2^24 f64 on {ENGINES} {backend} engines: {:.1} ms ({:.2} GB/s)",
+        best * 1e3,
+        gb / best
+    );
     let raw = if backend == "mpi" {
         let raw = a.__alltoallv_baseline(&cyclic, REPS)?.into_iter().fold(f64::INFINITY, f64::min);
-        println!("raw MPI_Alltoallv (rsmpi) of the same bytes among the engine ranks: {:.1} ms ({:.2} GB/s)", raw * 1e3, gb / raw);
+        println!(
+            "raw MPI_Alltoallv (rsmpi) of the same bytes among the engine ranks: {:.1} ms ({:.2} GB/s)",
+            raw * 1e3,
+            gb / raw
+        );
         raw
     } else {
         let raw = raw_exchange();
-        println!("raw 4-thread exchange of the same bytes:                      {:.1} ms ({:.2} GB/s)", raw * 1e3, gb / raw);
+        println!(
+            "raw 4-thread exchange of the same bytes:                      {:.1} ms ({:.2} GB/s)",
+            raw * 1e3,
+            gb / raw
+        );
         raw
     };
     println!("ratio redistribute / raw: {:.2}", best / raw);

@@ -26,9 +26,9 @@
 #![doc(test(attr(deny(warnings))))]
 
 #[doc(inline)]
-pub use distarray_runtime::*;
-#[doc(inline)]
 pub use distarray_macros::{local, vectorize};
+#[doc(inline)]
+pub use distarray_runtime::*;
 
 /// The common imports, kernels' attribute macros included:
 /// `use distarray::prelude::*;`.

@@ -70,7 +70,12 @@ fn h5py(args: &[&str]) -> bool {
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/h5py_interop.py");
     let out = Command::new("python3").arg(script).args(args).output().expect("python3 runs");
-    assert!(out.status.success(), "h5py_interop.py {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "h5py_interop.py {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     true
 }
 
@@ -89,7 +94,9 @@ fn h5py_reads_and_writes() -> Result<()> {
         let key = T::DTYPE.name();
         let expected = io::global::<T>(&[5, 6]);
         // Read over a block-cyclic and a cyclic distribution.
-        for d in [io::distributions(ctx, &[5, 6]).pop().unwrap(), Distribution::builder(ctx, &[5, 6]).dist("cc").build()?] {
+        for d in
+            [io::distributions(ctx, &[5, 6]).pop().unwrap(), Distribution::builder(ctx, &[5, 6]).dist("cc").build()?]
+        {
             let a = distarray::load_hdf5::<T>(theirs, &d, key)?;
             assert_eq!(a.toarray()?, expected, "{key} written by h5py, over {d}");
         }
@@ -114,7 +121,11 @@ fn h5py_reads_and_writes() -> Result<()> {
     one::<Complex<f32>>(&ctx, &theirs, &ours, &mut specs)?;
     one::<Complex<f64>>(&ctx, &theirs, &ours, &mut specs)?;
     // Big-endian data and a dataset in a group.
-    let be = distarray::load_hdf5::<f64>(&theirs, &Distribution::builder(&ctx, &[3, 4, 5]).dist("cbn").build()?, "float64_be")?;
+    let be = distarray::load_hdf5::<f64>(
+        &theirs,
+        &Distribution::builder(&ctx, &[3, 4, 5]).dist("cbn").build()?,
+        "float64_be",
+    )?;
     assert_eq!(be.toarray()?, io::global::<f64>(&[3, 4, 5]));
     let g = distarray::load_hdf5::<i32>(&theirs, &Distribution::builder(&ctx, &[7]).dist("c").build()?, "group/int32")?;
     assert_eq!(g.toarray()?, io::global::<i32>(&[7]));
@@ -148,7 +159,8 @@ fn h5dump_shows_the_dataset() -> Result<()> {
     let dir = io::temp_dir("hdf5_h5dump");
     let ctx = Context::new()?;
     let path = dir.join("dump.h5");
-    let a = ctx.fromarray(&io::global::<f64>(&[6, 4]), Some(&Distribution::builder(&ctx, &[6, 4]).dist("cc").build()?))?;
+    let a =
+        ctx.fromarray(&io::global::<f64>(&[6, 4]), Some(&Distribution::builder(&ctx, &[6, 4]).dist("cc").build()?))?;
     distarray::save_hdf5(&path, &a, &Hdf5Options::default())?;
     let c = ctx.fromarray(&io::global::<Complex<f32>>(&[5]), None)?;
     distarray::save_hdf5(&path, &c, &Hdf5Options::new().key("z").mode(distarray::Hdf5Mode::Append))?;

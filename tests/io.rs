@@ -63,7 +63,12 @@ fn python(script: &str, args: &[&str]) -> bool {
     }
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop").join(script);
     let out = Command::new("python3").arg(path).args(args).output().expect("python3 runs");
-    assert!(out.status.success(), "{script}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{script}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     true
 }
 
@@ -89,7 +94,12 @@ fn numpy_reads_and_writes() -> Result<()> {
     check::<u16>(&ctx, &dir, "be_u2", &[9])?;
     check::<bool>(&ctx, &dir, "bool", &[7, 3])?;
     // And numpy reads what Rust wrote.
-    let specs = [("w_f8", vec![5, 6], "float64"), ("w_c16", vec![3, 2, 4], "complex128"), ("w_b", vec![7], "bool"), ("w_i2", vec![4, 9], "int16")];
+    let specs = [
+        ("w_f8", vec![5, 6], "float64"),
+        ("w_c16", vec![3, 2, 4], "complex128"),
+        ("w_b", vec![7], "bool"),
+        ("w_i2", vec![4, 9], "int16"),
+    ];
     for (name, shape, _) in &specs {
         let dist = io::distributions(&ctx, shape).swap_remove(1);
         let path = dir.join(format!("{name}.npy"));
@@ -150,12 +160,37 @@ fn bad_files_are_clear_errors() -> Result<()> {
         b.extend_from_slice(&[0u8; 32]);
         b
     };
-    cases.push(("overflow", header("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }"), ErrorKind::Format, "overflows"));
-    cases.push(("huge", header("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"), ErrorKind::Format, "truncated data"));
+    cases.push((
+        "overflow",
+        header("{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }"),
+        ErrorKind::Format,
+        "overflows",
+    ));
+    cases.push((
+        "huge",
+        header("{'descr': '<f8', 'fortran_order': False, 'shape': (1000000000000,), }"),
+        ErrorKind::Format,
+        "truncated data",
+    ));
     cases.push(("malformed", header("{'descr': '<f8' 'fortran_order': False}"), ErrorKind::Format, "malformed header"));
-    cases.push(("dtype", header("{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }"), ErrorKind::DTypeMismatch, "holds int32, not float64"));
-    cases.push(("shape", header("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }"), ErrorKind::InvalidShape, "holds an array of shape [3]"));
-    cases.push(("structured", header("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (4,), }"), ErrorKind::Format, "unsupported dtype"));
+    cases.push((
+        "dtype",
+        header("{'descr': '<i4', 'fortran_order': False, 'shape': (4,), }"),
+        ErrorKind::DTypeMismatch,
+        "holds int32, not float64",
+    ));
+    cases.push((
+        "shape",
+        header("{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }"),
+        ErrorKind::InvalidShape,
+        "holds an array of shape [3]",
+    ));
+    cases.push((
+        "structured",
+        header("{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (4,), }"),
+        ErrorKind::Format,
+        "unsupported dtype",
+    ));
     for (name, bytes, kind, message) in cases {
         let path = dir.join(format!("{name}.npy"));
         std::fs::write(&path, bytes).unwrap();
@@ -186,12 +221,33 @@ fn bad_files_are_clear_errors() -> Result<()> {
     let dnpy_cases: Vec<(PathBuf, ErrorKind, &str)> = vec![
         (copy("magic", &|b, _| b[2] = b'X'), ErrorKind::Format, "not a .dnpy file"),
         (copy("version", &|b, _| b[6] = 2), ErrorKind::Format, "unsupported .dnpy version 2.0"),
-        (copy("hlen", &|b, _| b[8..10].copy_from_slice(&u16::MAX.to_le_bytes())), ErrorKind::Format, "exceeds the file"),
+        (
+            copy("hlen", &|b, _| b[8..10].copy_from_slice(&u16::MAX.to_le_bytes())),
+            ErrorKind::Format,
+            "exceeds the file",
+        ),
         (copy("cut", &|b, _| b.truncate(b.len() - 3)), ErrorKind::Format, "truncated data"),
         // Both ranks claim 0..5.
-        (copy("tiling", &|b, r| if r == 1 { b.clone_from(&std::fs::read(fixture("block10_0.dnpy")).unwrap()) }), ErrorKind::InvalidDimData, "does not describe one array"),
+        (
+            copy("tiling", &|b, r| {
+                if r == 1 {
+                    b.clone_from(&std::fs::read(fixture("block10_0.dnpy")).unwrap())
+                }
+            }),
+            ErrorKind::InvalidDimData,
+            "does not describe one array",
+        ),
         // Rank 1 claims 5..9 but holds 5 elements.
-        (copy("local", &|b, r| if r == 1 { let i = b.windows(9).position(|w| w == b"'stop': 1").unwrap(); b[i + 8..i + 10].copy_from_slice(b" 9") }), ErrorKind::InvalidDimData, "its dim data gives [4]"),
+        (
+            copy("local", &|b, r| {
+                if r == 1 {
+                    let i = b.windows(9).position(|w| w == b"'stop': 1").unwrap();
+                    b[i + 8..i + 10].copy_from_slice(b" 9")
+                }
+            }),
+            ErrorKind::InvalidDimData,
+            "its dim data gives [4]",
+        ),
     ];
     for (base, kind, message) in dnpy_cases {
         let e = distarray::load_dnpy::<f64>(&two, base.as_path()).unwrap_err();

@@ -34,7 +34,10 @@ fn a_kernel_key_names_the_kernel_and_its_definition() {
         (<kernels::scale as Kernel>::NAME, <kernels::scale as Kernel>::KEY),
         (<kernels::index_value as IndexKernel>::INDEX_NAME, <kernels::index_value as IndexKernel>::INDEX_KEY),
     ] {
-        let site = key.strip_prefix(name).and_then(|s| s.strip_prefix('@')).unwrap_or_else(|| panic!("{key} should start with {name}@"));
+        let site = key
+            .strip_prefix(name)
+            .and_then(|s| s.strip_prefix('@'))
+            .unwrap_or_else(|| panic!("{key} should start with {name}@"));
         let parts: Vec<&str> = site.rsplitn(3, ':').collect();
         assert_eq!(parts.len(), 3, "{site}");
         assert_eq!(parts[2], "tests/support/kernels.rs", "{site}");

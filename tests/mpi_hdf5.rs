@@ -25,7 +25,12 @@ fn h5py(args: &[&str]) -> bool {
     }
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/h5py_interop.py");
     let out = Command::new("python3").arg(script).args(args).output().expect("python3 runs");
-    assert!(out.status.success(), "h5py_interop.py {args:?}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "h5py_interop.py {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     true
 }
 
@@ -43,7 +48,11 @@ fn interop(ctx: &Context, dir: &Path) -> Result<()> {
         let d = io::distributions(ctx, &[5, 6]).pop().unwrap();
         assert_eq!(distarray::load_hdf5::<T>(theirs, &d, key)?.toarray()?, expected, "{key} written by h5py");
         let d = Distribution::builder(ctx, &[5, 6]).dist("uc").build()?;
-        distarray::save_hdf5(ours, &ctx.fromarray(&expected, Some(&d))?, &Hdf5Options::new().key(key).mode(Hdf5Mode::Append))?;
+        distarray::save_hdf5(
+            ours,
+            &ctx.fromarray(&expected, Some(&d))?,
+            &Hdf5Options::new().key(key).mode(Hdf5Mode::Append),
+        )?;
         Ok(format!("{key}:5x6:{key}"))
     }
     let specs = [

@@ -13,9 +13,11 @@ use ndarray::ArrayD;
 /// normal(10, 0.5). The uniforms and integers are exact integer arithmetic;
 /// the normals go through `ln`, `sqrt` and `sin_cos`, compared to 1e-14.
 const RAND_42: [u64; 4] = [0x3fdd_fd52_4ee7_3abc, 0x3fd5_d0ac_f5c4_afd4, 0x3fd4_ee9b_3f7f_36c8, 0x3fdd_1381_bee0_e3d6];
-const RANDN_42: [f64; 4] = [-2.086_425_930_944_743_7, -1.792_605_198_238_054_9, -0.460_702_251_532_640_66, 0.165_217_400_130_355_8];
+const RANDN_42: [f64; 4] =
+    [-2.086_425_930_944_743_7, -1.792_605_198_238_054_9, -0.460_702_251_532_640_66, 0.165_217_400_130_355_8];
 const RANDINT_42: [i64; 4] = [-32, -78, 77, -43];
-const NORMAL_42: [f64; 4] = [10.000_206_410_082_997, 9.605_406_479_155_171, 9.788_117_492_990_164, 9.697_250_558_530_833];
+const NORMAL_42: [f64; 4] =
+    [10.000_206_410_082_997, 9.605_406_479_155_171, 9.788_117_492_990_164, 9.697_250_558_530_833];
 
 fn check_known_values(ctx: &Context) -> Result<()> {
     let random = Random::new(ctx);
@@ -24,10 +26,18 @@ fn check_known_values(ctx: &Context) -> Result<()> {
     let rand: Vec<u64> = random.rand(&d)?.toarray()?.iter().map(|x| x.to_bits()).collect();
     assert_eq!(rand, RAND_42, "rand, seed 42, on {:?}", ctx.targets());
     let randn = random.randn(&d)?.toarray()?;
-    assert!(randn.iter().zip(RANDN_42).all(|(x, e)| (x - e).abs() <= 1e-14 * e.abs()), "randn {randn} on {:?}", ctx.targets());
+    assert!(
+        randn.iter().zip(RANDN_42).all(|(x, e)| (x - e).abs() <= 1e-14 * e.abs()),
+        "randn {randn} on {:?}",
+        ctx.targets()
+    );
     assert_eq!(random.randint(&d, -100, Some(100))?.toarray()?.into_raw_vec_and_offset().0, RANDINT_42);
     let normal = random.normal(&d, 10.0, 0.5)?.toarray()?;
-    assert!(normal.iter().zip(NORMAL_42).all(|(x, e)| (x - e).abs() <= 1e-14 * e), "normal {normal} on {:?}", ctx.targets());
+    assert!(
+        normal.iter().zip(NORMAL_42).all(|(x, e)| (x - e).abs() <= 1e-14 * e),
+        "normal {normal} on {:?}",
+        ctx.targets()
+    );
     Ok(())
 }
 
@@ -63,7 +73,12 @@ fn main() -> Result<()> {
     let ctx = Context::new()?;
     let n = ctx.num_targets();
     let reversed: Vec<usize> = (0..n).rev().collect();
-    let contexts = [ctx.clone(), Context::with_targets(&[0])?, Context::with_targets(&reversed)?, Context::with_targets(&reversed[..n.div_ceil(2)])?];
+    let contexts = [
+        ctx.clone(),
+        Context::with_targets(&[0])?,
+        Context::with_targets(&reversed)?,
+        Context::with_targets(&reversed[..n.div_ceil(2)])?,
+    ];
     let mut checked = 0;
     for c in &contexts {
         check_known_values(c)?;

@@ -11,6 +11,9 @@ fn main() -> Result<()> {
     let n = ctx.num_targets();
     let mut checked = reductions::check_everything(&ctx)?;
     checked += reductions::check_everything(&Context::with_targets(&[n - 1])?)?;
-    println!("mpi_reductions: {checked} axis reductions checked on the {} backend with {n} engines", ctx.backend_name());
+    println!(
+        "mpi_reductions: {checked} axis reductions checked on the {} backend with {n} engines",
+        ctx.backend_name()
+    );
     Ok(())
 }

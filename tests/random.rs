@@ -59,7 +59,12 @@ fn draws(random: &Random, d: &Distribution) -> Draws {
 #[test]
 fn same_seed_same_values_for_any_engines_maps_and_grid() {
     let one = Context::with_targets(&[0]).unwrap();
-    let contexts = [one.clone(), Context::with_targets(&[2, 0, 1]).unwrap(), Context::new().unwrap(), Context::with_targets(&[3, 1]).unwrap()];
+    let contexts = [
+        one.clone(),
+        Context::with_targets(&[2, 0, 1]).unwrap(),
+        Context::new().unwrap(),
+        Context::with_targets(&[3, 1]).unwrap(),
+    ];
     assert_eq!(contexts[2].num_targets(), 4);
     for shape in SHAPES {
         let expected = draws(&Random::new(&one), &Distribution::from_shape(&one, shape).unwrap());
@@ -158,10 +163,19 @@ fn errors() {
     let random = Random::new(&ctx);
     random.seed(Some(SEED));
     for (low, high) in [(3, Some(3)), (5, Some(-5)), (0, None), (-4, None), (i64::MAX, Some(i64::MIN))] {
-        assert_eq!(random.randint(&d, low, high).unwrap_err().kind(), ErrorKind::InvalidArgument, "randint({low}, {high:?})");
+        assert_eq!(
+            random.randint(&d, low, high).unwrap_err().kind(),
+            ErrorKind::InvalidArgument,
+            "randint({low}, {high:?})"
+        );
     }
-    for (loc, scale) in [(0.0, -1.0), (0.0, f64::NAN), (0.0, f64::INFINITY), (f64::NAN, 1.0), (f64::NEG_INFINITY, 1.0)] {
-        assert_eq!(random.normal(&d, loc, scale).unwrap_err().kind(), ErrorKind::InvalidArgument, "normal({loc}, {scale})");
+    for (loc, scale) in [(0.0, -1.0), (0.0, f64::NAN), (0.0, f64::INFINITY), (f64::NAN, 1.0), (f64::NEG_INFINITY, 1.0)]
+    {
+        assert_eq!(
+            random.normal(&d, loc, scale).unwrap_err().kind(),
+            ErrorKind::InvalidArgument,
+            "normal({loc}, {scale})"
+        );
     }
     let other = Context::with_targets(&[1, 2]).unwrap();
     let foreign = Distribution::from_shape(&other, &[10]).unwrap();
@@ -230,7 +244,8 @@ fn normal_moments() {
 /// moves D·√n by at most 1.5e-4 here).
 fn erf(x: f64) -> f64 {
     let t = 1.0 / (1.0 + 0.327_591_1 * x.abs());
-    let poly = t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
+    let poly =
+        t * (0.254_829_592 + t * (-0.284_496_736 + t * (1.421_413_741 + t * (-1.453_152_027 + t * 1.061_405_429))));
     let y = 1.0 - poly * (-x * x).exp();
     if x < 0.0 {
         -y
@@ -245,9 +260,13 @@ fn normal_cdf(x: f64) -> f64 {
 
 #[test]
 fn erf_reference_values() {
-    for (x, expected) in
-        [(0.0, 0.0), (0.5, 0.520_499_877_813_046_5), (1.0, 0.842_700_792_949_714_9), (2.0, 0.995_322_265_018_952_7), (-1.5, -0.966_105_146_475_310_7)]
-    {
+    for (x, expected) in [
+        (0.0, 0.0),
+        (0.5, 0.520_499_877_813_046_5),
+        (1.0, 0.842_700_792_949_714_9),
+        (2.0, 0.995_322_265_018_952_7),
+        (-1.5, -0.966_105_146_475_310_7),
+    ] {
         assert!((erf(x) - expected).abs() < 1.5e-7, "erf({x})");
     }
 }

@@ -57,14 +57,19 @@ fn make(ctx: &Context, rng: &mut Rng) -> Result<Entry> {
     let letters = DISTS[rng.below(DISTS.len())].repeat(shape.len());
     let d = Distribution::builder(ctx, shape).dist(&letters).build()?;
     let base = rng.below(1000) as i64 - 500;
-    let oracle = ArrayD::from_shape_fn(IxDyn(shape), |i| base + i.as_array_view().iter().fold(0, |acc, &k| acc * 7 + k as i64));
+    let oracle =
+        ArrayD::from_shape_fn(IxDyn(shape), |i| base + i.as_array_view().iter().fold(0, |acc, &k| acc * 7 + k as i64));
     Ok(Entry { array: ctx.fromarray(&oracle, Some(&d))?, oracle })
 }
 
 fn random_index(rng: &mut Rng, shape: &[usize]) -> (Vec<isize>, Vec<usize>) {
     let idx: Vec<usize> = shape.iter().map(|&n| rng.below(n)).collect();
     // Half the time from the end, as numpy's negative indices.
-    let signed = idx.iter().zip(shape).map(|(&i, &n)| if rng.below(2) == 0 { i as isize } else { i as isize - n as isize }).collect();
+    let signed = idx
+        .iter()
+        .zip(shape)
+        .map(|(&i, &n)| if rng.below(2) == 0 { i as isize } else { i as isize - n as isize })
+        .collect();
     (signed, idx)
 }
 
@@ -91,7 +96,8 @@ fn a_million_small_operations() -> Result<()> {
             0 | 1 => drop(pool.swap_remove(k)),
             2 => {
                 // A ufunc of two arrays of one shape (redistributed if need be).
-                let partner = (0..pool.len()).find(|&j| j != k && pool[j].oracle.shape() == pool[k].oracle.shape()).unwrap_or(k);
+                let partner =
+                    (0..pool.len()).find(|&j| j != k && pool[j].oracle.shape() == pool[k].oracle.shape()).unwrap_or(k);
                 let sum = add(&pool[k].array, &pool[partner].array)?;
                 let oracle = &pool[k].oracle + &pool[partner].oracle;
                 if pool.len() < POOL {
@@ -106,7 +112,11 @@ fn a_million_small_operations() -> Result<()> {
                 pool[k].oracle.mapv_inplace(|x| x.wrapping_mul(factor));
             }
             4 => assert_eq!(pool[k].array.sum()?, pool[k].oracle.sum(), "op {op}: sum"),
-            5 => assert_eq!(pool[k].array.max()?, pool[k].oracle.iter().copied().max().unwrap_or_default(), "op {op}: max"),
+            5 => assert_eq!(
+                pool[k].array.max()?,
+                pool[k].oracle.iter().copied().max().unwrap_or_default(),
+                "op {op}: max"
+            ),
             6 => {
                 let (signed, idx) = random_index(&mut rng, pool[k].oracle.shape());
                 assert_eq!(pool[k].array.get(&signed)?, pool[k].oracle[IxDyn(&idx)], "op {op}: get {signed:?}");

@@ -38,11 +38,9 @@ impl Side {
         values.try_reserve_exact(n).map_err(|_| {
             let size = std::mem::size_of::<T>();
             match n.checked_mul(size) {
-                Some(bytes) => err!(
-                    OutOfMemory,
-                    "cannot allocate {n} elements of {size} bytes ({bytes} bytes) {}",
-                    self.name()
-                ),
+                Some(bytes) => {
+                    err!(OutOfMemory, "cannot allocate {n} elements of {size} bytes ({bytes} bytes) {}", self.name())
+                }
                 None => err!(
                     OutOfMemory,
                     "cannot allocate {n} elements of {size} bytes (more bytes than usize holds) {}",
@@ -77,22 +75,13 @@ impl Side {
 
     /// `message` encoded (as `protocol::encode`) into a checked buffer of at
     /// most `max_len` bytes, reserved up front.
-    pub(crate) fn encode<M: serde::Serialize>(
-        self,
-        message: &M,
-        max_len: usize,
-    ) -> Result<Vec<u8>> {
-        postcard::to_extend(message, self.vec(max_len)?)
-            .map_err(|e| err!(Protocol, "cannot encode a message: {e}"))
+    pub(crate) fn encode<M: serde::Serialize>(self, message: &M, max_len: usize) -> Result<Vec<u8>> {
+        postcard::to_extend(message, self.vec(max_len)?).map_err(|e| err!(Protocol, "cannot encode a message: {e}"))
     }
 
     /// An array of `shape` from its elements in C order, `n` of them (the
     /// shape's size): a checked `ArrayD::from_shape_fn`.
-    pub(crate) fn array<T>(
-        self,
-        shape: &[usize],
-        items: impl IntoIterator<Item = T>,
-    ) -> Result<ArrayD<T>> {
+    pub(crate) fn array<T>(self, shape: &[usize], items: impl IntoIterator<Item = T>) -> Result<ArrayD<T>> {
         let n = size_of_shape(shape)?;
         let values = self.collect(n, items)?;
         ArrayD::from_shape_vec(IxDyn(shape), values).map_err(|e| err!(InvalidShape, "{e}"))
@@ -100,15 +89,10 @@ impl Side {
 
     /// `view` in standard (C) layout, borrowed when it already is: a checked
     /// `as_standard_layout()`.
-    pub(crate) fn standard<'a, T: Copy>(
-        self,
-        view: ArrayViewD<'a, T>,
-    ) -> Result<std::borrow::Cow<'a, [T]>> {
+    pub(crate) fn standard<'a, T: Copy>(self, view: ArrayViewD<'a, T>) -> Result<std::borrow::Cow<'a, [T]>> {
         match view.to_slice() {
             Some(slice) => Ok(std::borrow::Cow::Borrowed(slice)),
-            None => Ok(std::borrow::Cow::Owned(
-                self.collect(view.len(), view.iter().copied())?,
-            )),
+            None => Ok(std::borrow::Cow::Owned(self.collect(view.len(), view.iter().copied())?)),
         }
     }
 
@@ -117,7 +101,9 @@ impl Side {
         match array.as_slice() {
             // One memcpy: iterating an `IxDyn` array costs index arithmetic
             // per element, several times the copy.
-            Some(slice) => ArrayD::from_shape_vec(array.raw_dim(), self.copy(slice)?).map_err(|e| err!(InvalidShape, "{e}")),
+            Some(slice) => {
+                ArrayD::from_shape_vec(array.raw_dim(), self.copy(slice)?).map_err(|e| err!(InvalidShape, "{e}"))
+            }
             None => self.array(array.shape(), array.iter().copied()),
         }
     }
@@ -132,10 +118,7 @@ impl Side {
             (None, Map::BlockCyclic(m)) => {
                 // Blocks `coord`, `coord + grid`, ... of `block_size` indices.
                 let (size, step, width) = (m.size(), m.grid_size(), m.block_size());
-                let starts = (coord..)
-                    .step_by(step)
-                    .map_while(|g| g.checked_mul(width))
-                    .take_while(|&s| s < size);
+                let starts = (coord..).step_by(step).map_while(|g| g.checked_mul(width)).take_while(|&s| s < size);
                 out.extend(starts.flat_map(|s| s..s.saturating_add(width).min(size)));
             }
             // Unstructured maps already hold their lists (as large as this copy).
@@ -152,12 +135,7 @@ pub(crate) fn size_of_shape(shape: &[usize]) -> Result<usize> {
         .iter()
         .try_fold(1usize, |n, &s| n.checked_mul(s))
         .filter(|&n| isize::try_from(n).is_ok())
-        .ok_or_else(|| {
-            err!(
-                InvalidShape,
-                "shape {shape:?} has more elements than this machine can address"
-            )
-        })
+        .ok_or_else(|| err!(InvalidShape, "shape {shape:?} has more elements than this machine can address"))
 }
 
 #[cfg(test)]
@@ -170,16 +148,9 @@ mod tests {
     fn huge_reservations_are_errors_naming_the_side() {
         let e = Side::Engine.vec::<f64>(1 << 50).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::OutOfMemory);
-        assert!(
-            e.message().contains("on this engine")
-                && e.message().contains("1125899906842624 elements"),
-            "{e}"
-        );
+        assert!(e.message().contains("on this engine") && e.message().contains("1125899906842624 elements"), "{e}");
         let e = Side::Client.filled(usize::MAX / 2, 0u64).unwrap_err();
-        assert!(
-            e.message().contains("on the client") && e.message().contains("more bytes than usize"),
-            "{e}"
-        );
+        assert!(e.message().contains("on the client") && e.message().contains("more bytes than usize"), "{e}");
         assert_eq!(Side::Client.copy(&[1, 2, 3]).unwrap(), vec![1, 2, 3]);
         assert_eq!(Side::Engine.collect(2, 0..5).unwrap(), vec![0, 1]);
     }
@@ -188,21 +159,11 @@ mod tests {
     fn shape_sizes_overflow_into_invalid_shape() {
         assert_eq!(size_of_shape(&[]).unwrap(), 1);
         assert_eq!(size_of_shape(&[3, 0, usize::MAX]).unwrap(), 0);
-        for shape in [
-            &[usize::MAX, 2][..],
-            &[1 << 32, 1 << 32],
-            &[isize::MAX as usize, 2],
-        ] {
-            assert_eq!(
-                size_of_shape(shape).unwrap_err().kind(),
-                ErrorKind::InvalidShape
-            );
+        for shape in [&[usize::MAX, 2][..], &[1 << 32, 1 << 32], &[isize::MAX as usize, 2]] {
+            assert_eq!(size_of_shape(shape).unwrap_err().kind(), ErrorKind::InvalidShape);
         }
         assert_eq!(
-            Side::Engine
-                .array::<u8>(&[1 << 40, 1 << 40], std::iter::empty())
-                .unwrap_err()
-                .kind(),
+            Side::Engine.array::<u8>(&[1 << 40, 1 << 40], std::iter::empty()).unwrap_err().kind(),
             ErrorKind::InvalidShape
         );
     }
@@ -213,23 +174,14 @@ mod tests {
             Map::Block(BlockMap::new(10, 3).unwrap()),
             Map::BlockCyclic(BlockCyclicMap::new(11, 3, 2).unwrap()),
             Map::BlockCyclic(BlockCyclicMap::new(7, 2, 1).unwrap()),
-            Map::Unstructured(
-                UnstructuredMap::new(5, 2, Some(vec![vec![4, 0], vec![1, 2, 3]])).unwrap(),
-            ),
+            Map::Unstructured(UnstructuredMap::new(5, 2, Some(vec![vec![4, 0], vec![1, 2, 3]])).unwrap()),
         ];
         for map in &maps {
             for c in 0..map.grid_size() {
-                assert_eq!(
-                    Side::Engine.global_indices(map, c).unwrap(),
-                    map.global_indices(c),
-                    "{map:?} rank {c}"
-                );
+                assert_eq!(Side::Engine.global_indices(map, c).unwrap(), map.global_indices(c), "{map:?} rank {c}");
             }
         }
         let huge = Map::BlockCyclic(BlockCyclicMap::new(1 << 52, 2, 1).unwrap());
-        assert_eq!(
-            Side::Engine.global_indices(&huge, 1).unwrap_err().kind(),
-            ErrorKind::OutOfMemory
-        );
+        assert_eq!(Side::Engine.global_indices(&huge, 1).unwrap_err().kind(), ErrorKind::OutOfMemory);
     }
 }

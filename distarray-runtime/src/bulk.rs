@@ -11,8 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use ndarray::{Array, ArrayD, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
 use num_complex::Complex;
 
-use crate::element::{as_bytes, from_bytes, Element};
 use crate::alloc::Side;
+use crate::element::{as_bytes, from_bytes, Element};
 use crate::error::{bail, err, Result};
 
 /// The raw bytes of `value` when it is bulk element data, else `None`.
@@ -125,13 +125,17 @@ fn into<V: 'static, R: 'static>(value: V) -> R {
 }
 
 fn fixed<T: Element, D: Dimension + 'static, R: 'static>(array: Result<ArrayD<T>>) -> Result<R> {
-    let array = array?.into_dimensionality::<D>().map_err(|e| err!(Protocol, "a bulk array value has the wrong number of axes: {e}"))?;
+    let array = array?
+        .into_dimensionality::<D>()
+        .map_err(|e| err!(Protocol, "a bulk array value has the wrong number of axes: {e}"))?;
     Ok(into::<Array<T, D>, R>(array))
 }
 
 fn decode_array<T: Element>(bytes: &[u8]) -> Result<ArrayD<T>> {
     let word = |i: usize| -> Result<usize> {
-        let chunk = bytes.get(8 * i..8 * i + 8).ok_or_else(|| err!(Protocol, "a bulk array value of {} bytes is truncated", bytes.len()))?;
+        let chunk = bytes
+            .get(8 * i..8 * i + 8)
+            .ok_or_else(|| err!(Protocol, "a bulk array value of {} bytes is truncated", bytes.len()))?;
         let n = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
         usize::try_from(n).map_err(|_| err!(Protocol, "a bulk array value has an axis of {n} elements"))
     };
@@ -141,7 +145,10 @@ fn decode_array<T: Element>(bytes: &[u8]) -> Result<ArrayD<T>> {
     }
     let shape = (1..=ndim).map(word).collect::<Result<Vec<usize>>>()?;
     let data = &bytes[8 * (1 + ndim)..];
-    let count = shape.iter().try_fold(1usize, |n, &s| n.checked_mul(s)).ok_or_else(|| err!(Protocol, "a bulk array value's shape {shape:?} overflows"))?;
+    let count = shape
+        .iter()
+        .try_fold(1usize, |n, &s| n.checked_mul(s))
+        .ok_or_else(|| err!(Protocol, "a bulk array value's shape {shape:?} overflows"))?;
     if count.checked_mul(std::mem::size_of::<T>()) != Some(data.len()) {
         bail!(Protocol, "a bulk array value of shape {shape:?} has {} bytes of {} data", data.len(), T::DTYPE);
     }

@@ -131,12 +131,7 @@ impl ThreadComm {
                 receiver_list.push(rx);
             }
         }
-        senders
-            .into_iter()
-            .zip(receivers)
-            .enumerate()
-            .map(|(rank, (to, from))| ThreadComm { rank, to, from })
-            .collect()
+        senders.into_iter().zip(receivers).enumerate().map(|(rank, (to, from))| ThreadComm { rank, to, from }).collect()
     }
 
     fn send(&self, to: usize, bytes: Vec<u8>) -> Result<()> {

@@ -260,7 +260,12 @@ impl Context {
 
     /// Runs `command` on `targets` and returns each engine's reply and data, in
     /// target order; the first engine failure becomes the error.
-    pub(crate) fn run(&self, targets: &[usize], command: &Command, payloads: Vec<Vec<u8>>) -> Result<Vec<(Reply, Vec<u8>)>> {
+    pub(crate) fn run(
+        &self,
+        targets: &[usize],
+        command: &Command,
+        payloads: Vec<Vec<u8>>,
+    ) -> Result<Vec<(Reply, Vec<u8>)>> {
         self.dispatch(targets, command, payloads, true)
     }
 
@@ -333,7 +338,13 @@ impl Context {
         }
     }
 
-    fn dispatch(&self, targets: &[usize], command: &Command, payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<(Reply, Vec<u8>)>> {
+    fn dispatch(
+        &self,
+        targets: &[usize],
+        command: &Command,
+        payloads: Vec<Vec<u8>>,
+        wait: bool,
+    ) -> Result<Vec<(Reply, Vec<u8>)>> {
         self.check_open(wait)?;
         let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
         self.check_closed()?;
@@ -362,7 +373,13 @@ impl Context {
     }
 
     /// [`dispatch`](Self::dispatch) with [`CALLS`] held.
-    fn dispatch_locked(&self, targets: &[usize], command: &Command, payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<(Reply, Vec<u8>)>> {
+    fn dispatch_locked(
+        &self,
+        targets: &[usize],
+        command: &Command,
+        payloads: Vec<Vec<u8>>,
+        wait: bool,
+    ) -> Result<Vec<(Reply, Vec<u8>)>> {
         let responses = self.inner.backend.execute(targets, &encode(command)?, payloads, wait)?;
         let mut out = Vec::with_capacity(responses.len());
         for response in responses {

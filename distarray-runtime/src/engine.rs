@@ -88,7 +88,17 @@ impl Saved {
 
 impl Engine {
     pub(crate) fn new(id: usize, factory: Box<dyn CommFactory>) -> Self {
-        Engine { id, store: HashMap::new(), comms: HashMap::new(), generations: HashMap::new(), factory, deferred: None, stopped: false, undo: None, spares: Vec::new() }
+        Engine {
+            id,
+            store: HashMap::new(),
+            comms: HashMap::new(),
+            generations: HashMap::new(),
+            factory,
+            deferred: None,
+            stopped: false,
+            undo: None,
+            spares: Vec::new(),
+        }
     }
 
     /// Runs one encoded command with its payload; returns the encoded reply and
@@ -136,9 +146,7 @@ impl Engine {
             None => (reply, data),
         };
         // A reply that cannot be encoded is reported as such rather than lost.
-        let reply = encode(&reply).unwrap_or_else(|e| {
-            encode(&Reply::Failed(e)).unwrap_or_default()
-        });
+        let reply = encode(&reply).unwrap_or_else(|e| encode(&Reply::Failed(e)).unwrap_or_default());
         Some((reply, data))
     }
 
@@ -244,7 +252,10 @@ impl Engine {
             let comm = self.factory.open(targets, generation)?;
             self.comms.insert(targets.to_vec(), comm);
         }
-        self.comms.get(targets).map(|c| c.as_ref()).ok_or_else(|| err!(Backend, "communicator over {targets:?} vanished"))
+        self.comms
+            .get(targets)
+            .map(|c| c.as_ref())
+            .ok_or_else(|| err!(Backend, "communicator over {targets:?} vanished"))
     }
 
     /// The engine's id among all engines.
@@ -253,7 +264,10 @@ impl Engine {
     }
 
     /// Moves the arrays `keys` out of the store (cloned where a key repeats).
-    pub(crate) fn take_arrays(&mut self, keys: &[(String, crate::DType)]) -> Result<Vec<(String, Box<dyn StoredArray>)>> {
+    pub(crate) fn take_arrays(
+        &mut self,
+        keys: &[(String, crate::DType)],
+    ) -> Result<Vec<(String, Box<dyn StoredArray>)>> {
         let mut taken: Vec<(String, Box<dyn StoredArray>)> = Vec::with_capacity(keys.len());
         for (key, dtype) in keys {
             let array = match taken.iter().find(|(k, _)| k == key) {

@@ -160,7 +160,9 @@ impl<'a> KernelArrays<'a> {
             if let Some(i) = spares.iter_mut().position(|spare| spare.copy_from(array)) {
                 return Ok(Saved::Copy(spares.swap_remove(i)));
             }
-            let copy = array.clone_box().map_err(|e| e.context(format_args!("keeping a copy of `{param}` to undo the call")))?;
+            let copy = array
+                .clone_box()
+                .map_err(|e| e.context(format_args!("keeping a copy of `{param}` to undo the call")))?;
             Ok(Saved::Copy(copy))
         })
     }
@@ -216,14 +218,21 @@ impl<'a> KernelArrays<'a> {
 
 fn downcast_ref<'a, T: Element>(array: &'a dyn StoredArray, param: &str) -> Result<&'a LocalArray<T>> {
     let dtype = array.dtype();
-    array.as_any().downcast_ref().ok_or_else(|| err!(DTypeMismatch, "parameter `{param}` takes {}, the array holds {dtype}", T::DTYPE))
+    array
+        .as_any()
+        .downcast_ref()
+        .ok_or_else(|| err!(DTypeMismatch, "parameter `{param}` takes {}, the array holds {dtype}", T::DTYPE))
 }
 
 impl<'a> KernelInputs<'a> {
     /// The scalar arguments, the array arguments and the engine context, as
     /// disjoint borrows.
     pub fn split(&mut self) -> (KernelArgs<'a>, KernelArrays<'_>, &EngineCtx<'a>) {
-        let arrays = KernelArrays { arrays: self.arrays.iter_mut(), snapshots: self.snapshots.as_mut(), spares: &mut self.spares };
+        let arrays = KernelArrays {
+            arrays: self.arrays.iter_mut(),
+            snapshots: self.snapshots.as_mut(),
+            spares: &mut self.spares,
+        };
         (KernelArgs(self.args), arrays, &self.engine)
     }
 
@@ -342,7 +351,11 @@ impl FromIndex for num_complex::Complex<f64> {
 /// The fromfunction entry point of a `#[vectorize]` kernel of `arity`
 /// parameters: builds this engine's piece by calling `f` on each global index.
 #[doc(hidden)]
-pub fn output_from_index<T: Element>(inputs: &mut KernelInputs<'_>, arity: usize, f: impl Fn(&[usize]) -> T) -> Result<KernelOutput> {
+pub fn output_from_index<T: Element>(
+    inputs: &mut KernelInputs<'_>,
+    arity: usize,
+    f: impl Fn(&[usize]) -> T,
+) -> Result<KernelOutput> {
     let ndim = inputs.index_layout.map_or(0, |l| l.maps.len());
     if ndim != arity {
         bail!(InvalidShape, "the function takes {arity} indices but the array has {ndim} axes");
@@ -353,7 +366,10 @@ pub fn output_from_index<T: Element>(inputs: &mut KernelInputs<'_>, arity: usize
 /// Builds this engine's piece of the array being created (the call's index
 /// layout) by calling `f` on the global index of each element, in local C
 /// order.
-pub(crate) fn output_from_global_index<T: Element>(inputs: &mut KernelInputs<'_>, mut f: impl FnMut(&[usize]) -> T) -> Result<KernelOutput> {
+pub(crate) fn output_from_global_index<T: Element>(
+    inputs: &mut KernelInputs<'_>,
+    mut f: impl FnMut(&[usize]) -> T,
+) -> Result<KernelOutput> {
     let Some(layout) = inputs.index_layout else {
         bail!(Protocol, "an array-building kernel was called without a layout");
     };
@@ -614,10 +630,20 @@ impl KernelCall {
         if let Some(first) = self.distributions.first() {
             for (d, name) in self.distributions.iter().zip(&self.names).skip(1) {
                 if d.shape() != first.shape() {
-                    bail!(InvalidShape, "`{}` has shape {:?} but `{name}` has shape {:?}", self.names[0], first.shape(), d.shape());
+                    bail!(
+                        InvalidShape,
+                        "`{}` has shape {:?} but `{name}` has shape {:?}",
+                        self.names[0],
+                        first.shape(),
+                        d.shape()
+                    );
                 }
                 if !d.is_compatible(first) {
-                    bail!(IncompatibleDistribution, "`{}` is distributed as {first} but `{name}` as {d}", self.names[0]);
+                    bail!(
+                        IncompatibleDistribution,
+                        "`{}` is distributed as {first} but `{name}` as {d}",
+                        self.names[0]
+                    );
                 }
             }
         }
@@ -714,8 +740,9 @@ impl KernelCall {
         let ctx = self.context_ref()?;
         let (key, _, distribution) = self.send_then(None, None, |targets, replies| {
             let dim_data = array_replies::<T>(&self.name, &replies)?;
-            Distribution::from_dim_data_per_rank(ctx, &dim_data, Some(targets))
-                .map_err(|e| e.context(format_args!("kernel `{}` returned pieces that do not form an array", self.name)))
+            Distribution::from_dim_data_per_rank(ctx, &dim_data, Some(targets)).map_err(|e| {
+                e.context(format_args!("kernel `{}` returned pieces that do not form an array", self.name))
+            })
         })?;
         Ok(DistArray::from_key(key, distribution))
     }
@@ -731,7 +758,11 @@ impl KernelCall {
     /// engines of `result` must each return a `LocalArray<T>` piece of it and
     /// every other engine `()`. A new DistArray over `result`; on any other
     /// answer the call is undone and fails.
-    pub(crate) fn run_array_onto<T: Element>(self, targets: Option<&[usize]>, result: &Distribution) -> Result<DistArray<T>> {
+    pub(crate) fn run_array_onto<T: Element>(
+        self,
+        targets: Option<&[usize]>,
+        result: &Distribution,
+    ) -> Result<DistArray<T>> {
         let (key, _, ()) = self.send_then(targets, None, |targets, replies| {
             for ((reply, _), target) in replies.iter().zip(targets) {
                 let keeps = result.targets().contains(target);
@@ -762,7 +793,9 @@ fn array_replies<T: Element>(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> 
         .iter()
         .map(|(reply, _)| match reply {
             KernelReply::Array { dtype, dim_data } if *dtype == T::DTYPE => Ok(dim_data.clone()),
-            KernelReply::Array { dtype, .. } => bail!(DTypeMismatch, "kernel `{name}` returned {dtype}, not {}", T::DTYPE),
+            KernelReply::Array { dtype, .. } => {
+                bail!(DTypeMismatch, "kernel `{name}` returned {dtype}, not {}", T::DTYPE)
+            }
             other => bail!(Protocol, "kernel `{name}` returned {other:?} where an array was expected"),
         })
         .collect()
@@ -825,11 +858,16 @@ pub struct ReturnsValue<R>(PhantomData<R>);
 impl<T: Element> KernelReturn for ReturnsArray<T> {
     type PerEngine = LocalArray<T>;
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<LocalArray<T>>> {
-        let (key, targets, dim_data) = call.send_then(targets, None, |_, replies| array_replies::<T>(&call.name, &replies))?;
+        let (key, targets, dim_data) =
+            call.send_then(targets, None, |_, replies| array_replies::<T>(&call.name, &replies))?;
         let ctx = call.context_ref()?;
         let pull = || -> Result<Vec<LocalArray<T>>> {
             let pulled = ctx.run(&targets, &Command::Pull { key: key.clone(), dtype: T::DTYPE }, Vec::new())?;
-            pulled.into_iter().zip(dim_data).map(|((_, bytes), dims)| LocalArray::from_bytes(&bytes, dims, Side::Client)).collect()
+            pulled
+                .into_iter()
+                .zip(dim_data)
+                .map(|((_, bytes), dims)| LocalArray::from_bytes(&bytes, dims, Side::Client))
+                .collect()
         };
         let pieces = pull();
         ctx.run_done(&targets, &Command::Delete { key })?;
@@ -873,7 +911,11 @@ impl Context {
     /// `WrongContext` if an array belongs to another context, `InvalidTarget`
     /// for targets outside this context, `KeyNotFound` if a target does not
     /// hold an array argument, `Engine` if the kernel panicked.
-    pub fn apply<K: Kernel>(&self, args: K::Args<'_>, targets: Option<&[usize]>) -> Result<Vec<<K::Output as KernelReturn>::PerEngine>> {
+    pub fn apply<K: Kernel>(
+        &self,
+        args: K::Args<'_>,
+        targets: Option<&[usize]>,
+    ) -> Result<Vec<<K::Output as KernelReturn>::PerEngine>> {
         let call = K::call(args)?.context(self)?;
         K::Output::apply(call, targets)
     }
@@ -888,14 +930,22 @@ impl Context {
     /// `InvalidShape` if `K` does not take one index per axis or the
     /// distribution's shape differs from `shape`; `OutOfMemory` if an engine
     /// cannot hold its piece (reported, never an aborted process).
-    pub fn fromfunction<K: IndexKernel>(&self, shape: &[usize], distribution: Option<&Distribution>) -> Result<DistArray<K::Elem>> {
+    pub fn fromfunction<K: IndexKernel>(
+        &self,
+        shape: &[usize],
+        distribution: Option<&Distribution>,
+    ) -> Result<DistArray<K::Elem>> {
         let distribution = match distribution {
             Some(d) => d.clone(),
             None => Distribution::from_shape(self, shape)?,
         };
         distribution.check_context(self)?;
         if distribution.shape() != shape {
-            bail!(InvalidShape, "fromfunction of shape {shape:?} was given a distribution of shape {:?}", distribution.shape());
+            bail!(
+                InvalidShape,
+                "fromfunction of shape {shape:?} was given a distribution of shape {:?}",
+                distribution.shape()
+            );
         }
         build_from_index(self, &distribution, K::INDEX_KEY, &())
     }
@@ -904,10 +954,17 @@ impl Context {
 /// A new array over `distribution` whose pieces the kernel registered under
 /// `kernel` builds on the engines (with [`output_from_global_index`]), given
 /// `args`.
-pub(crate) fn build_from_index<T: Element, A: Serialize>(ctx: &Context, distribution: &Distribution, kernel: &'static str, args: &A) -> Result<DistArray<T>> {
+pub(crate) fn build_from_index<T: Element, A: Serialize>(
+    ctx: &Context,
+    distribution: &Distribution,
+    kernel: &'static str,
+    args: &A,
+) -> Result<DistArray<T>> {
     let call = KernelCall::new(kernel).context(ctx)?.args(args)?;
     let layout = Some(distribution.layout().clone());
-    let (key, _, _) = call.send_then(Some(distribution.targets()), layout, |_, replies| array_replies::<T>(display_name(kernel), &replies))?;
+    let (key, _, _) = call.send_then(Some(distribution.targets()), layout, |_, replies| {
+        array_replies::<T>(display_name(kernel), &replies)
+    })?;
     Ok(DistArray::from_key(key, distribution.clone()))
 }
 
@@ -915,7 +972,12 @@ pub(crate) fn build_from_index<T: Element, A: Serialize>(ctx: &Context, distribu
 /// context's would give its pieces two owners.
 fn check_key_context(key: &str, ctx: &Context) -> Result<()> {
     if key.starts_with(crate::KEY_PREFIX) && !key.starts_with(ctx.key_prefix()) {
-        bail!(WrongContext, "key {key:?} belongs to another context than context {} (prefix {:?})", ctx.id(), ctx.key_prefix());
+        bail!(
+            WrongContext,
+            "key {key:?} belongs to another context than context {} (prefix {:?})",
+            ctx.id(),
+            ctx.key_prefix()
+        );
     }
     Ok(())
 }
@@ -941,7 +1003,9 @@ impl<T: Element> DistArray<T> {
         let targets = match targets {
             Some(t) => context.select_targets(Some(t))?,
             // No engine with the key: ask all of them, so the error names one.
-            None => crate::cleanup::get_local_keys(context, key)?.remove(key).unwrap_or_else(|| context.targets().to_vec()),
+            None => {
+                crate::cleanup::get_local_keys(context, key)?.remove(key).unwrap_or_else(|| context.targets().to_vec())
+            }
         };
         let replies = context.run(&targets, &Command::DimData { key: key.to_string() }, Vec::new())?;
         let dim_data = replies
@@ -967,7 +1031,10 @@ impl<T: Element> DistArray<T> {
         for ((reply, _), rank) in replies.into_iter().zip(0..) {
             if let Reply::DimData(d) = reply {
                 if d.iter().map(DimDict::size).collect::<Vec<_>>() != distribution.shape() {
-                    bail!(InvalidDimData, "the piece of rank {rank} under {key:?} belongs to an array of another shape");
+                    bail!(
+                        InvalidDimData,
+                        "the piece of rank {rank} under {key:?} belongs to an array of another shape"
+                    );
                 }
             }
         }

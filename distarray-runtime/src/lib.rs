@@ -37,9 +37,9 @@ mod local;
 mod ops;
 mod plot;
 mod protocol;
+mod random;
 mod redistribute;
 mod reduce;
-mod random;
 
 pub use crate::array::DistArray;
 pub use crate::comm::{Collectives, Comm};
@@ -54,12 +54,14 @@ pub use crate::error::{Error, ErrorKind, Result};
 pub use crate::io::{load_dnpy, load_npy, save_dnpy, save_npy, DnpyNames};
 #[cfg(feature = "hdf5")]
 pub use crate::io::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
-pub use crate::kernel::{EngineCtx, FromIndex, IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
+pub use crate::kernel::{
+    EngineCtx, FromIndex, IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue,
+};
 pub use crate::local::LocalArray;
 pub use crate::ops::{functions, Bitwise, Number, Operand, Operands, Real, Ufunc};
-pub use crate::reduce::{OrdElem, SumElem, Widen};
-pub use crate::redistribute::ExchangeStats;
 pub use crate::random::Random;
+pub use crate::redistribute::ExchangeStats;
+pub use crate::reduce::{OrdElem, SumElem, Widen};
 pub use num_complex::Complex;
 
 /// The HDF5 crate distarray uses, for benchmarks that compare against it.
@@ -70,8 +72,8 @@ pub use hdf5 as __hdf5;
 /// The maps of the reference's `maps` module, under one path.
 pub mod maps {
     pub use crate::distribution::{
-        choose_map, map_from_global_dim_dict, map_from_sizes, BlockCyclicMap, BlockMap, Dist, Map, MapBase,
-        NoDistMap, UnstructuredMap,
+        choose_map, map_from_global_dim_dict, map_from_sizes, BlockCyclicMap, BlockMap, Dist, Map, MapBase, NoDistMap,
+        UnstructuredMap,
     };
 }
 
@@ -79,9 +81,9 @@ pub mod maps {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::kernel::{
-        check_same_local_shape, collect_values, kernel_result, local_like, output_array, output_from_index, output_unit, output_value,
-        KernelArgs,
-        KernelArrays, KernelCall, KernelEntry, KernelFn, KernelInputs, KernelOutput,
+        check_same_local_shape, collect_values, kernel_result, local_like, output_array, output_from_index,
+        output_unit, output_value, KernelArgs, KernelArrays, KernelCall, KernelEntry, KernelFn, KernelInputs,
+        KernelOutput,
     };
     pub use crate::kernel::{FromIndex, IndexKernel, Kernel, ReturnsArray, ReturnsUnit, ReturnsValue};
     pub use crate::{Context, DistArray, Result};
@@ -127,5 +129,7 @@ pub mod traits {
 /// The common imports: `use distarray::prelude::*;`.
 pub mod prelude {
     pub use crate::traits::*;
-    pub use crate::{Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Random, Result};
+    pub use crate::{
+        Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Random, Result,
+    };
 }

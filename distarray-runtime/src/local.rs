@@ -30,7 +30,11 @@ impl<T: Element> LocalArray<T> {
     pub fn new(data: ArrayD<T>, dim_data: Vec<DimDict>) -> Result<Self> {
         let expected = local_shape(&dim_data);
         if data.shape() != expected.as_slice() {
-            bail!(InvalidDimData, "a local array of shape {:?} does not match its dim data, which gives {expected:?}", data.shape());
+            bail!(
+                InvalidDimData,
+                "a local array of shape {:?} does not match its dim data, which gives {expected:?}",
+                data.shape()
+            );
         }
         Ok(LocalArray { data, dim_data })
     }

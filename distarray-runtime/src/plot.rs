@@ -9,8 +9,8 @@ use ndarray::{ArrayD, IxDyn};
 use crate::alloc::Side;
 use crate::array::DistArray;
 use crate::distribution::Distribution;
-use crate::element::Element;
 use crate::distribution::MapBase;
+use crate::element::Element;
 use crate::error::{bail, err, Result};
 
 /// Side of one cell of the picture, in pixels.
@@ -75,7 +75,10 @@ impl Distribution {
         let height = rows * CELL + 2 * margin + legend;
         let dist: String = self.dist().into_iter().collect();
         let mut svg = String::new();
-        let _ = writeln!(svg, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">"#);
+        let _ = writeln!(
+            svg,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" viewBox="0 0 {width} {height}" font-family="sans-serif">"#
+        );
         let _ = writeln!(svg, r#"<rect width="{width}" height="{height}" fill="white"/>"#);
         let _ = writeln!(
             svg,
@@ -97,7 +100,13 @@ impl Distribution {
         let mut x = margin;
         let y = margin + rows * CELL + 10;
         for &engine in self.targets() {
-            let _ = writeln!(svg, r#"<rect x="{x}" y="{y}" width="14" height="14" fill="{}"/><text x="{}" y="{}" font-size="12">engine {engine}</text>"#, colour(engine), x + 18, y + 12);
+            let _ = writeln!(
+                svg,
+                r#"<rect x="{x}" y="{y}" width="14" height="14" fill="{}"/><text x="{}" y="{}" font-size="12">engine {engine}</text>"#,
+                colour(engine),
+                x + 18,
+                y + 12
+            );
             x += 80;
         }
         svg.push_str("</svg>\n");

@@ -40,7 +40,11 @@ impl Layout {
         use crate::distribution::MapBase;
         let cells = self.maps.iter().try_fold(1usize, |n, m| n.checked_mul(m.grid_size()));
         if cells != Some(self.targets.len()) {
-            return Err(err!(Protocol, "a layout of {} targets for a process grid of {cells:?} cells", self.targets.len()));
+            return Err(err!(
+                Protocol,
+                "a layout of {} targets for a process grid of {cells:?} cells",
+                self.targets.len()
+            ));
         }
         Ok(())
     }
@@ -175,7 +179,12 @@ pub fn fuzz_command(data: &[u8]) {
     let _ = decode::<Reply>(data);
     let mut engine = crate::engine::Engine::new(0, Box::new(NoComm));
     let setup = crate::distribution::BlockMap::new(4, 1)
-        .map(|m| Command::Create { key: "k".into(), dtype: DType::F64, layout: Layout { maps: vec![Map::Block(m)], targets: vec![0] }, init: Init::Ones })
+        .map(|m| Command::Create {
+            key: "k".into(),
+            dtype: DType::F64,
+            layout: Layout { maps: vec![Map::Block(m)], targets: vec![0] },
+            init: Init::Ones,
+        })
         .and_then(|c| encode(&c));
     if let Ok(setup) = setup {
         engine.handle(&setup, Vec::new(), true);

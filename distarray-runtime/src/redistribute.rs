@@ -24,7 +24,9 @@ use crate::distribution::{rank_to_coords, Distribution, Map, MapBase};
 use crate::element::{as_bytes, DType, Element};
 use crate::error::{bail, err, Result};
 use crate::kernel::register_for_every_dtype;
-use crate::kernel::{output_array, output_unit, output_value, KernelCall, KernelEntry, KernelInputs, KernelOutput, KernelReply};
+use crate::kernel::{
+    output_array, output_unit, output_value, KernelCall, KernelEntry, KernelInputs, KernelOutput, KernelReply,
+};
 use crate::local::LocalArray;
 use crate::protocol::Layout;
 
@@ -233,7 +235,12 @@ fn union_of(a: &Distribution, b: &Distribution) -> Vec<usize> {
 fn exchange_call<T: Element>(a: &DistArray<T>, distribution: &Distribution, keep: bool) -> Result<KernelCall> {
     same_context(a.context(), distribution.context(), "the target distribution")?;
     if distribution.shape() != a.shape() {
-        bail!(InvalidShape, "an array of shape {:?} cannot be distributed as shape {:?}", a.shape(), distribution.shape());
+        bail!(
+            InvalidShape,
+            "an array of shape {:?} cannot be distributed as shape {:?}",
+            a.shape(),
+            distribution.shape()
+        );
     }
     let args = ExchangeArgs {
         source: a.distribution().layout().clone(),
@@ -249,7 +256,10 @@ fn exchange_call<T: Element>(a: &DistArray<T>, distribution: &Distribution, keep
 /// position in that rank's piece.
 pub(crate) enum Locator<'a> {
     Block(&'a [usize]),
-    Cyclic { block: usize, grid: usize },
+    Cyclic {
+        block: usize,
+        grid: usize,
+    },
     NoDist,
     /// Unstructured: a lookup table by global index.
     Table(Vec<(usize, usize)>),
@@ -326,10 +336,12 @@ fn local_shape_of(layout: &Layout, rank: usize) -> Vec<usize> {
 
 /// The documented bound (see [`DistArray::distribute_as`]) for one engine.
 fn bound(args: &ExchangeArgs, src_rank: Option<usize>, dst_rank: Option<usize>, itemsize: usize) -> usize {
-    let piece = |layout: &Layout, rank: Option<usize>| rank.map_or((0, 0), |r| {
-        let shape = local_shape_of(layout, r);
-        (shape.iter().product::<usize>() * itemsize, shape.iter().sum::<usize>())
-    });
+    let piece = |layout: &Layout, rank: Option<usize>| {
+        rank.map_or((0, 0), |r| {
+            let shape = local_shape_of(layout, r);
+            (shape.iter().product::<usize>() * itemsize, shape.iter().sum::<usize>())
+        })
+    };
     let (s, n) = piece(&args.source, src_rank);
     let (d, m) = piece(&args.dest, dst_rank);
     let unstructured: usize = args
@@ -360,9 +372,19 @@ fn run_exchange<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutpu
     }
 }
 
-fn exchange<T: Element>(source: Option<&LocalArray<T>>, args: &ExchangeArgs, me: usize, comm: &dyn Comm) -> Result<(Option<LocalArray<T>>, ExchangeStats)> {
+fn exchange<T: Element>(
+    source: Option<&LocalArray<T>>,
+    args: &ExchangeArgs,
+    me: usize,
+    comm: &dyn Comm,
+) -> Result<(Option<LocalArray<T>>, ExchangeStats)> {
     let size = std::mem::size_of::<T>();
-    let position = |t: &usize| args.union.iter().position(|u| u == t).ok_or_else(|| err!(Protocol, "engine {t} is not among the exchange's engines"));
+    let position = |t: &usize| {
+        args.union
+            .iter()
+            .position(|u| u == t)
+            .ok_or_else(|| err!(Protocol, "engine {t} is not among the exchange's engines"))
+    };
     let src_union = args.source.targets.iter().map(position).collect::<Result<Vec<_>>>()?;
     let dst_union = args.dest.targets.iter().map(position).collect::<Result<Vec<_>>>()?;
     if comm.size() != args.union.len() {
@@ -485,7 +507,8 @@ impl Segments {
     }
 
     fn bytes(&self) -> usize {
-        self.0.capacity() * std::mem::size_of::<Vec<Seg>>() + self.0.iter().map(|l| l.capacity() * std::mem::size_of::<Seg>()).sum::<usize>()
+        self.0.capacity() * std::mem::size_of::<Vec<Seg>>()
+            + self.0.iter().map(|l| l.capacity() * std::mem::size_of::<Seg>()).sum::<usize>()
     }
 }
 
@@ -516,7 +539,9 @@ impl Globals {
     fn run(&self, i: usize, rest: usize) -> (usize, usize) {
         match self {
             Globals::Offset(lo) => (lo + i, rest),
-            Globals::Cyclic { block, grid, coord } => (((i / block) * grid + coord) * block + i % block, rest.min(block - i % block)),
+            Globals::Cyclic { block, grid, coord } => {
+                (((i / block) * grid + coord) * block + i % block, rest.min(block - i % block))
+            }
             Globals::Table(t) => (t[i], 1),
         }
     }
@@ -639,9 +664,14 @@ fn offsets(segs: &Segments, stride: usize, plan: &mut usize) -> Vec<Vec<usize>> 
     let offsets: Vec<Vec<usize>> = segs
         .0
         .iter()
-        .map(|list| list.iter().flat_map(|s| s.runs().flat_map(move |r| (r..r + s.len).map(move |p| p * stride))).collect())
+        .map(|list| {
+            list.iter().flat_map(|s| s.runs().flat_map(move |r| (r..r + s.len).map(move |p| p * stride))).collect()
+        })
         .collect();
-    *plan += offsets.iter().map(|o| o.capacity() * std::mem::size_of::<usize>() + std::mem::size_of::<Vec<usize>>()).sum::<usize>();
+    *plan += offsets
+        .iter()
+        .map(|o| o.capacity() * std::mem::size_of::<usize>() + std::mem::size_of::<Vec<usize>>())
+        .sum::<usize>();
     offsets
 }
 
@@ -672,7 +702,15 @@ fn copy_into<T: Element>(dst: &mut [T], bytes: &[u8]) {
 
 /// Packs this engine's source piece into one buffer per union rank, copying
 /// runs of consecutive elements with the same destination in one go.
-fn pack<T: Element>(piece: &LocalArray<T>, src: &Layout, rank: usize, dst: &Layout, dst_union: &[usize], send: &mut [Vec<u8>], plan: &mut usize) -> Result<()> {
+fn pack<T: Element>(
+    piece: &LocalArray<T>,
+    src: &Layout,
+    rank: usize,
+    dst: &Layout,
+    dst_union: &[usize],
+    send: &mut [Vec<u8>],
+    plan: &mut usize,
+) -> Result<()> {
     let ndim = src.maps.len();
     let shape = piece.local_shape().to_vec();
     if shape.contains(&0) {
@@ -704,7 +742,9 @@ fn pack<T: Element>(piece: &LocalArray<T>, src: &Layout, rank: usize, dst: &Layo
             for seg in last {
                 if seg.len == 1 {
                     let out = &mut buf[at..at + seg.count * size];
-                    for (chunk, v) in out.chunks_exact_mut(size).zip(values[base + seg.start..].iter().step_by(seg.step)) {
+                    for (chunk, v) in
+                        out.chunks_exact_mut(size).zip(values[base + seg.start..].iter().step_by(seg.step))
+                    {
                         chunk.copy_from_slice(as_bytes(std::slice::from_ref(v)));
                     }
                     at += seg.count * size;
@@ -723,7 +763,14 @@ fn pack<T: Element>(piece: &LocalArray<T>, src: &Layout, rank: usize, dst: &Layo
 }
 
 /// Builds this engine's result piece from what every source rank sent.
-fn unpack<T: Element>(mut received: Vec<Vec<u8>>, src: &Layout, src_union: &[usize], dst: &Layout, rank: usize, plan: &mut usize) -> Result<LocalArray<T>> {
+fn unpack<T: Element>(
+    mut received: Vec<Vec<u8>>,
+    src: &Layout,
+    src_union: &[usize],
+    dst: &Layout,
+    rank: usize,
+    plan: &mut usize,
+) -> Result<LocalArray<T>> {
     let ndim = dst.maps.len();
     let size = std::mem::size_of::<T>();
     let coords = rank_to_coords(rank, &grid_of(dst));
@@ -734,9 +781,14 @@ fn unpack<T: Element>(mut received: Vec<Vec<u8>>, src: &Layout, src_union: &[usi
     let sgrid = grid_of(src);
     // Per axis, per source coordinate: the local positions here of the
     // indices that source coordinate sends, in its own local order.
-    let segs: Vec<Segments> = if total > 0 { (0..ndim).map(|k| receive_segments(&dst.maps[k], coords[k], &src.maps[k], plan)).collect() } else { Vec::new() };
+    let segs: Vec<Segments> = if total > 0 {
+        (0..ndim).map(|k| receive_segments(&dst.maps[k], coords[k], &src.maps[k], plan)).collect()
+    } else {
+        Vec::new()
+    };
     let strides = rank_strides(&shape);
-    let outer_offsets: Vec<Vec<Vec<usize>>> = segs.iter().take(ndim.saturating_sub(1)).enumerate().map(|(k, sg)| offsets(sg, strides[k], plan)).collect();
+    let outer_offsets: Vec<Vec<Vec<usize>>> =
+        segs.iter().take(ndim.saturating_sub(1)).enumerate().map(|(k, sg)| offsets(sg, strides[k], plan)).collect();
     for (s, &u) in src_union.iter().enumerate() {
         let bytes = std::mem::take(&mut received[u]);
         let sc = rank_to_coords(s, &sgrid);
@@ -761,7 +813,8 @@ fn unpack<T: Element>(mut received: Vec<Vec<u8>>, src: &Layout, src_union: &[usi
             for seg in last {
                 if seg.len == 1 {
                     let from = &bytes[at..at + seg.count * size];
-                    for (v, chunk) in out[base + seg.start..].iter_mut().step_by(seg.step).zip(from.chunks_exact(size)) {
+                    for (v, chunk) in out[base + seg.start..].iter_mut().step_by(seg.step).zip(from.chunks_exact(size))
+                    {
                         copy_into(std::slice::from_mut(v), chunk);
                     }
                     at += seg.count * size;
@@ -795,7 +848,12 @@ const BASELINE_KERNEL: &str = "distarray::redistribute::alltoallv_baseline";
 /// Per union rank, the bytes this engine sends and receives in the exchange
 /// of `args` (from the same per-axis plans as [`pack`] and [`unpack`]).
 fn exchange_counts(args: &ExchangeArgs, me: usize, itemsize: usize) -> Result<(Vec<usize>, Vec<usize>)> {
-    let position = |t: &usize| args.union.iter().position(|u| u == t).ok_or_else(|| err!(Protocol, "engine {t} is not among the exchange's engines"));
+    let position = |t: &usize| {
+        args.union
+            .iter()
+            .position(|u| u == t)
+            .ok_or_else(|| err!(Protocol, "engine {t} is not among the exchange's engines"))
+    };
     let src_union = args.source.targets.iter().map(position).collect::<Result<Vec<_>>>()?;
     let dst_union = args.dest.targets.iter().map(position).collect::<Result<Vec<_>>>()?;
     let (mut sends, mut recvs) = (vec![0usize; args.union.len()], vec![0usize; args.union.len()]);
@@ -804,7 +862,8 @@ fn exchange_counts(args: &ExchangeArgs, me: usize, itemsize: usize) -> Result<(V
     let mut plan = 0;
     if let Some(rank) = args.source.targets.iter().position(|&t| t == me) {
         let coords = rank_to_coords(rank, &sgrid);
-        let segs: Vec<Segments> = (0..ndim).map(|k| axis_segments(&args.source.maps[k], coords[k], &args.dest.maps[k], &mut plan)).collect();
+        let segs: Vec<Segments> =
+            (0..ndim).map(|k| axis_segments(&args.source.maps[k], coords[k], &args.dest.maps[k], &mut plan)).collect();
         for (d, &u) in dst_union.iter().enumerate() {
             let dc = rank_to_coords(d, &dgrid);
             sends[u] = (0..ndim).map(|k| segs[k].total(dc[k])).product::<usize>() * itemsize;
@@ -812,7 +871,9 @@ fn exchange_counts(args: &ExchangeArgs, me: usize, itemsize: usize) -> Result<(V
     }
     if let Some(rank) = args.dest.targets.iter().position(|&t| t == me) {
         let coords = rank_to_coords(rank, &dgrid);
-        let segs: Vec<Segments> = (0..ndim).map(|k| receive_segments(&args.dest.maps[k], coords[k], &args.source.maps[k], &mut plan)).collect();
+        let segs: Vec<Segments> = (0..ndim)
+            .map(|k| receive_segments(&args.dest.maps[k], coords[k], &args.source.maps[k], &mut plan))
+            .collect();
         for (s, &u) in src_union.iter().enumerate() {
             let sc = rank_to_coords(s, &sgrid);
             recvs[u] = (0..ndim).map(|k| segs[k].total(sc[k])).product::<usize>() * itemsize;
@@ -856,8 +917,20 @@ fn mpi_baseline(raw: mpi::ffi::MPI_Comm, sends: &[usize], recvs: &[usize], reps:
     use mpi::datatype::{Partition, PartitionMut};
     use mpi::raw::FromRaw;
     use mpi::traits::*;
-    let counts = |c: &[usize]| c.iter().map(|&n| i32::try_from(n).map_err(|_| err!(Unsupported, "{n} bytes exceed MPI's count limit"))).collect::<Result<Vec<i32>>>();
-    let displs = |c: &[i32]| c.iter().scan(0i32, |acc, &n| { let d = *acc; *acc += n; Some(d) }).collect::<Vec<i32>>();
+    let counts = |c: &[usize]| {
+        c.iter()
+            .map(|&n| i32::try_from(n).map_err(|_| err!(Unsupported, "{n} bytes exceed MPI's count limit")))
+            .collect::<Result<Vec<i32>>>()
+    };
+    let displs = |c: &[i32]| {
+        c.iter()
+            .scan(0i32, |acc, &n| {
+                let d = *acc;
+                *acc += n;
+                Some(d)
+            })
+            .collect::<Vec<i32>>()
+    };
     let (scounts, rcounts) = (counts(sends)?, counts(recvs)?);
     let (sdispls, rdispls) = (displs(&scounts), displs(&rcounts));
     // SAFETY: `raw` is the live communicator of the engines, all of which run
@@ -933,7 +1006,8 @@ mod tests {
                         let segs = axis_segments(walked, coord, other, &mut 0);
                         let recv = receive_segments(walked, coord, other, &mut 0);
                         for c in 0..other.grid_size() {
-                            let want: Vec<usize> = (0..globals.len()).filter(|&i| locator.locate(globals[i]).0 == c).collect();
+                            let want: Vec<usize> =
+                                (0..globals.len()).filter(|&i| locator.locate(globals[i]).0 == c).collect();
                             assert_eq!(expand(&segs.0[c]), want, "{walked:?} {coord} / {other:?} {c}");
                             assert_eq!(segs.total(c), want.len());
                             let mut by_source = want.clone();

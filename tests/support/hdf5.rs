@@ -116,8 +116,18 @@ pub fn bad_input(ctx: &Context, dir: &Path) -> Result<()> {
     let missing = dir.join("no_such_file.h5");
     expect_err(distarray::load_hdf5::<f64>(&missing, &d, "buffer"), ErrorKind::Io, &missing, &["No such file"]);
     expect_err(distarray::load_hdf5::<f64>(&path, &d, "nope"), ErrorKind::KeyNotFound, &path, &["\"nope\"", "buffer"]);
-    expect_err(distarray::load_hdf5::<i32>(&path, &d, "buffer"), ErrorKind::DTypeMismatch, &path, &["float64", "int32"]);
-    expect_err(distarray::load_hdf5::<bool>(&path, &d, "buffer"), ErrorKind::DTypeMismatch, &path, &["float64", "bool"]);
+    expect_err(
+        distarray::load_hdf5::<i32>(&path, &d, "buffer"),
+        ErrorKind::DTypeMismatch,
+        &path,
+        &["float64", "int32"],
+    );
+    expect_err(
+        distarray::load_hdf5::<bool>(&path, &d, "buffer"),
+        ErrorKind::DTypeMismatch,
+        &path,
+        &["float64", "bool"],
+    );
     let d7 = Distribution::from_shape(ctx, &[7])?;
     expect_err(distarray::load_hdf5::<f64>(&path, &d7, "buffer"), ErrorKind::InvalidShape, &path, &["[6]", "[7]"]);
     let d2 = Distribution::from_shape(ctx, &[2, 3])?;
@@ -126,11 +136,19 @@ pub fn bad_input(ctx: &Context, dir: &Path) -> Result<()> {
     let text = dir.join("not_hdf5.h5");
     std::fs::write(&text, b"just some text, not HDF5\n").unwrap();
     expect_err(distarray::load_hdf5::<f64>(&text, &d, "buffer"), ErrorKind::Format, &text, &["not an HDF5 file"]);
-    expect_err(distarray::save_hdf5(&text, &a, &Hdf5Options::new().mode(Hdf5Mode::Append)), ErrorKind::Format, &text, &["not an HDF5 file"]);
+    expect_err(
+        distarray::save_hdf5(&text, &a, &Hdf5Options::new().mode(Hdf5Mode::Append)),
+        ErrorKind::Format,
+        &text,
+        &["not an HDF5 file"],
+    );
     // A file that cannot be created.
     let nowhere = dir.join("no_such_dir").join("x.h5");
     expect_err(distarray::save_hdf5(&nowhere, &a, &Hdf5Options::default()), ErrorKind::Io, &nowhere, &[]);
-    assert_eq!(distarray::save_hdf5(&path, &a, &Hdf5Options::new().key("")).unwrap_err().kind(), ErrorKind::InvalidArgument);
+    assert_eq!(
+        distarray::save_hdf5(&path, &a, &Hdf5Options::new().key("")).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
     // Everything still works.
     assert_eq!(distarray::load_hdf5::<f64>(&path, &d, "buffer")?.toarray()?, a.toarray()?);
     assert_eq!(a.sum()?, (0..6).map(|k| k as f64).sum::<f64>());

@@ -96,7 +96,14 @@ fn check_get_set(a: &mut DistArray<i64>, expected: &mut ArrayD<i64>) -> Result<(
     let shape = expected.shape().to_vec();
     for (idx, &v) in expected.indexed_iter() {
         let pos: Vec<isize> = idx.as_array_view().to_slice().expect("contiguous").iter().map(|&i| i as isize).collect();
-        let neg: Vec<isize> = idx.as_array_view().to_slice().expect("contiguous").iter().zip(&shape).map(|(&i, &n)| i as isize - n as isize).collect();
+        let neg: Vec<isize> = idx
+            .as_array_view()
+            .to_slice()
+            .expect("contiguous")
+            .iter()
+            .zip(&shape)
+            .map(|(&i, &n)| i as isize - n as isize)
+            .collect();
         assert_eq!(a.get(&pos)?, v, "get {pos:?} of {}", a.distribution());
         assert_eq!(a.get(&neg)?, v, "get {neg:?} of {}", a.distribution());
     }
@@ -172,7 +179,8 @@ pub fn check_indexing(ctx: &Context) -> Result<usize> {
             let r = Random::new(ctx).rand(&d)?;
             let rn = r.toarray()?;
             for (idx, &v) in rn.indexed_iter().step_by(3) {
-                let pos: Vec<isize> = idx.as_array_view().to_slice().expect("contiguous").iter().map(|&i| i as isize).collect();
+                let pos: Vec<isize> =
+                    idx.as_array_view().to_slice().expect("contiguous").iter().map(|&i| i as isize).collect();
                 assert_eq!(r.get(&pos)?, v);
             }
             if shape.len() == 2 {

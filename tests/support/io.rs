@@ -57,7 +57,8 @@ pub fn distributions(ctx: &Context, shape: &[usize]) -> Vec<Distribution> {
         })
         .collect();
     // Block-cyclic with blocks of 2 on the first axis, the rest whole.
-    let mut dims = vec![GlobalDimDict::BlockCyclic { size: shape[0], proc_grid_size: ctx.num_targets(), block_size: 2 }];
+    let mut dims =
+        vec![GlobalDimDict::BlockCyclic { size: shape[0], proc_grid_size: ctx.num_targets(), block_size: 2 }];
     dims.extend(shape[1..].iter().map(|&size| GlobalDimDict::NoDist { size }));
     out.push(Distribution::from_global_dim_data(ctx, &dims, None).unwrap());
     out

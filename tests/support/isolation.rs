@@ -34,7 +34,13 @@ fn fill_then_fail_on(a: &mut LocalArray<f64>, rank: usize, engine: &EngineCtx) -
 
 /// Overwrites both pieces, then panics on the engine of rank `rank`.
 #[local]
-pub fn write_two_then_panic(a: &mut LocalArray<f64>, b: &mut LocalArray<i64>, c: &LocalArray<f64>, rank: usize, engine: &EngineCtx) {
+pub fn write_two_then_panic(
+    a: &mut LocalArray<f64>,
+    b: &mut LocalArray<i64>,
+    c: &LocalArray<f64>,
+    rank: usize,
+    engine: &EngineCtx,
+) {
     a.zip_mut_with(c, |x, y| *x += y);
     b.fill(7);
     if engine.rank() == rank {
@@ -213,22 +219,55 @@ pub fn check_failed_calls_change_nothing(ctx: &Context) -> Result<usize> {
         // Small arrays use fewer engines than the context has.
         let engines = a.targets().len();
         for rank in [0, engines / 2, engines - 1] {
-            expect_err("write_then_err", write_then_err(&mut a, rank), ErrorKind::InvalidArgument, &["gave up after writing"]);
+            expect_err(
+                "write_then_err",
+                write_then_err(&mut a, rank),
+                ErrorKind::InvalidArgument,
+                &["gave up after writing"],
+            );
             assert_eq!(a.toarray()?, original, "{dist}: write_then_err failing on rank {rank} changed the array");
-            expect_err("write_two_then_panic", write_two_then_panic(&mut a, &mut b, &c, rank), ErrorKind::Engine, &["deliberate panic"]);
+            expect_err(
+                "write_two_then_panic",
+                write_two_then_panic(&mut a, &mut b, &c, rank),
+                ErrorKind::Engine,
+                &["deliberate panic"],
+            );
             assert_eq!(a.toarray()?, original, "{dist}: a panic on rank {rank} changed the first array");
-            assert_eq!(b.toarray()?, original.mapv(|x| x as i64), "{dist}: a panic on rank {rank} changed the second array");
-            expect_err("reshape_then_err", reshape_then_err(&mut a, rank), ErrorKind::InvalidArgument, &["replacing its piece"]);
+            assert_eq!(
+                b.toarray()?,
+                original.mapv(|x| x as i64),
+                "{dist}: a panic on rank {rank} changed the second array"
+            );
+            expect_err(
+                "reshape_then_err",
+                reshape_then_err(&mut a, rank),
+                ErrorKind::InvalidArgument,
+                &["replacing its piece"],
+            );
             assert_eq!(a.toarray()?, original, "{dist}: a replaced piece stayed after a failure on rank {rank}");
             checks += 4;
         }
-        expect_err("write_meet_then_fail", write_meet_then_fail(&mut a), ErrorKind::InvalidArgument, &["after the collective"]);
+        expect_err(
+            "write_meet_then_fail",
+            write_meet_then_fail(&mut a),
+            ErrorKind::InvalidArgument,
+            &["after the collective"],
+        );
         assert_eq!(a.toarray()?, original, "{dist}: a failure after a collective changed the array");
         // No result of the failed calls stays behind.
-        assert_eq!(distarray::cleanup::get_local_keys(ctx, ctx.key_prefix())?, before_keys, "{dist}: failed calls left keys");
+        assert_eq!(
+            distarray::cleanup::get_local_keys(ctx, ctx.key_prefix())?,
+            before_keys,
+            "{dist}: failed calls left keys"
+        );
         if engines > 1 {
             // Succeeded on every engine, but the client refuses the result.
-            expect_err("write_then_return_misfits", write_then_return_misfits(&mut a), ErrorKind::InvalidDimData, &["do not form an array"]);
+            expect_err(
+                "write_then_return_misfits",
+                write_then_return_misfits(&mut a),
+                ErrorKind::InvalidDimData,
+                &["do not form an array"],
+            );
             assert_eq!(a.toarray()?, original, "{dist}: a refused result left the array changed");
         }
         // `Result` kernels: `Ok` values and pieces as usual, an `Err` of any
@@ -340,7 +379,11 @@ pub fn check_close_races(make: impl Fn() -> Result<Context>) -> Result<usize> {
                     scope.spawn(move || {
                         let mut seen = 0;
                         for _ in 0..200 {
-                            let result = a.sum().map(drop).and_then(|()| functions::add(a, 1.0).map(drop)).and_then(|()| a.toarray().map(drop));
+                            let result = a
+                                .sum()
+                                .map(drop)
+                                .and_then(|()| functions::add(a, 1.0).map(drop))
+                                .and_then(|()| a.toarray().map(drop));
                             match result {
                                 Ok(()) => {}
                                 Err(e) => {

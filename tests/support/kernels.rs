@@ -164,7 +164,10 @@ pub fn check_kernels(ctx: &Context) -> Result<()> {
         let adopted = DistArray::<f64>::from_localarrays(y.key(), ctx, Some(y.targets()))?;
         assert_eq!(adopted.toarray()?, y.toarray()?);
         assert!(adopted.distribution().is_compatible(y.distribution()));
-        assert_eq!(DistArray::<i32>::from_localarrays(y.key(), ctx, Some(y.targets())).unwrap_err().kind(), ErrorKind::DTypeMismatch);
+        assert_eq!(
+            DistArray::<i32>::from_localarrays(y.key(), ctx, Some(y.targets())).unwrap_err().kind(),
+            ErrorKind::DTypeMismatch
+        );
         std::mem::forget(adopted); // `y` owns the key
 
         // #[vectorize] on arrays of one layout.
@@ -235,7 +238,12 @@ fn same_name_first(x: &DistArray<f64>, ints: &DistArray<i64>) -> Result<SameName
 
     let ctx = x.context();
     let n = ints.shape()[0];
-    Ok((which(x)?, ctx.apply::<which>((x,), None)?, twist(ints)?.toarray()?, ctx.fromfunction::<twist>(&[n], None)?.toarray()?))
+    Ok((
+        which(x)?,
+        ctx.apply::<which>((x,), None)?,
+        twist(ints)?.toarray()?,
+        ctx.fromfunction::<twist>(&[n], None)?.toarray()?,
+    ))
 }
 
 /// Defines `which` and `twist` again, in the same module: other bodies.
@@ -252,7 +260,12 @@ fn same_name_second(x: &DistArray<f64>, ints: &DistArray<i64>) -> Result<SameNam
 
     let ctx = x.context();
     let n = ints.shape()[0];
-    Ok((which(x)?, ctx.apply::<which>((x,), None)?, twist(ints)?.toarray()?, ctx.fromfunction::<twist>(&[n], None)?.toarray()?))
+    Ok((
+        which(x)?,
+        ctx.apply::<which>((x,), None)?,
+        twist(ints)?.toarray()?,
+        ctx.fromfunction::<twist>(&[n], None)?.toarray()?,
+    ))
 }
 
 /// Two `#[local]` and two `#[vectorize]` kernels of one name in one module,

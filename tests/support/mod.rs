@@ -11,7 +11,8 @@ use ndarray::{ArrayD, IxDyn};
 
 /// Shapes covering 1-D to 3-D, sizes that do not divide evenly and more ranks
 /// than elements.
-pub const SHAPES: &[&[usize]] = &[&[0], &[1], &[2], &[7], &[10], &[13], &[5, 7], &[1, 9], &[10, 3], &[3, 4, 5], &[2, 3, 7]];
+pub const SHAPES: &[&[usize]] =
+    &[&[0], &[1], &[2], &[7], &[10], &[13], &[5, 7], &[1, 9], &[10, 3], &[3, 4, 5], &[2, 3, 7]];
 
 /// Which per-axis rank owns global index `i`, computed from the documented
 /// layouts (not from the library's maps). `None` for unstructured axes.
@@ -84,7 +85,8 @@ pub fn check_layout(ctx: &Context, d: &Distribution, explicit_owner: &dyn Fn(usi
     assert_eq!(d.owning_ranks(&out_of_range).unwrap_err().kind(), ErrorKind::IndexOutOfBounds);
 
     // The dim data rebuilds the same distribution.
-    let rebuilt = Distribution::from_dim_data_per_rank(ctx, &d.get_dim_data_per_rank(), Some(d.targets())).expect("from_dim_data_per_rank");
+    let rebuilt = Distribution::from_dim_data_per_rank(ctx, &d.get_dim_data_per_rank(), Some(d.targets()))
+        .expect("from_dim_data_per_rank");
     assert!(rebuilt.is_compatible(d), "{what}: dim data round trip gave {rebuilt}");
     global.len()
 }
@@ -102,14 +104,19 @@ pub fn check_all_layouts(ctx: &Context) -> usize {
     for shape in SHAPES {
         let mut combos: Vec<Vec<Dist>> = vec![vec![]];
         for _ in 0..shape.len() {
-            combos = combos.into_iter().flat_map(|c| choices.iter().map(move |&d| [c.clone(), vec![d]].concat())).collect();
+            combos =
+                combos.into_iter().flat_map(|c| choices.iter().map(move |&d| [c.clone(), vec![d]].concat())).collect();
         }
         for dists in combos {
             match Distribution::builder(ctx, shape).dists(&dists).build() {
                 Ok(d) => {
                     // Block and 'n' layouts leave no engine an empty piece (DistArray).
                     if dists.iter().all(|&x| matches!(x, Dist::Block | Dist::NoDist)) && !shape.contains(&0) {
-                        assert!(d.localshapes().iter().all(|s| !s.contains(&0)), "{d}: empty pieces {:?}", d.localshapes());
+                        assert!(
+                            d.localshapes().iter().all(|s| !s.contains(&0)),
+                            "{d}: empty pieces {:?}",
+                            d.localshapes()
+                        );
                     }
                     // One distributed axis: min(engines, size) processes at most.
                     let distributed: Vec<usize> = (0..shape.len()).filter(|&a| dists[a] != Dist::NoDist).collect();
@@ -117,9 +124,15 @@ pub fn check_all_layouts(ctx: &Context) -> usize {
                         assert!(d.nprocs() <= ctx.num_targets().min(shape[axis].max(1)), "{d}");
                     }
                     // The engines holding pieces, in the context's order.
-                    let positions: Vec<usize> =
-                        d.targets().iter().map(|t| ctx.targets().iter().position(|c| c == t).expect("a context target")).collect();
-                    assert!(positions.windows(2).all(|w| w[0] < w[1]) && positions[0] == 0, "{d}: targets out of order");
+                    let positions: Vec<usize> = d
+                        .targets()
+                        .iter()
+                        .map(|t| ctx.targets().iter().position(|c| c == t).expect("a context target"))
+                        .collect();
+                    assert!(
+                        positions.windows(2).all(|w| w[0] < w[1]) && positions[0] == 0,
+                        "{d}: targets out of order"
+                    );
                     check_layout(ctx, &d, &no_explicit);
                     layouts += 1;
                 }
@@ -214,7 +227,8 @@ pub fn check_reduce(ctx: &Context) {
     assert_eq!(r.shape(), &[8, 5]);
     assert_eq!(r.dist(), vec!['b', 'n']);
     assert_eq!(r.grid_shape(), &[d.grid_shape()[0], 1]);
-    let expected: Vec<usize> = (0..d.nprocs()).filter(|&rank| d.coords(rank)[1] == 0).map(|rank| d.targets()[rank]).collect();
+    let expected: Vec<usize> =
+        (0..d.nprocs()).filter(|&rank| d.coords(rank)[1] == 0).map(|rank| d.targets()[rank]).collect();
     assert_eq!(r.targets(), expected.as_slice());
     let scalar = d.reduce(&[0, 1, 2]).expect("reduce to 0-d");
     assert_eq!(scalar.ndim(), 0);
@@ -483,7 +497,11 @@ fn check_array_on(ctx: &Context, d: &Distribution, what: &str) {
     assert_eq!(moved.targets(), d.targets(), "{what}");
     let sum = distarray::functions::add(&x, &moved).expect("add after distribute_as");
     assert_eq!(sum.toarray().expect("toarray"), global.mapv(|v| 2.0 * v), "{what}: x + y");
-    assert_eq!(x.distribute_as(&full).expect("distribute_as").toarray().expect("toarray"), global, "{what}: back to all engines");
+    assert_eq!(
+        x.distribute_as(&full).expect("distribute_as").toarray().expect("toarray"),
+        global,
+        "{what}: back to all engines"
+    );
     // Random numbers depend on the global index only, not on the layout.
     let (r1, r2) = (Random::new(ctx), Random::new(ctx));
     r1.seed(Some(11));
@@ -493,7 +511,8 @@ fn check_array_on(ctx: &Context, d: &Distribution, what: &str) {
     // A slice of the first half of axis 0.
     if shape[0] > 1 {
         let half = shape[0] / 2;
-        let part = x.slice([ndarray::SliceInfoElem::Slice { start: 0, end: Some(half as isize), step: 1 }]).expect("slice");
+        let part =
+            x.slice([ndarray::SliceInfoElem::Slice { start: 0, end: Some(half as isize), step: 1 }]).expect("slice");
         let expected = global.slice_axis(ndarray::Axis(0), ndarray::Slice::from(0..half)).to_owned();
         assert_eq!(part.toarray().expect("toarray"), expected, "{what}: slice");
     }
@@ -510,6 +529,9 @@ fn check_array_on(ctx: &Context, d: &Distribution, what: &str) {
     assert_eq!(back.get_localshapes(), d.localshapes(), "{what}: .dnpy local shapes");
     assert_eq!(back.targets(), &ctx.targets()[..d.nprocs()], "{what}: loaded on the first engines");
     let names: Vec<_> = (0..d.nprocs()).map(|r| dir.join(format!("x_{r}.dnpy"))).collect();
-    assert_eq!(distarray::load_dnpy::<f64>(ctx, names).expect("load_dnpy of names").toarray().expect("toarray"), global);
+    assert_eq!(
+        distarray::load_dnpy::<f64>(ctx, names).expect("load_dnpy of names").toarray().expect("toarray"),
+        global
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

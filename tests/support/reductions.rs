@@ -81,12 +81,36 @@ pub fn check_layouts(ctx: &Context) -> Result<usize> {
                 assert_eq!(s.distribution().shape(), d.reduce(&axes)?.shape());
                 assert!(s.distribution().is_compatible(&d.reduce(&axes)?), "{what}: result distribution");
                 assert_close(&s.toarray()?, &oracle(&x, &axes, |l| l.iter().sum()), &format!("{what} sum"));
-                assert_eq!(ai.sum_axis(&axes)?.toarray()?, oracle(&xi, &axes, |l| l.iter().sum::<i64>()), "{what} int sum");
-                assert_eq!(ai.min_axis(&axes)?.toarray()?, oracle(&xi, &axes, |l| *l.iter().min().expect("lane")), "{what} min");
-                assert_eq!(a.max_axis(&axes)?.toarray()?, oracle(&x, &axes, |l| l.iter().copied().fold(f64::NEG_INFINITY, f64::max)), "{what} max");
-                assert_close(&a.mean_axis(&axes)?.toarray()?, &oracle(&x, &axes, |l| l.iter().sum::<f64>() / l.len() as f64), &format!("{what} mean"));
-                assert_close(&ai.var_axis(&axes, 1.0)?.toarray()?, &oracle(&xi, &axes, |l| variance(&l.iter().map(|&v| v as f64).collect::<Vec<_>>(), 1.0)), &format!("{what} var"));
-                assert_close(&a.std_axis(&axes, 0.0)?.toarray()?, &oracle(&x, &axes, |l| variance(l, 0.0).sqrt()), &format!("{what} std"));
+                assert_eq!(
+                    ai.sum_axis(&axes)?.toarray()?,
+                    oracle(&xi, &axes, |l| l.iter().sum::<i64>()),
+                    "{what} int sum"
+                );
+                assert_eq!(
+                    ai.min_axis(&axes)?.toarray()?,
+                    oracle(&xi, &axes, |l| *l.iter().min().expect("lane")),
+                    "{what} min"
+                );
+                assert_eq!(
+                    a.max_axis(&axes)?.toarray()?,
+                    oracle(&x, &axes, |l| l.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+                    "{what} max"
+                );
+                assert_close(
+                    &a.mean_axis(&axes)?.toarray()?,
+                    &oracle(&x, &axes, |l| l.iter().sum::<f64>() / l.len() as f64),
+                    &format!("{what} mean"),
+                );
+                assert_close(
+                    &ai.var_axis(&axes, 1.0)?.toarray()?,
+                    &oracle(&xi, &axes, |l| variance(&l.iter().map(|&v| v as f64).collect::<Vec<_>>(), 1.0)),
+                    &format!("{what} var"),
+                );
+                assert_close(
+                    &a.std_axis(&axes, 0.0)?.toarray()?,
+                    &oracle(&x, &axes, |l| variance(l, 0.0).sqrt()),
+                    &format!("{what} std"),
+                );
                 checked += 1;
             }
         }
@@ -108,7 +132,10 @@ pub fn check_dtypes(ctx: &Context) -> Result<()> {
     assert_eq!(b.sum_as::<i64>()?, flags.iter().filter(|&&f| f).count() as i64);
     assert!(b.max()?);
     assert!(!b.min()?);
-    assert_eq!(b.sum_axis_as::<u32>(&[1])?.toarray()?, oracle(&flags, &[1], |l| l.iter().filter(|&&f| f).count() as u32));
+    assert_eq!(
+        b.sum_axis_as::<u32>(&[1])?.toarray()?,
+        oracle(&flags, &[1], |l| l.iter().filter(|&&f| f).count() as u32)
+    );
     assert!(close(b.mean()?, flags.iter().filter(|&&f| f).count() as f64 / 30.0));
 
     let u = ArrayD::from_shape_fn(IxDyn(&[7, 3]), |i| (i[0] * 3 + i[1]) as u32 * 1000);
@@ -181,7 +208,16 @@ fn layouts(ctx: &Context, shape: &[usize]) -> Result<Vec<Distribution>> {
     const C: Dist = Dist::CYCLIC;
     let bc = |block_size| Dist::BlockCyclic { block_size };
     let combos: Vec<Vec<Dist>> = match shape.len() {
-        2 => vec![vec![B, B], vec![C, C], vec![bc(2), N], vec![N, bc(3)], vec![B, C], vec![C, bc(2)], vec![U, N], vec![N, B]],
+        2 => vec![
+            vec![B, B],
+            vec![C, C],
+            vec![bc(2), N],
+            vec![N, bc(3)],
+            vec![B, C],
+            vec![C, bc(2)],
+            vec![U, N],
+            vec![N, B],
+        ],
         _ => vec![vec![B, B, B], vec![C, N, C], vec![N, bc(2), B], vec![bc(3), C, N], vec![N, N, U]],
     };
     let mut out = Vec::new();
@@ -252,11 +288,19 @@ pub fn check_infinities(ctx: &Context) -> Result<()> {
                 assert!(a.var(0.0)?.is_nan() && a.std(1.0)?.is_nan(), "{what}: var/std of infinities");
                 for axes in axis_sets(shape.len()) {
                     let what = format!("{what} axes {axes:?}");
-                    assert_same(&a.mean_axis(&axes)?.toarray()?, &oracle(&x, &axes, numpy_mean), &format!("{what} mean"));
+                    assert_same(
+                        &a.mean_axis(&axes)?.toarray()?,
+                        &oracle(&x, &axes, numpy_mean),
+                        &format!("{what} mean"),
+                    );
                     for ddof in [0.0, 1.0] {
                         let var = oracle(&x, &axes, |l| numpy_var(l, ddof));
                         assert_same(&a.var_axis(&axes, ddof)?.toarray()?, &var, &format!("{what} var ddof={ddof}"));
-                        assert_same(&a.std_axis(&axes, ddof)?.toarray()?, &var.mapv(f64::sqrt), &format!("{what} std ddof={ddof}"));
+                        assert_same(
+                            &a.std_axis(&axes, ddof)?.toarray()?,
+                            &var.mapv(f64::sqrt),
+                            &format!("{what} std ddof={ddof}"),
+                        );
                     }
                 }
             }
@@ -275,10 +319,22 @@ pub fn check_infinities(ctx: &Context) -> Result<()> {
         for axes in axis_sets(2) {
             let what = format!("{d} axes {axes:?}");
             assert_same(&a.mean_axis(&axes)?.toarray()?, &oracle(&x, &axes, numpy_mean), &format!("{what} mean"));
-            assert_same(&a.var_axis(&axes, 1.0)?.toarray()?, &oracle(&x, &axes, |l| numpy_var(l, 1.0)), &format!("{what} var"));
+            assert_same(
+                &a.var_axis(&axes, 1.0)?.toarray()?,
+                &oracle(&x, &axes, |l| numpy_var(l, 1.0)),
+                &format!("{what} var"),
+            );
             assert_same(&a.sum_axis(&axes)?.toarray()?, &oracle(&x, &axes, |l| l.iter().sum()), &format!("{what} sum"));
-            assert_eq!(a.max_axis(&axes)?.toarray()?, oracle(&x, &axes, |l| l.iter().copied().fold(f64::NEG_INFINITY, f64::max)), "{what} max");
-            assert_eq!(a.min_axis(&axes)?.toarray()?, oracle(&x, &axes, |l| l.iter().copied().fold(INF, f64::min)), "{what} min");
+            assert_eq!(
+                a.max_axis(&axes)?.toarray()?,
+                oracle(&x, &axes, |l| l.iter().copied().fold(f64::NEG_INFINITY, f64::max)),
+                "{what} max"
+            );
+            assert_eq!(
+                a.min_axis(&axes)?.toarray()?,
+                oracle(&x, &axes, |l| l.iter().copied().fold(INF, f64::min)),
+                "{what} min"
+            );
         }
     }
 
@@ -342,7 +398,10 @@ pub fn check_large_offset(ctx: &Context) -> Result<f64> {
                 assert!(relative_error(std, exact.sqrt()) < 1e-9, "{what}: std {std} vs exact {}", exact.sqrt());
                 for axes in axis_sets(shape.len()) {
                     let exact = oracle(&x, &axes, |l| exact_offset_variance(l, ddof));
-                    for (name, got, want) in [("var", a.var_axis(&axes, ddof)?, exact.clone()), ("std", a.std_axis(&axes, ddof)?, exact.mapv(f64::sqrt))] {
+                    for (name, got, want) in [
+                        ("var", a.var_axis(&axes, ddof)?, exact.clone()),
+                        ("std", a.std_axis(&axes, ddof)?, exact.mapv(f64::sqrt)),
+                    ] {
                         let got = got.toarray()?;
                         assert_eq!(got.shape(), want.shape());
                         for (&g, &w) in got.iter().zip(&want) {
@@ -352,7 +411,10 @@ pub fn check_large_offset(ctx: &Context) -> Result<f64> {
                     }
                     let means = a.mean_axis(&axes)?.toarray()?;
                     let want = oracle(&x, &axes, |l| 1e9 + l.iter().map(|v| v - 1e9).sum::<f64>() / l.len() as f64);
-                    assert!(means.iter().zip(&want).all(|(&g, &w)| (g - w).abs() <= 2.4e-7), "{what}: mean axes {axes:?}");
+                    assert!(
+                        means.iter().zip(&want).all(|(&g, &w)| (g - w).abs() <= 2.4e-7),
+                        "{what}: mean axes {axes:?}"
+                    );
                 }
             }
         }
@@ -381,14 +443,20 @@ pub fn check_against_numpy(ctx: &Context, numpy_output: &str) -> Result<()> {
     for (k, v) in [(3, f64::INFINITY), (24, f64::INFINITY), (10, f64::NEG_INFINITY), (40, f64::NEG_INFINITY)] {
         *inf.iter_mut().nth(k).expect("index") = v;
     }
-    let flat = |a: DistArray<f64>| -> Result<ArrayD<f64>> { Ok(ArrayD::from_shape_vec(IxDyn(&[a.shape().iter().product()]), a.toarray()?.iter().copied().collect()).expect("flat")) };
+    let flat = |a: DistArray<f64>| -> Result<ArrayD<f64>> {
+        Ok(ArrayD::from_shape_vec(IxDyn(&[a.shape().iter().product()]), a.toarray()?.iter().copied().collect())
+            .expect("flat"))
+    };
     let near = |got: &ArrayD<f64>, want: &ArrayD<f64>, what: &str| {
         assert_eq!(got.len(), want.len(), "{what}");
         // numpy is the less accurate here: its mean along axis 0 is summed
         // row by row, and its variance of this data is 2.8e-8 off the exact
         // value (axis 1: 2.9e-9, whole: 6.6e-10); check_large_offset holds
         // distarray to 1e-9 of the exact value.
-        assert!(got.iter().zip(want).all(|(&g, &w)| relative_error(g, w) < 1e-7), "{what}: got {got}, numpy gives {want}");
+        assert!(
+            got.iter().zip(want).all(|(&g, &w)| relative_error(g, w) < 1e-7),
+            "{what}: got {got}, numpy gives {want}"
+        );
     };
     for d in layouts(ctx, &[40, 64])? {
         let a = ctx.fromarray(&offset, Some(&d))?;

@@ -98,7 +98,9 @@ pub trait Sample: Element {
 }
 
 /// numpy's result for every ufunc numpy defines on all types.
-pub trait Model: Ufunc<Float: FloatModel + Close, Promoted: Close, Quotient: Close, Magnitude: Close> + Sample + Close {
+pub trait Model:
+    Ufunc<Float: FloatModel + Close, Promoted: Close, Quotient: Close, Magnitude: Close> + Sample + Close
+{
     fn add(a: Self, b: Self) -> Self;
     fn mul(a: Self, b: Self) -> Self;
     fn abs(a: Self) -> Self::Magnitude;
@@ -375,7 +377,11 @@ impl Model for bool {
         i8::from(a)
     }
     fn power(a: bool, b: bool) -> i8 {
-        if b { i8::from(a) } else { 1 }
+        if b {
+            i8::from(a)
+        } else {
+            1
+        }
     }
     fn float(a: bool) -> f32 {
         f32::from(u8::from(a))
@@ -508,10 +514,28 @@ pub fn check_common<T: Model>(ctx: &Context, d: &Distribution) {
     check_unary!(o, x, xa, absolute, absolute_into, T::abs);
     check_unary!(o, x, xa, conjugate, conjugate_into, T::conj);
     check_unary!(o, x, xa, square, square_into, T::square);
-    check_float_functions!(o, arccos / arccos_into, arccosh / arccosh_into, arcsin / arcsin_into, arcsinh / arcsinh_into,
-        arctan / arctan_into, arctanh / arctanh_into, cos / cos_into, cosh / cosh_into, exp / exp_into, expm1 / expm1_into,
-        log / log_into, log10 / log10_into, log1p / log1p_into, rint / rint_into, sin / sin_into, sinh / sinh_into,
-        sqrt / sqrt_into, tan / tan_into, tanh / tanh_into);
+    check_float_functions!(
+        o,
+        arccos / arccos_into,
+        arccosh / arccosh_into,
+        arcsin / arcsin_into,
+        arcsinh / arcsinh_into,
+        arctan / arctan_into,
+        arctanh / arctanh_into,
+        cos / cos_into,
+        cosh / cosh_into,
+        exp / exp_into,
+        expm1 / expm1_into,
+        log / log_into,
+        log10 / log10_into,
+        log1p / log1p_into,
+        rint / rint_into,
+        sin / sin_into,
+        sinh / sinh_into,
+        sqrt / sqrt_into,
+        tan / tan_into,
+        tanh / tanh_into
+    );
 
     let o = Pair::<T>::new(ctx, d, |i| T::nonzero(i, 2), T::nonzero(5, 3));
     check_binary!(o, true_divide, true_divide_into, T::quotient);
@@ -604,7 +628,8 @@ pub fn check_every_layout(ctx: &Context) -> usize {
     for shape in [&[10][..], &[5, 3], &[3, 2, 5]] {
         let mut combos: Vec<Vec<Dist>> = vec![vec![]];
         for _ in 0..shape.len() {
-            combos = combos.into_iter().flat_map(|c| choices.iter().map(move |&d| [c.clone(), vec![d]].concat())).collect();
+            combos =
+                combos.into_iter().flat_map(|c| choices.iter().map(move |&d| [c.clone(), vec![d]].concat())).collect();
         }
         for dists in combos {
             let Ok(d) = Distribution::builder(ctx, shape).dists(&dists).build() else {
@@ -663,7 +688,12 @@ pub fn check_edge_cases(ctx: &Context) {
     let fb = arr(ctx, &[f64::INFINITY, 0.0, 0.0, 3.0, f64::NEG_INFINITY, 2.0, 2.0, -0.0]);
     let nan = f64::NAN;
     let inf = f64::INFINITY;
-    let matches_np = |g: Vec<f64>, e: &[f64]| g.len() == e.len() && g.iter().zip(e).all(|(x, y)| f64::close(*x, *y) && (x.is_sign_negative() == y.is_sign_negative() || x.is_nan()));
+    let matches_np = |g: Vec<f64>, e: &[f64]| {
+        g.len() == e.len()
+            && g.iter()
+                .zip(e)
+                .all(|(x, y)| f64::close(*x, *y) && (x.is_sign_negative() == y.is_sign_negative() || x.is_nan()))
+    };
     let fd = got(F::floor_divide(&fa, &fb));
     assert!(matches_np(fd.clone(), &[-1.0, inf, nan, -0.0, -1.0, nan, -4.0, -inf]), "floor_divide {fd:?}");
     let rem = got(F::remainder(&fa, &fb));
@@ -679,7 +709,13 @@ pub fn check_edge_cases(ctx: &Context) {
     // NaN in comparisons: false except not_equal.
     let n = arr(ctx, &[nan, 1.0, nan]);
     let m = arr(ctx, &[1.0, nan, nan]);
-    for (name, r) in [("less", F::less(&n, &m)), ("less_equal", F::less_equal(&n, &m)), ("equal", F::equal(&n, &m)), ("greater", F::greater(&n, &m)), ("greater_equal", F::greater_equal(&n, &m))] {
+    for (name, r) in [
+        ("less", F::less(&n, &m)),
+        ("less_equal", F::less_equal(&n, &m)),
+        ("equal", F::equal(&n, &m)),
+        ("greater", F::greater(&n, &m)),
+        ("greater_equal", F::greater_equal(&n, &m)),
+    ] {
         assert_eq!(got(r), [false; 3], "{name} with NaN");
     }
     assert_eq!(got(F::not_equal(&n, &m)), [true; 3]);
@@ -688,12 +724,25 @@ pub fn check_edge_cases(ctx: &Context) {
     let c = arr(ctx, &[C64::new(3.0, 4.0), C64::new(1.0, 2.0), C64::new(nan, 0.0)]);
     let r: Vec<f64> = got(F::absolute(&c));
     assert!(r[0] == 5.0 && r[2].is_nan());
-    assert_eq!(got(F::less(&c, &arr(ctx, &[C64::new(3.0, 5.0), C64::new(2.0, 0.0), C64::new(1.0, 0.0)]))), [true, true, false]);
+    assert_eq!(
+        got(F::less(&c, &arr(ctx, &[C64::new(3.0, 5.0), C64::new(2.0, 0.0), C64::new(1.0, 0.0)]))),
+        [true, true, false]
+    );
     let sg = got(F::sign(&arr(ctx, &[C64::new(1.0, 1.0), C64::new(0.0, 0.0), C64::new(f64::INFINITY, 1.0)])));
-    assert!(C64::close(sg[0], C64::new(0.5f64.sqrt(), 0.5f64.sqrt())) && sg[1] == C64::new(0.0, 0.0) && sg[2] == C64::new(1.0, 0.0));
+    assert!(
+        C64::close(sg[0], C64::new(0.5f64.sqrt(), 0.5f64.sqrt()))
+            && sg[1] == C64::new(0.0, 0.0)
+            && sg[2] == C64::new(1.0, 0.0)
+    );
     let cd = got(F::true_divide(&arr(ctx, &[C64::new(1.0, 1.0)]), C64::new(0.0, 0.0)));
     assert_eq!(cd, [C64::new(inf, inf)]);
-    assert_eq!(got(F::power(&arr(ctx, &[C64::new(1.0, 1.0), C64::new(0.0, 0.0)]), &arr(ctx, &[C64::new(3.0, 0.0), C64::new(0.0, 0.0)]))), [C64::new(-2.0, 2.0), C64::new(1.0, 0.0)]);
+    assert_eq!(
+        got(F::power(
+            &arr(ctx, &[C64::new(1.0, 1.0), C64::new(0.0, 0.0)]),
+            &arr(ctx, &[C64::new(3.0, 0.0), C64::new(0.0, 0.0)])
+        )),
+        [C64::new(-2.0, 2.0), C64::new(1.0, 0.0)]
+    );
 
     // numpy's C99 Annex G complex functions (issue 13): branch cuts on signed
     // zeros, huge and tiny arguments, infinities, 0 to a complex power, NaN
@@ -702,7 +751,10 @@ pub fn check_edge_cases(ctx: &Context) {
     let z = |v: &[C64]| arr(ctx, v);
     let near = |what: &str, g: Vec<C64>, e: &[C64]| {
         for (g, e) in g.iter().zip(e) {
-            assert!(complex_ulps(*g, *e).is_some_and(|u| u <= COMPLEX_MAX_ULPS), "{what}: got {g:?}, numpy gives {e:?}");
+            assert!(
+                complex_ulps(*g, *e).is_some_and(|u| u <= COMPLEX_MAX_ULPS),
+                "{what}: got {g:?}, numpy gives {e:?}"
+            );
         }
     };
     let cuts = z(&[C64::new(2.0, 0.0), C64::new(2.0, -0.0)]);
@@ -720,7 +772,13 @@ pub fn check_edge_cases(ctx: &Context) {
     near("sign", got(F::sign(&z(&[C64::new(inf, nan)]))), &[C64::new(1.0, 0.0)]);
     near("power", got(F::power(&z(&[C64::new(0.0, 0.0)]), C64::new(1.0, 1.0))), &[C64::new(0.0, 0.0)]);
     let (zero, nan_part) = (z(&[C64::new(0.0, 0.0)]), z(&[C64::new(1.0, nan)]));
-    for (name, r) in [("less", F::less(&zero, &nan_part)), ("less_equal", F::less_equal(&zero, &nan_part)), ("greater", F::greater(&nan_part, &zero)), ("greater_equal", F::greater_equal(&nan_part, &zero)), ("equal", F::equal(&nan_part, &nan_part))] {
+    for (name, r) in [
+        ("less", F::less(&zero, &nan_part)),
+        ("less_equal", F::less_equal(&zero, &nan_part)),
+        ("greater", F::greater(&nan_part, &zero)),
+        ("greater_equal", F::greater_equal(&nan_part, &zero)),
+        ("equal", F::equal(&nan_part, &nan_part)),
+    ] {
         assert_eq!(got(r), [false], "{name} with a NaN imaginary part");
     }
     assert_eq!(got(F::not_equal(&nan_part, &nan_part)), [true]);
@@ -755,9 +813,12 @@ pub const COMPLEX_RANDOM_MAX_ULPS: u64 = 8;
 /// numpy's results on its grid of edge inputs (`tests/interop/complex_reference.py`),
 /// or `None`, with a notice, when numpy cannot be imported.
 fn complex_reference() -> Option<String> {
-    let has_numpy = std::process::Command::new("python3").args(["-c", "import numpy"]).status().is_ok_and(|s| s.success());
+    let has_numpy =
+        std::process::Command::new("python3").args(["-c", "import numpy"]).status().is_ok_and(|s| s.success());
     if !has_numpy {
-        eprintln!("NOTICE: numpy cannot be imported; skipping the complex reference checks (python3 -m pip install numpy)");
+        eprintln!(
+            "NOTICE: numpy cannot be imported; skipping the complex reference checks (python3 -m pip install numpy)"
+        );
         return None;
     }
     let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/interop/complex_reference.py");
@@ -806,7 +867,8 @@ part!(f32 => u32, f64 => u64);
 /// Annex G leaves the sign of a zero beside a NaN unspecified (`cosh(0 + inf
 /// i)` is `NaN +- 0i`), so there a zero of either sign matches.
 fn complex_ulps<P: Part>(got: Complex<P>, expected: Complex<P>) -> Option<u64> {
-    let part = |g: P, e: P, other: P| if e.is_zero() && other.is_nan() && g.is_zero() { Some(0) } else { P::ulps(g, e) };
+    let part =
+        |g: P, e: P, other: P| if e.is_zero() && other.is_nan() && g.is_zero() { Some(0) } else { P::ulps(g, e) };
     Some(part(got.re, expected.re, expected.im)?.max(part(got.im, expected.im, expected.re)?))
 }
 
@@ -853,14 +915,23 @@ macro_rules! check_complex_reference {
         let mut bad: Vec<String> = Vec::new();
         // Operands and outputs are made once per set of inputs (the functions
         // write `_into` them), so the check leaves few arrays to delete.
-        type Arrays = (Vec<$c>, Vec<$c>, DistArray<$c>, DistArray<$c>, DistArray<$c>, DistArray<bool>, DistArray<$part>);
+        type Arrays =
+            (Vec<$c>, Vec<$c>, DistArray<$c>, DistArray<$c>, DistArray<$c>, DistArray<bool>, DistArray<$part>);
         let mut arrays: Option<Arrays> = None;
         for (name, case) in parse_reference::<$part>($text, $dtype) {
             if arrays.as_ref().map_or(true, |(a, b, ..)| *a != case.a || *b != case.b) {
                 let d = Distribution::builder(ctx, &[case.a.len()]).dist("c").build().expect("distribution");
                 let put = |v: &[$c]| ctx.fromarray(&ndarray::Array1::from(v.to_vec()), Some(&d)).expect("fromarray");
                 let b = if case.b.is_empty() { put(&case.a) } else { put(&case.b) };
-                arrays = Some((case.a.clone(), case.b.clone(), put(&case.a), b, ctx.zeros(&d).expect("zeros"), ctx.zeros(&d).expect("zeros"), ctx.zeros(&d).expect("zeros")));
+                arrays = Some((
+                    case.a.clone(),
+                    case.b.clone(),
+                    put(&case.a),
+                    b,
+                    ctx.zeros(&d).expect("zeros"),
+                    ctx.zeros(&d).expect("zeros"),
+                    ctx.zeros(&d).expect("zeros"),
+                ));
             }
             let (_, _, a, b, out, truth, magnitude) = arrays.as_mut().expect("made above");
             if !case.truths.is_empty() {
@@ -932,7 +1003,11 @@ macro_rules! check_complex_reference {
                 match complex_ulps(g, e) {
                     Some(u) if u <= $max_ulps => max = max.max(u),
                     u => {
-                        let args = if case.b.is_empty() { format!("{:?}", case.a[i]) } else { format!("{:?}, {:?}", case.a[i], case.b[i]) };
+                        let args = if case.b.is_empty() {
+                            format!("{:?}", case.a[i])
+                        } else {
+                            format!("{:?}, {:?}", case.a[i], case.b[i])
+                        };
                         bad.push(format!("{name}({args}) = {g:?}, numpy {e:?} ({u:?} ulps)"));
                     }
                 }
@@ -940,7 +1015,13 @@ macro_rules! check_complex_reference {
             worst.push((name, max));
         }
         let shown = bad.iter().take(40).cloned().collect::<Vec<_>>().join("\n");
-        assert!(bad.is_empty(), "{}: {} results differ from numpy's (max {} ulps):\n{shown}", $dtype, bad.len(), $max_ulps);
+        assert!(
+            bad.is_empty(),
+            "{}: {} results differ from numpy's (max {} ulps):\n{shown}",
+            $dtype,
+            bad.len(),
+            $max_ulps
+        );
         assert_eq!(worst.len(), $functions, "{}: functions in the reference", $dtype);
         worst
     }};
@@ -958,9 +1039,15 @@ pub fn check_complex_reference(ctx: &Context) -> Vec<(&'static str, Vec<(String,
     // comparisons (not counted).
     vec![
         ("complex64", check_complex_reference!(ctx, &text, C32, f32, "complex64", COMPLEX_MAX_ULPS, 29)),
-        ("complex64/random", check_complex_reference!(ctx, &text, C32, f32, "complex64/random", COMPLEX_RANDOM_MAX_ULPS, 23)),
+        (
+            "complex64/random",
+            check_complex_reference!(ctx, &text, C32, f32, "complex64/random", COMPLEX_RANDOM_MAX_ULPS, 23),
+        ),
         ("complex128", check_complex_reference!(ctx, &text, C64, f64, "complex128", COMPLEX_MAX_ULPS, 29)),
-        ("complex128/random", check_complex_reference!(ctx, &text, C64, f64, "complex128/random", COMPLEX_RANDOM_MAX_ULPS, 23)),
+        (
+            "complex128/random",
+            check_complex_reference!(ctx, &text, C64, f64, "complex128/random", COMPLEX_RANDOM_MAX_ULPS, 23),
+        ),
     ]
 }
 
@@ -972,7 +1059,9 @@ pub fn check_errors(ctx: &Context) {
     let ya = values(&[9], |i| if i == 7 { 0 } else { i as i32 + 1 });
     let x = ctx.fromarray(&xa, Some(&d)).expect("fromarray");
     let y = ctx.fromarray(&ya, Some(&d)).expect("fromarray");
-    let intact = |a: &DistArray<i32>, expected: &ArrayD<i32>| assert_eq!(&a.toarray().expect("arrays usable after an error"), expected);
+    let intact = |a: &DistArray<i32>, expected: &ArrayD<i32>| {
+        assert_eq!(&a.toarray().expect("arrays usable after an error"), expected)
+    };
 
     for (name, r) in [
         ("floor_divide", F::floor_divide(&x, &y)),
@@ -1046,10 +1135,22 @@ pub fn check_mismatches(ctx: &Context) {
         let e = F::add_into(&a, &a, &mut out).expect_err("out of another distribution");
         assert_eq!(e.kind(), ErrorKind::IncompatibleDistribution);
         let message = e.to_string();
-        assert!(message.contains(&db.to_string()) && message.contains(&dc.to_string()), "must name both distributions: {message}");
-        assert_eq!(F::add_into(&a, &c, &mut out).expect_err("out of x2's distribution").kind(), ErrorKind::IncompatibleDistribution);
-        assert_eq!(F::sin_into(&a, &mut out).expect_err("out of another distribution").kind(), ErrorKind::IncompatibleDistribution);
-        assert_eq!(F::add_into(&a, 1.0, &mut out).expect_err("out of another distribution").kind(), ErrorKind::IncompatibleDistribution);
+        assert!(
+            message.contains(&db.to_string()) && message.contains(&dc.to_string()),
+            "must name both distributions: {message}"
+        );
+        assert_eq!(
+            F::add_into(&a, &c, &mut out).expect_err("out of x2's distribution").kind(),
+            ErrorKind::IncompatibleDistribution
+        );
+        assert_eq!(
+            F::sin_into(&a, &mut out).expect_err("out of another distribution").kind(),
+            ErrorKind::IncompatibleDistribution
+        );
+        assert_eq!(
+            F::add_into(&a, 1.0, &mut out).expect_err("out of another distribution").kind(),
+            ErrorKind::IncompatibleDistribution
+        );
         assert_eq!(out.toarray().expect("toarray").sum(), 0.0, "out unchanged");
     }
     let other = ctx.ones::<f64>(&Distribution::from_shape(ctx, &[9]).expect("distribution")).expect("ones");
@@ -1111,7 +1212,9 @@ pub fn check_operators(ctx: &Context) {
     assert_eq!(ti(k), map2(&iv, &jv, |a, b| i64::rem(((a << 2) >> b) ^ 1, 7)));
     let flags = ctx.fromarray(&values(&[4, 3], |i| i % 3 == 0), Some(&d)).expect("fromarray");
     assert_eq!(flags.toarray().expect("toarray").mapv(|f| !f), (!&flags).toarray().expect("toarray"));
-    let mut z = F::absolute(&ctx.fromarray(&values(&[4, 3], |i| C64::new(i as f64, 1.0)), Some(&d)).expect("fromarray")).expect("absolute");
+    let mut z =
+        F::absolute(&ctx.fromarray(&values(&[4, 3], |i| C64::new(i as f64, 1.0)), Some(&d)).expect("fromarray"))
+            .expect("absolute");
     F::sqrt_inplace(&mut z).expect("sqrt_inplace");
     assert!(Close::close(z.toarray().expect("toarray")[[2, 1]], (49.0f64 + 1.0).sqrt().sqrt()));
     let text = panic_message(|| &i % 0);
@@ -1133,7 +1236,9 @@ const REAL_FIXTURES: [&str; 2] = [
 ];
 
 /// A float type of the fixtures.
-pub trait FixtureFloat: Real<Float = Self, Promoted = Self, Quotient = Self, Magnitude = Self> + Number + Element + std::fmt::LowerExp {
+pub trait FixtureFloat:
+    Real<Float = Self, Promoted = Self, Quotient = Self, Magnitude = Self> + Number + Element + std::fmt::LowerExp
+{
     fn from_hex(text: &str) -> Self;
     /// How many ulp `self` is from numpy's `want`: 0 or `u64::MAX` where
     /// `want` is NaN or infinite (exact match needed), `u64::MAX` for a
@@ -1306,7 +1411,8 @@ where
     T: Real<Float = O> + std::str::FromStr,
     O: FixtureFloat,
 {
-    let column = |k: usize| block.inputs.iter().map(|words| words[k].parse().ok().expect("integer input")).collect::<Vec<T>>();
+    let column =
+        |k: usize| block.inputs.iter().map(|words| words[k].parse().ok().expect("integer input")).collect::<Vec<T>>();
     let x = fixture_array(ctx, column(0), dist);
     let y = block.binary.then(|| fixture_array(ctx, column(1), dist));
     let mut worst = Vec::new();

@@ -156,7 +156,9 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Kernel> {
     };
 
     match (ok, ret) {
-        (true, Some(ret)) => Some(Kernel { krate: options.krate, func: input.func.clone(), params, ret, fallible, undo: options.undo }),
+        (true, Some(ret)) => {
+            Some(Kernel { krate: options.krate, func: input.func.clone(), params, ret, fallible, undo: options.undo })
+        }
         _ => None,
     }
 }

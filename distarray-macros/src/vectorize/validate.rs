@@ -88,7 +88,14 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Vectorized> {
     };
     match (ok, ret) {
         (true, Some(ret)) => Some(Vectorized {
-            kernel: Kernel { krate: options.krate, func: input.func.clone(), params, ret: Ret::Array(ret.clone()), fallible: false, undo: true },
+            kernel: Kernel {
+                krate: options.krate,
+                func: input.func.clone(),
+                params,
+                ret: Ret::Array(ret.clone()),
+                fallible: false,
+                undo: true,
+            },
             param_types,
             ret,
         }),

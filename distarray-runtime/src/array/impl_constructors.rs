@@ -58,7 +58,11 @@ impl Context {
     /// `InvalidShape` if the distribution's shape differs from the array's,
     /// `WrongContext` if it belongs to another context, `OutOfMemory` if the
     /// client cannot hold the payloads or an engine its piece.
-    pub fn fromarray<T, S, D>(&self, array: &ArrayBase<S, D>, distribution: Option<&Distribution>) -> Result<DistArray<T>>
+    pub fn fromarray<T, S, D>(
+        &self,
+        array: &ArrayBase<S, D>,
+        distribution: Option<&Distribution>,
+    ) -> Result<DistArray<T>>
     where
         T: Element,
         S: Data<Elem = T>,
@@ -70,7 +74,12 @@ impl Context {
         };
         distribution.check_context(self)?;
         if distribution.shape() != array.shape() {
-            bail!(InvalidShape, "an array of shape {:?} cannot take a distribution of shape {:?}", array.shape(), distribution.shape());
+            bail!(
+                InvalidShape,
+                "an array of shape {:?} cannot take a distribution of shape {:?}",
+                array.shape(),
+                distribution.shape()
+            );
         }
         let values = Side::Client.standard(array.view().into_dyn())?;
         // One payload per engine, each a checked allocation on the client.
@@ -79,7 +88,9 @@ impl Context {
             .map(|(indices, shape)| {
                 let indices = indices?;
                 let mut piece = Side::Client.vec(size_of_shape(&shape)?.saturating_mul(T::DTYPE.itemsize()))?;
-                for_each_offset(distribution.shape(), &indices, |offset| piece.extend_from_slice(as_bytes(&values[offset..=offset])));
+                for_each_offset(distribution.shape(), &indices, |offset| {
+                    piece.extend_from_slice(as_bytes(&values[offset..=offset]))
+                });
                 Ok(piece)
             })
             .collect::<Result<_>>()?;
@@ -90,7 +101,11 @@ impl Context {
     ///
     /// # Errors
     /// As [`fromarray`](Context::fromarray).
-    pub fn fromndarray<T, S, D>(&self, array: &ArrayBase<S, D>, distribution: Option<&Distribution>) -> Result<DistArray<T>>
+    pub fn fromndarray<T, S, D>(
+        &self,
+        array: &ArrayBase<S, D>,
+        distribution: Option<&Distribution>,
+    ) -> Result<DistArray<T>>
     where
         T: Element,
         S: Data<Elem = T>,
@@ -104,9 +119,15 @@ impl Context {
         self.create_with(distribution, init, Vec::new())
     }
 
-    fn create_with<T: Element>(&self, distribution: &Distribution, init: Init, payloads: Vec<Vec<u8>>) -> Result<DistArray<T>> {
+    fn create_with<T: Element>(
+        &self,
+        distribution: &Distribution,
+        init: Init,
+        payloads: Vec<Vec<u8>>,
+    ) -> Result<DistArray<T>> {
         let key = self.new_key();
-        let command = Command::Create { key: key.clone(), dtype: T::DTYPE, layout: distribution.layout().clone(), init };
+        let command =
+            Command::Create { key: key.clone(), dtype: T::DTYPE, layout: distribution.layout().clone(), init };
         if payloads.is_empty() && distribution.global_size().saturating_mul(T::DTYPE.itemsize()) <= PIPELINED_BYTES {
             // Nothing the engines could reject (but memory, for big arrays,
             // whose failure this call must report): pipelined.

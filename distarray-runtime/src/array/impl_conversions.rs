@@ -61,8 +61,13 @@ impl<T: Element> DistArray<T> {
             .enumerate()
             .map(|(rank, values)| {
                 let shape = distribution.local_shape(rank);
-                let data = ArrayD::from_shape_vec(IxDyn(&shape), values)
-                    .map_err(|e| err!(Protocol, "engine {} sent a piece that is not of shape {shape:?}: {e}", distribution.targets()[rank]))?;
+                let data = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| {
+                    err!(
+                        Protocol,
+                        "engine {} sent a piece that is not of shape {shape:?}: {e}",
+                        distribution.targets()[rank]
+                    )
+                })?;
                 LocalArray::new(data, distribution.dim_data(rank))
             })
             .collect()
@@ -79,7 +84,11 @@ impl<T: Element> DistArray<T> {
             .map(|(((_, data), shape), target)| {
                 let values = from_bytes::<T>(&data, Side::Client)?;
                 if values.len() != shape.iter().product::<usize>() {
-                    return Err(err!(Protocol, "engine {target} sent {} elements for a piece of shape {shape:?}", values.len()));
+                    return Err(err!(
+                        Protocol,
+                        "engine {target} sent {} elements for a piece of shape {shape:?}",
+                        values.len()
+                    ));
                 }
                 Ok(values)
             })
@@ -95,7 +104,12 @@ pub(crate) fn pieces_of(distribution: &Distribution) -> impl Iterator<Item = Res
         if distribution.local_shape(rank).contains(&0) {
             return Ok(vec![Vec::new(); distribution.ndim()]);
         }
-        distribution.maps().iter().zip(distribution.coords(rank)).map(|(m, c)| Side::Client.global_indices(m, c)).collect()
+        distribution
+            .maps()
+            .iter()
+            .zip(distribution.coords(rank))
+            .map(|(m, c)| Side::Client.global_indices(m, c))
+            .collect()
     })
 }
 

@@ -12,12 +12,12 @@ use serde::{Deserialize, Serialize};
 
 use super::DistArray;
 use crate::alloc::{size_of_shape, Side};
-use crate::local::local_shape;
 use crate::distribution::{rank_to_coords, BlockMap, DimDict, Distribution, Map, MapBase, NoDistMap, UnstructuredMap};
 use crate::element::{DType, Element};
 use crate::error::{bail, err, Result};
 use crate::kernel::register_for_every_dtype;
 use crate::kernel::{output_array, output_unit, output_value, KernelCall, KernelInputs, KernelOutput, KernelReply};
+use crate::local::local_shape;
 use crate::local::LocalArray;
 use crate::protocol::Layout;
 use crate::redistribute::{advance, Locator};
@@ -127,7 +127,11 @@ fn slice_layout(d: &Distribution, sel: &[AxisSel]) -> Result<Distribution> {
         // Else each coordinate's list of selected positions (the new map
         // holds them all: fail before walking a selection that cannot fit),
         // in checked allocations sized by a first counting pass.
-        drop(Side::Client.vec::<usize>(s.len).map_err(|e| e.context(format_args!("the slice's map of axis {}", fixed.len() - 1)))?);
+        drop(
+            Side::Client
+                .vec::<usize>(s.len)
+                .map_err(|e| e.context(format_args!("the slice's map of axis {}", fixed.len() - 1)))?,
+        );
         let mut counts = vec![0usize; map.grid_size()];
         for j in 0..s.len {
             counts[locator.locate(s.global(j)).0] += 1;
@@ -173,7 +177,8 @@ fn local_position(d: &DimDict, g: usize) -> Option<usize> {
         DimDict::Block { start, stop, .. } => (*start..*stop).contains(&g).then(|| g - start),
         DimDict::BlockCyclic { size, proc_grid_size, proc_grid_rank, block_size, .. } => {
             let b = g / block_size;
-            (g < *size && b % proc_grid_size == *proc_grid_rank).then(|| (b / proc_grid_size) * block_size + g % block_size)
+            (g < *size && b % proc_grid_size == *proc_grid_rank)
+                .then(|| (b / proc_grid_size) * block_size + g % block_size)
         }
         DimDict::NoDist { size } => (g < *size).then_some(g),
         DimDict::Unstructured { indices, .. } => indices.iter().position(|&i| i == g),
@@ -259,7 +264,12 @@ impl<T: Element> DistArray<T> {
 
     fn resolve_index(&self, index: &[isize]) -> Result<Vec<usize>> {
         if index.len() != self.ndim() {
-            bail!(IndexOutOfBounds, "index {index:?} has {} entries for an array with {} axes", index.len(), self.ndim());
+            bail!(
+                IndexOutOfBounds,
+                "index {index:?} has {} entries for an array with {} axes",
+                index.len(),
+                self.ndim()
+            );
         }
         index.iter().zip(self.shape()).enumerate().map(|(axis, (&i, &len))| resolve(i, len, axis)).collect()
     }
@@ -343,7 +353,12 @@ impl<T: Element> DistArray<T> {
         let sel = selection(self.shape(), info.as_ref())?;
         let layout = slice_layout(self.distribution(), &sel)?;
         if layout.shape() != values.shape() {
-            bail!(InvalidShape, "values of shape {:?} cannot be assigned to a slice of shape {:?}", values.shape(), layout.shape());
+            bail!(
+                InvalidShape,
+                "values of shape {:?} cannot be assigned to a slice of shape {:?}",
+                values.shape(),
+                layout.shape()
+            );
         }
         let piece = self.context().fromarray(values, Some(&layout))?;
         self.assign(sel, None, Some(&piece))
@@ -361,14 +376,24 @@ impl<T: Element> DistArray<T> {
         let sel = selection(self.shape(), info.as_ref())?;
         let layout = slice_layout(self.distribution(), &sel)?;
         if layout.shape() != other.shape() {
-            bail!(InvalidShape, "an array of shape {:?} cannot be assigned to a slice of shape {:?}", other.shape(), layout.shape());
+            bail!(
+                InvalidShape,
+                "an array of shape {:?} cannot be assigned to a slice of shape {:?}",
+                other.shape(),
+                layout.shape()
+            );
         }
         let aligned = other.aligned_to(&layout)?;
         self.assign(sel, None, Some(&aligned))
     }
 
     fn assign(&mut self, sel: Vec<AxisSel>, value: Option<T>, piece: Option<&DistArray<T>>) -> Result<()> {
-        let args = AssignArgs { source: self.distribution().layout().clone(), sel, value, piece: piece.map(|p| p.key().to_string()) };
+        let args = AssignArgs {
+            source: self.distribution().layout().clone(),
+            sel,
+            value,
+            piece: piece.map(|p| p.key().to_string()),
+        };
         let mut call = KernelCall::named(Cow::Owned(kernel_name("assign", T::DTYPE))).array("a", self)?.args(&args)?;
         if let Some(p) = piece {
             call = call.maybe_array(p)?;
@@ -379,7 +404,11 @@ impl<T: Element> DistArray<T> {
 
 /// The piece's grid coordinates in `layout` (by engine id).
 fn coords_in(layout: &Layout, engine: usize) -> Result<Vec<usize>> {
-    let rank = layout.targets.iter().position(|&t| t == engine).ok_or_else(|| err!(InvalidTarget, "engine {engine} holds no piece of the array"))?;
+    let rank = layout
+        .targets
+        .iter()
+        .position(|&t| t == engine)
+        .ok_or_else(|| err!(InvalidTarget, "engine {engine} holds no piece of the array"))?;
     let grid: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
     Ok(rank_to_coords(rank, &grid))
 }
@@ -395,7 +424,9 @@ fn run_get<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
 fn run_set<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let (args, mut arrays, _) = inputs.split();
     let (idx, value): (Vec<usize>, T) = args.decode()?;
-    let position = |a: &LocalArray<T>| -> Option<Vec<usize>> { a.dim_data().iter().zip(&idx).map(|(d, &g)| local_position(d, g)).collect() };
+    let position = |a: &LocalArray<T>| -> Option<Vec<usize>> {
+        a.dim_data().iter().zip(&idx).map(|(d, &g)| local_position(d, g)).collect()
+    };
     // Should the call fail, only the element it wrote needs putting back.
     let a = arrays.next_mut_restoring::<T>("a", |a| {
         let old = position(a).map(|l| (a[IxDyn(&l)], l));
@@ -427,7 +458,8 @@ fn run_slice<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> 
                 let shape = local_shape(&dims);
                 if a.is_empty() && size_of_shape(&shape)? == 0 {
                     // Nothing to select (another axis may be huge).
-                    let data = ArrayD::<T>::from_shape_vec(IxDyn(&shape), Vec::new()).map_err(|e| err!(InvalidShape, "{e}"))?;
+                    let data = ArrayD::<T>::from_shape_vec(IxDyn(&shape), Vec::new())
+                        .map_err(|e| err!(InvalidShape, "{e}"))?;
                     Some(LocalArray::new(data, dims)?)
                 } else {
                     Some(LocalArray::new(select(a, &args, me)?, dims)?)
@@ -480,8 +512,14 @@ fn run_assign<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
     if a.is_empty() {
         return output_unit(());
     }
-    let lists: Vec<Vec<usize>> =
-        args.source.maps.iter().zip(&args.sel).enumerate().map(|(k, (map, s))| local_selection(map, coords[k], s)).collect::<Result<_>>()?;
+    let lists: Vec<Vec<usize>> = args
+        .source
+        .maps
+        .iter()
+        .zip(&args.sel)
+        .enumerate()
+        .map(|(k, (map, s))| local_selection(map, coords[k], s))
+        .collect::<Result<_>>()?;
     let shape: Vec<usize> = lists.iter().map(Vec::len).collect();
     let total: usize = shape.iter().product();
     if total == 0 {
@@ -490,7 +528,9 @@ fn run_assign<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
     let mut values: Box<dyn Iterator<Item = T>> = match (args.value, piece) {
         (Some(v), _) => Box::new(std::iter::repeat(v)),
         (None, Some(p)) if p.len() == total => Box::new(p.iter().copied()),
-        (None, Some(p)) => bail!(Protocol, "engine {me} selects {total} elements but holds {} values for them", p.len()),
+        (None, Some(p)) => {
+            bail!(Protocol, "engine {me} selects {total} elements but holds {} values for them", p.len())
+        }
         (None, None) => bail!(Protocol, "engine {me} selects {total} elements but holds no values for them"),
     };
     let mut idx = vec![0usize; shape.len()];
@@ -527,7 +567,8 @@ mod tests {
         let s = selection(&[10], &[SliceInfoElem::Index(-1)]).unwrap()[0];
         assert_eq!((s.first, s.drop), (9, true));
         for d in DType::ALL {
-            let registered: Vec<&str> = inventory::iter::<crate::kernel::KernelEntry>.into_iter().map(|k| k.name).collect();
+            let registered: Vec<&str> =
+                inventory::iter::<crate::kernel::KernelEntry>.into_iter().map(|k| k.name).collect();
             assert!(registered.contains(&kernel_name("assign", d).as_str()));
         }
     }

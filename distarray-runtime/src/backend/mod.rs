@@ -79,7 +79,10 @@ pub(crate) fn engine_stack_size() -> Result<usize> {
     match digits.trim().parse::<usize>().ok().and_then(|n| n.checked_mul(unit)) {
         // Below 64 KiB not even the engine's own command loop fits.
         Some(bytes) if bytes >= 64 << 10 => Ok(bytes),
-        _ => bail!(Backend, "DISTARRAY_ENGINE_STACK={value:?} is not a stack size of at least 64K (bytes, or with a K, M or G suffix)"),
+        _ => bail!(
+            Backend,
+            "DISTARRAY_ENGINE_STACK={value:?} is not a stack size of at least 64K (bytes, or with a K, M or G suffix)"
+        ),
     }
 }
 
@@ -101,7 +104,8 @@ fn choose() -> Result<Choice> {
         Some("") | None => {
             // Launched by mpirun: the launcher's variables say so; MPI is not
             // initialised just to find out.
-            let under_mpirun = ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].iter().any(|v| std::env::var_os(v).is_some());
+            let under_mpirun =
+                ["OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_RANK"].iter().any(|v| std::env::var_os(v).is_some());
             Ok(if under_mpirun { Choice::Mpi } else { Choice::Threads })
         }
         Some(other) => bail!(Backend, "DISTARRAY_BACKEND={other:?} is not a backend; use \"threads\" or \"mpi\""),

@@ -23,7 +23,6 @@ use crate::engine::{CommFactory, Engine};
 use crate::error::{bail, err, Result};
 use crate::protocol::{encode, Reply};
 
-
 /// A command and its payload, client to engine.
 const TAG_COMMAND: i32 = 1;
 /// A reply and its data, engine to client.
@@ -159,7 +158,9 @@ extern "C" fn shutdown_at_exit() {
         match CLIENT.try_lock() {
             Ok(g) => break g,
             Err(std::sync::TryLockError::Poisoned(p)) => break p.into_inner(),
-            Err(std::sync::TryLockError::WouldBlock) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            Err(std::sync::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
             Err(_) => return,
         }
     };
@@ -217,7 +218,11 @@ impl Backend for MpiBackend {
             .map(|&t| match receive_parts(&world.process_at_rank(t as i32 + 1), TAG_REPLY, timeout, Side::Client) {
                 Some((reply, Ok(data))) => Response { reply, data },
                 // Data the client cannot hold: the call fails with that.
-                Some((_, Err(e))) => Response { reply: encode(&Reply::Failed(e.context(format_args!("the answer of engine {t}")))).unwrap_or_default(), data: Vec::new() },
+                Some((_, Err(e))) => Response {
+                    reply: encode(&Reply::Failed(e.context(format_args!("the answer of engine {t}"))))
+                        .unwrap_or_default(),
+                    data: Vec::new(),
+                },
                 None => {
                     // The protocol cannot go on without this answer: end the job
                     // (mpirun then stops every rank) rather than hang.
@@ -287,7 +292,12 @@ fn send_parts<P: Destination>(to: &P, tag: i32, first: &[u8], second: &[u8]) {
 /// allocation `on` this side: when its announced length cannot be held, its
 /// tail is received and dropped chunk by chunk and the second part is
 /// `Err(OutOfMemory)`.
-fn receive_parts<P: Source>(from: &P, tag: i32, timeout: Option<Duration>, on: Side) -> Option<(Vec<u8>, Result<Vec<u8>>)> {
+fn receive_parts<P: Source>(
+    from: &P,
+    tag: i32,
+    timeout: Option<Duration>,
+    on: Side,
+) -> Option<(Vec<u8>, Result<Vec<u8>>)> {
     let mut idle = Idle::default();
     let started = Instant::now();
     let probed = loop {
@@ -298,7 +308,8 @@ fn receive_parts<P: Source>(from: &P, tag: i32, timeout: Option<Duration>, on: S
         }
     };
     let (bytes, _) = probed.matched_receive_vec::<u8>();
-    let length = |at: usize| bytes.get(at..at + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize);
+    let length =
+        |at: usize| bytes.get(at..at + 8).map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or_default()) as usize);
     let (first_len, second_len) = (length(0), length(8));
     let first = bytes.get(16..16 + first_len).unwrap_or_default().to_vec();
     let head = bytes.get(16 + first_len..).unwrap_or_default();
@@ -390,15 +401,19 @@ impl MpiComm {
 }
 
 fn count(len: usize) -> Result<i32> {
-    i32::try_from(len).map_err(|_| err!(Unsupported, "an engine message of {len} bytes exceeds MPI's 2 GiB count limit"))
+    i32::try_from(len)
+        .map_err(|_| err!(Unsupported, "an engine message of {len} bytes exceeds MPI's 2 GiB count limit"))
 }
 
 fn displacements(counts: &[i32]) -> Vec<i32> {
-    counts.iter().scan(0, |acc, &c| {
-        let d = *acc;
-        *acc += c;
-        Some(d)
-    }).collect()
+    counts
+        .iter()
+        .scan(0, |acc, &c| {
+            let d = *acc;
+            *acc += c;
+            Some(d)
+        })
+        .collect()
 }
 
 /// A zeroed buffer of `len` bytes with its own allocation even when `len` is
@@ -569,7 +584,10 @@ impl Comm for MpiComm {
         drop(send);
         let total = recv_counts.iter().map(|&c| c as usize).sum();
         let (send_displs, recv_displs) = (displacements(&send_counts), displacements(&recv_counts));
-        let mut buffers = Buffers { bytes: vec![flat, distinct_buffer(total)?], counts: vec![send_counts, send_displs, recv_counts, recv_displs] };
+        let mut buffers = Buffers {
+            bytes: vec![flat, distinct_buffer(total)?],
+            counts: vec![send_counts, send_displs, recv_counts, recv_displs],
+        };
         let mut request = std::mem::MaybeUninit::uninit();
         // SAFETY: as in `all_gather_bytes`, with both sides laid out by their
         // counts and displacements.

@@ -76,7 +76,12 @@ impl ThreadBackend {
                 .name(format!("distarray-engine-{id}"))
                 .stack_size(stack)
                 .spawn(move || serve(engine, rx))
-                .map_err(|e| err!(Backend, "cannot start engine thread {id} with a stack of {stack} bytes (DISTARRAY_ENGINE_STACK): {e}"))?;
+                .map_err(|e| {
+                    err!(
+                        Backend,
+                        "cannot start engine thread {id} with a stack of {stack} bytes (DISTARRAY_ENGINE_STACK): {e}"
+                    )
+                })?;
             engines.push(tx);
         }
         Ok(ThreadBackend { engines, pending, prepared: Mutex::default(), order: Mutex::new(0) })
@@ -188,9 +193,12 @@ impl Backend for ThreadBackend {
             match receive_soon(&done_rx, timeout) {
                 Ok((slot, response)) => responses[slot] = Some(response),
                 // A dead engine thread drops its job and with it the sender.
-                Err(RecvTimeoutError::Disconnected) => bail!(EngineUnavailable, "an engine thread stopped while running a command"),
+                Err(RecvTimeoutError::Disconnected) => {
+                    bail!(EngineUnavailable, "an engine thread stopped while running a command")
+                }
                 Err(RecvTimeoutError::Timeout) => {
-                    let silent: Vec<usize> = targets.iter().zip(&responses).filter(|(_, r)| r.is_none()).map(|(&t, _)| t).collect();
+                    let silent: Vec<usize> =
+                        targets.iter().zip(&responses).filter(|(_, r)| r.is_none()).map(|(&t, _)| t).collect();
                     bail!(
                         EngineUnavailable,
                         "engines {silent:?} did not answer within {:.1} s (DISTARRAY_ENGINE_TIMEOUT): hung, or busy with a long \

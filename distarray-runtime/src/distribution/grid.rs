@@ -142,7 +142,9 @@ pub fn normalize_grid_shape(grid_shape: &[usize], dist: &[Dist], nprocs: usize) 
     }
     match validate_grid_shape(&grid, dist, nprocs) {
         Ok(()) => Ok(grid),
-        Err(e) if grid_shape.len() < dist.len() => Err(e.context(format_args!("grid shape {grid_shape:?} padded with 1s"))),
+        Err(e) if grid_shape.len() < dist.len() => {
+            Err(e.context(format_args!("grid shape {grid_shape:?} padded with 1s")))
+        }
         Err(e) => Err(e),
     }
 }

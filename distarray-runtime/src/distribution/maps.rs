@@ -46,9 +46,7 @@ impl Dist {
     pub fn parse(s: &str) -> Result<Vec<Dist>> {
         s.chars()
             .enumerate()
-            .map(|(i, c)| {
-                Dist::from_char(c).map_err(|e| e.context(format_args!("distribution {s:?}, axis {i}")))
-            })
+            .map(|(i, c)| Dist::from_char(c).map_err(|e| e.context(format_args!("distribution {s:?}, axis {i}"))))
             .collect()
     }
 
@@ -192,7 +190,11 @@ fn collect_axis(dicts: &[DimDict], dist_type: char) -> Result<(usize, usize, Vec
     }
     for d in dicts {
         if d.dist_type() != dist_type {
-            bail!(InvalidDimData, "expected dist_type {dist_type:?} for every rank of the axis, found {:?}: {d:?}", d.dist_type());
+            bail!(
+                InvalidDimData,
+                "expected dist_type {dist_type:?} for every rank of the axis, found {:?}: {d:?}",
+                d.dist_type()
+            );
         }
         if d.size() != size || d.proc_grid_size() != grid_size {
             bail!(
@@ -346,7 +348,10 @@ impl BlockMap {
                 bail!(InvalidDimData, "expected a block dim dict, got {d:?}");
             };
             if padding != (0, 0) {
-                bail!(InvalidDimData, "block dim dict of proc_grid_rank {r} has padding {padding:?}; padding is not supported");
+                bail!(
+                    InvalidDimData,
+                    "block dim dict of proc_grid_rank {r} has padding {padding:?}; padding is not supported"
+                );
             }
             if start != prev_stop {
                 if r == 0 {
@@ -514,7 +519,8 @@ impl BlockCyclicMap {
                 );
             }
         }
-        BlockCyclicMap::new(size, grid_size, common_bs.unwrap_or(1)).map_err(as_dim_data_error("block-cyclic dim dicts"))
+        BlockCyclicMap::new(size, grid_size, common_bs.unwrap_or(1))
+            .map_err(as_dim_data_error("block-cyclic dim dicts"))
     }
 
     /// Number of blocks (the last possibly partial).
@@ -642,7 +648,10 @@ impl NoDistMap {
             bail!(InvalidDimData, "no dim dicts given for the axis");
         };
         if let Some(d) = dicts.iter().find(|d| *d != first) {
-            bail!(InvalidDimData, "a non-distributed axis needs exactly one distinct dim dict, got {first:?} and {d:?}");
+            bail!(
+                InvalidDimData,
+                "a non-distributed axis needs exactly one distinct dim dict, got {first:?} and {d:?}"
+            );
         }
         match *first {
             DimDict::NoDist { size } => Ok(NoDistMap { size }),
@@ -749,7 +758,11 @@ impl UnstructuredMap {
         let indices = match indices {
             Some(indices) => {
                 if indices.len() != grid_size {
-                    bail!(InvalidDimData, "unstructured map needs {grid_size} index lists (one per grid rank), got {}", indices.len());
+                    bail!(
+                        InvalidDimData,
+                        "unstructured map needs {grid_size} index lists (one per grid rank), got {}",
+                        indices.len()
+                    );
                 }
                 check_tiling(size, &indices)?;
                 indices

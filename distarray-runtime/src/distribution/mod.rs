@@ -15,7 +15,9 @@ mod maps;
 mod tests;
 
 pub use dim_data::{DimDict, GlobalDimDict};
-pub use grid::{coords_to_rank, make_grid_shape, mult_partitions, normalize_grid_shape, rank_to_coords, validate_grid_shape};
+pub use grid::{
+    coords_to_rank, make_grid_shape, mult_partitions, normalize_grid_shape, rank_to_coords, validate_grid_shape,
+};
 pub use maps::{
     choose_map, map_from_global_dim_dict, map_from_sizes, BlockCyclicMap, BlockMap, Dist, Map, MapBase, NoDistMap,
     UnstructuredMap,
@@ -151,7 +153,11 @@ pub(crate) fn plan(
     given: bool,
 ) -> Result<(Vec<Map>, Vec<usize>)> {
     if given && targets.len() != 1 && dist.iter().all(|&d| d == Dist::NoDist) {
-        bail!(InvalidTarget, "an array with no distributed axis lives on one engine, but {} targets {targets:?} were given", targets.len());
+        bail!(
+            InvalidTarget,
+            "an array with no distributed axis lives on one engine, but {} targets {targets:?} were given",
+            targets.len()
+        );
     }
     let grid_shape = match grid_shape {
         Some(g) => normalize_grid_shape(g, dist, targets.len())?,
@@ -159,7 +165,12 @@ pub(crate) fn plan(
     };
     // Both checked the product against the number of targets.
     targets.truncate(grid_shape.iter().product());
-    let maps = shape.iter().zip(dist).zip(&grid_shape).map(|((&size, &d), &g)| map_from_sizes(size, d, g)).collect::<Result<Vec<_>>>()?;
+    let maps = shape
+        .iter()
+        .zip(dist)
+        .zip(&grid_shape)
+        .map(|((&size, &d), &g)| map_from_sizes(size, d, g))
+        .collect::<Result<Vec<_>>>()?;
     if dist.iter().all(|&d| matches!(d, Dist::Block | Dist::NoDist)) {
         drop_empty_pieces(maps, &targets)
     } else {
@@ -198,7 +209,8 @@ fn drop_empty_pieces(maps: Vec<Map>, targets: &[usize]) -> Result<(Vec<Map>, Vec
     // The surviving ranks' coordinates in C order, as their targets.
     let mut ranks: Vec<Vec<usize>> = vec![Vec::new()];
     for coords in &kept {
-        ranks = ranks.iter().flat_map(|prefix| coords.iter().map(move |&c| [prefix.as_slice(), &[c]].concat())).collect();
+        ranks =
+            ranks.iter().flat_map(|prefix| coords.iter().map(move |&c| [prefix.as_slice(), &[c]].concat())).collect();
     }
     let targets = ranks.iter().map(|c| targets[coords_to_rank(c, &old_grid)]).collect();
     Ok((new_maps, targets))
@@ -231,7 +243,11 @@ impl Distribution {
     /// # Errors
     /// `InvalidDimData` for inconsistent dicts, `InvalidTarget` when the targets
     /// do not match the grid size.
-    pub fn from_global_dim_data(context: &Context, global_dim_data: &[GlobalDimDict], targets: Option<&[usize]>) -> Result<Self> {
+    pub fn from_global_dim_data(
+        context: &Context,
+        global_dim_data: &[GlobalDimDict],
+        targets: Option<&[usize]>,
+    ) -> Result<Self> {
         let maps = global_dim_data.iter().map(map_from_global_dim_dict).collect::<Result<Vec<_>>>()?;
         let targets = Self::default_targets(context, targets, grid_size(&maps)?)?;
         Self::from_maps(context, maps, targets)
@@ -247,7 +263,11 @@ impl Distribution {
     /// # Errors
     /// `InvalidDimData` if the dim data is inconsistent or does not tile the
     /// array; `InvalidTarget` if the number of ranks does not match the targets.
-    pub fn from_dim_data_per_rank(context: &Context, dim_data_per_rank: &[Vec<DimDict>], targets: Option<&[usize]>) -> Result<Self> {
+    pub fn from_dim_data_per_rank(
+        context: &Context,
+        dim_data_per_rank: &[Vec<DimDict>],
+        targets: Option<&[usize]>,
+    ) -> Result<Self> {
         let Some(first) = dim_data_per_rank.first() else {
             bail!(InvalidDimData, "dim data for zero ranks");
         };
@@ -264,13 +284,21 @@ impl Distribution {
         let grid_shape: Vec<usize> = maps.iter().map(MapBase::grid_size).collect();
         let nranks = grid_size(&maps)?;
         if nranks != dim_data_per_rank.len() {
-            bail!(InvalidDimData, "dim data for {} ranks on a grid {grid_shape:?} of {nranks} ranks", dim_data_per_rank.len());
+            bail!(
+                InvalidDimData,
+                "dim data for {} ranks on a grid {grid_shape:?} of {nranks} ranks",
+                dim_data_per_rank.len()
+            );
         }
         for (rank, dims) in dim_data_per_rank.iter().enumerate() {
             let coords = rank_to_coords(rank, &grid_shape);
             for (axis, (d, c)) in dims.iter().zip(coords).enumerate() {
                 if d.proc_grid_rank() != c {
-                    bail!(InvalidDimData, "rank {rank} has proc_grid_rank {} on axis {axis}, but its grid coordinate in C order is {c}", d.proc_grid_rank());
+                    bail!(
+                        InvalidDimData,
+                        "rank {rank} has proc_grid_rank {} on axis {axis}, but its grid coordinate in C order is {c}",
+                        d.proc_grid_rank()
+                    );
                 }
             }
         }
@@ -299,7 +327,9 @@ impl Distribution {
         let shape: Vec<usize> = maps.iter().map(MapBase::size).collect();
         check_size(&shape)?;
         let grid_shape = maps.iter().map(MapBase::grid_size).collect();
-        Ok(Distribution { inner: Arc::new(Inner { context: context.clone(), layout: Layout { maps, targets }, shape, grid_shape }) })
+        Ok(Distribution {
+            inner: Arc::new(Inner { context: context.clone(), layout: Layout { maps, targets }, shape, grid_shape }),
+        })
     }
 
     /// The context.
@@ -414,7 +444,9 @@ impl Distribution {
             .zip(idxs)
             .enumerate()
             .map(|(axis, (m, &i))| {
-                m.owners(i).map_err(|_| err!(IndexOutOfBounds, "index {i} is out of bounds for axis {axis} with size {}", m.size()))
+                m.owners(i).map_err(|_| {
+                    err!(IndexOutOfBounds, "index {i} is out of bounds for axis {axis} with size {}", m.size())
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         // The cartesian product of per-axis owners, as ranks in C order.
@@ -468,7 +500,9 @@ impl Distribution {
 
 /// The number of ranks on the maps' grid, checked for overflow.
 fn grid_size(maps: &[Map]) -> Result<usize> {
-    maps.iter().try_fold(1usize, |acc, m| acc.checked_mul(m.grid_size())).ok_or_else(|| err!(InvalidGridShape, "the grid size overflows"))
+    maps.iter()
+        .try_fold(1usize, |acc, m| acc.checked_mul(m.grid_size()))
+        .ok_or_else(|| err!(InvalidGridShape, "the grid size overflows"))
 }
 
 /// Checks that `shape` is one ndarray can hold: the product of its non-zero

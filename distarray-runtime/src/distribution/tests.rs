@@ -87,7 +87,8 @@ fn check_map(m: &Map) {
     }
     assert_eq!(Map::from_axis_dim_dicts(&dicts).unwrap(), *m, "{ctx}");
     assert_eq!(m.dist().from_axis_dim_dicts(&dicts).unwrap(), *m, "{ctx}");
-    let mut repeated: Vec<DimDict> = dicts.iter().rev().chain(dicts.iter()).chain(dicts.iter().rev()).cloned().collect();
+    let mut repeated: Vec<DimDict> =
+        dicts.iter().rev().chain(dicts.iter()).chain(dicts.iter().rev()).cloned().collect();
     repeated.rotate_left(1);
     assert_eq!(Map::from_axis_dim_dicts(&repeated).unwrap(), *m, "{ctx}");
 
@@ -136,7 +137,15 @@ fn block_default_layout() {
     assert_eq!(m.owners(3).unwrap(), [1]);
     assert_eq!(
         m.dimdict(1),
-        DimDict::Block { size: 10, proc_grid_size: 4, proc_grid_rank: 1, start: 3, stop: 6, padding: (0, 0), periodic: false }
+        DimDict::Block {
+            size: 10,
+            proc_grid_size: 4,
+            proc_grid_rank: 1,
+            start: 3,
+            stop: 6,
+            padding: (0, 0),
+            periodic: false
+        }
     );
     assert_eq!(m.global_dim_dict(), GlobalDimDict::Block { bounds: vec![0, 3, 6, 9, 10] });
     // Empty pieces in the middle: owners skip them.
@@ -297,10 +306,16 @@ fn bad_block_dim_dicts() {
     assert_eq!(bad(vec![block_dd(10, 2, 0, 0, 4), block_dd(10, 2, 1, 4, 9)]), ErrorKind::InvalidDimData);
     assert_eq!(bad(vec![block_dd(10, 2, 0, 0, 4), block_dd(10, 2, 1, 4, 11)]), ErrorKind::InvalidDimData);
     // stop < start.
-    assert_eq!(bad(vec![block_dd(10, 3, 0, 0, 4), block_dd(10, 3, 1, 4, 3), block_dd(10, 3, 2, 3, 10)]), ErrorKind::InvalidDimData);
+    assert_eq!(
+        bad(vec![block_dd(10, 3, 0, 0, 4), block_dd(10, 3, 1, 4, 3), block_dd(10, 3, 2, 3, 10)]),
+        ErrorKind::InvalidDimData
+    );
     // Missing rank (few dicts, and many dicts of the same rank).
     assert_eq!(bad(vec![block_dd(10, 2, 0, 0, 10)]), ErrorKind::InvalidDimData);
-    assert_eq!(bad(vec![block_dd(10, 2, 1, 0, 10), block_dd(10, 2, 1, 0, 10), block_dd(10, 2, 1, 0, 10)]), ErrorKind::InvalidDimData);
+    assert_eq!(
+        bad(vec![block_dd(10, 2, 1, 0, 10), block_dd(10, 2, 1, 0, 10), block_dd(10, 2, 1, 0, 10)]),
+        ErrorKind::InvalidDimData
+    );
     assert_eq!(bad(vec![block_dd(10, usize::MAX, 0, 0, 10)]), ErrorKind::InvalidDimData);
     // Conflicting repeats of one rank.
     assert_eq!(
@@ -314,7 +329,15 @@ fn bad_block_dim_dicts() {
     assert_eq!(bad(vec![block_dd(10, 2, 0, 0, 4), DimDict::NoDist { size: 10 }]), ErrorKind::InvalidDimData);
     assert_eq!(bad(vec![]), ErrorKind::InvalidDimData);
     // Padding is refused rather than silently dropped.
-    let padded = DimDict::Block { size: 4, proc_grid_size: 1, proc_grid_rank: 0, start: 0, stop: 4, padding: (1, 0), periodic: false };
+    let padded = DimDict::Block {
+        size: 4,
+        proc_grid_size: 1,
+        proc_grid_rank: 0,
+        start: 0,
+        stop: 4,
+        padding: (1, 0),
+        periodic: false,
+    };
     assert_eq!(bad(vec![padded]), ErrorKind::InvalidDimData);
     // The message names what was wrong.
     let e = Map::from_axis_dim_dicts(&[block_dd(10, 2, 0, 0, 4), block_dd(10, 2, 1, 5, 10)]).unwrap_err();
@@ -325,7 +348,13 @@ fn bad_block_dim_dicts() {
 
 #[test]
 fn bad_cyclic_unstructured_nodist_dim_dicts() {
-    let c = |p, r, start, bs| DimDict::BlockCyclic { size: 10, proc_grid_size: p, proc_grid_rank: r, start, block_size: bs };
+    let c = |p, r, start, bs| DimDict::BlockCyclic {
+        size: 10,
+        proc_grid_size: p,
+        proc_grid_rank: r,
+        start,
+        block_size: bs,
+    };
     assert!(Map::from_axis_dim_dicts(&[c(2, 0, 0, 2), c(2, 1, 2, 2)]).is_ok());
     let bad = |dicts: Vec<DimDict>| kind(Map::from_axis_dim_dicts(&dicts));
     assert_eq!(bad(vec![c(2, 0, 0, 2), c(2, 1, 1, 2)]), ErrorKind::InvalidDimData);
@@ -334,7 +363,13 @@ fn bad_cyclic_unstructured_nodist_dim_dicts() {
     assert_eq!(bad(vec![c(2, 0, 0, 2)]), ErrorKind::InvalidDimData);
     assert_eq!(bad(vec![c(2, 0, 0, 2), c(2, 1, 2, usize::MAX)]), ErrorKind::InvalidDimData);
 
-    let u = |r, idx: Vec<usize>| DimDict::Unstructured { size: 4, proc_grid_size: 2, proc_grid_rank: r, indices: idx, one_to_one: true };
+    let u = |r, idx: Vec<usize>| DimDict::Unstructured {
+        size: 4,
+        proc_grid_size: 2,
+        proc_grid_rank: r,
+        indices: idx,
+        one_to_one: true,
+    };
     assert!(Map::from_axis_dim_dicts(&[u(0, vec![3, 0]), u(1, vec![1, 2])]).is_ok());
     // Duplicated index.
     assert_eq!(bad(vec![u(0, vec![3, 0, 1]), u(1, vec![1, 2])]), ErrorKind::InvalidDimData);
@@ -353,8 +388,14 @@ fn bad_cyclic_unstructured_nodist_dim_dicts() {
         Map::NoDist(NoDistMap::new(6, 1).unwrap())
     );
     assert_eq!(kind(Dist::NoDist.from_axis_dim_dicts(&[block_dd(6, 1, 0, 0, 5)])), ErrorKind::InvalidDimData);
-    assert_eq!(kind(Dist::NoDist.from_axis_dim_dicts(&[block_dd(6, 2, 0, 0, 3), block_dd(6, 2, 1, 3, 6)])), ErrorKind::InvalidDimData);
-    assert_eq!(kind(Dist::NoDist.from_axis_dim_dicts(&[n.clone(), DimDict::NoDist { size: 7 }])), ErrorKind::InvalidDimData);
+    assert_eq!(
+        kind(Dist::NoDist.from_axis_dim_dicts(&[block_dd(6, 2, 0, 0, 3), block_dd(6, 2, 1, 3, 6)])),
+        ErrorKind::InvalidDimData
+    );
+    assert_eq!(
+        kind(Dist::NoDist.from_axis_dim_dicts(&[n.clone(), DimDict::NoDist { size: 7 }])),
+        ErrorKind::InvalidDimData
+    );
     assert_eq!(kind(Dist::NoDist.from_axis_dim_dicts(&[])), ErrorKind::InvalidDimData);
     // Asking for one type with dicts of another.
     assert_eq!(kind(Dist::Block.from_axis_dim_dicts(&[n])), ErrorKind::InvalidDimData);
@@ -366,15 +407,18 @@ fn bad_global_dim_dicts() {
     assert_eq!(bad(GlobalDimDict::Block { bounds: vec![] }), ErrorKind::InvalidDimData);
     assert_eq!(bad(GlobalDimDict::Block { bounds: vec![1, 4] }), ErrorKind::InvalidDimData);
     assert_eq!(bad(GlobalDimDict::Block { bounds: vec![0, 4, 2] }), ErrorKind::InvalidDimData);
-    assert_eq!(bad(GlobalDimDict::BlockCyclic { size: 4, proc_grid_size: 0, block_size: 1 }), ErrorKind::InvalidDimData);
-    assert_eq!(bad(GlobalDimDict::BlockCyclic { size: 4, proc_grid_size: 2, block_size: 0 }), ErrorKind::InvalidDimData);
+    assert_eq!(
+        bad(GlobalDimDict::BlockCyclic { size: 4, proc_grid_size: 0, block_size: 1 }),
+        ErrorKind::InvalidDimData
+    );
+    assert_eq!(
+        bad(GlobalDimDict::BlockCyclic { size: 4, proc_grid_size: 2, block_size: 0 }),
+        ErrorKind::InvalidDimData
+    );
     assert_eq!(bad(GlobalDimDict::Unstructured { size: 4, indices: vec![] }), ErrorKind::InvalidDimData);
     assert_eq!(bad(GlobalDimDict::Unstructured { size: 4, indices: vec![vec![0, 1, 2]] }), ErrorKind::InvalidDimData);
     assert_eq!(kind(Dist::Block.from_global_dim_dict(&GlobalDimDict::NoDist { size: 3 })), ErrorKind::InvalidDimData);
-    assert_eq!(
-        map_from_global_dim_dict(&GlobalDimDict::Block { bounds: vec![0, 2, 2, 7] }).unwrap().grid_size(),
-        3
-    );
+    assert_eq!(map_from_global_dim_dict(&GlobalDimDict::Block { bounds: vec![0, 2, 2, 7] }).unwrap().grid_size(), 3);
 }
 
 #[test]
@@ -598,14 +642,23 @@ fn cyclic_small_axis_uses_min_of_engines_and_size() {
     check_plan(&[3], "c", 4, Some(&[4]), &[4], &[0, 1, 2, 3], &[&[1], &[1], &[1], &[0]]);
     // Block-cyclic with blocks of 2: 4 elements on 4 ranks, ranks 2 and 3 empty, as
     // DistArray (whose grid choice looks at the size only).
-    let (maps, targets) = super::plan(&[4], &[Dist::BlockCyclic { block_size: 2 }], None, vec![0, 1, 2, 3], false).unwrap();
+    let (maps, targets) =
+        super::plan(&[4], &[Dist::BlockCyclic { block_size: 2 }], None, vec![0, 1, 2, 3], false).unwrap();
     assert_eq!(targets, [0, 1, 2, 3]);
     assert_eq!((0..4).map(|r| maps[0].local_size(r)).collect::<Vec<_>>(), [2, 2, 0, 0]);
 }
 
 #[test]
 fn several_axes_follow_distarray() {
-    check_plan(&[5, 9], "bb", 8, None, &[2, 3], &[0, 1, 2, 4, 5, 6], &[&[3, 3], &[3, 3], &[3, 3], &[2, 3], &[2, 3], &[2, 3]]);
+    check_plan(
+        &[5, 9],
+        "bb",
+        8,
+        None,
+        &[2, 3],
+        &[0, 1, 2, 4, 5, 6],
+        &[&[3, 3], &[3, 3], &[3, 3], &[2, 3], &[2, 3], &[2, 3]],
+    );
     check_plan(&[1, 9], "bb", 4, None, &[1, 3], &[0, 1, 2], &[&[1, 3], &[1, 3], &[1, 3]]);
     check_plan(&[2, 2], "bb", 4, None, &[2, 2], &[0, 1, 2, 3], &[&[1, 1], &[1, 1], &[1, 1], &[1, 1]]);
     check_plan(&[2, 3], "bb", 4, None, &[2, 2], &[0, 1, 2, 3], &[&[1, 2], &[1, 1], &[1, 2], &[1, 1]]);
@@ -619,12 +672,44 @@ fn several_axes_follow_distarray() {
 
 #[test]
 fn three_axes_follow_distarray() {
-    check_plan(&[2, 3, 7], "bbb", 4, None, &[1, 1, 4], &[0, 1, 2, 3], &[&[2, 3, 2], &[2, 3, 2], &[2, 3, 2], &[2, 3, 1]]);
-    check_plan(&[3, 4, 5], "bbb", 4, None, &[1, 2, 2], &[0, 1, 2, 3], &[&[3, 2, 3], &[3, 2, 2], &[3, 2, 3], &[3, 2, 2]]);
-    check_plan(&[3, 4, 5], "bcb", 4, None, &[1, 2, 2], &[0, 1, 2, 3], &[&[3, 2, 3], &[3, 2, 2], &[3, 2, 3], &[3, 2, 2]]);
+    check_plan(
+        &[2, 3, 7],
+        "bbb",
+        4,
+        None,
+        &[1, 1, 4],
+        &[0, 1, 2, 3],
+        &[&[2, 3, 2], &[2, 3, 2], &[2, 3, 2], &[2, 3, 1]],
+    );
+    check_plan(
+        &[3, 4, 5],
+        "bbb",
+        4,
+        None,
+        &[1, 2, 2],
+        &[0, 1, 2, 3],
+        &[&[3, 2, 3], &[3, 2, 2], &[3, 2, 3], &[3, 2, 2]],
+    );
+    check_plan(
+        &[3, 4, 5],
+        "bcb",
+        4,
+        None,
+        &[1, 2, 2],
+        &[0, 1, 2, 3],
+        &[&[3, 2, 3], &[3, 2, 2], &[3, 2, 3], &[3, 2, 2]],
+    );
     check_plan(&[3, 4, 5], "bbb", 3, None, &[1, 1, 3], &[0, 1, 2], &[&[3, 4, 2], &[3, 4, 2], &[3, 4, 1]]);
     check_plan(&[2, 3, 7], "bbb", 3, None, &[1, 1, 3], &[0, 1, 2], &[&[2, 3, 3], &[2, 3, 3], &[2, 3, 1]]);
-    check_plan(&[2, 5, 2], "bnb", 4, None, &[2, 1, 2], &[0, 1, 2, 3], &[&[1, 5, 1], &[1, 5, 1], &[1, 5, 1], &[1, 5, 1]]);
+    check_plan(
+        &[2, 5, 2],
+        "bnb",
+        4,
+        None,
+        &[2, 1, 2],
+        &[0, 1, 2, 3],
+        &[&[1, 5, 1], &[1, 5, 1], &[1, 5, 1], &[1, 5, 1]],
+    );
     let (g, t, l) = planned(&[3, 3, 3], "bbb", 8, None);
     assert_eq!((g, t), (vec![2, 2, 2], (0..8).collect::<Vec<_>>()));
     assert_eq!(l[0], [2, 2, 2]);
@@ -691,5 +776,13 @@ fn axes_shorter_than_distarrays_grid_are_cut() {
     // has elements); the grid is cut to the axis length instead.
     check_plan(&[1, 1], "bb", 4, None, &[1, 1], &[0], &[&[1, 1]]);
     check_plan(&[2, 2], "bb", 3, None, &[1, 2], &[0, 1], &[&[2, 1], &[2, 1]]);
-    check_plan(&[3, 3], "cc", 8, None, &[2, 3], &[0, 1, 2, 3, 4, 5], &[&[2, 1], &[2, 1], &[2, 1], &[1, 1], &[1, 1], &[1, 1]]);
+    check_plan(
+        &[3, 3],
+        "cc",
+        8,
+        None,
+        &[2, 3],
+        &[0, 1, 2, 3, 4, 5],
+        &[&[2, 1], &[2, 1], &[2, 1], &[1, 1], &[1, 1], &[1, 1]],
+    );
 }

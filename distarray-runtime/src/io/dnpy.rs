@@ -36,7 +36,10 @@ pub(crate) fn read_header(r: &mut impl Read, file_len: u64) -> Result<(RawDimDat
     let mut prefix = [0u8; 8];
     read_exact(r, &mut prefix, "the .dnpy magic")?;
     if &prefix[..6] != MAGIC {
-        return Err(format!("not a .dnpy file: wrong magic {:?} (expected \\x93DARRY)", String::from_utf8_lossy(&prefix[..6])));
+        return Err(format!(
+            "not a .dnpy file: wrong magic {:?} (expected \\x93DARRY)",
+            String::from_utf8_lossy(&prefix[..6])
+        ));
     }
     check_version(&prefix)?;
     let mut len = [0u8; 2];
@@ -87,10 +90,13 @@ pub(super) fn parse_header_text(text: &[u8]) -> Result<RawDimData, String> {
     let Value::Dict(items) = &dict else {
         return Err(format!("malformed header: {} instead of a dict", dict.kind()));
     };
-    let mut keys: Vec<String> = items.iter().map(|(k, _)| match k {
-        Value::Str(s) => s.clone(),
-        other => format!("{other:?}"),
-    }).collect();
+    let mut keys: Vec<String> = items
+        .iter()
+        .map(|(k, _)| match k {
+            Value::Str(s) => s.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
     keys.sort();
     if keys != ["__version__", "dim_data"] {
         return Err(format!("malformed header: keys {keys:?}, expected exactly ['__version__', 'dim_data']"));
@@ -258,7 +264,15 @@ mod tests {
 
     #[test]
     fn the_documented_example() {
-        let d = DimDict::Block { size: 10, proc_grid_size: 2, proc_grid_rank: 0, start: 0, stop: 5, padding: (0, 0), periodic: false };
+        let d = DimDict::Block {
+            size: 10,
+            proc_grid_size: 2,
+            proc_grid_rank: 0,
+            start: 0,
+            stop: 5,
+            padding: (0, 0),
+            periodic: false,
+        };
         let bytes = header_bytes(std::slice::from_ref(&d));
         let text = "{'__version__': '0.10.0', 'dim_data': ({'dist_type': 'b', 'size': 10, 'proc_grid_rank': 0, 'proc_grid_size': 2, 'start': 0, 'stop': 5},), }";
         assert_eq!(&bytes[10..10 + text.len()], text.as_bytes());
@@ -272,8 +286,22 @@ mod tests {
     fn every_dim_dict_round_trips() {
         let dims = vec![
             DimDict::BlockCyclic { size: 9, proc_grid_size: 2, proc_grid_rank: 1, start: 2, block_size: 2 },
-            DimDict::Unstructured { size: 5, proc_grid_size: 2, proc_grid_rank: 0, indices: vec![4, 0], one_to_one: true },
-            DimDict::Block { size: 4, proc_grid_size: 1, proc_grid_rank: 0, start: 0, stop: 4, padding: (1, 0), periodic: true },
+            DimDict::Unstructured {
+                size: 5,
+                proc_grid_size: 2,
+                proc_grid_rank: 0,
+                indices: vec![4, 0],
+                one_to_one: true,
+            },
+            DimDict::Block {
+                size: 4,
+                proc_grid_size: 1,
+                proc_grid_rank: 0,
+                start: 0,
+                stop: 4,
+                padding: (1, 0),
+                periodic: true,
+            },
         ];
         let bytes = header_bytes(&dims);
         let (read, _) = read_header(&mut Cursor::new(&bytes), bytes.len() as u64).unwrap();

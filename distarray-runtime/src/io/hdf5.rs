@@ -374,7 +374,10 @@ fn axis_patterns(sorted: &[usize]) -> Vec<(u64, u64, u64, u64)> {
         if i + 1 < runs.len() && runs[i + 1].1 == l {
             stride = runs[i + 1].0 - s;
             count = 2;
-            while i + count < runs.len() && runs[i + count].1 == l && runs[i + count].0 - runs[i + count - 1].0 == stride {
+            while i + count < runs.len()
+                && runs[i + count].1 == l
+                && runs[i + count].0 - runs[i + count - 1].0 == stride
+            {
                 count += 1;
             }
         }
@@ -477,11 +480,17 @@ enum Buf<'a> {
 /// Writes or reads this engine's elements of `dataset` from or into `buf`,
 /// collectively when `collective` (every member of the MPI-IO file must call
 /// it, with or without elements).
-fn transfer(dataset: &Dataset, selection: &Selection, dtype: DType, buf: Buf<'_>, collective: bool) -> ::hdf5::Result<()> {
+fn transfer(
+    dataset: &Dataset,
+    selection: &Selection,
+    dtype: DType,
+    buf: Buf<'_>,
+    collective: bool,
+) -> ::hdf5::Result<()> {
     use hdf5_sys::h5d::{H5Dread, H5Dwrite};
-    use hdf5_sys::h5p::{H5Pclose, H5Pcreate, H5Pset_dxpl_mpio, H5FD_mpio_xfer_t};
-    use hdf5_sys::h5s::{H5S_seloper_t, H5Sselect_all, H5Sselect_hyperslab, H5Sselect_none};
     use hdf5_sys::h5p::H5P_DEFAULT;
+    use hdf5_sys::h5p::{H5FD_mpio_xfer_t, H5Pclose, H5Pcreate, H5Pset_dxpl_mpio};
+    use hdf5_sys::h5s::{H5S_seloper_t, H5Sselect_all, H5Sselect_hyperslab, H5Sselect_none};
 
     let n = selection.len();
     let (ptr, len, write) = match buf {
@@ -510,7 +519,14 @@ fn transfer(dataset: &Dataset, selection: &Selection, dtype: DType, buf: Buf<'_>
             }
             for (i, s) in selection.slabs.iter().enumerate() {
                 let op = if i == 0 { H5S_seloper_t::H5S_SELECT_SET } else { H5S_seloper_t::H5S_SELECT_OR };
-                ::hdf5::h5check(H5Sselect_hyperslab(fs, op, s.start.as_ptr(), s.stride.as_ptr(), s.count.as_ptr(), s.block.as_ptr()))?;
+                ::hdf5::h5check(H5Sselect_hyperslab(
+                    fs,
+                    op,
+                    s.start.as_ptr(),
+                    s.stride.as_ptr(),
+                    s.count.as_ptr(),
+                    s.block.as_ptr(),
+                ))?;
             }
             if n == 0 {
                 ::hdf5::h5check(H5Sselect_none(mem_space.id()))?;
@@ -605,7 +621,13 @@ impl Rows {
     /// Calls `f(offset in the piece's file-ordered elements, offset in block
     /// q's elements)` for every element of engine `p`'s piece `indices` that
     /// lies in the block of engine `q`, in file order.
-    fn for_each_shared(&self, indices: &[Vec<usize>], global_shape: &[usize], q: usize, mut f: impl FnMut(usize, usize)) {
+    fn for_each_shared(
+        &self,
+        indices: &[Vec<usize>],
+        global_shape: &[usize],
+        q: usize,
+        mut f: impl FnMut(usize, usize),
+    ) {
         let (start, end) = self.blocks[q];
         if indices.iter().any(Vec::is_empty) {
             return;
@@ -659,7 +681,9 @@ impl Rows {
             Ok(mine) => (0..comm.size())
                 .map(|q| {
                     let mut out = Vec::new();
-                    self.for_each_shared(&mine.indices, &mine.global_shape, q, |i, _| out.extend_from_slice(&bytes[i * itemsize..(i + 1) * itemsize]));
+                    self.for_each_shared(&mine.indices, &mine.global_shape, q, |i, _| {
+                        out.extend_from_slice(&bytes[i * itemsize..(i + 1) * itemsize])
+                    });
                     out
                 })
                 .collect(),
@@ -668,7 +692,8 @@ impl Rows {
         let received = comm.all_to_all_bytes(send)?;
         mine?;
         let (start, end) = self.blocks[me];
-        let mut block = Side::Engine.filled((end - start).saturating_mul(self.row_len).saturating_mul(itemsize), 0u8)?;
+        let mut block =
+            Side::Engine.filled((end - start).saturating_mul(self.row_len).saturating_mul(itemsize), 0u8)?;
         for (p, got) in received.iter().enumerate() {
             let theirs = piece(layout, p)?;
             let mut k = 0;
@@ -692,7 +717,9 @@ impl Rows {
             .map(|p| {
                 let theirs = piece(layout, p)?;
                 let mut out = Vec::new();
-                self.for_each_shared(&theirs.indices, &theirs.global_shape, me, |_, at| out.extend_from_slice(&block[at * itemsize..(at + 1) * itemsize]));
+                self.for_each_shared(&theirs.indices, &theirs.global_shape, me, |_, at| {
+                    out.extend_from_slice(&block[at * itemsize..(at + 1) * itemsize])
+                });
                 Ok(out)
             })
             .collect::<Result<Vec<_>>>();
@@ -746,7 +773,9 @@ fn save_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
             // none waits in a collective the others left.
             let exists = match args.mode {
                 Hdf5Mode::Write => false,
-                Hdf5Mode::Append => comm.all_gather(&(comm.rank() == 0 && Path::new(&args.path).exists()))?.into_iter().any(|e| e),
+                Hdf5Mode::Append => {
+                    comm.all_gather(&(comm.rank() == 0 && Path::new(&args.path).exists()))?.into_iter().any(|e| e)
+                }
             };
             let _lock = lock();
             let file = agree(comm, open(&args.path, Some(raw), if exists { Open::ReadWrite } else { Open::Create }))?;
@@ -754,9 +783,11 @@ fn save_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
             let written = match agree(comm, Rows::plan(layout, comm.size()))? {
                 Some(rows) => rows.gather(comm, layout, bytes, T::DTYPE.itemsize()).and_then(|block| {
                     let block_selection = rows.selection(comm.rank(), shape);
-                    transfer(&dataset, &block_selection, T::DTYPE, Buf::Write(&block), true).map_err(|e| h5(&args.path, "cannot write", e))
+                    transfer(&dataset, &block_selection, T::DTYPE, Buf::Write(&block), true)
+                        .map_err(|e| h5(&args.path, "cannot write", e))
                 }),
-                None => transfer(&dataset, &selection, T::DTYPE, Buf::Write(bytes), true).map_err(|e| h5(&args.path, "cannot write", e)),
+                None => transfer(&dataset, &selection, T::DTYPE, Buf::Write(bytes), true)
+                    .map_err(|e| h5(&args.path, "cannot write", e)),
             };
             agree(comm, written)?;
             drop(dataset);
@@ -782,7 +813,8 @@ fn save_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
                 (|| {
                     let file = open(&args.path, None, Open::ReadWrite)?;
                     let dataset = open_dataset(&file, &args.path, &args.key)?;
-                    transfer(&dataset, &selection, T::DTYPE, Buf::Write(bytes), false).map_err(|e| h5(&args.path, "cannot write", e))?;
+                    transfer(&dataset, &selection, T::DTYPE, Buf::Write(bytes), false)
+                        .map_err(|e| h5(&args.path, "cannot write", e))?;
                     drop(dataset);
                     file.close().map_err(|e| h5(&args.path, "cannot close", e))
                 })()
@@ -820,12 +852,23 @@ fn load_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
             match agree(comm, Rows::plan(layout, comm.size()))? {
                 Some(rows) => {
                     let block_selection = rows.selection(comm.rank(), &piece.global_shape);
-                    let mut block = agree(comm, Side::Engine.filled(block_selection.len().saturating_mul(T::DTYPE.itemsize()), 0u8))?;
-                    agree(comm, transfer(&dataset, &block_selection, T::DTYPE, Buf::Read(&mut block), true).map_err(|e| h5(path, "cannot read", e)))?;
+                    let mut block = agree(
+                        comm,
+                        Side::Engine.filled(block_selection.len().saturating_mul(T::DTYPE.itemsize()), 0u8),
+                    )?;
+                    agree(
+                        comm,
+                        transfer(&dataset, &block_selection, T::DTYPE, Buf::Read(&mut block), true)
+                            .map_err(|e| h5(path, "cannot read", e)),
+                    )?;
                     drop(block_selection);
                     bytes = agree(comm, rows.scatter(comm, layout, &block, T::DTYPE.itemsize()))?;
                 }
-                None => agree(comm, transfer(&dataset, &selection, T::DTYPE, Buf::Read(&mut bytes), true).map_err(|e| h5(path, "cannot read", e)))?,
+                None => agree(
+                    comm,
+                    transfer(&dataset, &selection, T::DTYPE, Buf::Read(&mut bytes), true)
+                        .map_err(|e| h5(path, "cannot read", e)),
+                )?,
             }
             drop(dataset);
             agree(comm, file.close().map_err(|e| h5(path, "cannot close", e)))?;
@@ -834,7 +877,8 @@ fn load_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
             let _lock = lock();
             let file = open(path, None, Open::Read)?;
             let dataset = check(&file)?;
-            transfer(&dataset, &selection, T::DTYPE, Buf::Read(&mut bytes), false).map_err(|e| h5(path, "cannot read", e))?;
+            transfer(&dataset, &selection, T::DTYPE, Buf::Read(&mut bytes), false)
+                .map_err(|e| h5(path, "cannot read", e))?;
             drop(dataset);
             file.close().map_err(|e| h5(path, "cannot close", e))?;
         }

@@ -72,7 +72,8 @@ fn save_npy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     }
     let file = OpenOptions::new().write(true).open(&path).map_err(|e| io_error(&path, e))?;
     let values = Side::Engine.standard(local.view())?;
-    npy::write_piece(&file, header.len() as u64, &piece.global_shape, &piece.indices, &values).map_err(|e| io_error(&path, e))?;
+    npy::write_piece(&file, header.len() as u64, &piece.global_shape, &piece.indices, &values)
+        .map_err(|e| io_error(&path, e))?;
     output_unit(())
 }
 
@@ -98,7 +99,9 @@ fn load_npy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
 fn save_dnpy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let (args, mut arrays, engine) = inputs.split();
     let PathsArgs { paths } = args.decode()?;
-    let path = paths.get(engine.rank()).ok_or_else(|| err!(InvalidTarget, "no file name for engine rank {}", engine.rank()))?;
+    let path = paths
+        .get(engine.rank())
+        .ok_or_else(|| err!(InvalidTarget, "no file name for engine rank {}", engine.rank()))?;
     let local = arrays.next_ref::<T>("a")?;
     let header = dnpy::header_bytes(local.dim_data());
     if !dnpy::header_fits(&header) {
@@ -119,7 +122,10 @@ fn save_dnpy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> 
 fn load_dnpy<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let (args, _, engine) = inputs.split();
     let PathsArgs { paths } = args.decode()?;
-    let path = paths.get(engine.rank()).ok_or_else(|| err!(InvalidTarget, "no file name for engine rank {}", engine.rank()))?.clone();
+    let path = paths
+        .get(engine.rank())
+        .ok_or_else(|| err!(InvalidTarget, "no file name for engine rank {}", engine.rank()))?
+        .clone();
     let local = read_dnpy::<T>(&path)?;
     output_array(inputs, local)
 }
@@ -146,15 +152,21 @@ fn read_dnpy<T: Element>(path: &str) -> Result<LocalArray<T>> {
     if raw.len() != header.shape.len() {
         bail!(InvalidDimData, "{path}: dim data for {} axes, a local array of {}", raw.len(), header.shape.len());
     }
-    let dim_data: Vec<DimDict> = raw.into_iter().zip(&header.shape).map(|(d, &n)| d.unwrap_or(DimDict::NoDist { size: n })).collect();
+    let dim_data: Vec<DimDict> =
+        raw.into_iter().zip(&header.shape).map(|(d, &n)| d.unwrap_or(DimDict::NoDist { size: n })).collect();
     let expected = local_shape(&dim_data);
     if expected != header.shape {
-        bail!(InvalidDimData, "{path}: holds a local array of shape {:?}, its dim data gives {expected:?}", header.shape);
+        bail!(
+            InvalidDimData,
+            "{path}: holds a local array of shape {:?}, its dim data gives {expected:?}",
+            header.shape
+        );
     }
     let values = npy::read_all::<T>(&file, &header).map_err(|e| e.context(path))?;
     let shape = IxDyn(&header.shape);
-    let data = if header.fortran { ArrayD::from_shape_vec(shape.f(), values) } else { ArrayD::from_shape_vec(shape, values) }
-        .map_err(|e| err!(InvalidShape, "{path}: {e}"))?;
+    let data =
+        if header.fortran { ArrayD::from_shape_vec(shape.f(), values) } else { ArrayD::from_shape_vec(shape, values) }
+            .map_err(|e| err!(InvalidShape, "{path}: {e}"))?;
     // Pieces are kept in C order: a Fortran-order file's data is copied once.
     let data = if header.fortran { Side::Engine.clone_array(&data).map_err(|e| e.context(path))? } else { data };
     LocalArray::new(data, dim_data).map_err(|e| e.context(path))

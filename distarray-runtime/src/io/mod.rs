@@ -57,9 +57,9 @@ mod kernels;
 mod npy;
 mod pyliteral;
 
-pub use fuzz::{fuzz_dnpy_header, fuzz_header_text, fuzz_npy_header};
 #[cfg(feature = "hdf5")]
 pub use self::hdf5::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
+pub use fuzz::{fuzz_dnpy_header, fuzz_header_text, fuzz_npy_header};
 
 /// The names of a `.dnpy` array's files: a base name (engine `r` uses
 /// `<name>_<r>.dnpy`, as Python DistArray) or one path per engine.
@@ -82,7 +82,9 @@ impl DnpyNames {
     fn paths(&self, n: usize) -> Result<Vec<String>> {
         match self {
             DnpyNames::Base(base) => Ok((0..n).map(|r| format!("{}_{r}.dnpy", base.display())).collect()),
-            DnpyNames::PerEngine(paths) if paths.len() == n => Ok(paths.iter().map(|p| p.display().to_string()).collect()),
+            DnpyNames::PerEngine(paths) if paths.len() == n => {
+                Ok(paths.iter().map(|p| p.display().to_string()).collect())
+            }
             DnpyNames::PerEngine(paths) => bail!(InvalidTarget, "{} file names for {n} engines", paths.len()),
         }
     }
@@ -171,7 +173,9 @@ pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution)
     // a bad file fails before any engine works.
     let header = kernels::open_npy(&path)?.1;
     kernels::check_npy::<T>(&path, &header, distribution.shape())?;
-    let call = KernelCall::named(kernels::name("load_npy", T::DTYPE)).context(distribution.context())?.args(&PathArgs { path })?;
+    let call = KernelCall::named(kernels::name("load_npy", T::DTYPE))
+        .context(distribution.context())?
+        .args(&PathArgs { path })?;
     build(call, distribution)
 }
 
@@ -228,7 +232,11 @@ pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> 
             let first = format!("{}_0.dnpy", base.display());
             match kernels::dnpy_ranks(&first) {
                 Some(n) if n > context.num_targets() => {
-                    bail!(InvalidTarget, "{first}: an array saved on {n} engines does not fit a context of {}", context.num_targets())
+                    bail!(
+                        InvalidTarget,
+                        "{first}: an array saved on {n} engines does not fit a context of {}",
+                        context.num_targets()
+                    )
                 }
                 Some(n) => n,
                 None => context.num_targets(),
@@ -293,7 +301,9 @@ fn run_unit(call: KernelCall, distribution: &Distribution) -> Result<()> {
 /// Runs the array-building `call` over `distribution`.
 fn build<T: Element>(call: KernelCall, distribution: &Distribution) -> Result<DistArray<T>> {
     let (key, targets, replies) = call.send(Some(distribution.targets()), Some(distribution.layout().clone()))?;
-    if let Some((other, _)) = replies.iter().find(|(r, _)| !matches!(r, KernelReply::Array { dtype, .. } if *dtype == T::DTYPE)) {
+    if let Some((other, _)) =
+        replies.iter().find(|(r, _)| !matches!(r, KernelReply::Array { dtype, .. } if *dtype == T::DTYPE))
+    {
         let _ = distribution.context().run_done(&targets, &Command::Delete { key });
         bail!(Protocol, "a file kernel answered {other:?}");
     }

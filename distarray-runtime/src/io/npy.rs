@@ -43,7 +43,10 @@ pub(crate) fn read_header(r: &mut impl Read, start: u64, file_len: u64) -> Resul
     let mut prefix = [0u8; 8];
     read_exact(r, &mut prefix, "the .npy magic")?;
     if &prefix[..6] != MAGIC {
-        return Err(format!("not a .npy stream: wrong magic {:?} (expected \\x93NUMPY)", String::from_utf8_lossy(&prefix[..6])));
+        return Err(format!(
+            "not a .npy stream: wrong magic {:?} (expected \\x93NUMPY)",
+            String::from_utf8_lossy(&prefix[..6])
+        ));
     }
     let (hlen, prefix_len) = match (prefix[6], prefix[7]) {
         (1, 0) => {
@@ -68,7 +71,10 @@ pub(crate) fn read_header(r: &mut impl Read, start: u64, file_len: u64) -> Resul
     read_exact(r, &mut text, "the header")?;
     let header = parse_header_text(&text)?;
     let (dtype, swap, fortran, shape) = header;
-    let count = shape.iter().try_fold(1u64, |n, &s| n.checked_mul(s as u64)).ok_or_else(|| format!("shape {shape:?} overflows"))?;
+    let count = shape
+        .iter()
+        .try_fold(1u64, |n, &s| n.checked_mul(s as u64))
+        .ok_or_else(|| format!("shape {shape:?} overflows"))?;
     let data_len = count.checked_mul(dtype.itemsize() as u64).ok_or_else(|| format!("shape {shape:?} overflows"))?;
     if isize::try_from(data_len).is_err() {
         return Err(format!("shape {shape:?} is too large for this machine"));
@@ -103,7 +109,9 @@ pub(super) fn parse_header_text(text: &[u8]) -> Result<(DType, bool, bool, Vec<u
     }
     let descr = match dict.get("descr") {
         Some(Value::Str(s)) => s.as_str(),
-        Some(other) => return Err(format!("unsupported dtype: 'descr' is {} (structured arrays are not supported)", other.kind())),
+        Some(other) => {
+            return Err(format!("unsupported dtype: 'descr' is {} (structured arrays are not supported)", other.kind()))
+        }
         None => return Err("malformed header: no 'descr'".into()),
     };
     let (dtype, swap) = parse_descr(descr)?;
@@ -234,7 +242,13 @@ const CHUNK_BYTES: usize = 1 << 20;
 /// Calls `f` with the decoded elements of `len` consecutive elements of the
 /// data of `header` in `file`, starting at element `first`, in chunks of at
 /// most [`CHUNK_BYTES`].
-fn read_run<T: Element>(file: &File, header: &NpyHeader, first: u64, len: usize, mut f: impl FnMut(usize, Vec<T>)) -> crate::Result<()> {
+fn read_run<T: Element>(
+    file: &File,
+    header: &NpyHeader,
+    first: u64,
+    len: usize,
+    mut f: impl FnMut(usize, Vec<T>),
+) -> crate::Result<()> {
     let itemsize = T::DTYPE.itemsize();
     let chunk = (CHUNK_BYTES / itemsize).max(1);
     let mut bytes = Vec::new();
@@ -243,7 +257,8 @@ fn read_run<T: Element>(file: &File, header: &NpyHeader, first: u64, len: usize,
         let n = (len - done).min(chunk);
         bytes.resize(n * itemsize, 0);
         let offset = header.data_offset + (first + done as u64) * itemsize as u64;
-        file.read_exact_at(&mut bytes, offset).map_err(|e| err!(Format, "reading {} bytes at offset {offset}: {e}", bytes.len()))?;
+        file.read_exact_at(&mut bytes, offset)
+            .map_err(|e| err!(Format, "reading {} bytes at offset {offset}: {e}", bytes.len()))?;
         f(done, decode::<T>(&mut bytes, header.swap).map_err(|e| err!(Format, "{e}"))?);
         done += n;
     }
@@ -257,7 +272,10 @@ fn read_run<T: Element>(file: &File, header: &NpyHeader, first: u64, len: usize,
 /// `OutOfMemory` if the engine cannot hold the piece; `Format` if reading
 /// fails or a bool byte is invalid.
 pub(crate) fn read_piece<T: Element>(file: &File, header: &NpyHeader, indices: &[Vec<usize>]) -> crate::Result<Vec<T>> {
-    let n = indices.iter().try_fold(1usize, |n, ix| n.checked_mul(ix.len())).ok_or_else(|| err!(InvalidShape, "a piece of shape {:?} overflows", header.shape))?;
+    let n = indices
+        .iter()
+        .try_fold(1usize, |n, ix| n.checked_mul(ix.len()))
+        .ok_or_else(|| err!(InvalidShape, "a piece of shape {:?} overflows", header.shape))?;
     let mut out = Side::Engine.filled(n, T::default())?;
     for_each_run(&header.shape, header.fortran, indices, |run| {
         read_run::<T>(file, header, run.file, run.len, |from, values| {
@@ -297,7 +315,12 @@ pub(crate) struct Run {
 /// Calls `f` for each run of the piece holding global indices `indices` (one
 /// list per axis, in local order) of an array of `shape` stored in C order
 /// (or Fortran order when `fortran`).
-pub(crate) fn for_each_run<E>(shape: &[usize], fortran: bool, indices: &[Vec<usize>], mut f: impl FnMut(Run) -> Result<(), E>) -> Result<(), E> {
+pub(crate) fn for_each_run<E>(
+    shape: &[usize],
+    fortran: bool,
+    indices: &[Vec<usize>],
+    mut f: impl FnMut(Run) -> Result<(), E>,
+) -> Result<(), E> {
     let ndim = indices.len();
     if ndim == 0 {
         return f(Run { file: 0, local: 0, step: 1, len: 1 });
@@ -334,7 +357,12 @@ pub(crate) fn for_each_run<E>(shape: &[usize], fortran: bool, indices: &[Vec<usi
         let base_file: u64 = others.iter().map(|&a| indices[a][pos[a]] as u64 * file_strides[a]).sum();
         let base_local: usize = others.iter().map(|&a| pos[a] * local_strides[a]).sum();
         for &(l, g, len) in &segments {
-            f(Run { file: base_file + g as u64 * file_strides[c], local: base_local + l * local_strides[c], step: local_strides[c], len })?;
+            f(Run {
+                file: base_file + g as u64 * file_strides[c],
+                local: base_local + l * local_strides[c],
+                step: local_strides[c],
+                len,
+            })?;
         }
         // The next position over the other axes (last fastest).
         let mut k = others.len();
@@ -355,7 +383,13 @@ pub(crate) fn for_each_run<E>(shape: &[usize], fortran: bool, indices: &[Vec<usi
 
 /// Writes the piece `indices` of a C-order array of `shape` whose data starts
 /// at `data_offset`; `values` are the piece's elements in C order.
-pub(crate) fn write_piece<T: Element>(file: &File, data_offset: u64, shape: &[usize], indices: &[Vec<usize>], values: &[T]) -> std::io::Result<()> {
+pub(crate) fn write_piece<T: Element>(
+    file: &File,
+    data_offset: u64,
+    shape: &[usize],
+    indices: &[Vec<usize>],
+    values: &[T],
+) -> std::io::Result<()> {
     let itemsize = T::DTYPE.itemsize();
     let chunk = (CHUNK_BYTES / itemsize).max(1);
     let mut run_values = Vec::new();
@@ -402,7 +436,8 @@ mod tests {
         for_each_run(&[3, 4], false, &indices, |r| {
             c.push(r);
             Ok::<_, ()>(())
-        }).unwrap();
+        })
+        .unwrap();
         assert_eq!(c[0], Run { file: 4, local: 0, step: 1, len: 2 });
         assert_eq!(c[1], Run { file: 7, local: 2, step: 1, len: 1 });
         assert_eq!(c.len(), 4);
@@ -410,7 +445,8 @@ mod tests {
         for_each_run(&[3, 4], true, &indices, |r| {
             f.push(r);
             Ok::<_, ()>(())
-        }).unwrap();
+        })
+        .unwrap();
         assert_eq!(f[0], Run { file: 1, local: 0, step: 3, len: 2 });
         assert_eq!(f.len(), 3);
     }

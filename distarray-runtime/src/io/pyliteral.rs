@@ -301,7 +301,17 @@ mod tests {
 
     #[test]
     fn rejects_garbage() {
-        for bad in [&b"{'a': 1"[..], b"{'a' 1}", b"(1, 2", b"'abc", b"1.5", b"os.system('x')", b"{1: 2} 3", b"99999999999999999999999999999999999999999999", b""] {
+        for bad in [
+            &b"{'a': 1"[..],
+            b"{'a' 1}",
+            b"(1, 2",
+            b"'abc",
+            b"1.5",
+            b"os.system('x')",
+            b"{1: 2} 3",
+            b"99999999999999999999999999999999999999999999",
+            b"",
+        ] {
             assert!(parse(bad).is_err(), "{:?}", String::from_utf8_lossy(bad));
         }
         let deep = "(".repeat(10_000);

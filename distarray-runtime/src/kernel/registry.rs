@@ -102,13 +102,19 @@ impl Registry {
                     "kernel `{name}` is registered {count} times, each defined at {site} (one macro call defining \
                      {count} kernels of this name in one module): give them distinct names; none of them runs"
                 ),
-                None => err!(KernelConflict, "the internal kernel `{name}` is registered {count} times; none of them runs"),
+                None => {
+                    err!(KernelConflict, "the internal kernel `{name}` is registered {count} times; none of them runs")
+                }
             });
         }
-        self.kernels
-            .get_key_value(key)
-            .map(|(k, run)| (*k, *run))
-            .ok_or_else(|| err!(KernelNotFound, "no kernel named `{}`{} is registered in this program", display_name(key), defined_at(key)))
+        self.kernels.get_key_value(key).map(|(k, run)| (*k, *run)).ok_or_else(|| {
+            err!(
+                KernelNotFound,
+                "no kernel named `{}`{} is registered in this program",
+                display_name(key),
+                defined_at(key)
+            )
+        })
     }
 }
 
@@ -182,7 +188,10 @@ mod tests {
     fn an_unknown_key_is_reported_by_name_and_site() {
         let e = Registry::new(&ENTRIES).find("app::gone@src/app.rs:40:4").expect_err("not registered");
         assert_eq!(e.kind(), ErrorKind::KernelNotFound);
-        assert_eq!(e.message(), "no kernel named `app::gone` (defined at src/app.rs:40:4) is registered in this program");
+        assert_eq!(
+            e.message(),
+            "no kernel named `app::gone` (defined at src/app.rs:40:4) is registered in this program"
+        );
         let e = Registry::new(&ENTRIES).find("distarray::gone").expect_err("not registered");
         assert_eq!(e.message(), "no kernel named `distarray::gone` is registered in this program");
     }

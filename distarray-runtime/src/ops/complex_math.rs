@@ -1067,32 +1067,17 @@ mod tests {
     /// numpy's results, or `None` (with a notice) when numpy or the script
     /// (in the workspace's `tests/`) is missing.
     fn reference() -> Option<String> {
-        if !Command::new("python3")
-            .args(["-c", "import numpy"])
-            .status()
-            .is_ok_and(|s| s.success())
-        {
+        if !Command::new("python3").args(["-c", "import numpy"]).status().is_ok_and(|s| s.success()) {
             eprintln!("NOTICE: numpy cannot be imported; skipping the complex reference test");
             return None;
         }
-        let script =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/complex_reference.py");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/interop/complex_reference.py");
         if !script.exists() {
-            eprintln!(
-                "NOTICE: no {} (outside the workspace); skipping",
-                script.display()
-            );
+            eprintln!("NOTICE: no {} (outside the workspace); skipping", script.display());
             return None;
         }
-        let out = Command::new("python3")
-            .arg(script)
-            .output()
-            .expect("python3 runs");
-        assert!(
-            out.status.success(),
-            "complex_reference.py: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let out = Command::new("python3").arg(script).output().expect("python3 runs");
+        assert!(out.status.success(), "complex_reference.py: {}", String::from_utf8_lossy(&out.stderr));
         Some(String::from_utf8(out.stdout).expect("ASCII"))
     }
 
@@ -1131,8 +1116,8 @@ mod tests {
     fn unary_op(name: &str) -> UnaryOp {
         use UnaryOp::*;
         [
-            Square, Reciprocal, Sqrt, Exp, Expm1, Log, Log10, Log1p, Sin, Cos, Tan, Arcsin, Arccos,
-            Arctan, Sinh, Cosh, Tanh, Arcsinh, Arccosh, Arctanh, Sign, Negative, Conjugate,
+            Square, Reciprocal, Sqrt, Exp, Expm1, Log, Log10, Log1p, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Sinh, Cosh,
+            Tanh, Arcsinh, Arccosh, Arctanh, Sign, Negative, Conjugate,
         ]
         .into_iter()
         .find(|op| op.name() == name)
@@ -1141,9 +1126,7 @@ mod tests {
 
     fn binary_op(name: &str) -> Option<BinaryOp> {
         use BinaryOp::*;
-        [Power, TrueDivide, Multiply, Add, Subtract]
-            .into_iter()
-            .find(|op| op.name() == name)
+        [Power, TrueDivide, Multiply, Add, Subtract].into_iter().find(|op| op.name() == name)
     }
 
     fn compare_op(name: &str) -> CompareOp {
@@ -1188,15 +1171,9 @@ mod tests {
             let (got, what) = if z.len() == 4 {
                 let b = Complex::new(z[2], z[3]);
                 let op = binary_op(name).expect("binary op");
-                (
-                    Complex::<F>::binary(op, a, b).expect("complex op"),
-                    format!("{name}({a:?}, {b:?})"),
-                )
+                (Complex::<F>::binary(op, a, b).expect("complex op"), format!("{name}({a:?}, {b:?})"))
             } else {
-                (
-                    Complex::<F>::unary(unary_op(name), a).expect("complex op"),
-                    format!("{name}({a:?})"),
-                )
+                (Complex::<F>::unary(unary_op(name), a).expect("complex op"), format!("{name}({a:?})"))
             };
             let expected = Complex::new(parse(out[0]), parse(out[1]));
             // Annex G leaves the sign of a zero beside a NaN unspecified
@@ -1239,11 +1216,6 @@ mod tests {
             eprintln!("max ulps vs numpy, {dtype}: {worst:?}");
             bad.extend(b);
         }
-        assert!(
-            bad.is_empty(),
-            "{} results differ from numpy:\n{}",
-            bad.len(),
-            bad.join("\n")
-        );
+        assert!(bad.is_empty(), "{} results differ from numpy:\n{}", bad.len(), bad.join("\n"));
     }
 }

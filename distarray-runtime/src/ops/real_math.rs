@@ -51,17 +51,12 @@ mod tests {
         assert!((f32::MAX.arccosh() - 89.415_985).abs() < 1e-5);
         assert_eq!(1.0f64.arctanh(), f64::INFINITY);
         assert_eq!((-1.0f32).arctanh(), f32::NEG_INFINITY);
-        assert!(
-            1.5f64.arctanh().is_nan() && 0.5f64.arccosh().is_nan() && (-3.0f32).arccosh().is_nan()
-        );
+        assert!(1.5f64.arctanh().is_nan() && 0.5f64.arccosh().is_nan() && (-3.0f32).arccosh().is_nan());
         assert!(f64::NAN.arccosh().is_nan() && f32::NAN.arcsinh().is_nan());
         assert_eq!(1.0f64.arccosh(), 0.0);
         assert_eq!(f64::INFINITY.arccosh(), f64::INFINITY);
         assert!((-0.0f64).arcsinh().is_sign_negative() && (-0.0f32).arctanh().is_sign_negative());
         // Near 1: numpy's arctanh(1 - 2^-53) = 18.714973875118524.
-        assert_eq!(
-            (1.0f64 - f64::EPSILON / 2.0).arctanh(),
-            18.714_973_875_118_524
-        );
+        assert_eq!((1.0f64 - f64::EPSILON / 2.0).arctanh(), 18.714_973_875_118_524);
     }
 }

@@ -538,7 +538,10 @@ mod tests {
         assert_eq!(f64::unary(UnaryOp::Rint, 2.5).unwrap(), 2.0);
         assert!(f64::unary(UnaryOp::Sign, f64::NAN).unwrap().is_nan());
         let c = |re, im| Complex::new(re, im);
-        assert_eq!(Complex::<f64>::binary(BinaryOp::TrueDivide, c(1.0, 1.0), c(0.0, 0.0)).unwrap(), c(f64::INFINITY, f64::INFINITY));
+        assert_eq!(
+            Complex::<f64>::binary(BinaryOp::TrueDivide, c(1.0, 1.0), c(0.0, 0.0)).unwrap(),
+            c(f64::INFINITY, f64::INFINITY)
+        );
         assert_eq!(Complex::<f64>::binary(BinaryOp::Power, c(1.0, 1.0), c(3.0, 0.0)).unwrap(), c(-2.0, 2.0));
         assert!(Complex::<f64>::compare(CompareOp::Less, c(1.0, 2.0), c(2.0, 0.0)));
         assert!(!Complex::<f64>::compare(CompareOp::Less, c(f64::NAN, 0.0), c(1.0, 0.0)));

@@ -18,6 +18,7 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use super::dtypes::Ufunc;
 use super::operand::Operand;
 use super::scalar::{BinaryOp, CompareOp, Scalar, UnaryOp};
+use crate::alloc::Side;
 use crate::array::DistArray;
 use crate::context::same_context;
 use crate::distribution::Distribution;
@@ -25,7 +26,6 @@ use crate::element::{DType, Element};
 use crate::error::{bail, err, Result};
 use crate::kernel::register_for_every_dtype;
 use crate::kernel::{local_like, output_array, output_unit, registered_name, KernelCall, KernelInputs, KernelOutput};
-use crate::alloc::Side;
 use crate::local::LocalArray;
 
 /// Where a ufunc's result goes.
@@ -155,7 +155,10 @@ fn same_type<A: Any, B: Any>(value: A) -> Result<B> {
 
 /// A new local array shaped like `like`, its elements written by `write`
 /// straight into the new buffer (one pass, no temporary).
-fn new_piece<O: Element, T: Element>(like: &LocalArray<T>, write: impl FnOnce(&mut [O]) -> Result<()>) -> Result<LocalArray<O>> {
+fn new_piece<O: Element, T: Element>(
+    like: &LocalArray<T>,
+    write: impl FnOnce(&mut [O]) -> Result<()>,
+) -> Result<LocalArray<O>> {
     let mut values = Side::Engine.filled(like.len(), O::zero())?;
     write(&mut values)?;
     local_like(like, values)
@@ -191,7 +194,10 @@ fn map_in_place<T: Copy + Any, O: Any + Copy>(target: &mut [O], f: impl Fn(T) ->
     Ok(())
 }
 
-fn run_unary<T: Element, O: Element>(inputs: &mut KernelInputs<'_>, f: impl Fn(UnaryOp, T) -> Result<O>) -> Result<KernelOutput> {
+fn run_unary<T: Element, O: Element>(
+    inputs: &mut KernelInputs<'_>,
+    f: impl Fn(UnaryOp, T) -> Result<O>,
+) -> Result<KernelOutput> {
     let (args, mut arrays, _) = inputs.split();
     let UnaryCall { op, mode } = args.decode()?;
     let f = |v| f(op, v);
@@ -248,7 +254,10 @@ fn zip_into<T: Element, O: Any + Copy, Op: OpCode>(
     Ok(())
 }
 
-fn run_binary<T: Element, O: Element, Op: OpCode>(inputs: &mut KernelInputs<'_>, f: impl Fn(Op, T, T) -> Result<O>) -> Result<KernelOutput> {
+fn run_binary<T: Element, O: Element, Op: OpCode>(
+    inputs: &mut KernelInputs<'_>,
+    f: impl Fn(Op, T, T) -> Result<O>,
+) -> Result<KernelOutput> {
     let (args, mut arrays, _) = inputs.split();
     let call: BinaryCall<T, Op> = args.decode()?;
     match call.mode {
@@ -334,7 +343,12 @@ fn check_layouts(ufunc: &str, arrays: &[(&str, &Distribution)]) -> Result<()> {
     for (name, d) in rest {
         same_context(first.context(), d.context(), &format!("{ufunc}: `{name}`"))?;
         if d.shape() != first.shape() {
-            bail!(InvalidShape, "{ufunc}: `{first_name}` has shape {:?} but `{name}` has shape {:?}", first.shape(), d.shape());
+            bail!(
+                InvalidShape,
+                "{ufunc}: `{first_name}` has shape {:?} but `{name}` has shape {:?}",
+                first.shape(),
+                d.shape()
+            );
         }
         if !d.is_compatible(first) {
             bail!(
@@ -357,7 +371,12 @@ pub(crate) fn unary<T: Ufunc, O: Element>(family: Family, op: UnaryOp, x: &DistA
 }
 
 /// `op(x)` written into `out`.
-pub(crate) fn unary_into<T: Ufunc, O: Element>(family: Family, op: UnaryOp, x: &DistArray<T>, out: &mut DistArray<O>) -> Result<()> {
+pub(crate) fn unary_into<T: Ufunc, O: Element>(
+    family: Family,
+    op: UnaryOp,
+    x: &DistArray<T>,
+    out: &mut DistArray<O>,
+) -> Result<()> {
     check_layouts(op.name(), &[("x", x.distribution()), ("out", out.distribution())])?;
     KernelCall::new(family.kernel(T::DTYPE)?)
         .array("x", x)?
@@ -409,16 +428,29 @@ fn binary_call<'a, T: Ufunc, Op: OpCode>(
     match (x1, x2) {
         (Operand::Array(a), Operand::Array(b)) => match aligned(op.name(), a, b)? {
             Cow::Borrowed(b) => Ok((call.array("x1", a)?.array("x2", b)?.args(&args(None, false))?, ("x1", a), None)),
-            Cow::Owned(copy) => Ok((call.array("x1", a)?.array("x2", &copy)?.args(&args(None, false))?, ("x1", a), Some(copy))),
+            Cow::Owned(copy) => {
+                Ok((call.array("x1", a)?.array("x2", &copy)?.args(&args(None, false))?, ("x1", a), Some(copy)))
+            }
         },
-        (Operand::Array(a), Operand::Scalar(s)) => Ok((call.array("x1", a)?.args(&args(Some(s), false))?, ("x1", a), None)),
-        (Operand::Scalar(s), Operand::Array(b)) => Ok((call.array("x2", b)?.args(&args(Some(s), true))?, ("x2", b), None)),
-        (Operand::Scalar(_), Operand::Scalar(_)) => bail!(InvalidShape, "{}: at least one operand must be an array", op.name()),
+        (Operand::Array(a), Operand::Scalar(s)) => {
+            Ok((call.array("x1", a)?.args(&args(Some(s), false))?, ("x1", a), None))
+        }
+        (Operand::Scalar(s), Operand::Array(b)) => {
+            Ok((call.array("x2", b)?.args(&args(Some(s), true))?, ("x2", b), None))
+        }
+        (Operand::Scalar(_), Operand::Scalar(_)) => {
+            bail!(InvalidShape, "{}: at least one operand must be an array", op.name())
+        }
     }
 }
 
 /// `op(x1, x2)` as a new array.
-pub(crate) fn binary<T: Ufunc, O: Element, Op: OpCode>(family: Family, op: Op, x1: Operand<'_, T>, x2: Operand<'_, T>) -> Result<DistArray<O>> {
+pub(crate) fn binary<T: Ufunc, O: Element, Op: OpCode>(
+    family: Family,
+    op: Op,
+    x1: Operand<'_, T>,
+    x2: Operand<'_, T>,
+) -> Result<DistArray<O>> {
     let (call, (_, like), _copy) = binary_call(family, op, Mode::New, x1, x2)?;
     call.run_array_as::<O>(like.distribution())
 }
@@ -436,7 +468,9 @@ pub(crate) fn binary_into<T: Ufunc, O: Element, Op: OpCode>(
     let like = match (x1, x2) {
         (Operand::Array(a), _) => ("x1", a),
         (Operand::Scalar(_), Operand::Array(b)) => ("x2", b),
-        (Operand::Scalar(_), Operand::Scalar(_)) => bail!(InvalidShape, "{}: at least one operand must be an array", op.name()),
+        (Operand::Scalar(_), Operand::Scalar(_)) => {
+            bail!(InvalidShape, "{}: at least one operand must be an array", op.name())
+        }
     };
     check_layouts(op.name(), &[(like.0, like.1.distribution()), ("out", out.distribution())])?;
     let (call, _, _copy) = binary_call(family, op, Mode::Into, x1, x2)?;
@@ -444,7 +478,12 @@ pub(crate) fn binary_into<T: Ufunc, O: Element, Op: OpCode>(
 }
 
 /// `x1 = op(x1, x2)`.
-pub(crate) fn binary_inplace<T: Ufunc, Op: OpCode>(family: Family, op: Op, x1: &mut DistArray<T>, x2: Operand<'_, T>) -> Result<()> {
+pub(crate) fn binary_inplace<T: Ufunc, Op: OpCode>(
+    family: Family,
+    op: Op,
+    x1: &mut DistArray<T>,
+    x2: Operand<'_, T>,
+) -> Result<()> {
     // `x1` is written in place and keeps its layout; only a copy of `x2` may be
     // redistributed.
     let (call, _, _copy) = binary_call(family, op, Mode::InPlace, Operand::Array(x1), x2)?;

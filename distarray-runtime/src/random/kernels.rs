@@ -90,7 +90,9 @@ fn run_real(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
         }
         Real::Normal { loc, scale } => {
             let mut cache = GroupCache::<f64, 2>::new();
-            output_from_global_index(inputs, |index| loc + scale * cache.get(linear(index, &params.strides), |j| stream.normal_pair(j)))
+            output_from_global_index(inputs, |index| {
+                loc + scale * cache.get(linear(index, &params.strides), |j| stream.normal_pair(j))
+            })
         }
     }
 }

@@ -246,7 +246,12 @@ impl Random {
 
     /// Runs sampling kernel `name` over `distribution` with the next call
     /// number.
-    fn sample<T: crate::Element, S: serde::Serialize>(&self, distribution: &Distribution, name: &'static str, sampler: S) -> Result<DistArray<T>> {
+    fn sample<T: crate::Element, S: serde::Serialize>(
+        &self,
+        distribution: &Distribution,
+        name: &'static str,
+        sampler: S,
+    ) -> Result<DistArray<T>> {
         distribution.check_context(&self.context)?;
         let (seed, call) = {
             let mut state = self.lock();
@@ -269,7 +274,11 @@ impl Random {
 impl fmt::Debug for Random {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = *self.lock();
-        f.debug_struct("Random").field("targets", &self.context.targets()).field("seed", &state.seed).field("calls", &state.calls).finish()
+        f.debug_struct("Random")
+            .field("targets", &self.context.targets())
+            .field("seed", &state.seed)
+            .field("calls", &state.calls)
+            .finish()
     }
 }
 

@@ -119,7 +119,8 @@ mod tests {
     fn counter_layout() {
         let s = Stream::new(0x0123_4567_89ab_cdef, 0x0000_7654_3210_fedc);
         let words = philox4x32_10([5, 0, 7 | 0xfedc << 16, 0x7654_3210], [0x89ab_cdef, 0x0123_4567]);
-        let expected = [u64::from(words[0]) | u64::from(words[1]) << 32, u64::from(words[2]) | u64::from(words[3]) << 32];
+        let expected =
+            [u64::from(words[0]) | u64::from(words[1]) << 32, u64::from(words[2]) | u64::from(words[3]) << 32];
         assert_eq!(s.block(5, 7), expected);
     }
 

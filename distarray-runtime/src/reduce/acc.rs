@@ -533,7 +533,8 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
         const ROWS: usize = 128;
         let width = accs.len();
         if width == 0 || rows.len() < 16 * width {
-            rows.chunks_exact(width.max(1)).for_each(|row| accs.iter_mut().zip(row).for_each(|(acc, &x)| acc.moments.push(x.widen())));
+            rows.chunks_exact(width.max(1))
+                .for_each(|row| accs.iter_mut().zip(row).for_each(|(acc, &x)| acc.moments.push(x.widen())));
             return;
         }
         let (mut shift, mut s1, mut s2) = (vec![0.0f64; width], vec![0.0f64; width], vec![0.0f64; width]);

@@ -78,7 +78,12 @@ fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &
 /// partial result to the engine at grid coordinate 0 along those axes (the
 /// rank that `Distribution::reduce` keeps), which merges and finishes them.
 /// Returns the result piece on those engines, `None` on the others.
-fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish: &Finish, comm: &dyn Comm) -> Result<Option<LocalArray<A::Out>>> {
+fn reduce_axes<T: Element, A: Acc<T>>(
+    a: &LocalArray<T>,
+    axes: &[usize],
+    finish: &Finish,
+    comm: &dyn Comm,
+) -> Result<Option<LocalArray<A::Out>>> {
     let dims = a.dim_data();
     let ndim = dims.len();
     if let Some(&bad) = axes.iter().find(|&&ax| ax >= ndim) {
@@ -156,7 +161,8 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
     let mut send = vec![Vec::new(); comm.size()];
     if !is_owner {
         // Varints take at most 10 bytes per 8: a checked buffer of that bound.
-        send[owner] = Side::Engine.encode(&partial, partial.len().saturating_mul(std::mem::size_of::<A>() * 5 / 4 + 2).saturating_add(16))?;
+        send[owner] = Side::Engine
+            .encode(&partial, partial.len().saturating_mul(std::mem::size_of::<A>() * 5 / 4 + 2).saturating_add(16))?;
     }
     let received = comm.all_to_all_bytes(send)?;
     if !is_owner {
@@ -177,14 +183,24 @@ fn reduce_axes<T: Element, A: Acc<T>>(a: &LocalArray<T>, axes: &[usize], finish:
         values.push(t.finish(finish)?);
     }
     let out_dims: Vec<DimDict> = dims.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(d, _)| d.clone()).collect();
-    let data = ArrayD::from_shape_vec(IxDyn(&out_shape), values).map_err(|e| crate::error::err!(InvalidShape, "{e}"))?;
+    let data =
+        ArrayD::from_shape_vec(IxDyn(&out_shape), values).map_err(|e| crate::error::err!(InvalidShape, "{e}"))?;
     LocalArray::new(data, out_dims).map(Some)
 }
 
 /// `sum` of real (and bool) elements into the accumulator type the call names.
 fn run_sum_real<T>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
 where
-    T: Widen<i8> + Widen<i16> + Widen<i32> + Widen<i64> + Widen<u8> + Widen<u16> + Widen<u32> + Widen<u64> + Widen<f32> + Widen<f64>,
+    T: Widen<i8>
+        + Widen<i16>
+        + Widen<i32>
+        + Widen<i64>
+        + Widen<u8>
+        + Widen<u16>
+        + Widen<u32>
+        + Widen<u64>
+        + Widen<f32>
+        + Widen<f64>,
 {
     let into = inputs.split().0.decode::<ReduceArgs>()?.into;
     match into {

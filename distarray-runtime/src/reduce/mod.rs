@@ -26,8 +26,8 @@ use crate::kernel::KernelCall;
 mod acc;
 mod engine;
 
-pub use acc::{OrdElem, SumElem, Widen};
 use acc::Finish;
+pub use acc::{OrdElem, SumElem, Widen};
 use engine::{kernel_name, ReduceArgs};
 
 /// # Reductions

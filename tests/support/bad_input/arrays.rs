@@ -166,7 +166,10 @@ pub fn huge_shapes_are_errors_not_allocations() -> Result<()> {
     on_every_context(|ctx| {
         let n = ctx.num_targets();
         for size in [usize::MAX, isize::MAX as usize + 1] {
-            let dims = [GlobalDimDict::BlockCyclic { size, proc_grid_size: n, block_size: 1 }, GlobalDimDict::NoDist { size: 2 }];
+            let dims = [
+                GlobalDimDict::BlockCyclic { size, proc_grid_size: n, block_size: 1 },
+                GlobalDimDict::NoDist { size: 2 },
+            ];
             let e = no_panic("from_global_dim_data", || Distribution::from_global_dim_data(ctx, &dims, None));
             expect_err(e, ErrorKind::InvalidShape, &["more elements"]);
         }
@@ -174,8 +177,16 @@ pub fn huge_shapes_are_errors_not_allocations() -> Result<()> {
         let dims = [GlobalDimDict::Block { bounds }, GlobalDimDict::NoDist { size: 3 }];
         expect_err(Distribution::from_global_dim_data(ctx, &dims, None), ErrorKind::InvalidShape, &["more elements"]);
         for shape in [&[usize::MAX, usize::MAX][..], &[1 << 32, 1 << 32, 1 << 32], &[3, isize::MAX as usize]] {
-            expect_err(Distribution::from_shape(ctx, shape), ErrorKind::InvalidShape, &["more elements", &format!("{shape:?}")]);
-            expect_err(Distribution::builder(ctx, shape).dist("cc").build(), ErrorKind::InvalidShape, &["more elements"]);
+            expect_err(
+                Distribution::from_shape(ctx, shape),
+                ErrorKind::InvalidShape,
+                &["more elements", &format!("{shape:?}")],
+            );
+            expect_err(
+                Distribution::builder(ctx, shape).dist("cc").build(),
+                ErrorKind::InvalidShape,
+                &["more elements"],
+            );
         }
         // A valid shape too big for the machine: numpy's MemoryError, not an
         // aborted process. Only where the kernel refuses such an allocation
@@ -183,7 +194,10 @@ pub fn huge_shapes_are_errors_not_allocations() -> Result<()> {
         let overcommit = std::fs::read_to_string("/proc/sys/vm/overcommit_memory").unwrap_or_default();
         if matches!(overcommit.trim(), "0" | "2") {
             let d = Distribution::builder(ctx, &[(1 << 36) - 1]).dist("n").targets(&ctx.targets()[..1]).build()?;
-            for result in [ctx.empty::<num_complex::Complex<f32>>(&d).map(drop), ctx.ones::<num_complex::Complex<f32>>(&d).map(drop)] {
+            for result in [
+                ctx.empty::<num_complex::Complex<f32>>(&d).map(drop),
+                ctx.ones::<num_complex::Complex<f32>>(&d).map(drop),
+            ] {
                 expect_err(result, ErrorKind::OutOfMemory, &["cannot allocate"]);
             }
         }

@@ -245,4 +245,3 @@ pub fn reduce_with_bad_axes() -> Result<()> {
         Ok(())
     })
 }
-

@@ -10,7 +10,12 @@ use ndarray::Array2;
 
 use super::{expect_err, on_every_context};
 
-super::case_list!(npy_truncated_or_corrupt, npy_of_another_dtype_or_shape, dnpy_corrupt_or_mistyped, hdf5_corrupt_or_mistyped);
+super::case_list!(
+    npy_truncated_or_corrupt,
+    npy_of_another_dtype_or_shape,
+    dnpy_corrupt_or_mistyped,
+    hdf5_corrupt_or_mistyped
+);
 
 /// A fresh directory for one case, removed by [`Scratch::drop`].
 pub(super) struct Scratch(PathBuf);
@@ -80,8 +85,16 @@ pub fn npy_of_another_dtype_or_shape() -> Result<()> {
         let a = ctx.fromarray(&values(), None)?;
         let path = dir.path("a.npy");
         distarray::save_npy(&path, &a)?;
-        expect_err(distarray::load_npy::<i32>(&path, a.distribution()), ErrorKind::DTypeMismatch, &["float64", "int32"]);
-        expect_err(distarray::load_npy::<f32>(&path, a.distribution()), ErrorKind::DTypeMismatch, &["float64", "float32"]);
+        expect_err(
+            distarray::load_npy::<i32>(&path, a.distribution()),
+            ErrorKind::DTypeMismatch,
+            &["float64", "int32"],
+        );
+        expect_err(
+            distarray::load_npy::<f32>(&path, a.distribution()),
+            ErrorKind::DTypeMismatch,
+            &["float64", "float32"],
+        );
         let other = Distribution::from_shape(ctx, &[5, 6])?;
         expect_err(distarray::load_npy::<f64>(&path, &other), ErrorKind::InvalidShape, &["[6, 5]"]);
         Ok(())

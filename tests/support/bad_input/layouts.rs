@@ -293,4 +293,3 @@ pub fn owning_ranks_with_wrong_number_of_indices() -> Result<()> {
         Ok(())
     })
 }
-

@@ -49,10 +49,7 @@ fn refuses_huge_reservations() -> bool {
     let refuses = matches!(mode.trim(), "0" | "2");
     if !refuses {
         super::SKIPPED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        eprintln!(
-            "NOTICE: overcommit mode {} grants any reservation: out-of-memory case skipped",
-            mode.trim()
-        );
+        eprintln!("NOTICE: overcommit mode {} grants any reservation: out-of-memory case skipped", mode.trim());
     }
     refuses
 }
@@ -74,11 +71,7 @@ fn keys(ctx: &Context) -> Result<BTreeMap<String, Vec<usize>>> {
 /// After out-of-memory failures: the same engines still compute, and nothing
 /// of the failed calls is left on them (the keys are those of `before`).
 fn engines_still_work(ctx: &Context, before: &BTreeMap<String, Vec<usize>>) -> Result<()> {
-    assert_eq!(
-        &keys(ctx)?,
-        before,
-        "a failed call left pieces on the engines"
-    );
+    assert_eq!(&keys(ctx)?, before, "a failed call left pieces on the engines");
     let d = Distribution::from_shape(ctx, &[9])?;
     let a = ctx.fromfunction::<twice>(&[9], Some(&d))?;
     let expected = Array1::from_iter((0..9).map(|i| 2.0 * i as f64)).into_dyn();
@@ -97,25 +90,18 @@ pub fn fromfunction_too_big_for_the_engines() -> Result<()> {
         // Pieces whose bytes overflow usize: refused whatever the overcommit
         // mode, without an overflow panic.
         let n = isize::MAX as usize;
-        let d = Distribution::builder(ctx, &[n])
-            .targets(&ctx.targets()[..2])
-            .build()?;
-        let e = no_panic("fromfunction of isize::MAX elements", || {
-            ctx.fromfunction::<twice>(&[n], Some(&d))
-        });
+        let d = Distribution::builder(ctx, &[n]).targets(&ctx.targets()[..2]).build()?;
+        let e = no_panic("fromfunction of isize::MAX elements", || ctx.fromfunction::<twice>(&[n], Some(&d)));
         expect_engine_oom(e, &["more bytes than usize holds"]);
         if !refuses_huge_reservations() {
             return Ok(());
         }
         let d = Distribution::from_shape(ctx, &[HUGE])?;
-        let e = no_panic("fromfunction of 2^40 elements", || {
-            ctx.fromfunction::<twice>(&[HUGE], Some(&d))
-        });
+        let e = no_panic("fromfunction of 2^40 elements", || ctx.fromfunction::<twice>(&[HUGE], Some(&d)));
         expect_engine_oom(e, &["twice#index"]);
         let cyclic = Distribution::builder(ctx, &[HUGE, 1]).dist("cn").build()?;
-        let e = no_panic("fromfunction of a cyclic 2^40 x 1", || {
-            ctx.fromfunction::<plus_index>(&[HUGE, 1], Some(&cyclic))
-        });
+        let e =
+            no_panic("fromfunction of a cyclic 2^40 x 1", || ctx.fromfunction::<plus_index>(&[HUGE, 1], Some(&cyclic)));
         expect_engine_oom(e, &["plus_index#index"]);
         engines_still_work(ctx, &before)
     })
@@ -137,27 +123,13 @@ pub fn random_arrays_too_big_for_the_engines() -> Result<()> {
         random.seed(Some(7));
         for dist in ["b", "c"] {
             let d = Distribution::builder(ctx, &[HUGE]).dist(dist).build()?;
-            expect_engine_oom(
-                no_panic("rand", || random.rand(&d)),
-                &["distarray::random::real"],
-            );
-            expect_engine_oom(
-                no_panic("randn", || random.randn(&d)),
-                &["distarray::random::real"],
-            );
-            expect_engine_oom(
-                no_panic("normal", || random.normal(&d, 1.0, 2.0)),
-                &["distarray::random::real"],
-            );
-            expect_engine_oom(
-                no_panic("randint", || random.randint(&d, 0, Some(10))),
-                &["distarray::random::integer"],
-            );
+            expect_engine_oom(no_panic("rand", || random.rand(&d)), &["distarray::random::real"]);
+            expect_engine_oom(no_panic("randn", || random.randn(&d)), &["distarray::random::real"]);
+            expect_engine_oom(no_panic("normal", || random.normal(&d, 1.0, 2.0)), &["distarray::random::real"]);
+            expect_engine_oom(no_panic("randint", || random.randint(&d, 0, Some(10))), &["distarray::random::integer"]);
         }
         // The generator still samples.
-        let small = random
-            .rand(&Distribution::from_shape(ctx, &[20])?)?
-            .toarray()?;
+        let small = random.rand(&Distribution::from_shape(ctx, &[20])?)?.toarray()?;
         assert!(small.iter().all(|x| (0.0..1.0).contains(x)));
         engines_still_work(ctx, &before)
     })
@@ -195,31 +167,20 @@ pub fn empty_arrays_with_huge_axes_slice_and_redistribute() -> Result<()> {
                 // A cyclic slice's map lists the 2^39 selected indices.
                 if refuses_huge_reservations() {
                     let e = no_panic("a cyclic slice of [0, 2^40]", || empty.slice(s![.., 1..;2]));
-                    expect_err(
-                        e,
-                        ErrorKind::OutOfMemory,
-                        &["on the client", "map of axis 1"],
-                    );
+                    expect_err(e, ErrorKind::OutOfMemory, &["on the client", "map of axis 1"]);
                 }
                 let row = no_panic("an index into the huge axis", || empty.slice(s![.., -1]))?;
                 assert_eq!(row.shape(), &[0]);
                 continue;
             }
-            let part = no_panic("a slice of an empty [0, 2^40]", || {
-                empty.slice(s![.., 1..;2])
-            })?;
+            let part = no_panic("a slice of an empty [0, 2^40]", || empty.slice(s![.., 1..;2]))?;
             assert_eq!(part.shape(), &[0, HUGE / 2]);
             assert_eq!(part.toarray()?.shape(), &[0, HUGE / 2]);
             let row = no_panic("an index into the huge axis", || empty.slice(s![.., -1]))?;
             assert_eq!(row.shape(), &[0]);
             let cyclic = Distribution::builder(ctx, &[0, HUGE]).dist("nc").build()?;
-            let moved = no_panic("a redistribution of an empty [0, 2^40]", || {
-                empty.distribute_as(&cyclic)
-            })?;
-            assert_eq!(
-                (moved.shape(), moved.dist()),
-                (&[0, HUGE][..], vec!['n', 'c'])
-            );
+            let moved = no_panic("a redistribution of an empty [0, 2^40]", || empty.distribute_as(&cyclic))?;
+            assert_eq!((moved.shape(), moved.dist()), (&[0, HUGE][..], vec!['n', 'c']));
             assert_eq!(moved.toarray()?.len(), 0);
         }
         engines_still_work(ctx, &before)
@@ -238,11 +199,7 @@ fn padded(prefix: usize, text: &str, align: usize) -> Vec<u8> {
 
 /// A `.npy` stream header (version 1.0) for `descr` and `shape`.
 fn npy_header(descr: &str, shape: usize) -> Vec<u8> {
-    let dict = padded(
-        10,
-        &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({shape},), }}"),
-        64,
-    );
+    let dict = padded(10, &format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': ({shape},), }}"), 64);
     let mut out = b"\x93NUMPY\x01\x00".to_vec();
     out.extend_from_slice(&(dict.len() as u16).to_le_bytes());
     out.extend_from_slice(&dict);
@@ -253,8 +210,7 @@ fn npy_header(descr: &str, shape: usize) -> Vec<u8> {
 fn sparse_file(path: &Path, header: &[u8], data: u64) {
     let mut file = File::create(path).expect("create");
     file.write_all(header).expect("write header");
-    file.set_len(header.len() as u64 + data)
-        .expect("a sparse file");
+    file.set_len(header.len() as u64 + data).expect("a sparse file");
 }
 
 pub fn npy_and_dnpy_too_big_for_the_engines() -> Result<()> {
@@ -269,9 +225,7 @@ pub fn npy_and_dnpy_too_big_for_the_engines() -> Result<()> {
         let shown = path.display().to_string();
         for dist in ["b", "c"] {
             let d = Distribution::builder(ctx, &[HUGE]).dist(dist).build()?;
-            let e = no_panic("load_npy of 2^40 bytes", || {
-                distarray::load_npy::<u8>(&path, &d)
-            });
+            let e = no_panic("load_npy of 2^40 bytes", || distarray::load_npy::<u8>(&path, &d));
             expect_engine_oom(e, &[&shown]);
         }
         // A header claiming more data than the file holds is a format error.
@@ -288,20 +242,14 @@ pub fn npy_and_dnpy_too_big_for_the_engines() -> Result<()> {
         // first engine reads it).
         let dnpy = dir.path("huge.dnpy");
         let dim = format!("{{'dist_type': 'b', 'size': {HUGE}, 'proc_grid_rank': 0, 'proc_grid_size': 1, 'start': 0, 'stop': {HUGE}}}");
-        let dict = padded(
-            10,
-            &format!("{{'__version__': '0.10.0', 'dim_data': ({dim},), }}"),
-            16,
-        );
+        let dict = padded(10, &format!("{{'__version__': '0.10.0', 'dim_data': ({dim},), }}"), 16);
         let mut header = b"\x93DARRY\x01\x00".to_vec();
         header.extend_from_slice(&(dict.len() as u16).to_le_bytes());
         header.extend_from_slice(&dict);
         header.extend_from_slice(&npy_header("|u1", HUGE));
         sparse_file(&dnpy, &header, HUGE as u64);
         let names = vec![dnpy.clone()];
-        let e = no_panic("load_dnpy of 2^40 bytes", || {
-            distarray::load_dnpy::<u8>(ctx, names)
-        });
+        let e = no_panic("load_dnpy of 2^40 bytes", || distarray::load_dnpy::<u8>(ctx, names));
         expect_engine_oom(e, &[&dnpy.display().to_string()]);
         engines_still_work(ctx, &before)
     })
@@ -321,18 +269,13 @@ pub fn hdf5_too_big_for_the_engines() -> Result<()> {
         // is a few kilobytes.
         let made = (|| -> hdf5::Result<()> {
             let file = hdf5::File::create(&path)?;
-            file.new_dataset::<u8>()
-                .chunk(1 << 20)
-                .shape(HUGE)
-                .create("buffer")?;
+            file.new_dataset::<u8>().chunk(1 << 20).shape(HUGE).create("buffer")?;
             file.close()
         })();
         made.expect("an HDF5 file with a huge dataset");
         for dist in ["b", "c"] {
             let d = Distribution::builder(ctx, &[HUGE]).dist(dist).build()?;
-            let e = no_panic("load_hdf5 of 2^40 bytes", || {
-                distarray::load_hdf5::<u8>(&path, &d, "buffer")
-            });
+            let e = no_panic("load_hdf5 of 2^40 bytes", || distarray::load_hdf5::<u8>(&path, &d, "buffer"));
             expect_engine_oom(e, &[]);
         }
         engines_still_work(ctx, &before)
@@ -355,17 +298,10 @@ pub fn client_arrays_too_big_for_the_client() -> Result<()> {
         for dist in ["b", "c"] {
             let d = Distribution::builder(ctx, &[HUGE]).dist(dist).build()?;
             let e = no_panic("get_dist_matrix of 2^40 elements", || d.get_dist_matrix());
-            expect_err(
-                e,
-                ErrorKind::OutOfMemory,
-                &["cannot allocate", "on the client"],
-            );
+            expect_err(e, ErrorKind::OutOfMemory, &["cannot allocate", "on the client"]);
         }
         let empty = Distribution::builder(ctx, &[0, HUGE]).dist("nb").build()?;
-        assert_eq!(
-            no_panic("get_dist_matrix of [0, 2^40]", || empty.get_dist_matrix())?.shape(),
-            &[0, HUGE]
-        );
+        assert_eq!(no_panic("get_dist_matrix of [0, 2^40]", || empty.get_dist_matrix())?.shape(), &[0, HUGE]);
         engines_still_work(ctx, &before)
     })
 }

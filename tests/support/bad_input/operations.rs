@@ -111,7 +111,11 @@ pub fn indices_out_of_range_or_overflowing() -> Result<()> {
             ([0, isize::MIN], 1, "-9223372036854775808"),
             ([isize::MAX, isize::MAX], 0, "9223372036854775807"),
         ] {
-            let e = expect_err(no_panic("get", || a.get(&index)), ErrorKind::IndexOutOfBounds, &[shown, &format!("axis {axis}")]);
+            let e = expect_err(
+                no_panic("get", || a.get(&index)),
+                ErrorKind::IndexOutOfBounds,
+                &[shown, &format!("axis {axis}")],
+            );
             assert!(e.message().contains("out of bounds"), "{e:?}");
             expect_err(no_panic("set", || a.set(&index, -1)), ErrorKind::IndexOutOfBounds, &[shown]);
         }
@@ -136,22 +140,37 @@ pub fn bad_slices() -> Result<()> {
         let values = Array2::from_shape_fn((5, 6), |(i, j)| (10 * i + j) as f64);
         let mut a = ctx.fromarray(&values, Some(&Distribution::builder(ctx, &[5, 6]).dist("cb").build()?))?;
         let all = range(0, None, 1);
-        expect_err(no_panic("slice", || a.slice([range(0, None, 0)])), ErrorKind::IndexOutOfBounds, &["step 0", "axis 0"]);
+        expect_err(
+            no_panic("slice", || a.slice([range(0, None, 0)])),
+            ErrorKind::IndexOutOfBounds,
+            &["step 0", "axis 0"],
+        );
         expect_err(a.slice([all, all, all]), ErrorKind::IndexOutOfBounds, &["3 slice entries", "2 axes"]);
         expect_err(a.slice([SliceInfoElem::Index(5)]), ErrorKind::IndexOutOfBounds, &["index 5", "axis 0"]);
         expect_err(a.slice([all, SliceInfoElem::Index(-7)]), ErrorKind::IndexOutOfBounds, &["index -7", "axis 1"]);
         expect_err(a.slice([SliceInfoElem::Index(isize::MIN)]), ErrorKind::IndexOutOfBounds, &["axis 0"]);
         expect_err(a.slice([range(0, Some(7), 1)]), ErrorKind::IndexOutOfBounds, &["bound 7", "axis 0"]);
         expect_err(a.slice([range(-6, None, 1)]), ErrorKind::IndexOutOfBounds, &["bound -6"]);
-        expect_err(a.slice([range(isize::MIN, Some(isize::MAX), isize::MIN)]), ErrorKind::IndexOutOfBounds, &["axis 0"]);
+        expect_err(
+            a.slice([range(isize::MIN, Some(isize::MAX), isize::MIN)]),
+            ErrorKind::IndexOutOfBounds,
+            &["axis 0"],
+        );
         expect_err(a.slice([SliceInfoElem::NewAxis]), ErrorKind::Unsupported, &["new axes"]);
         expect_err(a.slice_distribution([range(0, None, 0)]), ErrorKind::IndexOutOfBounds, &["step 0"]);
-        expect_err(a.slice_to_ndarray([all, range(0, Some(99), 1)]), ErrorKind::IndexOutOfBounds, &["bound 99", "axis 1"]);
+        expect_err(
+            a.slice_to_ndarray([all, range(0, Some(99), 1)]),
+            ErrorKind::IndexOutOfBounds,
+            &["bound 99", "axis 1"],
+        );
         expect_err(a.fill_slice([range(0, None, 0)], 1.0), ErrorKind::IndexOutOfBounds, &["step 0"]);
         expect_err(a.assign_slice([SliceInfoElem::Index(9)], &ramp(6)), ErrorKind::IndexOutOfBounds, &["index 9"]);
         // An extreme step is not an error: one element.
         assert_eq!(a.slice([range(0, None, isize::MAX), all])?.shape(), &[1, 6]);
-        assert_eq!(a.slice([range(0, None, isize::MIN), all])?.toarray()?, values.slice(s![-1.., ..]).into_owned().into_dyn());
+        assert_eq!(
+            a.slice([range(0, None, isize::MIN), all])?.toarray()?,
+            values.slice(s![-1.., ..]).into_owned().into_dyn()
+        );
         // An empty range (start after end) is an empty slice, as in numpy.
         assert_eq!(a.slice([range(4, Some(2), 1)])?.shape(), &[0, 6]);
         assert_eq!(a.toarray()?, values.into_dyn());
@@ -182,11 +201,19 @@ pub fn kernel_with_bad_targets() -> Result<()> {
         let a = ctx.fromarray(&ramp(8), None)?;
         let first = ctx.targets()[0];
         expect_err(ctx.apply::<piece_len>((&a,), Some(&[99])), ErrorKind::InvalidTarget, &["target 99"]);
-        expect_err(ctx.apply::<piece_len>((&a,), Some(&[usize::MAX])), ErrorKind::InvalidTarget, &[&usize::MAX.to_string()]);
+        expect_err(
+            ctx.apply::<piece_len>((&a,), Some(&[usize::MAX])),
+            ErrorKind::InvalidTarget,
+            &[&usize::MAX.to_string()],
+        );
         expect_err(ctx.apply::<piece_len>((&a,), Some(&[])), ErrorKind::InvalidTarget, &["empty"]);
         expect_err(ctx.apply::<piece_len>((&a,), Some(&[first, first])), ErrorKind::InvalidTarget, &["repeated"]);
         if let Some(outside) = (0..ctx.num_engines()).find(|t| !ctx.targets().contains(t)) {
-            expect_err(ctx.apply::<piece_len>((&a,), Some(&[outside])), ErrorKind::InvalidTarget, &[&format!("target {outside}")]);
+            expect_err(
+                ctx.apply::<piece_len>((&a,), Some(&[outside])),
+                ErrorKind::InvalidTarget,
+                &[&format!("target {outside}")],
+            );
         }
         // A target of the context that does not hold the array.
         let one = Distribution::builder(ctx, &[8]).targets(&[first]).build()?;
@@ -213,18 +240,37 @@ pub fn kernel_of_mismatched_arrays() -> Result<()> {
 pub fn from_localarrays_with_wrong_dtype_or_key() -> Result<()> {
     on_every_context(|ctx| {
         let a = ctx.fromarray(&ramp(10), None)?;
-        expect_err(DistArray::<i32>::from_localarrays(a.key(), ctx, None), ErrorKind::DTypeMismatch, &["float64", "int32"]);
-        expect_err(DistArray::<f32>::from_localarrays_with(a.key(), a.distribution()), ErrorKind::DTypeMismatch, &["float64"]);
-        expect_err(DistArray::<f64>::from_localarrays("no such key", ctx, None), ErrorKind::KeyNotFound, &["no such key"]);
-        expect_err(DistArray::<f64>::from_localarrays(a.key(), ctx, Some(&[77])), ErrorKind::InvalidTarget, &["target 77"]);
+        expect_err(
+            DistArray::<i32>::from_localarrays(a.key(), ctx, None),
+            ErrorKind::DTypeMismatch,
+            &["float64", "int32"],
+        );
+        expect_err(
+            DistArray::<f32>::from_localarrays_with(a.key(), a.distribution()),
+            ErrorKind::DTypeMismatch,
+            &["float64"],
+        );
+        expect_err(
+            DistArray::<f64>::from_localarrays("no such key", ctx, None),
+            ErrorKind::KeyNotFound,
+            &["no such key"],
+        );
+        expect_err(
+            DistArray::<f64>::from_localarrays(a.key(), ctx, Some(&[77])),
+            ErrorKind::InvalidTarget,
+            &["target 77"],
+        );
         let other_shape = Distribution::from_shape(ctx, &[11])?;
-        expect_err(DistArray::<f64>::from_localarrays_with(a.key(), &other_shape), ErrorKind::InvalidDimData, &["another shape"]);
+        expect_err(
+            DistArray::<f64>::from_localarrays_with(a.key(), &other_shape),
+            ErrorKind::InvalidDimData,
+            &["another shape"],
+        );
         // The right type gives the array back.
         assert_eq!(DistArray::<f64>::from_localarrays(a.key(), ctx, None)?.toarray()?, ramp(10).into_dyn());
         Ok(())
     })
 }
-
 
 pub fn arguments_outside_their_domain() -> Result<()> {
     on_every_context(|ctx| {
