@@ -20,44 +20,43 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
-mod alloc;
+// The layers, bottom up (ARCHITECTURE.md): each imports only the ones
+// before it. `core`, `layout`, `protocol`, `engine` and `backend` are the
+// engine side and never name the client's types.
 mod array;
 mod backend;
-mod bulk;
-pub mod cleanup;
-mod comm;
-mod context;
-mod distribution;
-mod element;
+mod client;
+mod core;
 mod engine;
-mod error;
+mod layout;
+mod protocol;
+// Features: each has a client part and an engine part (`engine`).
+mod index;
 pub mod io;
-mod kernel;
-mod local;
 mod ops;
 mod plot;
-mod protocol;
 mod random;
 mod redistribute;
 mod reduce;
 
 pub use crate::array::DistArray;
-pub use crate::comm::{Collectives, Comm};
-pub use crate::context::{Context, KEY_PREFIX};
-pub use crate::distribution::{
-    choose_map, coords_to_rank, make_grid_shape, map_from_global_dim_dict, map_from_sizes, mult_partitions,
-    normalize_grid_shape, rank_to_coords, validate_grid_shape, BlockCyclicMap, BlockMap, DimDict, Dist, Distribution,
-    DistributionBuilder, GlobalDimDict, Map, MapBase, NoDistMap, UnstructuredMap,
-};
-pub use crate::element::{DType, Element};
-pub use crate::error::{Error, ErrorKind, Result};
+pub use crate::client::cleanup;
+pub use crate::client::{Context, Distribution, DistributionBuilder, KEY_PREFIX};
+pub use crate::client::{IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
+pub use crate::core::element::{DType, Element};
+pub use crate::core::error::{Error, ErrorKind, Result};
+pub use crate::engine::comm::{Collectives, Comm};
+pub use crate::engine::kernel::EngineCtx;
+pub use crate::engine::kernel::FromIndex;
+pub use crate::engine::local::LocalArray;
 pub use crate::io::{load_dnpy, load_npy, save_dnpy, save_npy, DnpyNames};
 #[cfg(feature = "hdf5")]
 pub use crate::io::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
-pub use crate::kernel::{
-    EngineCtx, FromIndex, IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue,
+pub use crate::layout::{
+    choose_map, coords_to_rank, make_grid_shape, map_from_global_dim_dict, map_from_sizes, mult_partitions,
+    normalize_grid_shape, rank_to_coords, validate_grid_shape, BlockCyclicMap, BlockMap, DimDict, Dist, GlobalDimDict,
+    Map, MapBase, NoDistMap, UnstructuredMap,
 };
-pub use crate::local::LocalArray;
 pub use crate::ops::{functions, Bitwise, Number, Operand, Operands, Real, Ufunc};
 pub use crate::random::Random;
 pub use crate::redistribute::ExchangeStats;
@@ -71,7 +70,7 @@ pub use hdf5 as __hdf5;
 
 /// The maps of the reference's `maps` module, under one path.
 pub mod maps {
-    pub use crate::distribution::{
+    pub use crate::layout::{
         choose_map, map_from_global_dim_dict, map_from_sizes, BlockCyclicMap, BlockMap, Dist, Map, MapBase, NoDistMap,
         UnstructuredMap,
     };
@@ -80,12 +79,12 @@ pub mod maps {
 /// Used by code that `#[local]` and `#[vectorize]` generate. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::kernel::{
+    pub use crate::client::{IndexKernel, Kernel, KernelCall, ReturnsArray, ReturnsUnit, ReturnsValue};
+    pub use crate::engine::kernel::FromIndex;
+    pub use crate::engine::kernel::{
         check_same_local_shape, collect_values, kernel_result, local_like, output_array, output_from_index,
-        output_unit, output_value, KernelArgs, KernelArrays, KernelCall, KernelEntry, KernelFn, KernelInputs,
-        KernelOutput,
+        output_unit, output_value, KernelArgs, KernelArrays, KernelEntry, KernelFn, KernelInputs, KernelOutput,
     };
-    pub use crate::kernel::{FromIndex, IndexKernel, Kernel, ReturnsArray, ReturnsUnit, ReturnsValue};
     pub use crate::{Context, DistArray, Result};
     pub use inventory;
 }
@@ -105,23 +104,24 @@ pub mod __testing {
     /// Kernel values this client received as raw element bytes, and their
     /// bytes, so far (proves that bulk values skip serde).
     pub fn bulk_values_received() -> (u64, u64) {
-        crate::bulk::received()
+        crate::protocol::bulk::received()
     }
 }
 
 /// Entry points of the fuzz targets in `fuzz/`. Not public API.
 #[doc(hidden)]
 pub mod __fuzz {
+    pub use crate::engine::fuzz_command;
     pub use crate::io::{fuzz_dnpy_header, fuzz_header_text, fuzz_npy_header};
-    pub use crate::protocol::fuzz_command;
 }
 
 /// Every trait, for `use distarray::traits::*;`.
 pub mod traits {
-    pub use crate::comm::{Collectives, Comm};
-    pub use crate::distribution::MapBase;
-    pub use crate::element::Element;
-    pub use crate::kernel::{FromIndex, IndexKernel, Kernel, KernelReturn};
+    pub use crate::client::{IndexKernel, Kernel, KernelReturn};
+    pub use crate::core::element::Element;
+    pub use crate::engine::comm::{Collectives, Comm};
+    pub use crate::engine::kernel::FromIndex;
+    pub use crate::layout::MapBase;
     pub use crate::ops::{Bitwise, Number, Operands, Real, Ufunc};
     pub use crate::reduce::{OrdElem, SumElem, Widen};
 }

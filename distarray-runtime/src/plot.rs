@@ -6,12 +6,10 @@ use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::alloc::Side;
-use crate::array::DistArray;
-use crate::distribution::Distribution;
-use crate::distribution::MapBase;
-use crate::element::Element;
-use crate::error::{bail, err, Result};
+use crate::client::Distribution;
+use crate::core::alloc::Side;
+use crate::core::error::{bail, err, Result};
+use crate::layout::MapBase;
 
 /// Side of one cell of the picture, in pixels.
 const CELL: usize = 28;
@@ -25,7 +23,7 @@ impl Distribution {
     /// `InvalidShape` if the size of the array overflows, `OutOfMemory` if
     /// the client cannot hold it.
     pub fn get_dist_matrix(&self) -> Result<ArrayD<usize>> {
-        if crate::distribution::check_size(self.shape())? == 0 {
+        if crate::layout::check_size(self.shape())? == 0 {
             // No owners to list (another axis may be huge).
             return ArrayD::from_shape_vec(IxDyn(self.shape()), Vec::new()).map_err(|e| err!(InvalidShape, "{e}"));
         }
@@ -34,7 +32,7 @@ impl Distribution {
         let mut stride = 1;
         let mut per_axis: Vec<Vec<usize>> = vec![Vec::new(); self.ndim()];
         for (k, map) in self.maps().iter().enumerate().rev() {
-            let locator = crate::redistribute::Locator::new(map, &mut 0);
+            let locator = crate::layout::Locator::new(map, &mut 0);
             per_axis[k] = Side::Client.collect(map.size(), (0..map.size()).map(|g| locator.locate(g).0 * stride))?;
             stride *= grid[k];
         }
@@ -118,35 +116,4 @@ impl Distribution {
 fn colour(engine: usize) -> String {
     let hue = (engine as f64 * 137.508) % 360.0;
     format!("hsl({hue:.0},65%,72%)")
-}
-
-/// # Distribution pictures
-impl<T: Element> DistArray<T> {
-    /// The engine that owns each element (see
-    /// [`Distribution::get_dist_matrix`]).
-    ///
-    /// # Examples
-    /// ```
-    /// use distarray::prelude::*;
-    ///
-    /// let ctx = Context::with_targets(&[0, 1])?;
-    /// let a = ctx.zeros::<f64>(&Distribution::builder(&ctx, &[4]).dist("c").build()?)?;
-    /// assert_eq!(a.get_dist_matrix()?.into_raw_vec_and_offset().0, vec![0, 1, 0, 1]);
-    /// # Ok::<(), distarray::Error>(())
-    /// ```
-    ///
-    /// # Errors
-    /// As [`Distribution::get_dist_matrix`].
-    pub fn get_dist_matrix(&self) -> Result<ArrayD<usize>> {
-        self.distribution().get_dist_matrix()
-    }
-
-    /// Writes the SVG picture of which engine owns each element of this 1-D or
-    /// 2-D array (see [`Distribution::plot_distribution`]).
-    ///
-    /// # Errors
-    /// As [`Distribution::plot_distribution`].
-    pub fn plot_distribution(&self, path: impl AsRef<Path>) -> Result<()> {
-        self.distribution().plot_distribution(path)
-    }
 }

@@ -1,15 +1,18 @@
-//! # Creation functions of a Context
+//! # Creation functions of a Context, and DistArrays of pieces already on the
+//! engines (`from_localarrays`)
 
 use ndarray::{ArrayBase, Data, Dimension};
 
 use super::impl_conversions::{for_each_offset, pieces_of};
 use super::DistArray;
-use crate::alloc::{size_of_shape, Side};
-use crate::context::Context;
-use crate::distribution::Distribution;
-use crate::element::{as_bytes, Element};
-use crate::error::{bail, Result};
-use crate::protocol::{Command, Init};
+use crate::client::context::Context;
+use crate::client::Distribution;
+use crate::core::alloc::{size_of_shape, Side};
+use crate::core::element::{as_bytes, Element};
+use crate::core::error::err;
+use crate::core::error::{bail, Result};
+use crate::layout::DimDict;
+use crate::protocol::{Command, Init, Reply};
 
 impl Context {
     /// A new array over `distribution`. Safe Rust has no uninitialised memory, so
@@ -145,3 +148,78 @@ impl Context {
 
 /// Arrays up to this size are made without waiting for the engines.
 const PIPELINED_BYTES: usize = 1 << 20;
+
+/// Keys distarray made belong to the context that made them: adopting another
+/// context's would give its pieces two owners.
+fn check_key_context(key: &str, ctx: &Context) -> Result<()> {
+    if key.starts_with(crate::KEY_PREFIX) && !key.starts_with(ctx.key_prefix()) {
+        bail!(
+            WrongContext,
+            "key {key:?} belongs to another context than context {} (prefix {:?})",
+            ctx.id(),
+            ctx.key_prefix()
+        );
+    }
+    Ok(())
+}
+
+impl<T: Element> DistArray<T> {
+    /// A DistArray for local arrays a kernel already stored under `key` on the
+    /// engines of `context` (their dim data, pulled from the engines, gives the
+    /// distribution) — the reference's `from_localarrays` with a context.
+    ///
+    /// The new DistArray owns the key: dropping it deletes the pieces. Do not
+    /// wrap a key that another live DistArray owns.
+    ///
+    /// `targets` are the engines holding the pieces, in rank order; by default
+    /// the context's engines that hold `key` (an array may live on fewer
+    /// engines than its context, see `DistributionBuilder::build`).
+    ///
+    /// # Errors
+    /// `KeyNotFound` if an engine lacks the key, `DTypeMismatch` if it holds
+    /// another element type, `InvalidDimData` if the pieces do not tile an
+    /// array, `WrongContext` for a key another context made.
+    pub fn from_localarrays(key: &str, context: &Context, targets: Option<&[usize]>) -> Result<Self> {
+        check_key_context(key, context)?;
+        let targets = match targets {
+            Some(t) => context.select_targets(Some(t))?,
+            // No engine with the key: ask all of them, so the error names one.
+            None => {
+                crate::cleanup::get_local_keys(context, key)?.remove(key).unwrap_or_else(|| context.targets().to_vec())
+            }
+        };
+        let replies = context.run(&targets, &Command::DimData { key: key.to_string() }, Vec::new())?;
+        let dim_data = replies
+            .into_iter()
+            .map(|(reply, _)| match reply {
+                Reply::DimData(d) => Ok(d),
+                other => Err(err!(Protocol, "a dim data request was answered with {other:?}")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let distribution = Distribution::from_dim_data_per_rank(context, &dim_data, Some(&targets))?;
+        Self::from_localarrays_with(key, &distribution)
+    }
+
+    /// Like [`from_localarrays`](Self::from_localarrays), with the distribution
+    /// given (it must describe the stored pieces; their dtype is checked).
+    ///
+    /// # Errors
+    /// As [`from_localarrays`](Self::from_localarrays).
+    pub fn from_localarrays_with(key: &str, distribution: &Distribution) -> Result<Self> {
+        let ctx = distribution.context();
+        check_key_context(key, ctx)?;
+        let replies = ctx.run(distribution.targets(), &Command::DimData { key: key.to_string() }, Vec::new())?;
+        for ((reply, _), rank) in replies.into_iter().zip(0..) {
+            if let Reply::DimData(d) = reply {
+                if d.iter().map(DimDict::size).collect::<Vec<_>>() != distribution.shape() {
+                    bail!(
+                        InvalidDimData,
+                        "the piece of rank {rank} under {key:?} belongs to an array of another shape"
+                    );
+                }
+            }
+        }
+        ctx.run_done(distribution.targets(), &Command::CheckDType { key: key.to_string(), dtype: T::DTYPE })?;
+        Ok(DistArray::from_key(key.to_string(), distribution.clone()))
+    }
+}

@@ -3,11 +3,11 @@
 use ndarray::{ArrayD, IxDyn};
 
 use super::DistArray;
-use crate::alloc::Side;
-use crate::distribution::Distribution;
-use crate::element::{from_bytes, Element};
-use crate::error::{err, Result};
-use crate::local::LocalArray;
+use crate::client::Distribution;
+use crate::core::alloc::Side;
+use crate::core::element::{from_bytes, Element};
+use crate::core::error::{err, Result};
+use crate::engine::local::LocalArray;
 use crate::protocol::Command;
 
 impl<T: Element> DistArray<T> {

@@ -1,8 +1,8 @@
 //! # Methods that change an array in place
 
 use super::DistArray;
-use crate::element::{as_bytes, Element};
-use crate::error::Result;
+use crate::core::element::{as_bytes, Element};
+use crate::core::error::Result;
 use crate::protocol::Command;
 
 impl<T: Element> DistArray<T> {

@@ -3,14 +3,17 @@
 use std::fmt;
 use std::marker::PhantomData;
 
-use crate::context::Context;
-use crate::distribution::Distribution;
-use crate::element::{DType, Element};
+use crate::client::context::Context;
+use crate::client::Distribution;
+use crate::core::element::{DType, Element};
 
 mod impl_constructors;
 mod impl_conversions;
 mod impl_indexing;
 mod impl_methods;
+mod impl_plot;
+mod impl_redistribute;
+mod impl_reduce;
 
 /// A distributed N-dimensional array of `T`: one [`LocalArray`](crate::LocalArray)
 /// per rank of its [`Distribution`], held by the engines under one key.
@@ -40,13 +43,13 @@ pub struct DistArray<T: Element> {
 impl<T: Element> DistArray<T> {
     /// A proxy for local arrays already stored under `key` with this layout.
     pub(crate) fn from_key(key: String, distribution: Distribution) -> Self {
-        DistArray { key, distribution, born: crate::context::bulk_deletions(), _element: PhantomData }
+        DistArray { key, distribution, born: crate::client::context::bulk_deletions(), _element: PhantomData }
     }
 
     /// Whether keys may have been deleted in bulk since this array was made
     /// (see `context::bulk_deletions`): its pieces may be gone.
     pub(crate) fn may_be_deleted(&self) -> bool {
-        self.born != crate::context::bulk_deletions()
+        self.born != crate::client::context::bulk_deletions()
     }
 
     /// The key under which the engines hold the pieces.

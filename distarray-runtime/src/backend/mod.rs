@@ -7,7 +7,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use crate::error::{bail, Result};
+use crate::core::error::{bail, Result};
 
 #[cfg(feature = "mpi")]
 mod mpi;
@@ -52,7 +52,7 @@ pub(crate) trait Backend: Send + Sync {
 /// kernel may legitimately run for hours).
 pub(crate) fn engine_timeout() -> Option<std::time::Duration> {
     static TIMEOUT: OnceLock<Option<std::time::Duration>> = OnceLock::new();
-    *TIMEOUT.get_or_init(|| crate::comm::seconds_from_env("DISTARRAY_ENGINE_TIMEOUT"))
+    *TIMEOUT.get_or_init(|| crate::engine::comm::seconds_from_env("DISTARRAY_ENGINE_TIMEOUT"))
 }
 
 /// The stack of each engine thread when `DISTARRAY_ENGINE_STACK` is unset:

@@ -7,7 +7,7 @@ use std::io::Cursor;
 /// Parses `data` as the start of a `.npy` file of `data.len()` bytes;
 /// whether the header is valid. Never panics, whatever `data` holds.
 pub fn fuzz_npy_header(data: &[u8]) -> bool {
-    super::npy::read_header(&mut Cursor::new(data), 0, data.len() as u64).is_ok()
+    super::format::npy::read_header(&mut Cursor::new(data), 0, data.len() as u64).is_ok()
 }
 
 /// Parses `data` as a `.dnpy` file of `data.len()` bytes (its header, then
@@ -15,8 +15,8 @@ pub fn fuzz_npy_header(data: &[u8]) -> bool {
 pub fn fuzz_dnpy_header(data: &[u8]) -> bool {
     let len = data.len() as u64;
     let mut cursor = Cursor::new(data);
-    match super::dnpy::read_header(&mut cursor, len) {
-        Ok((_, start)) => super::npy::read_header(&mut cursor, start, len).is_ok(),
+    match super::format::dnpy::read_header(&mut cursor, len) {
+        Ok((_, start)) => super::format::npy::read_header(&mut cursor, start, len).is_ok(),
         Err(_) => false,
     }
 }
@@ -26,9 +26,9 @@ pub fn fuzz_dnpy_header(data: &[u8]) -> bool {
 /// length framing that the other targets must get past first); how many of
 /// the three accept it. Never panics.
 pub fn fuzz_header_text(data: &[u8]) -> usize {
-    let literal = super::pyliteral::parse(data).map(|v| v.kind()).is_ok();
-    let npy = super::npy::parse_header_text(data).is_ok();
-    let dnpy = super::dnpy::parse_header_text(data).is_ok();
+    let literal = super::format::pyliteral::parse(data).map(|v| v.kind()).is_ok();
+    let npy = super::format::npy::parse_header_text(data).is_ok();
+    let dnpy = super::format::dnpy::parse_header_text(data).is_ok();
     usize::from(literal) + usize::from(npy) + usize::from(dnpy)
 }
 
@@ -51,10 +51,10 @@ mod tests {
     #[test]
     fn random_and_mutated_headers_never_panic() {
         let mut rng = Bytes(0x9e37_79b9_7f4a_7c15);
-        let npy = crate::io::npy::header_bytes(crate::DType::F64, &[3, 4]);
-        let dnpy = crate::io::dnpy::header_bytes(&[crate::DimDict::NoDist { size: 3 }]);
+        let npy = crate::io::format::npy::header_bytes(crate::core::element::DType::F64, &[3, 4]);
+        let dnpy = crate::io::format::dnpy::header_bytes(&[crate::DimDict::NoDist { size: 3 }]);
         let mut good_dnpy = dnpy.clone();
-        good_dnpy.extend_from_slice(&crate::io::npy::header_bytes(crate::DType::U8, &[3]));
+        good_dnpy.extend_from_slice(&crate::io::format::npy::header_bytes(crate::core::element::DType::U8, &[3]));
         good_dnpy.extend_from_slice(&[1, 2, 3]);
         assert!(fuzz_dnpy_header(&good_dnpy));
         for round in 0..20_000 {

@@ -31,16 +31,20 @@ use ::hdf5::{Dataset, Dataspace, Datatype, File};
 use ndarray::{ArrayD, Axis, IxDyn};
 use serde::{Deserialize, Serialize};
 
-use super::{build, format_error, io_error, kernels, piece, run_unit};
-use crate::alloc::{size_of_shape, Side};
+use super::engine as kernels;
+use super::format::{format_error, io_error};
+use super::{build, run_unit};
 use crate::array::DistArray;
-use crate::comm::{Collectives, Comm};
-use crate::distribution::Distribution;
-use crate::element::{as_bytes, from_bytes, DType, Element};
-use crate::error::{bail, err, Error, ErrorKind, Result};
-use crate::kernel::{output_array, output_unit, KernelCall, KernelInputs, KernelOutput};
-use crate::local::LocalArray;
-use crate::protocol::Layout;
+use crate::client::Distribution;
+use crate::client::KernelCall;
+use crate::core::alloc::{size_of_shape, Side};
+use crate::core::element::{as_bytes, from_bytes, DType, Element};
+use crate::core::error::{bail, err, Error, ErrorKind, Result};
+use crate::engine::comm::{Collectives, Comm};
+use crate::engine::kernel::{output_array, output_unit, KernelInputs, KernelOutput};
+use crate::engine::local::LocalArray;
+use crate::layout::piece;
+use crate::layout::Layout;
 
 /// How [`save_hdf5`] treats an existing file, as h5py's `mode`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -225,7 +229,7 @@ fn lock() -> MutexGuard<'static, ()> {
     HDF5_LOCK.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-use crate::kernel::register_for_every_dtype;
+use crate::engine::kernel::register_for_every_dtype;
 
 register_for_every_dtype!("distarray::io::save_hdf5::", save_kernel);
 register_for_every_dtype!("distarray::io::load_hdf5::", load_kernel);
@@ -590,7 +594,7 @@ impl Rows {
             let s = Selection::new(&p.indices, &p.shape)?;
             fragmented |= s.slabs.len() > 1 || s.slabs.iter().any(|slab| slab.count.iter().any(|&c| c > 1));
         }
-        let shape: Vec<usize> = layout.maps.iter().map(crate::distribution::MapBase::size).collect();
+        let shape: Vec<usize> = layout.maps.iter().map(crate::layout::MapBase::size).collect();
         if !fragmented || shape.is_empty() {
             return Ok(None);
         }

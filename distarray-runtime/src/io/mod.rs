@@ -38,24 +38,18 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
-use crate::alloc::Side;
 use crate::array::DistArray;
-use crate::context::Context;
-use crate::distribution::{rank_to_coords, DimDict, Distribution, MapBase};
-use crate::element::Element;
-use crate::error::{bail, err, Error, Result};
-use crate::kernel::{KernelCall, KernelReply};
-use crate::protocol::{Command, Layout};
+use crate::client::{Context, Distribution, KernelCall};
+use crate::core::element::Element;
+use crate::core::error::{bail, err, Result};
+use crate::protocol::{Command, KernelReply};
+use engine::{PathArgs, PathsArgs};
 
-mod dnpy;
+mod engine;
+mod format;
 mod fuzz;
 #[cfg(feature = "hdf5")]
 mod hdf5;
-mod kernels;
-mod npy;
-mod pyliteral;
 
 #[cfg(feature = "hdf5")]
 pub use self::hdf5::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
@@ -155,7 +149,7 @@ impl<P: AsRef<Path>, const N: usize> From<[P; N]> for DnpyNames {
 /// `Io` if the file cannot be created or written.
 pub fn save_npy<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>) -> Result<()> {
     let path = path.as_ref().display().to_string();
-    let call = KernelCall::named(kernels::name("save_npy", T::DTYPE)).array("a", array)?.args(&PathArgs { path })?;
+    let call = KernelCall::named(engine::name("save_npy", T::DTYPE)).array("a", array)?.args(&PathArgs { path })?;
     run_unit(call, array.distribution())
 }
 
@@ -171,9 +165,9 @@ pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution)
     let path = path.as_ref().display().to_string();
     // The client checks the header (small and bounded by the file's size), so
     // a bad file fails before any engine works.
-    let header = kernels::open_npy(&path)?.1;
-    kernels::check_npy::<T>(&path, &header, distribution.shape())?;
-    let call = KernelCall::named(kernels::name("load_npy", T::DTYPE))
+    let header = engine::open_npy(&path)?.1;
+    engine::check_npy::<T>(&path, &header, distribution.shape())?;
+    let call = KernelCall::named(engine::name("load_npy", T::DTYPE))
         .context(distribution.context())?
         .args(&PathArgs { path })?;
     build(call, distribution)
@@ -206,7 +200,7 @@ pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution)
 /// the array; `Io` if a file cannot be written.
 pub fn save_dnpy<T: Element>(names: impl Into<DnpyNames>, array: &DistArray<T>) -> Result<()> {
     let paths = names.into().paths(array.targets().len())?;
-    let call = KernelCall::named(kernels::name("save_dnpy", T::DTYPE)).array("a", array)?.args(&PathsArgs { paths })?;
+    let call = KernelCall::named(engine::name("save_dnpy", T::DTYPE)).array("a", array)?.args(&PathsArgs { paths })?;
     run_unit(call, array.distribution())
 }
 
@@ -230,7 +224,7 @@ pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> 
             // The first file's dim data gives the number of files; a file that
             // cannot be read is reported by the engines, with its path.
             let first = format!("{}_0.dnpy", base.display());
-            match kernels::dnpy_ranks(&first) {
+            match engine::dnpy_ranks(&first) {
                 Some(n) if n > context.num_targets() => {
                     bail!(
                         InvalidTarget,
@@ -247,7 +241,7 @@ pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> 
         }
         DnpyNames::PerEngine(paths) => {
             let first = paths[0].display().to_string();
-            match kernels::dnpy_ranks(&first) {
+            match engine::dnpy_ranks(&first) {
                 Some(n) if n != paths.len() => {
                     bail!(InvalidTarget, "{} file names for an array saved on {n} engines ({first})", paths.len())
                 }
@@ -257,7 +251,7 @@ pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> 
     };
     let paths = names.paths(nranks)?;
     let targets = &context.targets()[..nranks];
-    let call = KernelCall::named(kernels::name("load_dnpy", T::DTYPE)).context(context)?.args(&PathsArgs { paths })?;
+    let call = KernelCall::named(engine::name("load_dnpy", T::DTYPE)).context(context)?.args(&PathsArgs { paths })?;
     let (key, targets, replies) = call.send(Some(targets), None)?;
     let adopt = || -> Result<DistArray<T>> {
         let dim_data = replies
@@ -274,18 +268,6 @@ pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> 
     adopt().inspect_err(|_| {
         let _ = context.run_done(&targets, &Command::Delete { key: key.clone() });
     })
-}
-
-/// The argument of kernels that take one path.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct PathArgs {
-    path: String,
-}
-
-/// The argument of kernels that take one path per engine.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct PathsArgs {
-    paths: Vec<String>,
 }
 
 /// Runs `call` on the engines of `distribution` with its layout; every engine
@@ -308,43 +290,4 @@ fn build<T: Element>(call: KernelCall, distribution: &Distribution) -> Result<Di
         bail!(Protocol, "a file kernel answered {other:?}");
     }
     Ok(DistArray::from_key(key, distribution.clone()))
-}
-
-/// One engine's piece of an array laid out by `layout`.
-pub(crate) struct Piece {
-    /// The piece's dim data.
-    pub dim_data: Vec<DimDict>,
-    /// Its local shape.
-    pub shape: Vec<usize>,
-    /// The global indices it holds, per axis, in local order.
-    pub indices: Vec<Vec<usize>>,
-    /// The global shape.
-    pub global_shape: Vec<usize>,
-}
-
-/// The piece of grid rank `rank` of `layout`; its index lists are checked
-/// allocations (`Err(OutOfMemory)` for a piece too big for the engine).
-pub(crate) fn piece(layout: &Layout, rank: usize) -> Result<Piece> {
-    let grid_shape: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
-    let coords = rank_to_coords(rank, &grid_shape);
-    let dim_data = layout.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
-    let shape: Vec<usize> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
-    let indices = layout
-        .maps
-        .iter()
-        .zip(&coords)
-        .map(|(m, &c)| if shape.contains(&0) { Ok(Vec::new()) } else { Side::Engine.global_indices(m, c) })
-        .collect::<Result<_>>()?;
-    let global_shape = layout.maps.iter().map(MapBase::size).collect();
-    Ok(Piece { dim_data, shape, indices, global_shape })
-}
-
-/// An `Io` error for `path`.
-pub(crate) fn io_error(path: &str, e: std::io::Error) -> Error {
-    err!(Io, "{path}: {e}")
-}
-
-/// A `Format` error for `path`.
-pub(crate) fn format_error(path: &str, message: impl std::fmt::Display) -> Error {
-    err!(Format, "{path}: {message}")
 }

@@ -75,12 +75,13 @@
 //! # Ok::<(), distarray::Error>(())
 //! ```
 
-use super::dtypes::{Bitwise, Number, Real, Ufunc};
+use super::engine::dtypes::{Bitwise, Number, Real, Ufunc};
+use super::engine::scalar::{BinaryOp, CompareOp, UnaryOp};
+use super::engine::Family;
 use super::operand::{Operand, Operands};
-use super::scalar::{BinaryOp, CompareOp, UnaryOp};
-use super::ufunc::{binary, binary_inplace, binary_into, unary, unary_inplace, unary_into, Family};
+use super::ufunc::{binary, binary_inplace, binary_into, unary, unary_inplace, unary_into};
 use crate::array::DistArray;
-use crate::error::Result;
+use crate::core::error::Result;
 
 macro_rules! unary_ufuncs {
     ($(

@@ -1,17 +1,14 @@
-//! numpy's ufuncs over distributed arrays: the element types each accepts
-//! ([`dtypes`]), their per-element semantics ([`scalar`], with numpy's C99
-//! complex functions in [`complex_math`]), the engine kernels and client
-//! calls that run them ([`ufunc`]), the public functions ([`functions`]) and
-//! the `std::ops` operators ([`operators`]).
+//! numpy's ufuncs over distributed arrays: the client calls that check the
+//! operands' layouts and run a ufunc ([`ufunc`]), the public functions
+//! ([`functions`]), the `std::ops` operators ([`operators`]) and the
+//! operands ([`operand`]); the kernels and per-element semantics are the
+//! engine side, [`engine`].
 
-mod complex_math;
-mod dtypes;
+pub(crate) mod engine;
 pub mod functions;
 mod operand;
 mod operators;
-mod real_math;
-mod scalar;
 mod ufunc;
 
-pub use self::dtypes::{Bitwise, Number, Real, Ufunc};
+pub use self::engine::dtypes::{Bitwise, Number, Real, Ufunc};
 pub use self::operand::{Operand, Operands};

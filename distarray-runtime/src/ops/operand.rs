@@ -2,7 +2,7 @@
 //! side.
 
 use crate::array::DistArray;
-use crate::element::Element;
+use crate::core::element::Element;
 
 /// One operand of a binary ufunc: a distributed array or a scalar of its
 /// element type (applied to every element).

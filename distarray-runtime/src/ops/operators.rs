@@ -27,10 +27,10 @@ use std::ops::{
 
 use num_complex::Complex;
 
-use super::dtypes::{Bitwise, Number, Real, Ufunc};
+use super::engine::dtypes::{Bitwise, Number, Real, Ufunc};
 use super::functions;
 use crate::array::DistArray;
-use crate::error::Result;
+use crate::core::error::Result;
 
 /// The value, or a panic with the error's message.
 #[track_caller]

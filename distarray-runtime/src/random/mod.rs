@@ -12,17 +12,15 @@ use std::hash::BuildHasher;
 use std::sync::Mutex;
 
 use crate::array::DistArray;
-use crate::context::Context;
-use crate::distribution::Distribution;
-use crate::error::{bail, Result};
-use crate::kernel::build_from_index;
+use crate::client::build_from_index;
+use crate::client::context::Context;
+use crate::client::Distribution;
+use crate::core::error::{bail, Result};
 
-mod kernels;
-mod philox;
-mod stream;
+mod engine;
 
-use kernels::{Integer, Params, Real};
-use stream::MAX_CALLS;
+use engine::stream::MAX_CALLS;
+use engine::{Integer, Params, Real};
 
 /// Random arrays over one context's engines — the reference's
 /// `random.Random(context)`.
@@ -237,11 +235,11 @@ impl Random {
             bail!(InvalidArgument, "randint needs low < high, not [{low}, {high})");
         }
         let range = high.wrapping_sub(low) as u64;
-        self.sample(distribution, kernels::INTEGER, Integer { low, range })
+        self.sample(distribution, engine::INTEGER, Integer { low, range })
     }
 
     fn real(&self, distribution: &Distribution, sampler: Real) -> Result<DistArray<f64>> {
-        self.sample(distribution, kernels::REAL, sampler)
+        self.sample(distribution, engine::REAL, sampler)
     }
 
     /// Runs sampling kernel `name` over `distribution` with the next call
@@ -261,7 +259,7 @@ impl Random {
             state.calls += 1;
             (state.seed, state.calls - 1)
         };
-        let params = Params { seed, call, strides: kernels::strides(distribution.shape()), sampler };
+        let params = Params { seed, call, strides: engine::strides(distribution.shape()), sampler };
         build_from_index(&self.context, distribution, name, &params)
     }
 

@@ -1,0 +1,516 @@
+//! [`Context`]: the client's handle on a set of engines.
+
+use std::fmt;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::backend::{backend, Backend};
+use crate::core::error::{bail, err, Result};
+use crate::protocol::{decode, encode, Command, Reply};
+
+/// Every key distarray creates on an engine starts with this.
+pub const KEY_PREFIX: &str = "__distarray_";
+
+static NEXT_CONTEXT: AtomicU64 = AtomicU64::new(0);
+
+/// Bumped whenever keys are deleted other than by dropping their array
+/// (`delete_key`, `cleanup`, ...): arrays made before then may have lost their
+/// pieces, so operations on them wait for the engines instead of being
+/// pipelined, and a missing piece is reported by the call itself.
+static BULK_DELETIONS: AtomicU64 = AtomicU64::new(0);
+
+/// The current count of bulk deletions (see [`BULK_DELETIONS`]).
+pub(crate) fn bulk_deletions() -> u64 {
+    BULK_DELETIONS.load(Ordering::Acquire)
+}
+
+fn note_bulk_deletion() {
+    BULK_DELETIONS.fetch_add(1, Ordering::AcqRel);
+}
+
+/// The client's handle on a set of engines ("targets"), through which
+/// [`DistArray`](crate::DistArray)s are created.
+///
+/// Engines are numbered `0..n` for the process: `n` thread engines
+/// (`DISTARRAY_ENGINES`, default 4), or the `n` engine ranks `1..=n` of
+/// `mpirun -n n+1` with the `mpi` feature. A context may use all of them or a
+/// subset, and several contexts may exist at once; each has its own engine
+/// communicator and its own key prefix. Cloning a `Context` gives another handle
+/// on the same context. When the last handle (arrays hold one) is dropped, the
+/// engines free everything the context created.
+///
+/// # Engine threads
+/// Thread engines (and the engine loop of each MPI engine rank) run on
+/// threads with a stack of `DISTARRAY_ENGINE_STACK` bytes (a `K`, `M` or `G`
+/// suffix allowed; default 128 MiB of address space, only the pages used
+/// cost memory), read when the engines start. A kernel that overflows it
+/// ends the process, as any stack overflow in Rust does: on threads the
+/// whole program, under MPI that engine rank, after which mpirun ends the job.
+/// Kernels run on the engines and cannot use a `Context`: every call made
+/// from inside a kernel returns `Err(NestedCall)`.
+///
+/// # Pipelining
+/// Calls that cannot fail on the engines once the client has checked their
+/// arguments — elementwise operations that cannot meet a bad value (not
+/// integer division, remainders, powers or shifts), `zeros`/`ones`/`empty` of
+/// up to 1 MiB, and deleting an array when it is dropped — return as soon as
+/// their command is on its way: each engine runs commands in the order they were sent, so
+/// later calls see their results, and a chain of small operations costs
+/// microseconds per operation instead of a round trip each. Should one
+/// nevertheless fail on an engine (a fault of the engine itself, such as
+/// running out of memory), the next call that waits for that engine returns
+/// the failure; [`sync`](Self::sync) waits for everything sent so far. At
+/// most 1024 commands are in flight: the next one waits.
+///
+/// # Examples
+/// ```
+/// use distarray::prelude::*;
+///
+/// let ctx = Context::new()?;
+/// let d = Distribution::from_shape(&ctx, &[4, 6])?;
+/// let a = ctx.ones::<f64>(&d)?;
+/// assert_eq!(a.toarray()?.sum(), 24.0);
+/// # Ok::<(), distarray::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct Context {
+    inner: Arc<ContextInner>,
+}
+
+struct ContextInner {
+    id: u64,
+    prefix: String,
+    targets: Vec<usize>,
+    backend: Arc<dyn Backend>,
+    closed: AtomicBool,
+    next_key: AtomicU64,
+}
+
+/// Held while a call reaches the engines and, when it waits, until it has
+/// their answers: calls from several client threads reach every engine in
+/// one order, and nothing comes between a failed collective call and the
+/// replacement of its communicator (see [`Context::run_collective`]).
+static CALLS: Mutex<()> = Mutex::new(());
+
+/// Dropped arrays of every context, kept for [`Context::discard`]: any call
+/// that waits, in any context, sees them deleted.
+static GARBAGE: Mutex<Garbage> = Mutex::new(Garbage { keys: Vec::new(), bytes: 0 });
+
+/// Keys of dropped arrays not yet deleted on the engines: deleting small
+/// arrays a batch at a time halves the commands of a chain like
+/// `x = &x + &y`. Large arrays are deleted at once (memory comes first).
+struct Garbage {
+    /// Each key with its engines.
+    keys: Vec<(Vec<usize>, String)>,
+    bytes: usize,
+}
+
+impl Garbage {
+    /// Keys kept before they are deleted.
+    const MAX_KEYS: usize = 64;
+    /// Bytes of arrays kept before they are deleted.
+    const MAX_BYTES: usize = 1 << 20;
+}
+
+impl Context {
+    /// A context over every engine.
+    ///
+    /// The first call starts the engines. Under `mpirun` (feature `mpi`), this
+    /// call returns only on rank 0, the client; every other rank serves as an
+    /// engine until the client process ends, then exits.
+    ///
+    /// # Errors
+    /// `Backend` if the engines cannot be started, `Unsupported` if MPI was
+    /// asked for in a build without the `mpi` feature, `NestedCall` inside a
+    /// kernel (engines cannot drive contexts; every `Context` and `DistArray`
+    /// call made inside a kernel fails so, at once, leaving the engines as
+    /// they were).
+    pub fn new() -> Result<Self> {
+        check_not_in_kernel()?;
+        let backend = backend()?;
+        let targets: Vec<usize> = (0..backend.num_engines()).collect();
+        Self::open(backend, targets)
+    }
+
+    /// A context over the engines `targets` (engine ids, in the order that gives
+    /// their ranks in this context).
+    ///
+    /// # Errors
+    /// `InvalidTarget` if `targets` is empty, repeats an engine or names an
+    /// engine that does not exist.
+    pub fn with_targets(targets: &[usize]) -> Result<Self> {
+        check_not_in_kernel()?;
+        let backend = backend()?;
+        check_targets(targets, &(0..backend.num_engines()).collect::<Vec<_>>())?;
+        Self::open(backend, targets.to_vec())
+    }
+
+    fn open(backend: Arc<dyn Backend>, targets: Vec<usize>) -> Result<Self> {
+        let id = NEXT_CONTEXT.fetch_add(1, Ordering::Relaxed);
+        backend.prepare_comm(&targets);
+        let inner = ContextInner {
+            id,
+            prefix: format!("{KEY_PREFIX}{id}_"),
+            targets,
+            backend,
+            closed: AtomicBool::new(false),
+            next_key: AtomicU64::new(0),
+        };
+        let ctx = Context { inner: Arc::new(inner) };
+        ctx.run_collective(&ctx.inner.targets, &Command::OpenContext { ctx: id, targets: ctx.inner.targets.clone() })?;
+        Ok(ctx)
+    }
+
+    /// The engines of this context, in rank order.
+    pub fn targets(&self) -> &[usize] {
+        &self.inner.targets
+    }
+
+    /// The number of engines of this context.
+    pub fn num_targets(&self) -> usize {
+        self.inner.targets.len()
+    }
+
+    /// The number of engines of the process, whether or not this context uses them.
+    pub fn num_engines(&self) -> usize {
+        self.inner.backend.num_engines()
+    }
+
+    /// The backend's name: `"threads"` or `"mpi"`.
+    pub fn backend_name(&self) -> &'static str {
+        self.inner.backend.name()
+    }
+
+    /// The prefix of every key this context creates on the engines.
+    pub fn key_prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// Whether [`close`](Self::close) was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+
+    /// Deletes `key` on `targets` (default: this context's targets). Deleting a
+    /// key that does not exist is not an error.
+    ///
+    /// # Errors
+    /// `InvalidTarget` for targets outside this context, `ContextClosed` after
+    /// [`close`](Self::close).
+    pub fn delete_key(&self, key: &str, targets: Option<&[usize]>) -> Result<()> {
+        let targets = self.select_targets(targets)?;
+        note_bulk_deletion();
+        self.run(&targets, &Command::Delete { key: key.to_string() }, Vec::new()).map(drop)
+    }
+
+    /// Deletes every key this context created, on all its engines. Arrays of
+    /// this context that are still alive become unusable (their calls return
+    /// `KeyNotFound`).
+    ///
+    /// # Errors
+    /// `ContextClosed` after [`close`](Self::close).
+    pub fn cleanup(&self) -> Result<()> {
+        self.delete_prefix(self.inner.prefix.clone())
+    }
+
+    /// Frees everything this context created on the engines and closes it:
+    /// later calls through it (or its arrays) return `ContextClosed`. Other
+    /// contexts and the engines themselves keep running.
+    ///
+    /// # Errors
+    /// `ContextClosed` if it was already closed.
+    pub fn close(&self) -> Result<()> {
+        check_not_in_kernel()?;
+        let command = Command::CloseContext { ctx: self.inner.id, prefix: self.inner.prefix.clone() };
+        // Closed before the engines delete anything, with no call in flight:
+        // a call racing this one from another client thread either ran
+        // entirely before or sees `ContextClosed`, never a missing piece.
+        let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+        if self.inner.closed.swap(true, Ordering::AcqRel) {
+            bail!(ContextClosed, "context {} was already closed", self.inner.id);
+        }
+        self.dispatch_locked(&self.inner.targets, &command, Vec::new(), true).map(drop)
+    }
+
+    /// `targets` checked against this context, or all of its targets.
+    pub(crate) fn select_targets(&self, targets: Option<&[usize]>) -> Result<Vec<usize>> {
+        match targets {
+            None => Ok(self.inner.targets.clone()),
+            Some(t) => {
+                check_targets(t, &self.inner.targets)?;
+                Ok(t.to_vec())
+            }
+        }
+    }
+
+    /// A fresh key under this context's prefix.
+    pub(crate) fn new_key(&self) -> String {
+        format!("{}{}", self.inner.prefix, self.inner.next_key.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Deletes the keys starting with `prefix` on every engine of this context.
+    pub(crate) fn delete_prefix(&self, prefix: String) -> Result<()> {
+        note_bulk_deletion();
+        self.run_all(&Command::DeletePrefix { prefix }).map(drop)
+    }
+
+    pub(crate) fn run_all(&self, command: &Command) -> Result<Vec<(Reply, Vec<u8>)>> {
+        self.run(&self.inner.targets, command, Vec::new())
+    }
+
+    /// Runs `command` on `targets` and returns each engine's reply and data, in
+    /// target order; the first engine failure becomes the error.
+    pub(crate) fn run(
+        &self,
+        targets: &[usize],
+        command: &Command,
+        payloads: Vec<Vec<u8>>,
+    ) -> Result<Vec<(Reply, Vec<u8>)>> {
+        self.dispatch(targets, command, payloads, true)
+    }
+
+    /// Sends `command` to `targets` without waiting for them (pipelined): for
+    /// commands the client has fully checked, which cannot fail on the engines
+    /// but for a fault of the engine itself (see [`Context`]'s "Pipelining").
+    pub(crate) fn post(&self, targets: &[usize], command: &Command) -> Result<()> {
+        self.dispatch(targets, command, Vec::new(), false).map(drop)
+    }
+
+    /// Waits until the engines have run every command sent so far, and
+    /// reports the first failure of a command that was not waited for (see
+    /// "Pipelining" above).
+    ///
+    /// # Errors
+    /// That failure; `ContextClosed` after [`close`](Self::close).
+    pub fn sync(&self) -> Result<()> {
+        self.run_all(&Command::Sync).map(drop)
+    }
+
+    /// Deletes the pieces of a dropped array on `targets`: soon, together
+    /// with others, if it is small; else now. Pipelined, and quiet: a drop
+    /// has nobody to report to.
+    pub(crate) fn discard(&self, targets: &[usize], key: String, bytes: usize) {
+        if self.is_closed() {
+            return; // closing deleted it
+        }
+        if bytes > Garbage::MAX_BYTES {
+            let _ = self.post(targets, &Command::Delete { key });
+            return;
+        }
+        let full = {
+            let mut garbage = GARBAGE.lock().unwrap_or_else(PoisonError::into_inner);
+            garbage.keys.push((targets.to_vec(), key));
+            garbage.bytes += bytes;
+            garbage.keys.len() >= Garbage::MAX_KEYS || garbage.bytes > Garbage::MAX_BYTES
+        };
+        if full {
+            self.collect_garbage();
+        }
+    }
+
+    /// Deletes the keys [`discard`](Self::discard) kept, one pipelined command
+    /// per set of engines.
+    fn collect_garbage(&self) {
+        // Not from a kernel: the client may hold the call lock meanwhile.
+        if crate::engine::running_command() {
+            return;
+        }
+        // Taken and sent under the call lock: a call of another client
+        // thread that finds the list empty is sent after these deletions.
+        let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+        let keys = {
+            let mut garbage = GARBAGE.lock().unwrap_or_else(PoisonError::into_inner);
+            if garbage.keys.is_empty() {
+                return;
+            }
+            garbage.bytes = 0;
+            std::mem::take(&mut garbage.keys)
+        };
+        let mut by_targets: Vec<(Vec<usize>, Vec<String>)> = Vec::new();
+        for (targets, key) in keys {
+            match by_targets.iter_mut().find(|(t, _)| *t == targets) {
+                Some((_, group)) => group.push(key),
+                None => by_targets.push((targets, vec![key])),
+            }
+        }
+        for (targets, keys) in by_targets {
+            let _ = self.dispatch_locked(&targets, &Command::DeleteMany { keys }, Vec::new(), false);
+        }
+    }
+
+    fn dispatch(
+        &self,
+        targets: &[usize],
+        command: &Command,
+        payloads: Vec<Vec<u8>>,
+        wait: bool,
+    ) -> Result<Vec<(Reply, Vec<u8>)>> {
+        self.check_open(wait)?;
+        let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+        self.check_closed()?;
+        self.dispatch_locked(targets, command, payloads, wait)
+    }
+
+    /// Checked before a call, without [`CALLS`]: not from a kernel, not
+    /// closed; deletes dropped arrays first when the call waits.
+    fn check_open(&self, wait: bool) -> Result<()> {
+        check_not_in_kernel()?;
+        self.check_closed()?;
+        if wait {
+            // What the client waits for sees every dropped array deleted.
+            self.collect_garbage();
+        }
+        Ok(())
+    }
+
+    /// Checked again with [`CALLS`] held: [`close`](Self::close) may have
+    /// come first.
+    fn check_closed(&self) -> Result<()> {
+        if self.is_closed() {
+            bail!(ContextClosed, "context {} is closed", self.inner.id);
+        }
+        Ok(())
+    }
+
+    /// [`dispatch`](Self::dispatch) with [`CALLS`] held.
+    fn dispatch_locked(
+        &self,
+        targets: &[usize],
+        command: &Command,
+        payloads: Vec<Vec<u8>>,
+        wait: bool,
+    ) -> Result<Vec<(Reply, Vec<u8>)>> {
+        let responses = self.inner.backend.execute(targets, &encode(command)?, payloads, wait)?;
+        let mut out = Vec::with_capacity(responses.len());
+        for response in responses {
+            match decode::<Reply>(&response.reply)? {
+                Reply::Failed(e) => return Err(e),
+                reply => out.push((reply, response.data)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs a command that may use the engines' communicator over `targets`
+    /// and waits. If it fails, the communicator is replaced (a failed
+    /// collective leaves it in an unknown state) before any other call — from
+    /// any client thread — can reach the engines.
+    pub(crate) fn run_collective(&self, targets: &[usize], command: &Command) -> Result<Vec<(Reply, Vec<u8>)>> {
+        self.run_undoable(targets, command, None, Ok)
+    }
+
+    /// [`run_collective`](Self::run_collective), whose replies `finish` turns
+    /// into the outcome while no other call can reach the engines. Should the
+    /// command or `finish` fail, `undo` goes to `targets` right after the
+    /// command: no other call, from any client thread, comes between them.
+    pub(crate) fn run_undoable<O>(
+        &self,
+        targets: &[usize],
+        command: &Command,
+        undo: Option<&Command>,
+        finish: impl FnOnce(Vec<(Reply, Vec<u8>)>) -> Result<O>,
+    ) -> Result<O> {
+        self.check_open(true)?;
+        let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+        self.check_closed()?;
+        let outcome = self.dispatch_locked(targets, command, Vec::new(), true);
+        let failed = outcome.as_ref().err().map(crate::core::error::Error::kind);
+        let outcome = outcome.and_then(finish);
+        if let (Err(_), Some(undo)) = (&outcome, undo) {
+            // Not waited for: an engine that is gone or busy must not make
+            // this wait too; each engine runs it before anything else.
+            let _ = self.dispatch_locked(targets, undo, Vec::new(), false);
+        }
+        // An engine that is gone or busy would only make a reset wait too.
+        if failed.is_some_and(|kind| kind != crate::core::error::ErrorKind::EngineUnavailable) {
+            let generation = self.inner.backend.reset_comm(targets);
+            let reset = Command::ResetComm { targets: targets.to_vec(), generation };
+            let _ = self.dispatch_locked(targets, &reset, Vec::new(), true);
+        }
+        outcome
+    }
+
+    /// Like [`run`](Self::run), for commands that only acknowledge.
+    pub(crate) fn run_done(&self, targets: &[usize], command: &Command) -> Result<()> {
+        self.run(targets, command, Vec::new()).map(drop)
+    }
+
+    /// Makes sure the engines `targets` can make their communicator.
+    pub(crate) fn prepare_comm(&self, targets: &[usize]) {
+        self.inner.backend.prepare_comm(targets);
+    }
+
+    pub(crate) fn id(&self) -> u64 {
+        self.inner.id
+    }
+}
+
+/// `Err(NestedCall)` on an engine: a kernel that drove a context would wait
+/// for engines that are busy running it (itself among them).
+fn check_not_in_kernel() -> Result<()> {
+    if let Some(engine) = crate::engine::running_command_engine() {
+        bail!(NestedCall, "a kernel cannot drive the client's context: Context and DistArray calls work on the client only (engine {engine})");
+    }
+    Ok(())
+}
+
+/// Checks that `targets` is non-empty, has no repeats and is within `allowed`.
+pub(crate) fn check_targets(targets: &[usize], allowed: &[usize]) -> Result<()> {
+    if targets.is_empty() {
+        bail!(InvalidTarget, "the target list is empty");
+    }
+    for (i, t) in targets.iter().enumerate() {
+        if !allowed.contains(t) {
+            bail!(InvalidTarget, "target {t} is not one of the available engines {allowed:?}");
+        }
+        if targets[..i].contains(t) {
+            bail!(InvalidTarget, "target {t} is repeated in {targets:?}");
+        }
+    }
+    Ok(())
+}
+
+impl PartialEq for Context {
+    fn eq(&self, other: &Self) -> bool {
+        self.inner.id == other.inner.id
+    }
+}
+
+impl Eq for Context {}
+
+impl fmt::Debug for Context {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Context")
+            .field("id", &self.inner.id)
+            .field("backend", &self.inner.backend.name())
+            .field("targets", &self.inner.targets)
+            .field("closed", &self.is_closed())
+            .finish()
+    }
+}
+
+impl Drop for ContextInner {
+    fn drop(&mut self) {
+        // Dropped inside a kernel, the context cannot reach the engines (one
+        // of them is running the kernel); their keys go at exit.
+        if !*self.closed.get_mut() && !crate::engine::running_command() {
+            // Best effort: a failure here has nobody to report to, and the
+            // engines drop the keys at exit anyway.
+            let command = Command::CloseContext { ctx: self.id, prefix: self.prefix.clone() };
+            if let Ok(bytes) = encode(&command) {
+                // In call order, like every command (between a failed kernel
+                // call and its rollback nothing may reach the engines).
+                let _call = CALLS.lock().unwrap_or_else(PoisonError::into_inner);
+                let _ = self.backend.execute(&self.targets, &bytes, Vec::new(), true);
+            }
+        }
+    }
+}
+
+/// `Err(WrongContext)` unless `a` and `b` are the same context.
+pub(crate) fn same_context(a: &Context, b: &Context, what: &str) -> Result<()> {
+    if a != b {
+        return Err(err!(WrongContext, "{what} belongs to context {} but context {} was used", b.id(), a.id()));
+    }
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! Engine-to-engine communication: one [`Comm`] trait, implemented by
+//! shared-memory channels for thread engines and by an MPI communicator of the
+//! engine ranks (without the client) under MPI.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::{de::DeserializeOwned, Serialize};
+
+use crate::core::error::{err, Result};
+use crate::protocol::{decode, encode};
+
+/// A communicator over the engines of one context.
+///
+/// Every member must call the same collectives in the same order, as with MPI.
+/// Ranks are positions in the context's target list.
+pub trait Comm: Send {
+    /// This engine's rank in the communicator.
+    fn rank(&self) -> usize;
+    /// The number of engines in the communicator.
+    fn size(&self) -> usize;
+    /// Every member's `send`, in rank order.
+    fn all_gather_bytes(&self, send: &[u8]) -> Result<Vec<Vec<u8>>>;
+    /// Sends `send[j]` to rank `j` and returns what each rank sent to this one,
+    /// in rank order. `send` must have one buffer per rank.
+    fn all_to_all_bytes(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>>;
+
+    /// The raw MPI communicator of the members when they are MPI ranks
+    /// (`None` for thread engines). Used by parallel HDF5 (MPI-IO). Not
+    /// public API.
+    #[cfg(feature = "mpi")]
+    #[doc(hidden)]
+    fn raw_mpi_comm(&self) -> Option<mpi::ffi::MPI_Comm> {
+        None
+    }
+
+    /// Tells every other member that this one will not join the collectives
+    /// of the current command (its kernel failed): members waiting for it
+    /// fail at once instead of waiting forever. The communicator must be
+    /// replaced afterwards (the client resets it after a failed call). Not
+    /// public API.
+    #[doc(hidden)]
+    fn abort(&self, _reason: &str) {}
+
+    /// Gives the communicator up after a failure (MPI: without freeing it,
+    /// since an abandoned collective may still be pending on it). Not public
+    /// API.
+    #[doc(hidden)]
+    fn retire(self: Box<Self>) {}
+}
+
+/// How long an engine waits for another member in a collective before it
+/// fails the command: `DISTARRAY_COLLECTIVE_TIMEOUT` seconds (default 300).
+pub(crate) fn collective_timeout() -> Duration {
+    static TIMEOUT: OnceLock<Duration> = OnceLock::new();
+    *TIMEOUT.get_or_init(|| seconds_from_env("DISTARRAY_COLLECTIVE_TIMEOUT").unwrap_or(Duration::from_secs(300)))
+}
+
+/// A positive number of seconds from the environment variable `name`, if set.
+pub(crate) fn seconds_from_env(name: &str) -> Option<Duration> {
+    let value = std::env::var(name).ok()?;
+    match value.trim().parse::<f64>() {
+        Ok(s) if s > 0.0 && s.is_finite() => Some(Duration::from_secs_f64(s)),
+        _ => {
+            eprintln!("distarray: ignoring {name}={value:?}: not a positive number of seconds");
+            None
+        }
+    }
+}
+
+/// The error of a member that gave up waiting in a collective, for rank
+/// `from` when it knows which (MPI only knows the collective is unfinished).
+pub(crate) fn timed_out(from: Option<usize>, timeout: Duration) -> crate::core::error::Error {
+    let whom = from.map_or_else(|| "the other engines".to_string(), |r| format!("engine rank {r}"));
+    err!(
+        Backend,
+        "gave up waiting for {whom} in a collective after {:.1} s (DISTARRAY_COLLECTIVE_TIMEOUT); \
+         an engine is still busy, hung, or did not join the same collective",
+        timeout.as_secs_f64()
+    )
+}
+
+/// The error of a member told by rank `from` that it will not join.
+pub(crate) fn aborted_by(from: usize, reason: &str) -> crate::core::error::Error {
+    err!(Engine, "engine rank {from} left the collective: {reason}")
+}
+
+/// Typed collectives every [`Comm`] has, built on its byte collectives.
+pub trait Collectives: Comm {
+    /// Returns when every member has called it.
+    fn barrier(&self) -> Result<()> {
+        self.all_gather_bytes(&[]).map(drop)
+    }
+
+    /// Every member's `value`, in rank order.
+    fn all_gather<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<Vec<T>> {
+        self.all_gather_bytes(&encode(value)?)?.iter().map(|b| decode(b)).collect()
+    }
+}
+
+impl<C: Comm + ?Sized> Collectives for C {}

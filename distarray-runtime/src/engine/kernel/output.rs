@@ -1,0 +1,193 @@
+//! What a kernel gives back on one engine, and the helpers generated code
+//! uses to build it (a value, `()`, a local array, a piece from global indices).
+
+use ndarray::{ArrayD, IxDyn};
+use serde::Serialize;
+
+use super::inputs::KernelInputs;
+use crate::core::alloc::{size_of_shape, Side};
+use crate::core::element::Element;
+use crate::core::error::{bail, err, Result};
+use crate::engine::local::LocalArray;
+use crate::layout::{rank_to_coords, DimDict, MapBase};
+use crate::protocol::{encode, KernelReply};
+
+/// A kernel's `()` result.
+#[doc(hidden)]
+pub fn output_unit(_: ()) -> Result<KernelOutput> {
+    Ok(KernelOutput(Out::Unit))
+}
+
+/// The `Ok` value of a kernel returning `Result<R, E>`; its `Err` fails the
+/// call (a `distarray::Error` as it is, any other error as an `Engine` error
+/// with its message).
+#[doc(hidden)]
+pub fn kernel_result<R, E: std::fmt::Display + 'static>(result: std::result::Result<R, E>) -> Result<R> {
+    result.map_err(|e| match (&e as &dyn std::any::Any).downcast_ref::<crate::core::error::Error>() {
+        Some(error) => error.clone(),
+        None => err!(Engine, "{e}"),
+    })
+}
+
+/// A kernel's value result, sent back to the client.
+#[doc(hidden)]
+pub fn output_value<R: Serialize + 'static>(value: &R) -> Result<KernelOutput> {
+    Ok(KernelOutput(match crate::protocol::bulk::encode(value) {
+        Some(bytes) => Out::Bulk(bytes?),
+        None => Out::Value(encode(value)?),
+    }))
+}
+
+/// A kernel's `LocalArray` result, kept on the engine under the result key.
+#[doc(hidden)]
+pub fn output_array<T: Element>(inputs: &mut KernelInputs<'_>, array: LocalArray<T>) -> Result<KernelOutput> {
+    let reply = KernelReply::Array { dtype: T::DTYPE, dim_data: array.dim_data().to_vec() };
+    inputs.result = Some(Box::new(array));
+    Ok(KernelOutput(Out::Array(reply)))
+}
+
+/// What a kernel produced on one engine (opaque to generated code).
+#[doc(hidden)]
+pub struct KernelOutput(pub(crate) Out);
+
+pub(crate) enum Out {
+    Unit,
+    Value(Vec<u8>),
+    Bulk(Vec<u8>),
+    Array(KernelReply),
+}
+
+/// Checks that the local pieces of a `#[vectorize]` call have one shape.
+#[doc(hidden)]
+pub fn check_same_local_shape(shapes: &[(&str, &[usize])]) -> Result<()> {
+    if let Some(((first, shape), rest)) = shapes.split_first().map(|(f, r)| (*f, r)) {
+        if let Some((name, other)) = rest.iter().find(|(_, s)| s != &shape) {
+            bail!(InvalidShape, "local pieces differ: `{first}` has shape {shape:?}, `{name}` has {other:?}");
+        }
+    }
+    Ok(())
+}
+
+/// The `n` values of `values` in a checked allocation: `Err(OutOfMemory)`
+/// where `collect()` would abort the process (`#[vectorize]` outputs).
+#[doc(hidden)]
+pub fn collect_values<T>(n: usize, values: impl Iterator<Item = T>) -> Result<Vec<T>> {
+    Side::Engine.collect(n, values)
+}
+
+/// A local array of `values` (in the logical order of `like`) shaped and
+/// distributed like `like`.
+#[doc(hidden)]
+pub fn local_like<T: Element, U: Element>(like: &LocalArray<U>, values: Vec<T>) -> Result<LocalArray<T>> {
+    let data = ArrayD::from_shape_vec(IxDyn(like.local_shape()), values).map_err(|e| err!(InvalidShape, "{e}"))?;
+    LocalArray::new(data, like.dim_data().to_vec())
+}
+
+/// Conversion of a global index into a `#[vectorize]` parameter, for
+/// [`Context::fromfunction`].
+pub trait FromIndex {
+    /// The value of index `i` (`i != 0` for bool, the real part for complex).
+    fn from_index(i: usize) -> Self;
+}
+
+macro_rules! from_index_as {
+    ($($t:ty),*) => {$(
+        impl FromIndex for $t {
+            fn from_index(i: usize) -> Self { i as $t }
+        }
+    )*};
+}
+from_index_as!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+impl FromIndex for bool {
+    fn from_index(i: usize) -> Self {
+        i != 0
+    }
+}
+
+impl FromIndex for num_complex::Complex<f32> {
+    fn from_index(i: usize) -> Self {
+        num_complex::Complex::new(i as f32, 0.0)
+    }
+}
+
+impl FromIndex for num_complex::Complex<f64> {
+    fn from_index(i: usize) -> Self {
+        num_complex::Complex::new(i as f64, 0.0)
+    }
+}
+
+/// The fromfunction entry point of a `#[vectorize]` kernel of `arity`
+/// parameters: builds this engine's piece by calling `f` on each global index.
+#[doc(hidden)]
+pub fn output_from_index<T: Element>(
+    inputs: &mut KernelInputs<'_>,
+    arity: usize,
+    f: impl Fn(&[usize]) -> T,
+) -> Result<KernelOutput> {
+    let ndim = inputs.index_layout.map_or(0, |l| l.maps.len());
+    if ndim != arity {
+        bail!(InvalidShape, "the function takes {arity} indices but the array has {ndim} axes");
+    }
+    output_from_global_index(inputs, f)
+}
+
+/// Builds this engine's piece of the array being created (the call's index
+/// layout) by calling `f` on the global index of each element, in local C
+/// order.
+pub(crate) fn output_from_global_index<T: Element>(
+    inputs: &mut KernelInputs<'_>,
+    mut f: impl FnMut(&[usize]) -> T,
+) -> Result<KernelOutput> {
+    let Some(layout) = inputs.index_layout else {
+        bail!(Protocol, "an array-building kernel was called without a layout");
+    };
+    layout.check()?;
+    let rank = inputs.engine.rank();
+    let grid_shape: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
+    let coords = rank_to_coords(rank, &grid_shape);
+    let dim_data: Vec<DimDict> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
+    let shape: Vec<usize> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
+    // The elements first, then the index lists (each as long as its axis
+    // piece): both are checked allocations, so a piece too big for the
+    // engine is `Err(OutOfMemory)`.
+    let mut values = Side::Engine.vec(size_of_shape(&shape)?)?;
+    let indices: Vec<Vec<usize>> = if shape.contains(&0) {
+        vec![Vec::new(); shape.len()]
+    } else {
+        layout.maps.iter().zip(&coords).map(|(m, &c)| Side::Engine.global_indices(m, c)).collect::<Result<_>>()?
+    };
+    if let Some((inner, outer)) = indices.split_last() {
+        if !shape.contains(&0) {
+            // Walk the piece row by row: an odometer over the outer axes, the
+            // last axis in a tight loop (no per-element index arithmetic).
+            let mut global: Vec<usize> = indices.iter().map(|idx| idx[0]).collect();
+            let mut counter = vec![0usize; outer.len()];
+            let last = outer.len();
+            'rows: loop {
+                for &j in inner {
+                    global[last] = j;
+                    values.push(f(&global));
+                }
+                let mut axis = outer.len();
+                loop {
+                    if axis == 0 {
+                        break 'rows;
+                    }
+                    axis -= 1;
+                    counter[axis] += 1;
+                    if counter[axis] < outer[axis].len() {
+                        global[axis] = outer[axis][counter[axis]];
+                        break;
+                    }
+                    counter[axis] = 0;
+                    global[axis] = outer[axis][0];
+                }
+            }
+        }
+    } else {
+        values.push(f(&[])); // a 0-d array has one element
+    }
+    let data = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| err!(InvalidShape, "{e}"))?;
+    output_array(inputs, LocalArray::new(data, dim_data)?)
+}

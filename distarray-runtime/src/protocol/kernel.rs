@@ -1,0 +1,45 @@
+//! The kernel call as it travels: the request the client sends and what each
+//! engine answers.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::element::DType;
+use crate::layout::{DimDict, Layout};
+
+/// The request to run a kernel, as it travels to the engines.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct KernelRequest {
+    /// The kernel's name, for messages.
+    pub name: String,
+    /// Its registry key.
+    pub key: String,
+    /// The engines running it, in rank order (the kernel's communicator).
+    pub targets: Vec<usize>,
+    pub arrays: Vec<(String, DType)>,
+    /// Arrays passed only to the targets that hold them (after `arrays`).
+    pub optional: Vec<(String, DType)>,
+    /// The encoded scalar arguments (a large `Vec` argument makes them large).
+    #[serde(with = "crate::protocol::raw_bytes")]
+    pub args: Vec<u8>,
+    /// Where an array result goes.
+    pub result_key: String,
+    /// For fromfunction: the layout of the array to build.
+    pub index_layout: Option<Layout>,
+    /// Keep copies of the `&mut` arrays to undo a failed call (see
+    /// `KernelCall::without_undo` on the client).
+    pub undo: bool,
+}
+
+/// What a kernel gave back on one engine.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) enum KernelReply {
+    /// `()`.
+    Unit,
+    /// A serialized value, in the response data.
+    Value,
+    /// A value that is element data (`Vec<T>`, an ndarray array), as raw
+    /// bytes in the response data (see `crate::bulk`).
+    Bulk,
+    /// A local array, stored under the result key.
+    Array { dtype: DType, dim_data: Vec<DimDict> },
+}

@@ -1,0 +1,765 @@
+//! The engine side of redistribution: the exchange kernel and its plan.
+
+use ndarray::{ArrayD, IxDyn};
+use serde::{Deserialize, Serialize};
+
+use crate::core::alloc::{size_of_shape, Side};
+use crate::core::element::{as_bytes, DType, Element};
+use crate::core::error::{bail, err, Result};
+use crate::engine::comm::Comm;
+use crate::engine::kernel::{
+    output_array, output_unit, output_value, register_for_every_dtype, KernelEntry, KernelInputs, KernelOutput,
+};
+use crate::engine::local::LocalArray;
+use crate::layout::{advance, rank_to_coords, Layout, Locator, Map, MapBase};
+
+/// What one engine allocated for one redistribution exchange, as returned by
+/// [`DistArray::redistribute_stats`], with the bound that
+/// [`DistArray::distribute_as`] documents.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExchangeStats {
+    /// The engine id.
+    pub engine: usize,
+    /// Bytes of this engine's piece of the source array (0 if it holds none).
+    pub source_bytes: usize,
+    /// Bytes of this engine's piece of the result (0 if it holds none).
+    pub dest_bytes: usize,
+    /// Capacity of the send buffers this engine packed.
+    pub send_bytes: usize,
+    /// Capacity of the receive buffers this engine got.
+    pub recv_bytes: usize,
+    /// Capacity of the per-axis plan tables (index lists, lookups).
+    pub plan_bytes: usize,
+    /// The documented bound on `send_bytes + recv_bytes + plan_bytes`.
+    pub bound_bytes: usize,
+}
+
+impl ExchangeStats {
+    /// The extra memory the exchange held at most at once (everything it
+    /// allocated, counted as if alive together).
+    pub fn peak_extra_bytes(&self) -> usize {
+        self.send_bytes + self.recv_bytes + self.plan_bytes
+    }
+}
+
+/// What the client asks of the exchange kernel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ExchangeArgs {
+    pub(crate) source: Layout,
+    pub(crate) dest: Layout,
+    /// The source array's key (held by the source targets only).
+    pub(crate) key: String,
+    /// The engines running the exchange, in communicator rank order.
+    pub(crate) union: Vec<usize>,
+    /// Keep the result piece (else only report the statistics).
+    pub(crate) keep: bool,
+}
+
+/// The registered name of the exchange kernel for elements of `dtype`.
+pub(crate) fn kernel_name(dtype: DType) -> String {
+    format!("distarray::redistribute::{}", dtype.name())
+}
+
+fn grid_of(layout: &Layout) -> Vec<usize> {
+    layout.maps.iter().map(MapBase::grid_size).collect()
+}
+
+fn local_shape_of(layout: &Layout, rank: usize) -> Vec<usize> {
+    let coords = rank_to_coords(rank, &grid_of(layout));
+    layout.maps.iter().zip(coords).map(|(m, c)| m.local_size(c)).collect()
+}
+
+/// The documented bound (see [`DistArray::distribute_as`]) for one engine.
+fn bound(args: &ExchangeArgs, src_rank: Option<usize>, dst_rank: Option<usize>, itemsize: usize) -> usize {
+    let piece = |layout: &Layout, rank: Option<usize>| {
+        rank.map_or((0, 0), |r| {
+            let shape = local_shape_of(layout, r);
+            (shape.iter().product::<usize>() * itemsize, shape.iter().sum::<usize>())
+        })
+    };
+    let (s, n) = piece(&args.source, src_rank);
+    let (d, m) = piece(&args.dest, dst_rank);
+    let unstructured: usize = args
+        .source
+        .maps
+        .iter()
+        .chain(&args.dest.maps)
+        .filter(|m| matches!(m, Map::Unstructured(_)))
+        .map(MapBase::size)
+        .sum();
+    let grids: usize = grid_of(&args.source).iter().chain(&grid_of(&args.dest)).sum();
+    s + d + 104 * (n + m) + 16 * unstructured + 160 * grids + 48 * args.union.len()
+}
+
+/// The engine side: packs, exchanges, unpacks.
+fn run_exchange<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    let (keep, piece, stats) = {
+        let (args, mut arrays, engine) = inputs.split();
+        let args: ExchangeArgs = args.decode()?;
+        let source = arrays.next_maybe_ref::<T>(&args.key)?;
+        let (piece, stats) = exchange(source, &args, engine.engine_id(), engine.comm())?;
+        (args.keep, piece, stats)
+    };
+    match (keep, piece) {
+        (true, Some(piece)) => output_array(inputs, piece),
+        (true, None) => output_unit(()),
+        (false, _) => output_value(&stats),
+    }
+}
+
+fn exchange<T: Element>(
+    source: Option<&LocalArray<T>>,
+    args: &ExchangeArgs,
+    me: usize,
+    comm: &dyn Comm,
+) -> Result<(Option<LocalArray<T>>, ExchangeStats)> {
+    let size = std::mem::size_of::<T>();
+    let position = |t: &usize| {
+        args.union
+            .iter()
+            .position(|u| u == t)
+            .ok_or_else(|| err!(Protocol, "engine {t} is not among the exchange's engines"))
+    };
+    let src_union = args.source.targets.iter().map(position).collect::<Result<Vec<_>>>()?;
+    let dst_union = args.dest.targets.iter().map(position).collect::<Result<Vec<_>>>()?;
+    if comm.size() != args.union.len() {
+        bail!(Protocol, "the exchange runs on {} engines but its communicator has {}", args.union.len(), comm.size());
+    }
+    let src_rank = args.source.targets.iter().position(|&t| t == me);
+    let dst_rank = args.dest.targets.iter().position(|&t| t == me);
+    let mut plan = 0usize;
+    let mut send: Vec<Vec<u8>> = vec![Vec::new(); args.union.len()];
+    // A local failure must not leave the other engines waiting in the
+    // all-to-all: this engine still takes part (sending nothing), then fails.
+    let packed = match (src_rank, source) {
+        (Some(rank), Some(piece)) => pack(piece, &args.source, rank, &args.dest, &dst_union, &mut send, &mut plan),
+        (Some(_), None) => Err(err!(KeyNotFound, "engine {me} holds no array named {:?}", args.key)),
+        (None, _) => Ok(()),
+    };
+    if packed.is_err() {
+        send.iter_mut().for_each(Vec::clear);
+    }
+    let mut stats = ExchangeStats {
+        engine: me,
+        source_bytes: source.filter(|_| src_rank.is_some()).map_or(0, |p| p.len() * size),
+        send_bytes: send.iter().map(Vec::capacity).sum(),
+        ..ExchangeStats::default()
+    };
+    plan += 2 * send.capacity() * std::mem::size_of::<Vec<u8>>();
+    let received = comm.all_to_all_bytes(send)?;
+    packed?;
+    stats.recv_bytes = received.iter().map(Vec::capacity).sum();
+    let piece = match dst_rank {
+        Some(rank) => Some(unpack::<T>(received, &args.source, &src_union, &args.dest, rank, &mut plan)?),
+        None => {
+            if let Some(from) = received.iter().position(|b| !b.is_empty()) {
+                bail!(Protocol, "engine {me} holds no result piece but engine {} sent it data", args.union[from]);
+            }
+            None
+        }
+    };
+    stats.dest_bytes = piece.as_ref().map_or(0, |p| p.len() * size);
+    stats.plan_bytes = plan;
+    stats.bound_bytes = bound(args, src_rank, dst_rank, size);
+    Ok((piece, stats))
+}
+
+/// Strides of C-order ranks on `grid`.
+fn rank_strides(grid: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1usize; grid.len()];
+    for k in (0..grid.len().saturating_sub(1)).rev() {
+        strides[k] = strides[k + 1] * grid[k + 1];
+    }
+    strides
+}
+
+/// Positions along one axis: `count` runs of `len` consecutive positions, the
+/// first starting at `start`, each run `step` after the previous one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Seg {
+    start: usize,
+    len: usize,
+    step: usize,
+    count: usize,
+}
+
+impl Seg {
+    fn total(&self) -> usize {
+        self.len * self.count
+    }
+
+    /// The start of every run, in order.
+    fn runs(&self) -> impl Iterator<Item = usize> {
+        let Seg { start, step, count, .. } = *self;
+        (0..count).map(move |r| start + r * step)
+    }
+}
+
+/// Per grid coordinate of one map, the ordered positions along one axis (of
+/// the other map's piece) that it owns, merged into as few [`Seg`]s as possible.
+struct Segments(Vec<Vec<Seg>>);
+
+impl Segments {
+    fn new(grid: usize) -> Self {
+        Segments((0..grid).map(|_| Vec::new()).collect())
+    }
+
+    /// Appends `len` positions from `start` to coordinate `c`.
+    fn push(&mut self, c: usize, start: usize, len: usize) {
+        self.push_seg(c, Seg { start, len, step: len, count: 1 });
+    }
+
+    fn push_seg(&mut self, c: usize, seg: Seg) {
+        if seg.count == 0 || seg.len == 0 {
+            return;
+        }
+        let list = &mut self.0[c];
+        if let Some(last) = list.last_mut() {
+            let end = last.start + (last.count - 1) * last.step + last.len;
+            if seg.count == 1 && last.count == 1 && seg.start == end {
+                last.len += seg.len;
+                last.step = last.len;
+                return;
+            }
+            if seg.count == 1 && seg.len == last.len && seg.start >= end {
+                if last.count == 1 {
+                    last.step = seg.start - last.start;
+                    last.count = 2;
+                    return;
+                }
+                if seg.start == last.start + last.count * last.step {
+                    last.count += 1;
+                    return;
+                }
+            }
+        }
+        list.push(seg);
+    }
+
+    /// The number of positions of coordinate `c`.
+    fn total(&self, c: usize) -> usize {
+        self.0[c].iter().map(Seg::total).sum()
+    }
+
+    fn bytes(&self) -> usize {
+        self.0.capacity() * std::mem::size_of::<Vec<Seg>>()
+            + self.0.iter().map(|l| l.capacity() * std::mem::size_of::<Seg>()).sum::<usize>()
+    }
+}
+
+/// The global index of each local position of one map coordinate, computed
+/// arithmetically except for unstructured maps.
+enum Globals {
+    Offset(usize),
+    Cyclic { block: usize, grid: usize, coord: usize },
+    Table(Vec<usize>),
+}
+
+impl Globals {
+    fn new(map: &Map, coord: usize, plan: &mut usize) -> Self {
+        match map {
+            Map::Block(m) => Globals::Offset(m.bounds()[coord]),
+            Map::NoDist(_) => Globals::Offset(0),
+            Map::BlockCyclic(m) => Globals::Cyclic { block: m.block_size(), grid: m.grid_size(), coord },
+            Map::Unstructured(_) => {
+                let table = map.global_indices(coord);
+                *plan += table.capacity() * std::mem::size_of::<usize>();
+                Globals::Table(table)
+            }
+        }
+    }
+
+    /// The global index of local position `i`, and how many positions from `i`
+    /// (at most `rest`) have consecutive global indices.
+    fn run(&self, i: usize, rest: usize) -> (usize, usize) {
+        match self {
+            Globals::Offset(lo) => (lo + i, rest),
+            Globals::Cyclic { block, grid, coord } => {
+                (((i / block) * grid + coord) * block + i % block, rest.min(block - i % block))
+            }
+            Globals::Table(t) => (t[i], 1),
+        }
+    }
+}
+
+/// How many of the global indices below `x` coordinate `coord` of an ordered
+/// (block, block-cyclic or not distributed) map owns; `None` if unstructured.
+fn owned_below(map: &Map, coord: usize, x: usize) -> Option<usize> {
+    match map {
+        Map::Block(m) => {
+            let (lo, hi) = (m.bounds()[coord], m.bounds()[coord + 1]);
+            Some(x.clamp(lo, hi) - lo)
+        }
+        Map::NoDist(m) => Some(x.min(m.size())),
+        Map::BlockCyclic(m) => {
+            let (b, grid) = (m.block_size(), m.grid_size());
+            let x = x.min(m.size());
+            let blocks = x / b;
+            let whole = if blocks > coord { (blocks - coord - 1) / grid + 1 } else { 0 };
+            let partial = if blocks % grid == coord { x % b } else { 0 };
+            Some(whole * b + partial)
+        }
+        Map::Unstructured(_) => None,
+    }
+}
+
+/// Splits the consecutive global indices `g..g + len`, at local positions
+/// `i..i + len` of the walked piece, by the coordinate of `other` owning them.
+fn split_run(other: &Locator<'_>, mut g: usize, mut i: usize, mut len: usize, segs: &mut Segments) {
+    if let Locator::Cyclic { block: b, grid } = *other {
+        if len >= 2 * b * grid {
+            // The whole blocks form one strided segment per coordinate.
+            let head = (b - g % b) % b;
+            if head > 0 {
+                segs.push(other.locate(g).0, i, head);
+            }
+            let (g1, i1) = (g + head, i + head);
+            let whole = (len - head) / b;
+            for r in 0..grid.min(whole) {
+                let c = (g1 / b + r) % grid;
+                let count = (whole - r).div_ceil(grid);
+                segs.push_seg(c, Seg { start: i1 + r * b, len: b, step: b * grid, count });
+            }
+            let rest = len - head - whole * b;
+            if rest > 0 {
+                segs.push(other.locate(g1 + whole * b).0, i1 + whole * b, rest);
+            }
+            return;
+        }
+    }
+    while len > 0 {
+        let (c, _) = other.locate(g);
+        let run = len.min(other.run_len(g, c));
+        segs.push(c, i, run);
+        g += run;
+        i += run;
+        len -= run;
+    }
+}
+
+/// For the piece of `walked` at grid coordinate `coord`: per coordinate of
+/// `other`, the local positions of that piece whose global indices the
+/// coordinate owns, in local order (computed per run of positions, not per
+/// element, for block and block-cyclic maps).
+fn axis_segments(walked: &Map, coord: usize, other: &Map, plan: &mut usize) -> Segments {
+    let n = walked.local_size(coord);
+    let mut segs = Segments::new(other.grid_size());
+    match other {
+        Map::Block(m) if owned_below(walked, coord, 0).is_some() => {
+            for (c, w) in m.bounds().windows(2).enumerate() {
+                let lo = owned_below(walked, coord, w[0]).unwrap_or(0);
+                let hi = owned_below(walked, coord, w[1]).unwrap_or(0);
+                segs.push(c, lo, hi - lo);
+            }
+        }
+        Map::NoDist(_) => segs.push(0, 0, n),
+        _ => {
+            let globals = Globals::new(walked, coord, plan);
+            let locator = Locator::new(other, plan);
+            let mut i = 0;
+            while i < n {
+                let (g, len) = globals.run(i, n - i);
+                split_run(&locator, g, i, len, &mut segs);
+                i += len;
+            }
+        }
+    }
+    *plan += segs.bytes();
+    segs
+}
+
+/// The local positions of a piece of `dst` (at `coord`) that each coordinate
+/// of `src` sends, in the order that coordinate sends them (its local order).
+fn receive_segments(dst: &Map, coord: usize, src: &Map, plan: &mut usize) -> Segments {
+    let ordered = |m: &Map| !matches!(m, Map::Unstructured(_));
+    if ordered(dst) && ordered(src) {
+        // Both local orders are the global order.
+        return axis_segments(dst, coord, src, plan);
+    }
+    let globals = Globals::new(dst, coord, plan);
+    let locator = Locator::new(src, plan);
+    let n = dst.local_size(coord);
+    let mut located: Vec<(usize, usize, usize)> = (0..n)
+        .map(|q| {
+            let (c, p) = locator.locate(globals.run(q, 1).0);
+            (c, p, q)
+        })
+        .collect();
+    if !located.windows(2).all(|w| w[0] <= w[1]) {
+        located.sort_unstable();
+    }
+    let mut segs = Segments::new(src.grid_size());
+    located.iter().for_each(|&(c, _, q)| segs.push(c, q, 1));
+    *plan += located.capacity() * std::mem::size_of::<(usize, usize, usize)>() + segs.bytes();
+    segs
+}
+
+/// Per coordinate, the flat offsets (by `stride`) of the positions of `segs`.
+fn offsets(segs: &Segments, stride: usize, plan: &mut usize) -> Vec<Vec<usize>> {
+    let offsets: Vec<Vec<usize>> = segs
+        .0
+        .iter()
+        .map(|list| {
+            list.iter().flat_map(|s| s.runs().flat_map(move |r| (r..r + s.len).map(move |p| p * stride))).collect()
+        })
+        .collect();
+    *plan += offsets
+        .iter()
+        .map(|o| o.capacity() * std::mem::size_of::<usize>() + std::mem::size_of::<Vec<usize>>())
+        .sum::<usize>();
+    offsets
+}
+
+/// Calls `f` with every sum of one offset per axis, in C order.
+fn for_each_offset(axes: &[&[usize]], mut f: impl FnMut(usize)) {
+    if axes.iter().any(|a| a.is_empty()) {
+        return;
+    }
+    let shape: Vec<usize> = axes.iter().map(|a| a.len()).collect();
+    let mut idx = vec![0usize; axes.len()];
+    loop {
+        f(axes.iter().zip(&idx).map(|(o, &i)| o[i]).sum());
+        if !advance(&mut idx, &shape) {
+            break;
+        }
+    }
+}
+
+/// Copies raw native-order bytes into elements.
+///
+/// **Panics** if the lengths differ.
+fn copy_into<T: Element>(dst: &mut [T], bytes: &[u8]) {
+    assert_eq!(std::mem::size_of_val(dst), bytes.len());
+    // SAFETY: the lengths match; every `Element` is plain data, and the caller
+    // checked bool bit patterns before copying.
+    unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.as_mut_ptr().cast::<u8>(), bytes.len()) };
+}
+
+/// Packs this engine's source piece into one buffer per union rank, copying
+/// runs of consecutive elements with the same destination in one go.
+fn pack<T: Element>(
+    piece: &LocalArray<T>,
+    src: &Layout,
+    rank: usize,
+    dst: &Layout,
+    dst_union: &[usize],
+    send: &mut [Vec<u8>],
+    plan: &mut usize,
+) -> Result<()> {
+    let ndim = src.maps.len();
+    let shape = piece.local_shape().to_vec();
+    if shape.contains(&0) {
+        return Ok(());
+    }
+    let values = Side::Engine.standard(piece.view())?;
+    if ndim == 0 {
+        send[dst_union[0]].extend_from_slice(as_bytes(&values[..1]));
+        return Ok(());
+    }
+    let coords = rank_to_coords(rank, &grid_of(src));
+    let dgrid = grid_of(dst);
+    // Per axis, per destination coordinate: the local positions sent there.
+    let segs: Vec<Segments> = (0..ndim).map(|k| axis_segments(&src.maps[k], coords[k], &dst.maps[k], plan)).collect();
+    let strides = rank_strides(&shape);
+    let outer_offsets: Vec<Vec<Vec<usize>>> = (0..ndim - 1).map(|k| offsets(&segs[k], strides[k], plan)).collect();
+    let size = std::mem::size_of::<T>();
+    for (d, &u) in dst_union.iter().enumerate() {
+        let dc = rank_to_coords(d, &dgrid);
+        let n: usize = (0..ndim).map(|k| segs[k].total(dc[k])).product();
+        if n == 0 {
+            continue;
+        }
+        let outer: Vec<&[usize]> = (0..ndim - 1).map(|k| outer_offsets[k][dc[k]].as_slice()).collect();
+        let last = &segs[ndim - 1].0[dc[ndim - 1]];
+        let mut buf = Side::Engine.filled(n.saturating_mul(size), 0u8)?;
+        let mut at = 0;
+        for_each_offset(&outer, |base| {
+            for seg in last {
+                if seg.len == 1 {
+                    let out = &mut buf[at..at + seg.count * size];
+                    for (chunk, v) in
+                        out.chunks_exact_mut(size).zip(values[base + seg.start..].iter().step_by(seg.step))
+                    {
+                        chunk.copy_from_slice(as_bytes(std::slice::from_ref(v)));
+                    }
+                    at += seg.count * size;
+                } else {
+                    for r in seg.runs() {
+                        let run = as_bytes(&values[base + r..base + r + seg.len]);
+                        buf[at..at + run.len()].copy_from_slice(run);
+                        at += run.len();
+                    }
+                }
+            }
+        });
+        send[u] = buf;
+    }
+    Ok(())
+}
+
+/// Builds this engine's result piece from what every source rank sent.
+fn unpack<T: Element>(
+    mut received: Vec<Vec<u8>>,
+    src: &Layout,
+    src_union: &[usize],
+    dst: &Layout,
+    rank: usize,
+    plan: &mut usize,
+) -> Result<LocalArray<T>> {
+    let ndim = dst.maps.len();
+    let size = std::mem::size_of::<T>();
+    let coords = rank_to_coords(rank, &grid_of(dst));
+    let dim_data = dst.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
+    let shape: Vec<usize> = dst.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
+    let total = size_of_shape(&shape)?;
+    let mut out = Side::Engine.filled(total, T::default())?;
+    let sgrid = grid_of(src);
+    // Per axis, per source coordinate: the local positions here of the
+    // indices that source coordinate sends, in its own local order.
+    let segs: Vec<Segments> = if total > 0 {
+        (0..ndim).map(|k| receive_segments(&dst.maps[k], coords[k], &src.maps[k], plan)).collect()
+    } else {
+        Vec::new()
+    };
+    let strides = rank_strides(&shape);
+    let outer_offsets: Vec<Vec<Vec<usize>>> =
+        segs.iter().take(ndim.saturating_sub(1)).enumerate().map(|(k, sg)| offsets(sg, strides[k], plan)).collect();
+    for (s, &u) in src_union.iter().enumerate() {
+        let bytes = std::mem::take(&mut received[u]);
+        let sc = rank_to_coords(s, &sgrid);
+        let expected = if total == 0 { 0 } else { (0..ndim).map(|k| segs[k].total(sc[k])).product() };
+        if bytes.len() != expected * size {
+            bail!(Protocol, "source rank {s} sent {} bytes where {expected} elements were expected", bytes.len());
+        }
+        if expected == 0 {
+            continue;
+        }
+        if T::DTYPE == DType::Bool && bytes.chunks_exact(size).any(|b| !T::valid_bytes(b)) {
+            bail!(DTypeMismatch, "a received {} buffer holds an invalid value", T::DTYPE);
+        }
+        if ndim == 0 {
+            copy_into(&mut out[..1], &bytes[..size]);
+            continue;
+        }
+        let outer: Vec<&[usize]> = (0..ndim - 1).map(|k| outer_offsets[k][sc[k]].as_slice()).collect();
+        let last = &segs[ndim - 1].0[sc[ndim - 1]];
+        let mut at = 0;
+        for_each_offset(&outer, |base| {
+            for seg in last {
+                if seg.len == 1 {
+                    let from = &bytes[at..at + seg.count * size];
+                    for (v, chunk) in out[base + seg.start..].iter_mut().step_by(seg.step).zip(from.chunks_exact(size))
+                    {
+                        copy_into(std::slice::from_mut(v), chunk);
+                    }
+                    at += seg.count * size;
+                } else {
+                    for r in seg.runs() {
+                        copy_into(&mut out[base + r..base + r + seg.len], &bytes[at..at + seg.len * size]);
+                        at += seg.len * size;
+                    }
+                }
+            }
+        });
+    }
+    // Buffers from engines that hold no source piece must be empty.
+    if let Some(u) = received.iter().position(|b| !b.is_empty()) {
+        bail!(Protocol, "union rank {u} sent data but holds no source piece");
+    }
+    let data = ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| err!(InvalidShape, "{e}"))?;
+    LocalArray::new(data, dim_data)
+}
+
+/// What the client asks of the all-to-all baseline kernel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct BaselineArgs {
+    pub(crate) exchange: ExchangeArgs,
+    pub(crate) itemsize: usize,
+    pub(crate) reps: usize,
+}
+
+pub(crate) const BASELINE_KERNEL: &str = "distarray::redistribute::alltoallv_baseline";
+
+/// Per union rank, the bytes this engine sends and receives in the exchange
+/// of `args` (from the same per-axis plans as [`pack`] and [`unpack`]).
+fn exchange_counts(args: &ExchangeArgs, me: usize, itemsize: usize) -> Result<(Vec<usize>, Vec<usize>)> {
+    let position = |t: &usize| {
+        args.union
+            .iter()
+            .position(|u| u == t)
+            .ok_or_else(|| err!(Protocol, "engine {t} is not among the exchange's engines"))
+    };
+    let src_union = args.source.targets.iter().map(position).collect::<Result<Vec<_>>>()?;
+    let dst_union = args.dest.targets.iter().map(position).collect::<Result<Vec<_>>>()?;
+    let (mut sends, mut recvs) = (vec![0usize; args.union.len()], vec![0usize; args.union.len()]);
+    let (sgrid, dgrid) = (grid_of(&args.source), grid_of(&args.dest));
+    let ndim = args.source.maps.len();
+    let mut plan = 0;
+    if let Some(rank) = args.source.targets.iter().position(|&t| t == me) {
+        let coords = rank_to_coords(rank, &sgrid);
+        let segs: Vec<Segments> =
+            (0..ndim).map(|k| axis_segments(&args.source.maps[k], coords[k], &args.dest.maps[k], &mut plan)).collect();
+        for (d, &u) in dst_union.iter().enumerate() {
+            let dc = rank_to_coords(d, &dgrid);
+            sends[u] = (0..ndim).map(|k| segs[k].total(dc[k])).product::<usize>() * itemsize;
+        }
+    }
+    if let Some(rank) = args.dest.targets.iter().position(|&t| t == me) {
+        let coords = rank_to_coords(rank, &dgrid);
+        let segs: Vec<Segments> = (0..ndim)
+            .map(|k| receive_segments(&args.dest.maps[k], coords[k], &args.source.maps[k], &mut plan))
+            .collect();
+        for (s, &u) in src_union.iter().enumerate() {
+            let sc = rank_to_coords(s, &sgrid);
+            recvs[u] = (0..ndim).map(|k| segs[k].total(sc[k])).product::<usize>() * itemsize;
+        }
+    }
+    Ok((sends, recvs))
+}
+
+/// The engine side of [`DistArray::__alltoallv_baseline`].
+fn run_baseline(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    use crate::engine::comm::Collectives;
+    let (args, _, engine) = inputs.split();
+    let args: BaselineArgs = args.decode()?;
+    let (sends, recvs) = exchange_counts(&args.exchange, engine.engine_id(), args.itemsize)?;
+    let comm = engine.comm();
+    if comm.size() != sends.len() {
+        bail!(Protocol, "the baseline runs on {} engines but its communicator has {}", sends.len(), comm.size());
+    }
+    #[cfg(feature = "mpi")]
+    if let Some(raw) = comm.raw_mpi_comm() {
+        return output_value(&mpi_baseline(raw, &sends, &recvs, args.reps)?);
+    }
+    let _ = recvs;
+    let mut times = Vec::with_capacity(args.reps);
+    for _ in 0..args.reps {
+        let send: Vec<Vec<u8>> = sends.iter().map(|&n| Side::Engine.filled(n, 1u8)).collect::<Result<_>>()?;
+        comm.barrier()?;
+        let start = std::time::Instant::now();
+        let received = comm.all_to_all_bytes(send)?;
+        times.push(start.elapsed().as_secs_f64());
+        comm.barrier()?;
+        drop(received);
+    }
+    output_value(&times)
+}
+
+/// One rsmpi `all_to_all_varcount_into` (`MPI_Alltoallv`) per repetition of
+/// the given byte counts, on a duplicate of the engines' communicator `raw`.
+#[cfg(feature = "mpi")]
+fn mpi_baseline(raw: mpi::ffi::MPI_Comm, sends: &[usize], recvs: &[usize], reps: usize) -> Result<Vec<f64>> {
+    use mpi::datatype::{Partition, PartitionMut};
+    use mpi::raw::FromRaw;
+    use mpi::traits::*;
+    let counts = |c: &[usize]| {
+        c.iter()
+            .map(|&n| i32::try_from(n).map_err(|_| err!(Unsupported, "{n} bytes exceed MPI's count limit")))
+            .collect::<Result<Vec<i32>>>()
+    };
+    let displs = |c: &[i32]| {
+        c.iter()
+            .scan(0i32, |acc, &n| {
+                let d = *acc;
+                *acc += n;
+                Some(d)
+            })
+            .collect::<Vec<i32>>()
+    };
+    let (scounts, rcounts) = (counts(sends)?, counts(recvs)?);
+    let (sdispls, rdispls) = (displs(&scounts), displs(&rcounts));
+    // SAFETY: `raw` is the live communicator of the engines, all of which run
+    // this kernel, so the collective `MPI_Comm_dup` is matched; the duplicate
+    // is owned (and freed) by the `SimpleCommunicator` built from it.
+    let comm = unsafe {
+        let mut dup = mpi::ffi::RSMPI_COMM_NULL;
+        if mpi::ffi::MPI_Comm_dup(raw, &mut dup) != mpi::ffi::MPI_SUCCESS as i32 || dup == mpi::ffi::RSMPI_COMM_NULL {
+            bail!(Backend, "MPI_Comm_dup of the engines' communicator failed");
+        }
+        mpi::topology::SimpleCommunicator::from_raw(dup)
+    };
+    // Separate allocations of at least one byte (see `distinct_buffer` in the MPI backend).
+    let send = vec![1u8; sends.iter().sum::<usize>().max(1)];
+    let mut recv = vec![0u8; recvs.iter().sum::<usize>().max(1)];
+    let (stotal, rtotal) = (sends.iter().sum::<usize>(), recvs.iter().sum::<usize>());
+    let mut times = Vec::with_capacity(reps);
+    for _ in 0..reps {
+        comm.barrier();
+        let start = mpi::time();
+        {
+            let partition = Partition::new(&send[..stotal], &scounts[..], &sdispls[..]);
+            let mut received = PartitionMut::new(&mut recv[..rtotal], &rcounts[..], &rdispls[..]);
+            comm.all_to_all_varcount_into(&partition, &mut received);
+        }
+        times.push(mpi::time() - start);
+    }
+    comm.barrier();
+    std::hint::black_box(&recv);
+    Ok(times)
+}
+
+inventory::submit! { KernelEntry { name: BASELINE_KERNEL, run: run_baseline } }
+
+register_for_every_dtype!("distarray::redistribute::", run_exchange);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    use crate::layout::{BlockCyclicMap, BlockMap, NoDistMap, UnstructuredMap};
+
+    fn expand(segs: &[Seg]) -> Vec<usize> {
+        segs.iter().flat_map(|s| s.runs().flat_map(move |r| r..r + s.len)).collect()
+    }
+
+    fn maps(size: usize) -> Vec<Map> {
+        let mut maps = vec![Map::NoDist(NoDistMap::new(size, 1).unwrap())];
+        for grid in [1, 2, 3, 4] {
+            maps.push(Map::Block(BlockMap::new(size, grid).unwrap()));
+            for block in [1, 2, 3, 7] {
+                maps.push(Map::BlockCyclic(BlockCyclicMap::new(size, grid, block).unwrap()));
+            }
+            // Reversed round-robin ownership, unordered local order.
+            let mut indices = vec![Vec::new(); grid];
+            (0..size).rev().for_each(|g| indices[g % grid].push(g));
+            maps.push(Map::Unstructured(UnstructuredMap::new(size, grid, Some(indices)).unwrap()));
+        }
+        maps
+    }
+
+    /// The arithmetic plans equal the element-by-element definition, for
+    /// short axes and long ones (strided runs over whole cyclic blocks).
+    #[test]
+    fn segments_match_brute_force() {
+        for size in [0, 1, 5, 13, 100] {
+            let all = maps(size);
+            for walked in &all {
+                for other in &all {
+                    let locator = Locator::new(other, &mut 0);
+                    for coord in 0..walked.grid_size() {
+                        let globals = walked.global_indices(coord);
+                        let segs = axis_segments(walked, coord, other, &mut 0);
+                        let recv = receive_segments(walked, coord, other, &mut 0);
+                        for c in 0..other.grid_size() {
+                            let want: Vec<usize> =
+                                (0..globals.len()).filter(|&i| locator.locate(globals[i]).0 == c).collect();
+                            assert_eq!(expand(&segs.0[c]), want, "{walked:?} {coord} / {other:?} {c}");
+                            assert_eq!(segs.total(c), want.len());
+                            let mut by_source = want.clone();
+                            by_source.sort_by_key(|&q| locator.locate(globals[q]).1);
+                            assert_eq!(expand(&recv.0[c]), by_source, "{walked:?} {coord} / {other:?} {c}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn every_dtype_is_registered() {
+        let registered: Vec<&str> = inventory::iter::<KernelEntry>.into_iter().map(|k| k.name).collect();
+        for d in DType::ALL {
+            assert!(registered.contains(&kernel_name(d).as_str()), "{d}");
+        }
+    }
+}

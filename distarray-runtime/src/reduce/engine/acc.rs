@@ -1,0 +1,666 @@
+//! Accumulators: how each reduction folds elements, merges the partial
+//! results of engines, and finishes, with numpy's semantics.
+
+use num_complex::Complex;
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+
+use crate::core::element::Element;
+use crate::core::error::{bail, Result};
+
+/// Settings a reduction finishes with.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub(crate) struct Finish {
+    /// Delta degrees of freedom of var/std.
+    pub ddof: f64,
+}
+
+/// One reduction's running state: fold elements, merge another partial
+/// result, finish into the reduced value.
+pub(crate) trait Acc<T>: Clone + Serialize + DeserializeOwned + Send {
+    /// The reduced value.
+    type Out: Element;
+    /// The state of an empty reduction.
+    fn empty() -> Self;
+    /// Folds in one element.
+    fn push(&mut self, x: T);
+    /// Folds in another partial result (combination is associative).
+    fn merge(&mut self, other: &Self);
+    /// Folds in a run of elements, in any order.
+    fn push_slice(&mut self, values: &[T])
+    where
+        T: Copy,
+    {
+        // Eight independent accumulators break the dependency chain of one
+        // running total (as ndarray's unrolled sum does), then merge.
+        let mut lanes: [Self; 8] = std::array::from_fn(|_| Self::empty());
+        let chunks = values.chunks_exact(8);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for (lane, &x) in lanes.iter_mut().zip(chunk) {
+                lane.push(x);
+            }
+        }
+        rest.iter().for_each(|&x| self.push(x));
+        lanes.iter().for_each(|lane| self.merge(lane));
+    }
+    /// Folds in a run of elements along reduced axes: `push_slice` if it is
+    /// long, else one by one.
+    fn push_run(&mut self, values: &[T])
+    where
+        T: Copy,
+    {
+        if values.len() >= LONG_RUN {
+            self.push_slice(values);
+        } else {
+            values.iter().for_each(|&x| self.push(x));
+        }
+    }
+    /// Folds in rows of `accs.len()` elements, element `j` of each row into
+    /// `accs[j]` (a reduction along leading axes).
+    fn push_rows(accs: &mut [Self], rows: &[T])
+    where
+        T: Copy,
+    {
+        for row in rows.chunks_exact(accs.len().max(1)) {
+            accs.iter_mut().zip(row).for_each(|(acc, &x)| acc.push(x));
+        }
+    }
+    /// The reduced value.
+    fn finish(&self, how: &Finish) -> Result<Self::Out>;
+}
+
+/// Runs of at least this many elements go through `push_slice` (vectorised,
+/// blocked); shorter ones through `push`.
+pub(crate) const LONG_RUN: usize = 256;
+
+/// Conversion of an element into the accumulator type of `sum`/`mean`
+/// (`dtype` in numpy): `as` between numbers, 0/1 for bool.
+pub trait Widen<U>: Element {
+    /// The value as `U`.
+    fn widen(self) -> U;
+}
+
+/// Element types that `sum` can accumulate in (integers wrap on overflow, as
+/// numpy's do).
+pub trait SumElem: Element {
+    /// `self + other`, wrapping for integers.
+    fn acc_add(self, other: Self) -> Self;
+}
+
+/// Element types with an order for `min`/`max` (NaN wins, as in numpy).
+pub trait OrdElem: Element {
+    /// The smaller, or NaN if either is NaN.
+    fn nan_min(self, other: Self) -> Self;
+    /// The larger, or NaN if either is NaN.
+    fn nan_max(self, other: Self) -> Self;
+}
+
+macro_rules! int_elems {
+    ($($t:ty),*) => {$(
+        impl SumElem for $t {
+            fn acc_add(self, other: Self) -> Self { self.wrapping_add(other) }
+        }
+        impl OrdElem for $t {
+            fn nan_min(self, other: Self) -> Self { Ord::min(self, other) }
+            fn nan_max(self, other: Self) -> Self { Ord::max(self, other) }
+        }
+    )*};
+}
+int_elems!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+macro_rules! float_elems {
+    ($($t:ty),*) => {$(
+        impl SumElem for $t {
+            fn acc_add(self, other: Self) -> Self { self + other }
+        }
+        impl OrdElem for $t {
+            fn nan_min(self, other: Self) -> Self { if self.is_nan() || other.is_nan() { <$t>::NAN } else { self.min(other) } }
+            fn nan_max(self, other: Self) -> Self { if self.is_nan() || other.is_nan() { <$t>::NAN } else { self.max(other) } }
+        }
+    )*};
+}
+float_elems!(f32, f64);
+
+impl OrdElem for bool {
+    fn nan_min(self, other: Self) -> Self {
+        self & other
+    }
+    fn nan_max(self, other: Self) -> Self {
+        self | other
+    }
+}
+
+impl SumElem for Complex<f32> {
+    fn acc_add(self, other: Self) -> Self {
+        self + other
+    }
+}
+
+impl SumElem for Complex<f64> {
+    fn acc_add(self, other: Self) -> Self {
+        self + other
+    }
+}
+
+macro_rules! widen_to {
+    ($from:ty => $($to:ty),*) => {$(
+        impl Widen<$to> for $from {
+            #[allow(clippy::unnecessary_cast, clippy::cast_lossless)]
+            fn widen(self) -> $to { self as $to }
+        }
+    )*};
+}
+macro_rules! widen_reals {
+    ($($from:ty),*) => {$( widen_to!($from => i8, i16, i32, i64, u8, u16, u32, u64, f32, f64); )*};
+}
+widen_reals!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+macro_rules! widen_bool {
+    ($($to:ty),*) => {$(
+        impl Widen<$to> for bool {
+            fn widen(self) -> $to { u8::from(self) as $to }
+        }
+    )*};
+}
+widen_bool!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+
+impl Widen<Complex<f32>> for Complex<f32> {
+    fn widen(self) -> Complex<f32> {
+        self
+    }
+}
+
+impl Widen<Complex<f64>> for Complex<f64> {
+    fn widen(self) -> Complex<f64> {
+        self
+    }
+}
+
+impl Widen<Complex<f64>> for Complex<f32> {
+    fn widen(self) -> Complex<f64> {
+        Complex::new(self.re.into(), self.im.into())
+    }
+}
+
+/// `sum` in the accumulator type `U`.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Sum<U>(pub U);
+
+impl<T: Widen<U>, U: SumElem> Acc<T> for Sum<U> {
+    type Out = U;
+    fn empty() -> Self {
+        Sum(U::zero())
+    }
+    fn push(&mut self, x: T) {
+        self.0 = self.0.acc_add(x.widen());
+    }
+    fn merge(&mut self, other: &Self) {
+        self.0 = self.0.acc_add(other.0);
+    }
+    fn finish(&self, _: &Finish) -> Result<U> {
+        Ok(self.0)
+    }
+}
+
+/// `min` (`MAX == false`) or `max` (`MAX == true`); `None` while empty.
+#[derive(Clone, Serialize, Deserialize)]
+pub(crate) struct Extreme<T, const MAX: bool>(pub Option<T>);
+
+impl<T: OrdElem, const MAX: bool> Acc<T> for Extreme<T, MAX> {
+    type Out = T;
+    fn empty() -> Self {
+        Extreme(None)
+    }
+    fn push(&mut self, x: T) {
+        self.0 = Some(match self.0 {
+            None => x,
+            Some(y) if MAX => y.nan_max(x),
+            Some(y) => y.nan_min(x),
+        });
+    }
+    fn merge(&mut self, other: &Self) {
+        if let Some(x) = other.0 {
+            self.push(x);
+        }
+    }
+    fn finish(&self, _: &Finish) -> Result<T> {
+        match self.0 {
+            Some(x) => Ok(x),
+            None => bail!(
+                InvalidShape,
+                "zero-size array to reduction operation {} which has no identity",
+                if MAX { "maximum" } else { "minimum" }
+            ),
+        }
+    }
+}
+
+/// `a + b` as the rounded sum and its exact rounding error (Knuth's two-sum).
+fn two_sum(a: f64, b: f64) -> (f64, f64) {
+    let s = a + b;
+    let bb = s - a;
+    (s, (a - (s - bb)) + (b - bb))
+}
+
+/// [`Moments::push`] recenters when the count reaches a power of two from
+/// this one on.
+const RECENTER: f64 = 128.0;
+
+/// The moments of the finite elements as shifted sums: their count `n`, and
+/// the sums `s1` of their deviations `x - shift` and `s2` of the squared
+/// deviations; and numpy's sum of the non-finite elements.
+///
+/// `shift` is an element (the first) or the rounded mean of the elements
+/// before the last recentering (at each merge, and when pushes bring the
+/// count to a power of two from `RECENTER` on), so it lies within the spread
+/// of the mean: after a recentering, `s2` stays at most twice the sum of
+/// squared deviations `m2` until the count doubles (at most 129 times it
+/// before the first), and `s2 - s1²/n` loses no more than a two-pass sum. Recentered, `s1 = n mean_lo` holds the mean's
+/// rounding error exactly enough: the mean is `shift + s1 / n` to twice f64's
+/// precision. Rounded to one f64 (a running Welford mean), the mean is off by
+/// up to half an ulp (6e-8 for 1e9), and every merge carries that error into
+/// the squared deviations, a relative error of ulp(mean) / spread (3e-5 for
+/// 1e9 + noise in [0, 0.01)). Merges use Chan's formula on the
+/// double-double means. No division per element.
+#[derive(Clone, Copy, Default, Serialize, Deserialize)]
+pub(crate) struct Moments {
+    n: f64,
+    shift: f64,
+    s1: f64,
+    s2: f64,
+    /// The sum of the non-finite elements, 0 if there are none: +inf, -inf,
+    /// or NaN for a NaN or both infinities, which is numpy's mean of the
+    /// whole (its sum divided by the count). Kept apart, the infinities do
+    /// not turn the running mean into `inf - inf`.
+    nonfinite: f64,
+}
+
+impl Moments {
+    /// The moments of `n` finite values whose deviations `x - shift` sum to
+    /// `s1` and their squares to `s2`.
+    fn from_shifted(n: f64, shift: f64, s1: f64, s2: f64) -> Moments {
+        Moments { n, shift, s1, s2, nonfinite: 0.0 }
+    }
+
+    /// The moments of `n` finite values with mean `mean + mean_lo` and sum
+    /// of squared deviations `m2`.
+    fn from_centered(n: f64, mean: f64, mean_lo: f64, m2: f64) -> Moments {
+        let s1 = n * mean_lo;
+        Moments { n, shift: mean, s1, s2: m2 + s1 * mean_lo, nonfinite: 0.0 }
+    }
+
+    /// `(mean, mean_lo, m2)` of a non-empty one: the mean as a double-double
+    /// and the sum of squared deviations (infinite if the squares overflow,
+    /// as numpy's do).
+    fn centered(&self) -> (f64, f64, f64) {
+        let offset = self.s1 / self.n; // mean - shift
+        let (mean, mean_lo) = two_sum(self.shift, offset);
+        let m2 = if self.s2.is_finite() { (self.s2 - self.s1 * offset).max(0.0) } else { self.s2 };
+        (mean, mean_lo, m2)
+    }
+
+    /// Folds in one element.
+    #[inline]
+    fn push(&mut self, x: f64) {
+        let d = x - self.shift;
+        if self.n == 0.0 || !d.is_finite() {
+            self.push_first(x);
+            return;
+        }
+        self.s1 += d;
+        self.s2 += d * d;
+        self.n += 1.0;
+        // A power of two (no mantissa bits) from RECENTER on.
+        if self.n.to_bits() & ((1 << 52) - 1) == 0 && self.n >= RECENTER {
+            self.recenter();
+        }
+    }
+
+    /// [`push`](Self::push) of the first element, of a non-finite one, or of
+    /// a finite one whose deviation overflows (values of both signs near the
+    /// largest).
+    #[cold]
+    #[inline(never)]
+    fn push_first(&mut self, x: f64) {
+        if !x.is_finite() {
+            self.nonfinite += x;
+        } else if self.n == 0.0 {
+            (self.n, self.shift, self.s1, self.s2) = (1.0, x, 0.0, 0.0);
+        } else {
+            self.combine(&Moments::from_shifted(1.0, x, 0.0, 0.0));
+        }
+    }
+
+    /// The shift moved to the (rounded) mean.
+    #[inline(never)]
+    fn recenter(&mut self) {
+        let (mean, mean_lo, m2) = self.centered();
+        *self = Moments { nonfinite: self.nonfinite, ..Moments::from_centered(self.n, mean, mean_lo, m2) };
+    }
+
+    fn combine(&mut self, o: &Moments) {
+        let nonfinite = self.nonfinite + o.nonfinite;
+        if o.n == 0.0 {
+            self.nonfinite = nonfinite;
+            return;
+        }
+        if self.n == 0.0 {
+            *self = Moments { nonfinite, ..*o };
+            return;
+        }
+        let ((a, a_lo, a_m2), (b, b_lo, b_m2)) = (self.centered(), o.centered());
+        let n = self.n + o.n;
+        let (d, d_lo) = two_sum(b, -a);
+        let delta = d + (d_lo + (b_lo - a_lo));
+        let merged = if delta.is_finite() {
+            let (mean, err) = two_sum(a, delta * (o.n / n));
+            let (mean, mean_lo) = two_sum(mean, err + a_lo);
+            Moments::from_centered(n, mean, mean_lo, a_m2 + b_m2 + delta * delta * (self.n * o.n / n))
+        } else {
+            // Means of both signs near the largest finite values: their
+            // difference overflows, and so do the squared deviations.
+            Moments::from_centered(n, a * (self.n / n) + b * (o.n / n), 0.0, f64::INFINITY)
+        };
+        *self = Moments { nonfinite, ..merged };
+    }
+
+    fn mean(&self) -> f64 {
+        if self.nonfinite != 0.0 {
+            self.nonfinite // ±inf, or NaN (also NaN != 0)
+        } else if self.n == 0.0 {
+            f64::NAN // numpy: mean of an empty array is nan (with a warning)
+        } else {
+            let (mean, mean_lo, _) = self.centered();
+            mean + mean_lo
+        }
+    }
+
+    fn var(&self, ddof: f64) -> f64 {
+        // numpy divides by max(n - ddof, 0): 0/0 is nan, x/0 is inf. Any
+        // non-finite element makes numpy's deviations x - mean NaN.
+        let dof = (self.n - ddof).max(0.0);
+        if self.n == 0.0 || self.nonfinite != 0.0 {
+            f64::NAN
+        } else {
+            self.centered().2 / dof
+        }
+    }
+}
+
+/// The sum of `f(x)` over `xs`, in eight independent lanes (vectorisable; one
+/// running total would wait on every addition).
+fn sum_lanes(xs: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&x| f(x)).sum();
+    for chunk in chunks {
+        for (lane, &x) in lanes.iter_mut().zip(chunk) {
+            *lane += f(x);
+        }
+    }
+    lanes.iter().sum::<f64>() + rest
+}
+
+/// Writes `values` as f64 into `out` (of the same length) and returns
+/// Σ(x - x0), in eight lanes: the copy and the first pass of the variance in
+/// one.
+fn widen_deviations<T: Widen<f64>>(values: &[T], out: &mut [f64], x0: f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let (head, tail) = values.split_at(values.len() / 8 * 8);
+    let (out_head, out_tail) = out.split_at_mut(head.len());
+    for (chunk, o) in head.chunks_exact(8).zip(out_head.chunks_exact_mut(8)) {
+        for i in 0..8 {
+            let v = chunk[i].widen();
+            o[i] = v;
+            lanes[i] += v - x0;
+        }
+    }
+    let mut rest = 0.0;
+    for (&x, o) in tail.iter().zip(out_tail) {
+        let v = x.widen();
+        *o = v;
+        rest += v - x0;
+    }
+    lanes.iter().sum::<f64>() + rest
+}
+
+/// Which statistic a [`Stat`] accumulator finishes with.
+pub(crate) trait StatKind: Clone + Send + Sync + 'static {
+    fn value(m: &Moments, ddof: f64) -> f64;
+}
+
+#[derive(Clone)]
+pub(crate) struct MeanOf;
+#[derive(Clone)]
+pub(crate) struct VarOf;
+#[derive(Clone)]
+pub(crate) struct StdOf;
+
+impl StatKind for MeanOf {
+    fn value(m: &Moments, _: f64) -> f64 {
+        m.mean()
+    }
+}
+
+impl StatKind for VarOf {
+    fn value(m: &Moments, ddof: f64) -> f64 {
+        m.var(ddof)
+    }
+}
+
+impl StatKind for StdOf {
+    fn value(m: &Moments, ddof: f64) -> f64 {
+        m.var(ddof).sqrt()
+    }
+}
+
+/// mean, var or std (by `K`) of the elements as f64.
+///
+/// No division per element on any path: whole pieces and long runs along
+/// reduced axes ([`push_slice`](Acc::push_slice)) go by two passes over
+/// cache-sized blocks; short runs ([`push_run`](Acc::push_run)) by one pass of
+/// deviations from their first element; rows into the partial results of kept
+/// trailing axes ([`push_rows`](Acc::push_rows)) by column-wise sums of
+/// deviations from a block's first row; single elements
+/// ([`push`](Acc::push)) into the shifted sums of [`Moments`].
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(bound = "")]
+pub(crate) struct Stat<K> {
+    moments: Moments,
+    #[serde(skip)]
+    kind: std::marker::PhantomData<K>,
+}
+
+impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
+    type Out = f64;
+    fn empty() -> Self {
+        Stat { moments: Moments::default(), kind: std::marker::PhantomData }
+    }
+    fn push(&mut self, x: T) {
+        self.moments.push(x.widen());
+    }
+    fn merge(&mut self, other: &Self) {
+        self.moments.combine(&other.moments);
+    }
+    fn push_slice(&mut self, values: &[T]) {
+        // Two passes over blocks that stay in cache: the mean, from the sum
+        // of the deviations from the block's first element (small terms, so
+        // the sum keeps the mean to a fraction of an ulp, as `mean +
+        // mean_lo`), then the squared deviations from `mean`, corrected for
+        // `mean_lo`; merged by Chan's formula. No division per element.
+        const BLOCK: usize = 1024;
+        let mut block = [0.0f64; BLOCK];
+        for run in values.chunks(BLOCK) {
+            let block = &mut block[..run.len()];
+            let x0 = run[0].widen();
+            let t1 = widen_deviations(run, block, x0);
+            if !t1.is_finite() {
+                // A non-finite element, or finite ones of both signs near the largest.
+                block.iter().for_each(|&x| self.moments.push(x));
+                continue;
+            }
+            let n = block.len() as f64;
+            let (mean, mean_lo) = two_sum(x0, t1 / n);
+            // Σ(x - mean)² = m2 + n mean_lo²; an overflowing one stays infinite.
+            let s2 = sum_lanes(block, |x| (x - mean) * (x - mean));
+            let m2 = if s2.is_finite() { (s2 - n * mean_lo * mean_lo).max(0.0) } else { s2 };
+            self.moments.combine(&Moments::from_centered(n, mean, mean_lo, m2));
+        }
+    }
+    fn push_run(&mut self, values: &[T]) {
+        if values.len() >= LONG_RUN {
+            return self.push_slice(values);
+        }
+        // A short run (a short reduced lane): its sums of deviations from
+        // its first element, in one pass, without division.
+        let Some(first) = values.first() else { return };
+        let shift = first.widen();
+        let (mut s1, mut s2) = (0.0, 0.0);
+        for &x in values {
+            let d = x.widen() - shift;
+            s1 += d;
+            s2 += d * d;
+        }
+        if s1.is_finite() {
+            self.moments.combine(&Moments::from_shifted(values.len() as f64, shift, s1, s2));
+        } else {
+            values.iter().for_each(|&x| self.moments.push(x.widen()));
+        }
+    }
+    fn push_rows(accs: &mut [Self], rows: &[T]) {
+        // Column-wise shifted sums over blocks of rows, the block's first row
+        // as the shifts: one vectorisable pass, no division per element.
+        const ROWS: usize = 128;
+        let width = accs.len();
+        if width == 0 || rows.len() < 16 * width {
+            rows.chunks_exact(width.max(1))
+                .for_each(|row| accs.iter_mut().zip(row).for_each(|(acc, &x)| acc.moments.push(x.widen())));
+            return;
+        }
+        let (mut shift, mut s1, mut s2) = (vec![0.0f64; width], vec![0.0f64; width], vec![0.0f64; width]);
+        for block in rows.chunks(ROWS * width) {
+            shift.iter_mut().zip(&block[..width]).for_each(|(c, &x)| *c = x.widen());
+            s1.fill(0.0);
+            s2.fill(0.0);
+            for row in block.chunks_exact(width) {
+                for (((a, b), &c), &x) in s1.iter_mut().zip(&mut s2).zip(&shift).zip(row) {
+                    let d = x.widen() - c;
+                    *a += d;
+                    *b += d * d;
+                }
+            }
+            let n = (block.len() / width) as f64;
+            for (j, acc) in accs.iter_mut().enumerate() {
+                if s1[j].is_finite() {
+                    acc.moments.combine(&Moments::from_shifted(n, shift[j], s1[j], s2[j]));
+                } else {
+                    // A non-finite element in this column, or an overflow.
+                    block.chunks_exact(width).for_each(|row| acc.moments.push(row[j].widen()));
+                }
+            }
+        }
+    }
+    fn finish(&self, how: &Finish) -> Result<f64> {
+        Ok(K::value(&self.moments, how.ddof))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stat<K: StatKind>(xs: &[f64], split: usize, ddof: f64) -> f64 {
+        let (mut a, mut b) = (<Stat<K> as Acc<f64>>::empty(), <Stat<K> as Acc<f64>>::empty());
+        xs[..split].iter().for_each(|&x| Acc::<f64>::push(&mut a, x));
+        xs[split..].iter().for_each(|&x| Acc::<f64>::push(&mut b, x));
+        Acc::<f64>::merge(&mut a, &b);
+        Acc::<f64>::finish(&a, &Finish { ddof }).unwrap()
+    }
+
+    #[test]
+    fn moments_are_stable_for_a_large_mean() {
+        // 1e9 + {1, 2, 3, 4}: variance 1.25, which a sum of squares loses.
+        let xs = [1e9 + 1.0, 1e9 + 2.0, 1e9 + 3.0, 1e9 + 4.0];
+        for split in 0..=4 {
+            assert!((stat::<VarOf>(&xs, split, 0.0) - 1.25).abs() < 1e-6);
+            assert!((stat::<MeanOf>(&xs, split, 0.0) - (1e9 + 2.5)).abs() < 1e-6);
+        }
+        assert!(stat::<VarOf>(&[], 0, 0.0).is_nan());
+        assert!(stat::<VarOf>(&[3.0], 1, 1.0).is_nan());
+        assert_eq!(stat::<VarOf>(&[1.0, 2.0], 1, 3.0), f64::INFINITY);
+    }
+
+    fn stat_of<K: StatKind>(xs: &[f64], whole: bool, ddof: f64) -> f64 {
+        let mut a = <Stat<K> as Acc<f64>>::empty();
+        if whole {
+            a.push_slice(xs);
+        } else {
+            xs.iter().for_each(|&x| Acc::<f64>::push(&mut a, x));
+        }
+        Acc::<f64>::finish(&a, &Finish { ddof }).unwrap()
+    }
+
+    #[test]
+    fn infinities_give_numpys_mean_in_any_order() {
+        let inf = f64::INFINITY;
+        let mut xs: Vec<f64> = (0..3000).map(|k| k as f64 * 0.5).collect();
+        xs[1700] = inf;
+        for split in [0, 1, 1699, 1700, 1701, 2999, 3000] {
+            assert_eq!(stat::<MeanOf>(&xs, split, 0.0), inf);
+            assert!(stat::<VarOf>(&xs, split, 0.0).is_nan());
+        }
+        xs[3] = -inf;
+        for split in [0, 2, 3, 4, 1700, 3000] {
+            assert!(stat::<MeanOf>(&xs, split, 0.0).is_nan());
+        }
+        for whole in [false, true] {
+            assert_eq!(stat_of::<MeanOf>(&xs[4..], whole, 0.0), inf);
+            assert_eq!(stat_of::<MeanOf>(&[1.0, -inf, 2.0], whole, 0.0), -inf);
+            assert!(stat_of::<StdOf>(&[1.0, -inf, 2.0], whole, 1.0).is_nan());
+            assert!(stat_of::<MeanOf>(&[inf, f64::NAN], whole, 0.0).is_nan());
+        }
+    }
+
+    #[test]
+    fn finite_values_near_the_largest_do_not_overflow_the_mean() {
+        let max = f64::MAX;
+        for whole in [false, true] {
+            assert_eq!(stat_of::<MeanOf>(&[max, max], whole, 0.0), max);
+            assert!(stat_of::<MeanOf>(&[max, -max, max, -max], whole, 0.0).abs() < max * 1e-15);
+            assert_eq!(stat_of::<VarOf>(&[max, -max], whole, 0.0), f64::INFINITY, "numpy's squares overflow too");
+            assert_eq!(stat_of::<VarOf>(&[max, max, max], whole, 0.0), 0.0);
+        }
+    }
+
+    #[test]
+    fn block_boundaries_keep_a_large_mean_exact() {
+        // 1e9 + k 2^-23: the exact variance from integer sums.
+        let ks: Vec<i64> = (0..5000).map(|k| (k * 7919) % 83_887).collect();
+        let xs: Vec<f64> = ks.iter().map(|&k| 1e9 + k as f64 / 8_388_608.0).collect();
+        let n = ks.len() as i128;
+        let (s1, s2) = ks.iter().fold((0i128, 0i128), |(a, b), &k| (a + k as i128, b + (k as i128) * (k as i128)));
+        let exact = (n * s2 - s1 * s1) as f64 / (n * n) as f64 / 8_388_608f64.powi(2);
+        for whole in [false, true] {
+            let got = stat_of::<VarOf>(&xs, whole, 0.0);
+            assert!(((got - exact) / exact).abs() < 1e-12, "{got} vs {exact}");
+        }
+        for split in [1, 127, 128, 129, 1024, 2500] {
+            let got = stat::<VarOf>(&xs, split, 0.0);
+            assert!(((got - exact) / exact).abs() < 1e-12, "{got} vs {exact}");
+        }
+    }
+
+    #[test]
+    fn extremes_propagate_nan_and_refuse_empty() {
+        let mut m = Extreme::<f64, false>::empty();
+        for x in [3.0, f64::NAN, 1.0] {
+            Acc::<f64>::push(&mut m, x);
+        }
+        assert!(m.finish(&Finish { ddof: 0.0 }).unwrap().is_nan());
+        assert!(Acc::<f64>::finish(&Extreme::<f64, true>::empty(), &Finish { ddof: 0.0 }).is_err());
+        let mut s = <Sum<i8> as Acc<i8>>::empty();
+        s.push(100);
+        s.push(100);
+        assert_eq!(Acc::<i8>::finish(&s, &Finish { ddof: 0.0 }).unwrap(), -56, "wraps like numpy");
+    }
+}

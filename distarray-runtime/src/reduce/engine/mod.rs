@@ -1,0 +1,270 @@
+//! The engine side of reductions: internal kernels, one per operation and
+//! element type, that reduce the local piece and combine the partial results
+//! between engines through the communicator (never on the client).
+
+use ndarray::{ArrayD, IxDyn};
+use num_complex::Complex;
+use serde::{Deserialize, Serialize};
+
+mod acc;
+
+use crate::core::alloc::{size_of_shape, Side};
+use crate::core::element::{DType, Element};
+use crate::core::error::{bail, Result};
+use crate::engine::comm::{Collectives, Comm};
+use crate::engine::kernel::{output_array, output_unit, output_value, KernelEntry, KernelInputs, KernelOutput};
+use crate::engine::local::LocalArray;
+use crate::layout::{coords_to_rank, DimDict};
+use crate::protocol::decode;
+pub(crate) use acc::Finish;
+use acc::{Acc, Extreme, MeanOf, Stat, StdOf, Sum, VarOf};
+pub use acc::{OrdElem, SumElem, Widen};
+
+/// What the client asks of a reduction kernel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ReduceArgs {
+    /// `None`: every axis, giving one value; else the axes to remove.
+    pub axes: Option<Vec<usize>>,
+    pub finish: Finish,
+    /// The accumulator type of `sum` (`dtype` in numpy).
+    pub into: DType,
+}
+
+/// The registered name of reduction `op` over elements `T`.
+pub(crate) fn kernel_name(op: &str, dtype: DType) -> String {
+    format!("distarray::reduce::{op}::{}", dtype.name())
+}
+
+enum Reduced<O> {
+    Value(O),
+    Piece(LocalArray<O>),
+    NotOwner,
+}
+
+/// Runs the reduction `A` over this engine's piece of the array argument.
+fn run<T: Element, A: Acc<T>>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    let reduced = {
+        let (args, mut arrays, engine) = inputs.split();
+        let args: ReduceArgs = args.decode()?;
+        let a = arrays.next_ref::<T>("a")?;
+        match &args.axes {
+            None => Reduced::Value(reduce_all::<T, A>(a, &args.finish, engine.comm())?),
+            Some(axes) => match reduce_axes::<T, A>(a, axes, &args.finish, engine.comm())? {
+                Some(piece) => Reduced::Piece(piece),
+                None => Reduced::NotOwner,
+            },
+        }
+    };
+    match reduced {
+        Reduced::Value(v) => output_value(&v),
+        Reduced::Piece(p) => output_array(inputs, p),
+        Reduced::NotOwner => output_unit(()),
+    }
+}
+
+/// Every element: local partial, then an all-reduce (every engine gets the
+/// same value, combined in rank order).
+fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &dyn Comm) -> Result<A::Out> {
+    let mut acc = A::empty();
+    // Memory order is fine: the order of a whole-array reduction is free.
+    match a.as_slice_memory_order() {
+        Some(values) => acc.push_slice(values),
+        None => a.iter().for_each(|&x| acc.push(x)),
+    }
+    let mut total = A::empty();
+    for part in comm.all_gather(&acc)? {
+        total.merge(&part);
+    }
+    total.finish(finish)
+}
+
+/// Along `axes`: each engine reduces its piece along them, then sends its
+/// partial result to the engine at grid coordinate 0 along those axes (the
+/// rank that `Distribution::reduce` keeps), which merges and finishes them.
+/// Returns the result piece on those engines, `None` on the others.
+fn reduce_axes<T: Element, A: Acc<T>>(
+    a: &LocalArray<T>,
+    axes: &[usize],
+    finish: &Finish,
+    comm: &dyn Comm,
+) -> Result<Option<LocalArray<A::Out>>> {
+    let dims = a.dim_data();
+    let ndim = dims.len();
+    if let Some(&bad) = axes.iter().find(|&&ax| ax >= ndim) {
+        bail!(InvalidShape, "axis {bad} is out of range for an array with {ndim} axes");
+    }
+    let reduced: Vec<bool> = (0..ndim).map(|ax| axes.contains(&ax)).collect();
+    let grid: Vec<usize> = dims.iter().map(DimDict::proc_grid_size).collect();
+    let coords: Vec<usize> = dims.iter().map(DimDict::proc_grid_rank).collect();
+    let owner_coords: Vec<usize> = coords.iter().zip(&reduced).map(|(&c, &r)| if r { 0 } else { c }).collect();
+    let owner = coords_to_rank(&owner_coords, &grid);
+
+    // Partial result over the kept axes, in C order. The piece is walked row
+    // by row (rows along the last axis, contiguous in C order): an odometer
+    // over the outer axes gives each row's offset into the partial result,
+    // which then advances by one per element if the last axis is kept. The
+    // kept axes after the last reduced one are contiguous in the piece and in
+    // the partial result alike, so they are walked as one (longer rows).
+    let shape = a.local_shape().to_vec();
+    let out_shape: Vec<usize> = shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(&n, _)| n).collect();
+    let (walk, walk_reduced) = match reduced.iter().rposition(|&r| r) {
+        Some(last) if last + 1 < ndim => {
+            let inner: usize = shape[last + 1..].iter().product();
+            ([&shape[..=last], &[inner]].concat(), [&reduced[..=last], &[false]].concat())
+        }
+        _ => (shape, reduced.clone()),
+    };
+    let mut out_strides = vec![0usize; walk.len()];
+    let mut stride = 1;
+    for ax in (0..walk.len()).rev() {
+        if !walk_reduced[ax] {
+            out_strides[ax] = stride;
+            stride *= walk[ax];
+        }
+    }
+    let mut partial = Side::Engine.filled(size_of_shape(&out_shape)?, A::empty())?;
+    let values = Side::Engine.standard(a.view())?;
+    if ndim == 0 {
+        values.iter().for_each(|&x| partial[0].push(x)); // the one element of a 0-d piece
+    } else if let Some((&row_len, outer)) = walk.split_last() {
+        let last_kept = !walk_reduced[walk.len() - 1];
+        let mut counter = vec![0usize; outer.len()];
+        let mut offset = 0usize;
+        // Consecutive rows with the same offset (the axes between them are
+        // reduced) are folded as one run: `push_rows` of rows into the kept
+        // last axis, or `push_run` of the elements into one partial.
+        let rows = values.len().checked_div(row_len).unwrap_or(0);
+        let mut run_start = 0;
+        for r in 0..rows {
+            let run_offset = offset;
+            for ax in (0..outer.len()).rev() {
+                counter[ax] += 1;
+                offset += out_strides[ax];
+                if counter[ax] < walk[ax] {
+                    break;
+                }
+                offset -= out_strides[ax] * walk[ax];
+                counter[ax] = 0;
+            }
+            if r + 1 < rows && offset == run_offset {
+                continue;
+            }
+            let run = &values[run_start * row_len..(r + 1) * row_len];
+            run_start = r + 1;
+            if last_kept {
+                A::push_rows(&mut partial[run_offset..run_offset + row_len], run);
+            } else {
+                partial[run_offset].push_run(run);
+            }
+        }
+    }
+
+    // The owner keeps its own partial result (no copy to itself) and merges
+    // the others' into it.
+    let is_owner = coords == owner_coords;
+    let mut send = vec![Vec::new(); comm.size()];
+    if !is_owner {
+        // Varints take at most 10 bytes per 8: a checked buffer of that bound.
+        send[owner] = Side::Engine
+            .encode(&partial, partial.len().saturating_mul(std::mem::size_of::<A>() * 5 / 4 + 2).saturating_add(16))?;
+    }
+    let received = comm.all_to_all_bytes(send)?;
+    if !is_owner {
+        return Ok(None);
+    }
+    let mut total = partial;
+    for bytes in received.iter().filter(|b| !b.is_empty()) {
+        let part: Vec<A> = decode(bytes)?;
+        if part.len() != total.len() {
+            bail!(Protocol, "a partial reduction of {} elements where {} were expected", part.len(), total.len());
+        }
+        for (t, p) in total.iter_mut().zip(&part) {
+            t.merge(p);
+        }
+    }
+    let mut values = Side::Engine.vec(total.len())?;
+    for t in &total {
+        values.push(t.finish(finish)?);
+    }
+    let out_dims: Vec<DimDict> = dims.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(d, _)| d.clone()).collect();
+    let data =
+        ArrayD::from_shape_vec(IxDyn(&out_shape), values).map_err(|e| crate::core::error::err!(InvalidShape, "{e}"))?;
+    LocalArray::new(data, out_dims).map(Some)
+}
+
+/// `sum` of real (and bool) elements into the accumulator type the call names.
+fn run_sum_real<T>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
+where
+    T: Widen<i8>
+        + Widen<i16>
+        + Widen<i32>
+        + Widen<i64>
+        + Widen<u8>
+        + Widen<u16>
+        + Widen<u32>
+        + Widen<u64>
+        + Widen<f32>
+        + Widen<f64>,
+{
+    let into = inputs.split().0.decode::<ReduceArgs>()?.into;
+    match into {
+        DType::I8 => run::<T, Sum<i8>>(inputs),
+        DType::I16 => run::<T, Sum<i16>>(inputs),
+        DType::I32 => run::<T, Sum<i32>>(inputs),
+        DType::I64 => run::<T, Sum<i64>>(inputs),
+        DType::U8 => run::<T, Sum<u8>>(inputs),
+        DType::U16 => run::<T, Sum<u16>>(inputs),
+        DType::U32 => run::<T, Sum<u32>>(inputs),
+        DType::U64 => run::<T, Sum<u64>>(inputs),
+        DType::F32 => run::<T, Sum<f32>>(inputs),
+        DType::F64 => run::<T, Sum<f64>>(inputs),
+        other => bail!(DTypeMismatch, "cannot sum {} into {other}", T::DTYPE),
+    }
+}
+
+fn run_sum_complex<T>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
+where
+    T: Widen<Complex<f64>> + Widen<T> + acc::SumElem,
+{
+    let into = inputs.split().0.decode::<ReduceArgs>()?.into;
+    match into {
+        DType::C128 => run::<T, Sum<Complex<f64>>>(inputs),
+        d if d == T::DTYPE => run::<T, Sum<T>>(inputs),
+        other => bail!(DTypeMismatch, "cannot sum {} into {other}", T::DTYPE),
+    }
+}
+
+macro_rules! register_real {
+    ($($t:ty => $name:literal),*) => {$(
+        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::sum::", $name), run: run_sum_real::<$t> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::min::", $name), run: run::<$t, Extreme<$t, false>> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::max::", $name), run: run::<$t, Extreme<$t, true>> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::mean::", $name), run: run::<$t, Stat<MeanOf>> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::var::", $name), run: run::<$t, Stat<VarOf>> } }
+        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::std::", $name), run: run::<$t, Stat<StdOf>> } }
+    )*};
+}
+
+register_real!(
+    bool => "bool", i8 => "int8", i16 => "int16", i32 => "int32", i64 => "int64",
+    u8 => "uint8", u16 => "uint16", u32 => "uint32", u64 => "uint64", f32 => "float32", f64 => "float64"
+);
+
+inventory::submit! { KernelEntry { name: "distarray::reduce::sum::complex64", run: run_sum_complex::<Complex<f32>> } }
+inventory::submit! { KernelEntry { name: "distarray::reduce::sum::complex128", run: run_sum_complex::<Complex<f64>> } }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registered_names_match_the_client_names() {
+        let registered: Vec<&str> = inventory::iter::<KernelEntry>.into_iter().map(|k| k.name).collect();
+        for op in ["sum", "min", "max", "mean", "var", "std"] {
+            for d in DType::ALL.into_iter().filter(|d| !matches!(d, DType::C64 | DType::C128)) {
+                assert!(registered.contains(&kernel_name(op, d).as_str()), "{op} {d}");
+            }
+        }
+        assert!(registered.contains(&kernel_name("sum", DType::C128).as_str()));
+    }
+}
