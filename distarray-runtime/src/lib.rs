@@ -20,17 +20,21 @@
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
-// The layers, bottom up (ARCHITECTURE.md): each imports only the ones
-// before it. `core`, `layout`, `protocol`, `engine` and `backend` are the
-// engine side and never name the client's types.
-mod array;
-mod backend;
-mod client;
+// The layers, bottom up (see ARCHITECTURE.md); each imports only the layers
+// below it. The engine side (core to backend) never names a client type.
 mod core;
-mod engine;
+
 mod layout;
+
 mod protocol;
-// Features: each has a client part and an engine part (`engine`).
+
+mod engine;
+
+mod backend;
+
+mod client;
+
+// Features: each has a client part and an engine part (its `engine` module).
 mod index;
 pub mod io;
 mod ops;
@@ -39,9 +43,8 @@ mod random;
 mod redistribute;
 mod reduce;
 
-pub use crate::array::DistArray;
 pub use crate::client::cleanup;
-pub use crate::client::{Context, Distribution, DistributionBuilder, KEY_PREFIX};
+pub use crate::client::{Context, DistArray, Distribution, DistributionBuilder, KEY_PREFIX};
 pub use crate::client::{IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
 pub use crate::core::element::{DType, Element};
 pub use crate::core::error::{Error, ErrorKind, Result};

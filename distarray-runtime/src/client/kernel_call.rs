@@ -13,7 +13,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::context::{same_context, Context};
 use super::distribution::Distribution;
-use crate::array::DistArray;
+use crate::client::DistArray;
 use crate::core::alloc::Side;
 use crate::core::element::{DType, Element};
 use crate::core::error::{bail, err, Result};

@@ -256,8 +256,14 @@ mod tests {
         let v = vec![Complex::new(1.5f64, -2.0), Complex::new(0.0, 3.0)];
         assert_eq!(from_bytes::<Complex<f64>>(as_bytes(&v), Side::Engine).unwrap(), v);
         assert_eq!(from_bytes::<bool>(&[0, 1, 1], Side::Engine).unwrap(), vec![false, true, true]);
-        assert_eq!(from_bytes::<bool>(&[0, 2], Side::Engine).unwrap_err().kind(), crate::ErrorKind::DTypeMismatch);
-        assert_eq!(from_bytes::<u32>(&[0, 0, 0], Side::Engine).unwrap_err().kind(), crate::ErrorKind::Protocol);
+        assert_eq!(
+            from_bytes::<bool>(&[0, 2], Side::Engine).unwrap_err().kind(),
+            crate::core::error::ErrorKind::DTypeMismatch
+        );
+        assert_eq!(
+            from_bytes::<u32>(&[0, 0, 0], Side::Engine).unwrap_err().kind(),
+            crate::core::error::ErrorKind::Protocol
+        );
         for d in DType::ALL {
             assert_eq!(with_dtype!(d, T => std::mem::size_of::<T>()), d.itemsize());
         }

@@ -52,7 +52,7 @@ mod tests {
     fn random_and_mutated_headers_never_panic() {
         let mut rng = Bytes(0x9e37_79b9_7f4a_7c15);
         let npy = crate::io::format::npy::header_bytes(crate::core::element::DType::F64, &[3, 4]);
-        let dnpy = crate::io::format::dnpy::header_bytes(&[crate::DimDict::NoDist { size: 3 }]);
+        let dnpy = crate::io::format::dnpy::header_bytes(&[crate::layout::DimDict::NoDist { size: 3 }]);
         let mut good_dnpy = dnpy.clone();
         good_dnpy.extend_from_slice(&crate::io::format::npy::header_bytes(crate::core::element::DType::U8, &[3]));
         good_dnpy.extend_from_slice(&[1, 2, 3]);

@@ -34,7 +34,7 @@ use serde::{Deserialize, Serialize};
 use super::engine as kernels;
 use super::format::{format_error, io_error};
 use super::{build, run_unit};
-use crate::array::DistArray;
+use crate::client::DistArray;
 use crate::client::Distribution;
 use crate::client::KernelCall;
 use crate::core::alloc::{size_of_shape, Side};

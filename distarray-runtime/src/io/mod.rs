@@ -38,7 +38,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::array::DistArray;
+use crate::client::DistArray;
 use crate::client::{Context, Distribution, KernelCall};
 use crate::core::element::Element;
 use crate::core::error::{bail, err, Result};

@@ -80,7 +80,7 @@ use super::engine::scalar::{BinaryOp, CompareOp, UnaryOp};
 use super::engine::Family;
 use super::operand::{Operand, Operands};
 use super::ufunc::{binary, binary_inplace, binary_into, unary, unary_inplace, unary_into};
-use crate::array::DistArray;
+use crate::client::DistArray;
 use crate::core::error::Result;
 
 macro_rules! unary_ufuncs {

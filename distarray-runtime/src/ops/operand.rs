@@ -1,7 +1,7 @@
 //! The operands of binary ufuncs: a distributed array or a scalar, on either
 //! side.
 
-use crate::array::DistArray;
+use crate::client::DistArray;
 use crate::core::element::Element;
 
 /// One operand of a binary ufunc: a distributed array or a scalar of its

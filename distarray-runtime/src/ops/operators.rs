@@ -29,7 +29,7 @@ use num_complex::Complex;
 
 use super::engine::dtypes::{Bitwise, Number, Real, Ufunc};
 use super::functions;
-use crate::array::DistArray;
+use crate::client::DistArray;
 use crate::core::error::Result;
 
 /// The value, or a panic with the error's message.

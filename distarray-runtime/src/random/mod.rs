@@ -11,9 +11,9 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
-use crate::array::DistArray;
 use crate::client::build_from_index;
 use crate::client::context::Context;
+use crate::client::DistArray;
 use crate::client::Distribution;
 use crate::core::error::{bail, Result};
 
@@ -244,7 +244,7 @@ impl Random {
 
     /// Runs sampling kernel `name` over `distribution` with the next call
     /// number.
-    fn sample<T: crate::Element, S: serde::Serialize>(
+    fn sample<T: crate::core::element::Element, S: serde::Serialize>(
         &self,
         distribution: &Distribution,
         name: &'static str,

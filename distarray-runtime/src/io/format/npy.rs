@@ -248,7 +248,7 @@ fn read_run<T: Element>(
     first: u64,
     len: usize,
     mut f: impl FnMut(usize, Vec<T>),
-) -> crate::Result<()> {
+) -> crate::core::error::Result<()> {
     let itemsize = T::DTYPE.itemsize();
     let chunk = (CHUNK_BYTES / itemsize).max(1);
     let mut bytes = Vec::new();
@@ -271,7 +271,11 @@ fn read_run<T: Element>(
 /// # Errors
 /// `OutOfMemory` if the engine cannot hold the piece; `Format` if reading
 /// fails or a bool byte is invalid.
-pub(crate) fn read_piece<T: Element>(file: &File, header: &NpyHeader, indices: &[Vec<usize>]) -> crate::Result<Vec<T>> {
+pub(crate) fn read_piece<T: Element>(
+    file: &File,
+    header: &NpyHeader,
+    indices: &[Vec<usize>],
+) -> crate::core::error::Result<Vec<T>> {
     let n = indices
         .iter()
         .try_fold(1usize, |n, ix| n.checked_mul(ix.len()))
@@ -292,7 +296,7 @@ pub(crate) fn read_piece<T: Element>(file: &File, header: &NpyHeader, indices: &
 ///
 /// # Errors
 /// As [`read_piece`].
-pub(crate) fn read_all<T: Element>(file: &File, header: &NpyHeader) -> crate::Result<Vec<T>> {
+pub(crate) fn read_all<T: Element>(file: &File, header: &NpyHeader) -> crate::core::error::Result<Vec<T>> {
     let n = size_of_shape(&header.shape)?;
     let mut out = Side::Engine.vec(n)?;
     read_run::<T>(file, header, 0, n, |_, values| out.extend(values))?;

@@ -152,7 +152,7 @@ const PIPELINED_BYTES: usize = 1 << 20;
 /// Keys distarray made belong to the context that made them: adopting another
 /// context's would give its pieces two owners.
 fn check_key_context(key: &str, ctx: &Context) -> Result<()> {
-    if key.starts_with(crate::KEY_PREFIX) && !key.starts_with(ctx.key_prefix()) {
+    if key.starts_with(crate::client::KEY_PREFIX) && !key.starts_with(ctx.key_prefix()) {
         bail!(
             WrongContext,
             "key {key:?} belongs to another context than context {} (prefix {:?})",
