@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the Debian packages the tests need when they
-# are missing, runs every cargo test (thread engines), then the MPI programs
-# under mpirun with 2 and 4 engines. `.ci/run` calls exactly this.
+# are missing, runs every cargo test (thread engines), the HDF5 tests without
+# mpi against the serial HDF5, then the MPI programs under mpirun with 2 and 4
+# engines. `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev hdf5-tools pkg-config libclang-dev)
+# libhdf5-dev: the serial HDF5, for feature `hdf5` without `mpi`.
+packages=(libopenmpi-dev openmpi-bin libhdf5-openmpi-dev libhdf5-dev hdf5-tools pkg-config libclang-dev)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -39,6 +41,17 @@ python3 -c 'import h5py' 2>/dev/null || python3 -m pip install -q h5py || python
 
 echo "== cargo test (thread engines)"
 cargo test --workspace --features mpi,hdf5 2>&1 | tee target/cargo-test.log
+
+echo "== HDF5 on thread engines without mpi, against the serial HDF5"
+# pkg-config finds the parallel HDF5 when both are installed; HDF5_DIR picks
+# the serial one, in a target dir of its own (HDF5_DIR rebuilds hdf5-sys).
+serial_hdf5=(env HDF5_DIR="$(echo /usr/lib/*/hdf5/serial)" CARGO_TARGET_DIR=target/serial-hdf5)
+"${serial_hdf5[@]}" cargo test --features hdf5 --test hdf5 --test mpi_hdf5
+serial_binary=$("${serial_hdf5[@]}" cargo test --features hdf5 --test hdf5 --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*hdf5-[^)]*\)).*/\1/p' | tail -n 1)
+ldd "$serial_binary" >target/serial-hdf5-ldd.log
+if grep -q libmpi target/serial-hdf5-ldd.log; then
+    echo "FAIL $serial_binary links MPI without the mpi feature"; exit 1
+fi
 
 echo "== benches/perf.rs at tiny sizes (checks its code and results, measures nothing)"
 PERF_QUICK=1 cargo test --quiet --features mpi,hdf5 --bench perf

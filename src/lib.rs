@@ -22,6 +22,10 @@
 //! - `mpi`: the MPI backend. Run with `mpirun -n N+1`: rank 0 is the client,
 //!   ranks `1..=N` are engines. Backend choice at run time: under `mpirun`
 //!   MPI, else threads; `DISTARRAY_BACKEND=threads|mpi` overrides.
+//! - `hdf5`: `save_hdf5` and `load_hdf5` through the system HDF5
+//!   library. Alone, serial HDF5 on thread engines (any HDF5 >= 1.10, no MPI
+//!   needed); with `mpi` too, parallel MPI-IO under `mpirun` (needs a
+//!   parallel HDF5 build).
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 

@@ -6,9 +6,12 @@
 //! # Crate feature flags
 //! - `mpi`: the MPI backend (real ranks under `mpirun`, through the system
 //!   OpenMPI). Without it, programs run on thread engines.
-//! - `hdf5` (implies `mpi`): `save_hdf5` and `load_hdf5` through the
-//!   system HDF5 library
-//!   (parallel, MPI-IO, under MPI).
+//! - `hdf5`: `save_hdf5` and `load_hdf5` through the system HDF5 library.
+//!   Alone, serial HDF5 on thread engines (any HDF5 >= 1.10, no MPI needed).
+//!   With `mpi` as well, parallel MPI-IO under `mpirun`, which needs a
+//!   parallel HDF5 build (against a serial one the build stops with
+//!   hdf5-metno-sys's error `Enabling "mpio" feature requires HDF5 library
+//!   built with MPI support`).
 //!
 //! # Memory
 //! Every call that allocates element data (on the engines or the client)

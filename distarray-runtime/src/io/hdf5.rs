@@ -6,16 +6,18 @@
 //! hyperslab, a cyclic or block-cyclic map one strided hyperslab, an
 //! unstructured map one hyperslab per run of consecutive indices).
 //!
-//! - Under MPI the engines open the file together through MPI-IO (the `mpio`
-//!   driver over the communicator of the array's engines), create the file and
-//!   dataset collectively, and write or read their selections in one
-//!   collective transfer. When some engine's part is not one block (cyclic,
+//! - Under MPI (the `mpi` feature too, and a parallel HDF5 build) the engines
+//!   open the file together through MPI-IO (the `mpio` driver over the
+//!   communicator of the array's engines), create the file and dataset
+//!   collectively, and write or read their selections in one collective
+//!   transfer. When some engine's part is not one block (cyclic,
 //!   block-cyclic or unstructured axes), MPI-IO is slow on its many small
 //!   pieces, so the engines first exchange elements (one all-to-all) so that
 //!   each transfers one contiguous block of rows.
 //! - On thread engines (one process, and HDF5 is not thread-safe) engine 0
 //!   creates the file and dataset, then every engine writes its selection in
-//!   turn under one process-wide lock.
+//!   turn under one process-wide lock. This needs no MPI: any HDF5 build
+//!   (>= 1.10, serial or parallel) serves.
 //!
 //! Element types are stored as h5py stores them: integers and floats as the
 //! native HDF5 types, `bool` as h5py's enum of `int8` (`FALSE = 0`,
@@ -27,7 +29,9 @@ use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use ::hdf5::types::{H5Type, TypeDescriptor};
-use ::hdf5::{Dataset, Dataspace, Datatype, File};
+use ::hdf5::{Dataset, Dataspace, Datatype, File, FileBuilder};
+use hdf5_sys::h5i::hid_t;
+use hdf5_sys::h5p::H5P_DEFAULT;
 use ndarray::{ArrayD, Axis, IxDyn};
 use serde::{Deserialize, Serialize};
 
@@ -37,7 +41,7 @@ use super::{build, run_unit};
 use crate::client::DistArray;
 use crate::client::Distribution;
 use crate::client::KernelCall;
-use crate::core::alloc::{size_of_shape, Side};
+use crate::core::alloc::Side;
 use crate::core::element::{as_bytes, from_bytes, DType, Element};
 use crate::core::error::{bail, err, Error, ErrorKind, Result};
 use crate::engine::comm::{Collectives, Comm};
@@ -203,9 +207,8 @@ pub fn load_hdf5<T: Element>(path: impl AsRef<Path>, distribution: &Distribution
     // engine opens it (and no collective is left half-done).
     {
         let _lock = lock();
-        let file = open(&path, None, Open::Read)?;
-        let dataset = open_dataset(&file, &path, key)?;
-        check_dataset(&dataset, &path, key, T::DTYPE, distribution.shape())?;
+        let file = open(&path, Open::Read)?;
+        checked_dataset(&file, &path, key, T::DTYPE, distribution.shape())?;
     }
     let args = Args { path, key: key.to_string(), mode: Hdf5Mode::Write, overwrite: false };
     let call = KernelCall::named(kernels::name("load_hdf5", T::DTYPE)).context(distribution.context())?.args(&args)?;
@@ -266,9 +269,21 @@ enum Open {
     Create,
 }
 
-/// Opens or creates `path`, through MPI-IO over `comm` when given
-/// (collective: every member must call it with the same arguments).
-fn open(path: &str, comm: Option<mpi::ffi::MPI_Comm>, how: Open) -> Result<File> {
+/// Opens or creates `path` in this process alone.
+fn open(path: &str, how: Open) -> Result<File> {
+    open_with(&File::with_options(), path, how)
+}
+
+/// Opens or creates `path` through MPI-IO over `comm` (collective: every
+/// member must call it with the same arguments).
+#[cfg(feature = "mpi")]
+fn open_mpio(path: &str, comm: mpi::ffi::MPI_Comm, how: Open) -> Result<File> {
+    let mut builder = File::with_options();
+    builder.with_fapl(move |p| p.mpio(comm, None));
+    open_with(&builder, path, how)
+}
+
+fn open_with(builder: &FileBuilder, path: &str, how: Open) -> Result<File> {
     if how != Open::Create {
         // The OS's word on a missing or unreadable file, and a clear one on
         // a file that is not HDF5.
@@ -276,10 +291,6 @@ fn open(path: &str, comm: Option<mpi::ffi::MPI_Comm>, how: Open) -> Result<File>
         if !is_hdf5(path) {
             bail!(Format, "{path}: not an HDF5 file");
         }
-    }
-    let mut builder = File::with_options();
-    if let Some(comm) = comm {
-        builder.with_fapl(move |p| p.mpio(comm, None));
     }
     let opened = match how {
         Open::Read => builder.open(path),
@@ -304,8 +315,9 @@ fn open_dataset(file: &File, path: &str, key: &str) -> Result<Dataset> {
     file.dataset(key).map_err(|e| err!(Format, "{path}: {key:?} is not a dataset: {e}"))
 }
 
-/// Checks that `dataset` holds `dtype` elements of `shape`.
-fn check_dataset(dataset: &Dataset, path: &str, key: &str, dtype: DType, shape: &[usize]) -> Result<()> {
+/// Dataset `key` of `file`, checked to hold `dtype` elements of `shape`.
+fn checked_dataset(file: &File, path: &str, key: &str, dtype: DType, shape: &[usize]) -> Result<Dataset> {
+    let dataset = open_dataset(file, path, key)?;
     let found = dataset
         .dtype()
         .and_then(|t| t.to_descriptor())
@@ -320,7 +332,7 @@ fn check_dataset(dataset: &Dataset, path: &str, key: &str, dtype: DType, shape: 
     if found != shape {
         bail!(InvalidShape, "{path}: dataset {key:?} has shape {found:?}, the distribution has shape {shape:?}");
     }
-    Ok(())
+    Ok(dataset)
 }
 
 /// Makes dataset `key` of `dtype` and `shape` in `file`, replacing an
@@ -482,18 +494,9 @@ enum Buf<'a> {
 }
 
 /// Writes or reads this engine's elements of `dataset` from or into `buf`,
-/// collectively when `collective` (every member of the MPI-IO file must call
-/// it, with or without elements).
-fn transfer(
-    dataset: &Dataset,
-    selection: &Selection,
-    dtype: DType,
-    buf: Buf<'_>,
-    collective: bool,
-) -> ::hdf5::Result<()> {
+/// with transfer properties `dxpl` (`H5P_DEFAULT`: this process alone).
+fn transfer(dataset: &Dataset, selection: &Selection, dtype: DType, buf: Buf<'_>, dxpl: hid_t) -> ::hdf5::Result<()> {
     use hdf5_sys::h5d::{H5Dread, H5Dwrite};
-    use hdf5_sys::h5p::H5P_DEFAULT;
-    use hdf5_sys::h5p::{H5FD_mpio_xfer_t, H5Pclose, H5Pcreate, H5Pset_dxpl_mpio};
     use hdf5_sys::h5s::{H5S_seloper_t, H5Sselect_all, H5Sselect_hyperslab, H5Sselect_none};
 
     let n = selection.len();
@@ -535,25 +538,30 @@ fn transfer(
             if n == 0 {
                 ::hdf5::h5check(H5Sselect_none(mem_space.id()))?;
             }
-            let dxpl = if collective {
-                let dxpl = ::hdf5::h5check(H5Pcreate(*::hdf5::globals::H5P_DATASET_XFER))?;
-                if let Err(e) = ::hdf5::h5check(H5Pset_dxpl_mpio(dxpl, H5FD_mpio_xfer_t::H5FD_MPIO_COLLECTIVE)) {
-                    H5Pclose(dxpl);
-                    return Err(e);
-                }
-                dxpl
-            } else {
-                H5P_DEFAULT
-            };
             let status = if write {
                 H5Dwrite(dataset.id(), mem_type.id(), mem_space.id(), fs, dxpl, ptr.cast_const().cast())
             } else {
                 H5Dread(dataset.id(), mem_type.id(), mem_space.id(), fs, dxpl, ptr.cast())
             };
-            if collective {
-                H5Pclose(dxpl);
-            }
             ::hdf5::h5check(status).map(drop)
+        }
+    })
+}
+
+/// [`transfer`] as one collective MPI-IO call: every member of the file must
+/// call it, with or without elements.
+#[cfg(feature = "mpi")]
+fn transfer_collective(dataset: &Dataset, selection: &Selection, dtype: DType, buf: Buf<'_>) -> ::hdf5::Result<()> {
+    use hdf5_sys::h5p::{H5FD_mpio_xfer_t, H5Pclose, H5Pcreate, H5Pset_dxpl_mpio};
+    // The library's lock is recursive: `transfer` takes it again.
+    ::hdf5::sync::sync(|| {
+        // SAFETY: `dxpl` is a property list this call creates and closes.
+        unsafe {
+            let dxpl = ::hdf5::h5check(H5Pcreate(*::hdf5::globals::H5P_DATASET_XFER))?;
+            let result = ::hdf5::h5check(H5Pset_dxpl_mpio(dxpl, H5FD_mpio_xfer_t::H5FD_MPIO_COLLECTIVE))
+                .and_then(|_| transfer(dataset, selection, dtype, buf, dxpl));
+            H5Pclose(dxpl);
+            result
         }
     })
 }
@@ -577,6 +585,7 @@ fn agree<X>(comm: &dyn Comm, result: Result<X>) -> Result<X> {
 /// block). The engines then first exchange their elements so that each holds
 /// one contiguous block of rows (axis 0) in file order, and transfer that.
 /// This is the plan of that exchange, the same on every engine.
+#[cfg(feature = "mpi")]
 struct Rows {
     /// The rows `[start, end)` of each engine's block.
     blocks: Vec<(usize, usize)>,
@@ -584,6 +593,7 @@ struct Rows {
     row_len: usize,
 }
 
+#[cfg(feature = "mpi")]
 impl Rows {
     /// The plan for `layout` over `size` engines, or `None` when every
     /// engine's selection is already one block (the direct transfer is fast).
@@ -736,7 +746,8 @@ impl Rows {
             return Err(e);
         }
         let mine = piece(layout, me)?;
-        let mut bytes = Side::Engine.filled(size_of_shape(&mine.shape)?.saturating_mul(itemsize), 0u8)?;
+        let mut bytes =
+            Side::Engine.filled(crate::core::alloc::size_of_shape(&mine.shape)?.saturating_mul(itemsize), 0u8)?;
         for (q, got) in received.iter().enumerate() {
             let mut k = 0;
             self.for_each_shared(&mine.indices, &mine.global_shape, q, |i, _| {
@@ -771,62 +782,84 @@ fn save_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
     let (piece, selection, values) = agree(comm, prepared.map_err(|e| e.context(&args.path)))?;
     let bytes = as_bytes(&values);
     let shape = &piece.global_shape;
+    #[cfg(feature = "mpi")]
     match comm.raw_mpi_comm() {
-        Some(raw) => {
-            // Every step is collective; every member learns every failure so
-            // none waits in a collective the others left.
-            let exists = match args.mode {
-                Hdf5Mode::Write => false,
-                Hdf5Mode::Append => {
-                    comm.all_gather(&(comm.rank() == 0 && Path::new(&args.path).exists()))?.into_iter().any(|e| e)
-                }
-            };
-            let _lock = lock();
-            let file = agree(comm, open(&args.path, Some(raw), if exists { Open::ReadWrite } else { Open::Create }))?;
-            let dataset = agree(comm, create_dataset(&file, &args, T::DTYPE, shape))?;
-            let written = match agree(comm, Rows::plan(layout, comm.size()))? {
-                Some(rows) => rows.gather(comm, layout, bytes, T::DTYPE.itemsize()).and_then(|block| {
-                    let block_selection = rows.selection(comm.rank(), shape);
-                    transfer(&dataset, &block_selection, T::DTYPE, Buf::Write(&block), true)
-                        .map_err(|e| h5(&args.path, "cannot write", e))
-                }),
-                None => transfer(&dataset, &selection, T::DTYPE, Buf::Write(bytes), true)
-                    .map_err(|e| h5(&args.path, "cannot write", e)),
-            };
-            agree(comm, written)?;
-            drop(dataset);
-            agree(comm, file.close().map_err(|e| h5(&args.path, "cannot close", e)))?;
-        }
-        None => {
-            // Engine 0 makes the file and dataset, then each engine writes
-            // its part in turn (the lock).
-            let made = if comm.rank() == 0 {
-                let _lock = lock();
-                (|| {
-                    let exists = args.mode == Hdf5Mode::Append && Path::new(&args.path).exists();
-                    let file = open(&args.path, None, if exists { Open::ReadWrite } else { Open::Create })?;
-                    drop(create_dataset(&file, &args, T::DTYPE, shape)?);
-                    file.close().map_err(|e| h5(&args.path, "cannot close", e))
-                })()
-            } else {
-                Ok(())
-            };
-            agree(comm, made)?;
-            let written = {
-                let _lock = lock();
-                (|| {
-                    let file = open(&args.path, None, Open::ReadWrite)?;
-                    let dataset = open_dataset(&file, &args.path, &args.key)?;
-                    transfer(&dataset, &selection, T::DTYPE, Buf::Write(bytes), false)
-                        .map_err(|e| h5(&args.path, "cannot write", e))?;
-                    drop(dataset);
-                    file.close().map_err(|e| h5(&args.path, "cannot close", e))
-                })()
-            };
-            agree(comm, written)?;
-        }
+        Some(raw) => save_mpio::<T>(comm, raw, layout, &args, shape, &selection, bytes)?,
+        None => save_in_turn::<T>(comm, &args, shape, &selection, bytes)?,
     }
+    #[cfg(not(feature = "mpi"))]
+    save_in_turn::<T>(comm, &args, shape, &selection, bytes)?;
     output_unit(())
+}
+
+/// Thread engines: engine 0 makes the file and dataset, then each engine
+/// writes its part in turn (the lock).
+fn save_in_turn<T: Element>(
+    comm: &dyn Comm,
+    args: &Args,
+    shape: &[usize],
+    selection: &Selection,
+    bytes: &[u8],
+) -> Result<()> {
+    let made = if comm.rank() == 0 {
+        let _lock = lock();
+        (|| {
+            let exists = args.mode == Hdf5Mode::Append && Path::new(&args.path).exists();
+            let file = open(&args.path, if exists { Open::ReadWrite } else { Open::Create })?;
+            drop(create_dataset(&file, args, T::DTYPE, shape)?);
+            file.close().map_err(|e| h5(&args.path, "cannot close", e))
+        })()
+    } else {
+        Ok(())
+    };
+    agree(comm, made)?;
+    let written = {
+        let _lock = lock();
+        (|| {
+            let file = open(&args.path, Open::ReadWrite)?;
+            let dataset = open_dataset(&file, &args.path, &args.key)?;
+            transfer(&dataset, selection, T::DTYPE, Buf::Write(bytes), H5P_DEFAULT)
+                .map_err(|e| h5(&args.path, "cannot write", e))?;
+            drop(dataset);
+            file.close().map_err(|e| h5(&args.path, "cannot close", e))
+        })()
+    };
+    agree(comm, written)
+}
+
+/// MPI ranks: every step is collective, and every member learns every
+/// failure so none waits in a collective the others left.
+#[cfg(feature = "mpi")]
+fn save_mpio<T: Element>(
+    comm: &dyn Comm,
+    raw: mpi::ffi::MPI_Comm,
+    layout: &Layout,
+    args: &Args,
+    shape: &[usize],
+    selection: &Selection,
+    bytes: &[u8],
+) -> Result<()> {
+    let exists = match args.mode {
+        Hdf5Mode::Write => false,
+        Hdf5Mode::Append => {
+            comm.all_gather(&(comm.rank() == 0 && Path::new(&args.path).exists()))?.into_iter().any(|e| e)
+        }
+    };
+    let _lock = lock();
+    let file = agree(comm, open_mpio(&args.path, raw, if exists { Open::ReadWrite } else { Open::Create }))?;
+    let dataset = agree(comm, create_dataset(&file, args, T::DTYPE, shape))?;
+    let written = match agree(comm, Rows::plan(layout, comm.size()))? {
+        Some(rows) => rows.gather(comm, layout, bytes, T::DTYPE.itemsize()).and_then(|block| {
+            let block_selection = rows.selection(comm.rank(), shape);
+            transfer_collective(&dataset, &block_selection, T::DTYPE, Buf::Write(&block))
+                .map_err(|e| h5(&args.path, "cannot write", e))
+        }),
+        None => transfer_collective(&dataset, selection, T::DTYPE, Buf::Write(bytes))
+            .map_err(|e| h5(&args.path, "cannot write", e)),
+    };
+    agree(comm, written)?;
+    drop(dataset);
+    agree(comm, file.close().map_err(|e| h5(&args.path, "cannot close", e)))
 }
 
 fn load_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
@@ -842,51 +875,15 @@ fn load_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
         let bytes = Side::Engine.filled(selection.len().saturating_mul(T::DTYPE.itemsize()), 0u8)?;
         Ok((piece, selection, bytes))
     });
-    let (piece, selection, mut bytes) = agree(comm, prepared.map_err(|e| e.context(path)))?;
-    let check = |file: &File| -> Result<Dataset> {
-        let dataset = open_dataset(file, path, key)?;
-        check_dataset(&dataset, path, key, T::DTYPE, &piece.global_shape)?;
-        Ok(dataset)
+    let (piece, selection, bytes) = agree(comm, prepared.map_err(|e| e.context(path)))?;
+    let shape = &piece.global_shape;
+    #[cfg(feature = "mpi")]
+    let bytes = match comm.raw_mpi_comm() {
+        Some(raw) => load_mpio::<T>(comm, raw, layout, &args, shape, &selection, bytes)?,
+        None => load_in_turn::<T>(&args, shape, &selection, bytes)?,
     };
-    match comm.raw_mpi_comm() {
-        Some(raw) => {
-            let _lock = lock();
-            let file = agree(comm, open(path, Some(raw), Open::Read))?;
-            let dataset = agree(comm, check(&file))?;
-            match agree(comm, Rows::plan(layout, comm.size()))? {
-                Some(rows) => {
-                    let block_selection = rows.selection(comm.rank(), &piece.global_shape);
-                    let mut block = agree(
-                        comm,
-                        Side::Engine.filled(block_selection.len().saturating_mul(T::DTYPE.itemsize()), 0u8),
-                    )?;
-                    agree(
-                        comm,
-                        transfer(&dataset, &block_selection, T::DTYPE, Buf::Read(&mut block), true)
-                            .map_err(|e| h5(path, "cannot read", e)),
-                    )?;
-                    drop(block_selection);
-                    bytes = agree(comm, rows.scatter(comm, layout, &block, T::DTYPE.itemsize()))?;
-                }
-                None => agree(
-                    comm,
-                    transfer(&dataset, &selection, T::DTYPE, Buf::Read(&mut bytes), true)
-                        .map_err(|e| h5(path, "cannot read", e)),
-                )?,
-            }
-            drop(dataset);
-            agree(comm, file.close().map_err(|e| h5(path, "cannot close", e)))?;
-        }
-        None => {
-            let _lock = lock();
-            let file = open(path, None, Open::Read)?;
-            let dataset = check(&file)?;
-            transfer(&dataset, &selection, T::DTYPE, Buf::Read(&mut bytes), false)
-                .map_err(|e| h5(path, "cannot read", e))?;
-            drop(dataset);
-            file.close().map_err(|e| h5(path, "cannot close", e))?;
-        }
-    }
+    #[cfg(not(feature = "mpi"))]
+    let bytes = load_in_turn::<T>(&args, shape, &selection, bytes)?;
     let values = from_bytes::<T>(&bytes, Side::Engine).map_err(|e| match e.kind() {
         ErrorKind::OutOfMemory => e.context(path),
         _ => format_error(path, format_args!("dataset {key:?}: {}", e.message())),
@@ -894,6 +891,63 @@ fn load_kernel<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
     drop(bytes);
     let data = selection.to_local_order(values).map_err(|e| e.context(path))?;
     output_array(inputs, LocalArray::new(data, piece.dim_data)?)
+}
+
+/// Thread engines: each reads its selection into `bytes` in turn (the lock).
+fn load_in_turn<T: Element>(
+    args: &Args,
+    shape: &[usize],
+    selection: &Selection,
+    mut bytes: Vec<u8>,
+) -> Result<Vec<u8>> {
+    let path = &args.path;
+    let _lock = lock();
+    let file = open(path, Open::Read)?;
+    let dataset = checked_dataset(&file, path, &args.key, T::DTYPE, shape)?;
+    transfer(&dataset, selection, T::DTYPE, Buf::Read(&mut bytes), H5P_DEFAULT)
+        .map_err(|e| h5(path, "cannot read", e))?;
+    drop(dataset);
+    file.close().map_err(|e| h5(path, "cannot close", e))?;
+    Ok(bytes)
+}
+
+/// MPI ranks: the selection into `bytes` collectively, as [`save_mpio`].
+#[cfg(feature = "mpi")]
+fn load_mpio<T: Element>(
+    comm: &dyn Comm,
+    raw: mpi::ffi::MPI_Comm,
+    layout: &Layout,
+    args: &Args,
+    shape: &[usize],
+    selection: &Selection,
+    mut bytes: Vec<u8>,
+) -> Result<Vec<u8>> {
+    let path = &args.path;
+    let _lock = lock();
+    let file = agree(comm, open_mpio(path, raw, Open::Read))?;
+    let dataset = agree(comm, checked_dataset(&file, path, &args.key, T::DTYPE, shape))?;
+    match agree(comm, Rows::plan(layout, comm.size()))? {
+        Some(rows) => {
+            let block_selection = rows.selection(comm.rank(), shape);
+            let mut block =
+                agree(comm, Side::Engine.filled(block_selection.len().saturating_mul(T::DTYPE.itemsize()), 0u8))?;
+            agree(
+                comm,
+                transfer_collective(&dataset, &block_selection, T::DTYPE, Buf::Read(&mut block))
+                    .map_err(|e| h5(path, "cannot read", e)),
+            )?;
+            drop(block_selection);
+            bytes = agree(comm, rows.scatter(comm, layout, &block, T::DTYPE.itemsize()))?;
+        }
+        None => agree(
+            comm,
+            transfer_collective(&dataset, selection, T::DTYPE, Buf::Read(&mut bytes))
+                .map_err(|e| h5(path, "cannot read", e)),
+        )?,
+    }
+    drop(dataset);
+    agree(comm, file.close().map_err(|e| h5(path, "cannot close", e)))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]
