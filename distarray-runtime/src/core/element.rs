@@ -8,85 +8,81 @@ use serde::{Deserialize, Serialize};
 use crate::core::alloc::Side;
 use crate::core::error::{bail, Result};
 
-/// The element type of an array, known at run time (for messages and files).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum DType {
-    /// `bool`, one byte holding 0 or 1.
-    Bool,
-    /// `i8`.
-    I8,
-    /// `i16`.
-    I16,
-    /// `i32`.
-    I32,
-    /// `i64`.
-    I64,
-    /// `u8`.
-    U8,
-    /// `u16`.
-    U16,
-    /// `u32`.
-    U32,
-    /// `u64`.
-    U64,
-    /// `f32`.
-    F32,
-    /// `f64`.
-    F64,
-    /// `Complex<f32>`.
-    C64,
-    /// `Complex<f64>`.
-    C128,
+/// The element types, written once: every list of them in the crate (the
+/// [`DType`] enum, the [`Element`] impls, the registration of internal
+/// kernels, ...) expands this one, so that no list can miss a type.
+///
+/// `for_each_element!(callback { args })` expands to
+/// `callback! { args type => Variant "numpy name", ... }` with one entry per
+/// element type, in [`DType::ALL`] order (each entry ends in a comma).
+/// `for_each_element!(int | float => callback { args })` gives only the types
+/// of those kinds: `bool`, `int` (signed, then unsigned), `float`, `complex`.
+macro_rules! for_each_element {
+    (@collect [bool $($kind:ident)*] [$($list:tt)*] $($callback:tt)::+ { $($args:tt)* }) => {
+        $crate::core::element::for_each_element! { @collect [$($kind)*] [$($list)*
+            bool => Bool "bool",
+        ] $($callback)::+ { $($args)* } }
+    };
+    (@collect [int $($kind:ident)*] [$($list:tt)*] $($callback:tt)::+ { $($args:tt)* }) => {
+        $crate::core::element::for_each_element! { @collect [$($kind)*] [$($list)*
+            i8 => I8 "int8", i16 => I16 "int16", i32 => I32 "int32", i64 => I64 "int64",
+            u8 => U8 "uint8", u16 => U16 "uint16", u32 => U32 "uint32", u64 => U64 "uint64",
+        ] $($callback)::+ { $($args)* } }
+    };
+    (@collect [float $($kind:ident)*] [$($list:tt)*] $($callback:tt)::+ { $($args:tt)* }) => {
+        $crate::core::element::for_each_element! { @collect [$($kind)*] [$($list)*
+            f32 => F32 "float32", f64 => F64 "float64",
+        ] $($callback)::+ { $($args)* } }
+    };
+    (@collect [complex $($kind:ident)*] [$($list:tt)*] $($callback:tt)::+ { $($args:tt)* }) => {
+        $crate::core::element::for_each_element! { @collect [$($kind)*] [$($list)*
+            ::num_complex::Complex<f32> => C64 "complex64", ::num_complex::Complex<f64> => C128 "complex128",
+        ] $($callback)::+ { $($args)* } }
+    };
+    (@collect [] [$($list:tt)*] $($callback:tt)::+ { $($args:tt)* }) => {
+        $($callback)::+! { $($args)* $($list)* }
+    };
+    ($($kind:ident)|+ => $($callback:tt)::+ { $($args:tt)* }) => {
+        $crate::core::element::for_each_element! { @collect [$($kind)*] [] $($callback)::+ { $($args)* } }
+    };
+    ($($callback:tt)::+ { $($args:tt)* }) => {
+        $crate::core::element::for_each_element! { bool | int | float | complex => $($callback)::+ { $($args)* } }
+    };
 }
+pub(crate) use for_each_element;
 
-impl DType {
-    /// Every dtype, in declaration order.
-    pub const ALL: [DType; 13] = [
-        DType::Bool,
-        DType::I8,
-        DType::I16,
-        DType::I32,
-        DType::I64,
-        DType::U8,
-        DType::U16,
-        DType::U32,
-        DType::U64,
-        DType::F32,
-        DType::F64,
-        DType::C64,
-        DType::C128,
-    ];
-
-    /// Bytes per element.
-    pub fn itemsize(self) -> usize {
-        match self {
-            DType::Bool | DType::I8 | DType::U8 => 1,
-            DType::I16 | DType::U16 => 2,
-            DType::I32 | DType::U32 | DType::F32 => 4,
-            DType::I64 | DType::U64 | DType::F64 | DType::C64 => 8,
-            DType::C128 => 16,
+macro_rules! dtype {
+    ($($t:ty => $d:ident $name:literal,)*) => {
+        /// The element type of an array, known at run time (for messages and files).
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum DType {
+            $(
+                #[doc = concat!("`", stringify!($t), "` (numpy `", $name, "`).")]
+                $d,
+            )*
         }
-    }
 
-    /// The numpy name (`"float64"`, `"complex128"`, `"bool"`, ...).
-    pub fn name(self) -> &'static str {
-        match self {
-            DType::Bool => "bool",
-            DType::I8 => "int8",
-            DType::I16 => "int16",
-            DType::I32 => "int32",
-            DType::I64 => "int64",
-            DType::U8 => "uint8",
-            DType::U16 => "uint16",
-            DType::U32 => "uint32",
-            DType::U64 => "uint64",
-            DType::F32 => "float32",
-            DType::F64 => "float64",
-            DType::C64 => "complex64",
-            DType::C128 => "complex128",
+        impl DType {
+            /// Every dtype, in declaration order.
+            pub const ALL: [DType; [$(DType::$d),*].len()] = [$(DType::$d),*];
+
+            /// Bytes per element.
+            pub fn itemsize(self) -> usize {
+                match self {
+                    $(DType::$d => std::mem::size_of::<$t>(),)*
+                }
+            }
+
+            /// The numpy name (`"float64"`, `"complex128"`, `"bool"`, ...).
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(DType::$d => $name,)*
+                }
+            }
         }
-    }
+    };
 }
+for_each_element!(dtype {});
 
 impl fmt::Display for DType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -120,7 +116,7 @@ pub trait Element:
 }
 
 macro_rules! impl_element {
-    ($($t:ty => $d:ident, $zero:expr, $one:expr;)*) => {$(
+    ($zero:expr, $one:expr; $($t:ty => $d:ident $name:literal,)*) => {$(
         impl sealed::Sealed for $t {}
         impl Element for $t {
             const DTYPE: DType = DType::$d;
@@ -130,20 +126,9 @@ macro_rules! impl_element {
     )*};
 }
 
-impl_element! {
-    i8 => I8, 0, 1;
-    i16 => I16, 0, 1;
-    i32 => I32, 0, 1;
-    i64 => I64, 0, 1;
-    u8 => U8, 0, 1;
-    u16 => U16, 0, 1;
-    u32 => U32, 0, 1;
-    u64 => U64, 0, 1;
-    f32 => F32, 0.0, 1.0;
-    f64 => F64, 0.0, 1.0;
-    Complex<f32> => C64, Complex::new(0.0, 0.0), Complex::new(1.0, 0.0);
-    Complex<f64> => C128, Complex::new(0.0, 0.0), Complex::new(1.0, 0.0);
-}
+for_each_element!(int => impl_element { 0, 1; });
+for_each_element!(float => impl_element { 0.0, 1.0; });
+for_each_element!(complex => impl_element { Complex::new(0.0, 0.0), Complex::new(1.0, 0.0); });
 
 impl sealed::Sealed for bool {}
 impl Element for bool {
@@ -187,63 +172,19 @@ pub(crate) fn from_bytes<T: Element>(bytes: &[u8], on: Side) -> Result<Vec<T>> {
 
 /// Runs `$body` with the type alias `$t` bound to the Rust type of `$dtype`.
 macro_rules! with_dtype {
-    ($dtype:expr, $t:ident => $body:expr) => {{
-        use $crate::core::element::DType as __D;
+    (@match $dtype:expr, $t:ident, $body:expr; $($ty:ty => $d:ident $name:literal,)*) => {
         match $dtype {
-            __D::Bool => {
-                type $t = bool;
-                $body
-            }
-            __D::I8 => {
-                type $t = i8;
-                $body
-            }
-            __D::I16 => {
-                type $t = i16;
-                $body
-            }
-            __D::I32 => {
-                type $t = i32;
-                $body
-            }
-            __D::I64 => {
-                type $t = i64;
-                $body
-            }
-            __D::U8 => {
-                type $t = u8;
-                $body
-            }
-            __D::U16 => {
-                type $t = u16;
-                $body
-            }
-            __D::U32 => {
-                type $t = u32;
-                $body
-            }
-            __D::U64 => {
-                type $t = u64;
-                $body
-            }
-            __D::F32 => {
-                type $t = f32;
-                $body
-            }
-            __D::F64 => {
-                type $t = f64;
-                $body
-            }
-            __D::C64 => {
-                type $t = ::num_complex::Complex<f32>;
-                $body
-            }
-            __D::C128 => {
-                type $t = ::num_complex::Complex<f64>;
-                $body
-            }
+            $(
+                $crate::core::element::DType::$d => {
+                    type $t = $ty;
+                    $body
+                }
+            )*
         }
-    }};
+    };
+    ($dtype:expr, $t:ident => $body:expr) => {
+        $crate::core::element::for_each_element! { $crate::core::element::with_dtype { @match $dtype, $t, $body; } }
+    };
 }
 pub(crate) use with_dtype;
 
@@ -266,6 +207,10 @@ mod tests {
         );
         for d in DType::ALL {
             assert_eq!(with_dtype!(d, T => std::mem::size_of::<T>()), d.itemsize());
+            // Every type of the list is an `Element` of its own dtype.
+            assert_eq!(with_dtype!(d, T => <T as Element>::DTYPE), d);
         }
+        assert_eq!(DType::ALL.len(), 13);
+        assert_eq!(DType::ALL.map(DType::name)[11..], ["complex64", "complex128"]);
     }
 }

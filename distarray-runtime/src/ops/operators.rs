@@ -25,11 +25,10 @@ use std::ops::{
     Neg, Not, Rem, RemAssign, Shl, ShlAssign, Shr, ShrAssign, Sub, SubAssign,
 };
 
-use num_complex::Complex;
-
 use super::engine::dtypes::{Bitwise, Number, Real, Ufunc};
 use super::functions;
 use crate::client::DistArray;
+use crate::core::element::for_each_element;
 use crate::core::error::Result;
 
 /// The value, or a panic with the error's message.
@@ -77,11 +76,12 @@ binary_operator!(Shr::shr => right_shift, Bitwise -> <T as Ufunc>::Promoted);
 
 /// `scalar op &a`, one impl per element type (a generic one would break the
 /// orphan rule); the result is `T` itself or an associated type of [`Ufunc`].
+/// The types are those of the ufunc's bound, by kind (see `for_each_element!`).
 macro_rules! scalar_operator {
-    ($trait:ident::$method:ident => $func:ident, Itself: $($t:ty),*) => {$(
+    ($trait:ident::$method:ident => $func:ident, Itself; $($t:ty => $d:ident $name:literal,)*) => {$(
         scalar_operator!(@impl $trait::$method => $func, $t, $t);
     )*};
-    ($trait:ident::$method:ident => $func:ident, $out:ident: $($t:ty),*) => {$(
+    ($trait:ident::$method:ident => $func:ident, $out:ident; $($t:ty => $d:ident $name:literal,)*) => {$(
         scalar_operator!(@impl $trait::$method => $func, $t, <$t as Ufunc>::$out);
     )*};
     (@impl $trait:ident::$method:ident => $func:ident, $t:ty, $out:ty) => {
@@ -96,16 +96,16 @@ macro_rules! scalar_operator {
     };
 }
 
-scalar_operator!(Add::add => add, Itself: bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, Complex<f32>, Complex<f64>);
-scalar_operator!(Sub::sub => subtract, Itself: i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, Complex<f32>, Complex<f64>);
-scalar_operator!(Mul::mul => multiply, Itself: bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, Complex<f32>, Complex<f64>);
-scalar_operator!(Div::div => true_divide, Quotient: bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, Complex<f32>, Complex<f64>);
-scalar_operator!(Rem::rem => remainder, Promoted: bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
-scalar_operator!(BitAnd::bitand => bitwise_and, Itself: bool, i8, i16, i32, i64, u8, u16, u32, u64);
-scalar_operator!(BitOr::bitor => bitwise_or, Itself: bool, i8, i16, i32, i64, u8, u16, u32, u64);
-scalar_operator!(BitXor::bitxor => bitwise_xor, Itself: bool, i8, i16, i32, i64, u8, u16, u32, u64);
-scalar_operator!(Shl::shl => left_shift, Promoted: bool, i8, i16, i32, i64, u8, u16, u32, u64);
-scalar_operator!(Shr::shr => right_shift, Promoted: bool, i8, i16, i32, i64, u8, u16, u32, u64);
+for_each_element!(scalar_operator { Add::add => add, Itself; });
+for_each_element!(int | float | complex => scalar_operator { Sub::sub => subtract, Itself; });
+for_each_element!(scalar_operator { Mul::mul => multiply, Itself; });
+for_each_element!(scalar_operator { Div::div => true_divide, Quotient; });
+for_each_element!(bool | int | float => scalar_operator { Rem::rem => remainder, Promoted; });
+for_each_element!(bool | int => scalar_operator { BitAnd::bitand => bitwise_and, Itself; });
+for_each_element!(bool | int => scalar_operator { BitOr::bitor => bitwise_or, Itself; });
+for_each_element!(bool | int => scalar_operator { BitXor::bitxor => bitwise_xor, Itself; });
+for_each_element!(bool | int => scalar_operator { Shl::shl => left_shift, Promoted; });
+for_each_element!(bool | int => scalar_operator { Shr::shr => right_shift, Promoted; });
 
 /// **Panics** if [`negative`](functions::negative) returns `Err`.
 impl<T: Number> Neg for &DistArray<T> {

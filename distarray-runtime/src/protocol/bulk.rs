@@ -9,10 +9,9 @@ use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use ndarray::{Array, ArrayD, Dimension, Ix0, Ix1, Ix2, Ix3, Ix4, Ix5, Ix6, IxDyn};
-use num_complex::Complex;
 
 use crate::core::alloc::Side;
-use crate::core::element::{as_bytes, from_bytes, Element};
+use crate::core::element::{as_bytes, for_each_element, from_bytes, Element};
 use crate::core::error::{bail, err, Result};
 
 /// The raw bytes of `value` when it is bulk element data, else `None`.
@@ -22,9 +21,9 @@ use crate::core::error::{bail, err, Result};
 pub(crate) fn encode<R: 'static>(value: &R) -> Option<Result<Vec<u8>>> {
     let any: &dyn Any = value;
     macro_rules! each_element {
-        ($($t:ty),*) => { None$(.or_else(|| encode_as::<$t>(any)))* };
+        ($($t:ty => $d:ident $name:literal,)*) => { None$(.or_else(|| encode_as::<$t>(any)))* };
     }
-    each_element!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, Complex<f32>, Complex<f64>)
+    for_each_element!(each_element {})
 }
 
 /// Values decoded by [`decode`], and their bytes.
@@ -34,9 +33,9 @@ static RECEIVED: (AtomicU64, AtomicU64) = (AtomicU64::new(0), AtomicU64::new(0))
 /// bulk element data (it then travels through serde).
 pub(crate) fn decode<R: 'static>(bytes: &[u8]) -> Option<Result<R>> {
     macro_rules! each_element {
-        ($($t:ty),*) => { None$(.or_else(|| decode_as::<$t, R>(bytes)))* };
+        ($($t:ty => $d:ident $name:literal,)*) => { None$(.or_else(|| decode_as::<$t, R>(bytes)))* };
     }
-    let decoded = each_element!(bool, i8, i16, i32, i64, u8, u16, u32, u64, f32, f64, Complex<f32>, Complex<f64>);
+    let decoded = for_each_element!(each_element {});
     if decoded.is_some() {
         RECEIVED.0.fetch_add(1, Ordering::Relaxed);
         RECEIVED.1.fetch_add(bytes.len() as u64, Ordering::Relaxed);
@@ -159,6 +158,7 @@ fn decode_array<T: Element>(bytes: &[u8]) -> Result<ArrayD<T>> {
 mod tests {
     use super::*;
     use ndarray::{arr2, Array3};
+    use num_complex::Complex;
 
     fn round_trip<R: 'static + Clone + PartialEq + std::fmt::Debug>(value: R) {
         let bytes = encode(&value).expect("bulk").unwrap();

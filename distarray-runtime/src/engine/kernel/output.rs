@@ -6,7 +6,7 @@ use serde::Serialize;
 
 use super::inputs::KernelInputs;
 use crate::core::alloc::{size_of_shape, Side};
-use crate::core::element::Element;
+use crate::core::element::{for_each_element, Element};
 use crate::core::error::{bail, err, Result};
 use crate::engine::local::LocalArray;
 use crate::layout::{rank_to_coords, DimDict, MapBase};
@@ -91,13 +91,13 @@ pub trait FromIndex {
 }
 
 macro_rules! from_index_as {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $d:ident $name:literal,)*) => {$(
         impl FromIndex for $t {
             fn from_index(i: usize) -> Self { i as $t }
         }
     )*};
 }
-from_index_as!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+for_each_element!(int | float => from_index_as {});
 
 impl FromIndex for bool {
     fn from_index(i: usize) -> Self {
@@ -105,17 +105,14 @@ impl FromIndex for bool {
     }
 }
 
-impl FromIndex for num_complex::Complex<f32> {
-    fn from_index(i: usize) -> Self {
-        num_complex::Complex::new(i as f32, 0.0)
-    }
+macro_rules! from_index_real_part {
+    ($($t:ty => $d:ident $name:literal,)*) => {$(
+        impl FromIndex for $t {
+            fn from_index(i: usize) -> Self { <$t>::new(i as _, 0.0) }
+        }
+    )*};
 }
-
-impl FromIndex for num_complex::Complex<f64> {
-    fn from_index(i: usize) -> Self {
-        num_complex::Complex::new(i as f64, 0.0)
-    }
-}
+for_each_element!(complex => from_index_real_part {});
 
 /// The fromfunction entry point of a `#[vectorize]` kernel of `arity`
 /// parameters: builds this engine's piece by calling `f` on each global index.

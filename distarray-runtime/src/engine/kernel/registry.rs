@@ -43,15 +43,14 @@ inventory::collect!(KernelEntry);
 /// `$prefix` followed by the dtype's name (`DType::name`): the client finds it
 /// with `format!("{prefix}{}", T::DTYPE.name())`.
 macro_rules! register_for_every_dtype {
-    ($prefix:literal, $run:ident) => {
-        $crate::engine::kernel::register_for_every_dtype!(@ $prefix, $run,
-            "bool" => bool, "int8" => i8, "int16" => i16, "int32" => i32, "int64" => i64,
-            "uint8" => u8, "uint16" => u16, "uint32" => u32, "uint64" => u64, "float32" => f32, "float64" => f64,
-            "complex64" => ::num_complex::Complex<f32>, "complex128" => ::num_complex::Complex<f64>);
-    };
-    (@ $prefix:literal, $run:ident, $($name:literal => $t:ty),*) => {$(
+    (@ $prefix:literal, $run:ident; $($t:ty => $d:ident $name:literal,)*) => {$(
         ::inventory::submit! { $crate::engine::kernel::KernelEntry { name: concat!($prefix, $name), run: $run::<$t> } }
     )*};
+    ($prefix:literal, $run:ident) => {
+        $crate::core::element::for_each_element! {
+            $crate::engine::kernel::register_for_every_dtype { @ $prefix, $run; }
+        }
+    };
 }
 pub(crate) use register_for_every_dtype;
 

@@ -13,7 +13,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use serde::{Deserialize, Serialize};
 
 use crate::core::alloc::Side;
-use crate::core::element::{as_bytes, from_bytes, DType, Element};
+use crate::core::element::{as_bytes, from_bytes, with_dtype, DType, Element};
 use crate::core::error::{bail, err, Error, ErrorKind, Result};
 use crate::engine::comm::{Collectives, Comm};
 use crate::engine::kernel::{output_array, output_unit, register_for_every_dtype, KernelInputs, KernelOutput};
@@ -69,22 +69,7 @@ register_for_every_dtype!("distarray::io::load_hdf5::", load_kernel);
 
 /// The HDF5 type of `dtype`, as h5py writes it.
 fn descriptor(dtype: DType) -> TypeDescriptor {
-    use num_complex::Complex;
-    match dtype {
-        DType::Bool => bool::type_descriptor(),
-        DType::I8 => i8::type_descriptor(),
-        DType::I16 => i16::type_descriptor(),
-        DType::I32 => i32::type_descriptor(),
-        DType::I64 => i64::type_descriptor(),
-        DType::U8 => u8::type_descriptor(),
-        DType::U16 => u16::type_descriptor(),
-        DType::U32 => u32::type_descriptor(),
-        DType::U64 => u64::type_descriptor(),
-        DType::F32 => f32::type_descriptor(),
-        DType::F64 => f64::type_descriptor(),
-        DType::C64 => Complex::<f32>::type_descriptor(),
-        DType::C128 => Complex::<f64>::type_descriptor(),
-    }
+    with_dtype!(dtype, T => <T as H5Type>::type_descriptor())
 }
 
 /// An HDF5 library error as a message.

@@ -5,6 +5,7 @@
 use num_complex::Complex;
 
 use super::scalar::Scalar;
+use crate::core::element::for_each_element;
 
 /// An element type that ufuncs take, with numpy's result type for each kind of
 /// ufunc. Every [`Element`](crate::Element) is one.
@@ -132,7 +133,7 @@ macro_rules! complex_ufunc {
 complex_ufunc!(f32, f64);
 
 macro_rules! marker {
-    ($trait:ident: $($t:ty),*) => {$( impl $trait for $t {} )*};
+    ($trait:ident; $($t:ty => $d:ident $name:literal,)*) => {$( impl $trait for $t {} )*};
 }
-marker!(Number: i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
-marker!(Bitwise: bool, i8, i16, i32, i64, u8, u16, u32, u64);
+for_each_element!(int | float => marker { Number; });
+for_each_element!(bool | int => marker { Bitwise; });

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use super::complex_math::ComplexMath;
 use super::real_math::InverseHyperbolic;
-use crate::core::element::Element;
+use crate::core::element::{for_each_element, Element};
 use crate::core::error::{bail, Result};
 
 /// A unary ufunc computed in one type (after promotion).
@@ -225,7 +225,7 @@ impl Scalar for bool {
 
 /// Integer semantics shared by signed and unsigned types.
 macro_rules! integer_scalar {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $d:ident $name:literal,)*) => {$(
         impl Scalar for $t {
             fn unary(op: UnaryOp, x: $t) -> Result<$t> {
                 #[allow(unused_comparisons)]
@@ -323,14 +323,14 @@ macro_rules! integer_scalar {
         }
     )*};
 }
-integer_scalar!(i8, i16, i32, i64, u8, u16, u32, u64);
+for_each_element!(int => integer_scalar {});
 
 /// Float semantics (`f32`, `f64`): std's functions (the platform's libm),
 /// except the inverse hyperbolic ones (see [`real_math`](super::real_math)).
 /// Each is within 4 ulp of numpy's (float32 in float32) wherever numpy's
 /// result is finite, and gives numpy's NaN and infinities elsewhere.
 macro_rules! float_scalar {
-    ($($t:ident),*) => {$(
+    ($($t:ty => $d:ident $name:literal,)*) => {$(
         impl Scalar for $t {
             fn unary(op: UnaryOp, x: $t) -> Result<$t> {
                 use UnaryOp::*;
@@ -422,7 +422,7 @@ fn divmod<T: FloatDivmod>(a: T, b: T) -> (T, T) {
     T::divmod(a, b)
 }
 
-float_scalar!(f32, f64);
+for_each_element!(float => float_scalar {});
 
 /// Complex semantics (`Complex<f32>`, `Complex<f64>`): numpy's loops and its
 /// C99 Annex G functions, from [`complex_math`](super::complex_math), where

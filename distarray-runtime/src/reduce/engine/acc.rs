@@ -4,7 +4,7 @@
 use num_complex::Complex;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
-use crate::core::element::Element;
+use crate::core::element::{for_each_element, Element};
 use crate::core::error::{bail, Result};
 
 /// Settings a reduction finishes with.
@@ -96,7 +96,7 @@ pub trait OrdElem: Element {
 }
 
 macro_rules! int_elems {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $d:ident $name:literal,)*) => {$(
         impl SumElem for $t {
             fn acc_add(self, other: Self) -> Self { self.wrapping_add(other) }
         }
@@ -106,10 +106,10 @@ macro_rules! int_elems {
         }
     )*};
 }
-int_elems!(i8, i16, i32, i64, u8, u16, u32, u64);
+for_each_element!(int => int_elems {});
 
 macro_rules! float_elems {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $d:ident $name:literal,)*) => {$(
         impl SumElem for $t {
             fn acc_add(self, other: Self) -> Self { self + other }
         }
@@ -119,7 +119,7 @@ macro_rules! float_elems {
         }
     )*};
 }
-float_elems!(f32, f64);
+for_each_element!(float => float_elems {});
 
 impl OrdElem for bool {
     fn nan_min(self, other: Self) -> Self {
@@ -130,20 +130,18 @@ impl OrdElem for bool {
     }
 }
 
-impl SumElem for Complex<f32> {
-    fn acc_add(self, other: Self) -> Self {
-        self + other
-    }
+macro_rules! complex_elems {
+    ($($t:ty => $d:ident $name:literal,)*) => {$(
+        impl SumElem for $t {
+            fn acc_add(self, other: Self) -> Self { self + other }
+        }
+    )*};
 }
+for_each_element!(complex => complex_elems {});
 
-impl SumElem for Complex<f64> {
-    fn acc_add(self, other: Self) -> Self {
-        self + other
-    }
-}
-
+// Every real number type widens to every other with `as`; bool to 0 or 1.
 macro_rules! widen_to {
-    ($from:ty => $($to:ty),*) => {$(
+    ($from:ty; $($to:ty => $d:ident $name:literal,)*) => {$(
         impl Widen<$to> for $from {
             #[allow(clippy::unnecessary_cast, clippy::cast_lossless)]
             fn widen(self) -> $to { self as $to }
@@ -151,18 +149,18 @@ macro_rules! widen_to {
     )*};
 }
 macro_rules! widen_reals {
-    ($($from:ty),*) => {$( widen_to!($from => i8, i16, i32, i64, u8, u16, u32, u64, f32, f64); )*};
+    ($($from:ty => $d:ident $name:literal,)*) => {$( for_each_element!(int | float => widen_to { $from; }); )*};
 }
-widen_reals!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+for_each_element!(int | float => widen_reals {});
 
 macro_rules! widen_bool {
-    ($($to:ty),*) => {$(
+    ($($to:ty => $d:ident $name:literal,)*) => {$(
         impl Widen<$to> for bool {
             fn widen(self) -> $to { u8::from(self) as $to }
         }
     )*};
 }
-widen_bool!(i8, i16, i32, i64, u8, u16, u32, u64, f32, f64);
+for_each_element!(int | float => widen_bool {});
 
 impl Widen<Complex<f32>> for Complex<f32> {
     fn widen(self) -> Complex<f32> {

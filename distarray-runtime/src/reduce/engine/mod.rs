@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 mod acc;
 
 use crate::core::alloc::{size_of_shape, Side};
-use crate::core::element::{DType, Element};
+use crate::core::element::{for_each_element, DType, Element};
 use crate::core::error::{bail, Result};
 use crate::engine::comm::{Collectives, Comm};
 use crate::engine::kernel::{output_array, output_unit, output_value, KernelEntry, KernelInputs, KernelOutput};
@@ -192,35 +192,25 @@ fn reduce_axes<T: Element, A: Acc<T>>(
     LocalArray::new(data, out_dims).map(Some)
 }
 
-/// `sum` of real (and bool) elements into the accumulator type the call names.
-fn run_sum_real<T>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
-where
-    T: Widen<i8>
-        + Widen<i16>
-        + Widen<i32>
-        + Widen<i64>
-        + Widen<u8>
-        + Widen<u16>
-        + Widen<u32>
-        + Widen<u64>
-        + Widen<f32>
-        + Widen<f64>,
-{
-    let into = inputs.split().0.decode::<ReduceArgs>()?.into;
-    match into {
-        DType::I8 => run::<T, Sum<i8>>(inputs),
-        DType::I16 => run::<T, Sum<i16>>(inputs),
-        DType::I32 => run::<T, Sum<i32>>(inputs),
-        DType::I64 => run::<T, Sum<i64>>(inputs),
-        DType::U8 => run::<T, Sum<u8>>(inputs),
-        DType::U16 => run::<T, Sum<u16>>(inputs),
-        DType::U32 => run::<T, Sum<u32>>(inputs),
-        DType::U64 => run::<T, Sum<u64>>(inputs),
-        DType::F32 => run::<T, Sum<f32>>(inputs),
-        DType::F64 => run::<T, Sum<f64>>(inputs),
-        other => bail!(DTypeMismatch, "cannot sum {} into {other}", T::DTYPE),
-    }
+/// `sum` of bool and real elements into any real accumulator type (numpy's
+/// `dtype`): a bound and a match over the real element types.
+macro_rules! real_sums {
+    ($($t:ty => $d:ident $name:literal,)*) => {
+        /// Element types that widen into every real accumulator type.
+        trait WidenToReals: $(Widen<$t> +)* Element {}
+        impl<T: $(Widen<$t> +)* Element> WidenToReals for T {}
+
+        /// `sum` into the accumulator type the call names.
+        fn run_sum_real<T: WidenToReals>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+            let into = inputs.split().0.decode::<ReduceArgs>()?.into;
+            match into {
+                $(DType::$d => run::<T, Sum<$t>>(inputs),)*
+                other => bail!(DTypeMismatch, "cannot sum {} into {other}", T::DTYPE),
+            }
+        }
+    };
 }
+for_each_element!(int | float => real_sums {});
 
 fn run_sum_complex<T>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
 where
@@ -235,7 +225,7 @@ where
 }
 
 macro_rules! register_real {
-    ($($t:ty => $name:literal),*) => {$(
+    ($($t:ty => $d:ident $name:literal,)*) => {$(
         inventory::submit! { KernelEntry { name: concat!("distarray::reduce::sum::", $name), run: run_sum_real::<$t> } }
         inventory::submit! { KernelEntry { name: concat!("distarray::reduce::min::", $name), run: run::<$t, Extreme<$t, false>> } }
         inventory::submit! { KernelEntry { name: concat!("distarray::reduce::max::", $name), run: run::<$t, Extreme<$t, true>> } }
@@ -245,13 +235,14 @@ macro_rules! register_real {
     )*};
 }
 
-register_real!(
-    bool => "bool", i8 => "int8", i16 => "int16", i32 => "int32", i64 => "int64",
-    u8 => "uint8", u16 => "uint16", u32 => "uint32", u64 => "uint64", f32 => "float32", f64 => "float64"
-);
+for_each_element!(bool | int | float => register_real {});
 
-inventory::submit! { KernelEntry { name: "distarray::reduce::sum::complex64", run: run_sum_complex::<Complex<f32>> } }
-inventory::submit! { KernelEntry { name: "distarray::reduce::sum::complex128", run: run_sum_complex::<Complex<f64>> } }
+macro_rules! register_complex_sum {
+    ($($t:ty => $d:ident $name:literal,)*) => {$(
+        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::sum::", $name), run: run_sum_complex::<$t> } }
+    )*};
+}
+for_each_element!(complex => register_complex_sum {});
 
 #[cfg(test)]
 mod tests {
