@@ -188,7 +188,11 @@ use proc_macro::TokenStream;
 ///     }
 ///
 ///     ::distarray::__private::inventory::submit! {
-///         ::distarray::__private::KernelEntry { name: <scale as ::distarray::__private::Kernel>::KEY, run: __distarray_run }
+///         ::distarray::__private::KernelEntry {
+///             name: <scale as ::distarray::__private::Kernel>::KEY,
+///             dtype: ::core::option::Option::None,
+///             run: __distarray_run,
+///         }
 ///     }
 /// };
 ///

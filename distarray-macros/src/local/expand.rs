@@ -225,7 +225,11 @@ pub(crate) fn expand_with(k: &Kernel, extra: Extra) -> TokenStream {
             }
 
             #private::inventory::submit! {
-                #private::KernelEntry { name: <#name as #krate::Kernel>::KEY, run: __distarray_run }
+                #private::KernelEntry {
+                    name: <#name as #krate::Kernel>::KEY,
+                    dtype: ::core::option::Option::None,
+                    run: __distarray_run,
+                }
             }
 
             #extra_items

@@ -73,7 +73,11 @@ pub(crate) fn expand(v: &Vectorized) -> TokenStream {
         }
 
         #private::inventory::submit! {
-            #private::KernelEntry { name: <#name as #krate::IndexKernel>::INDEX_KEY, run: __distarray_run_index }
+            #private::KernelEntry {
+                name: <#name as #krate::IndexKernel>::INDEX_KEY,
+                dtype: ::core::option::Option::None,
+                run: __distarray_run_index,
+            }
         }
     };
     expand_with(k, Extra { same_layout: true, run_body: Some(run_body), items })

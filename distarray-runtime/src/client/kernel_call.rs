@@ -6,7 +6,6 @@
 //! `crate::engine::kernel`; the request travels as
 //! `crate::protocol::KernelRequest`.
 
-use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use serde::{de::DeserializeOwned, Serialize};
@@ -17,7 +16,7 @@ use crate::client::DistArray;
 use crate::core::alloc::Side;
 use crate::core::element::{DType, Element};
 use crate::core::error::{bail, err, Result};
-use crate::engine::kernel::display_name;
+use crate::engine::kernel::{InternalKernel, KernelName, UntypedKernel};
 use crate::engine::local::LocalArray;
 use crate::layout::{DimDict, Layout};
 use crate::protocol::{decode, encode, Command, KernelReply, KernelRequest, Reply};
@@ -28,10 +27,10 @@ pub(crate) type Sent = (String, Vec<usize>, Vec<(KernelReply, Vec<u8>)>);
 /// A kernel call being assembled on the client by generated code.
 #[doc(hidden)]
 pub struct KernelCall {
-    /// The kernel's name, for messages (its key without the definition site).
-    name: Cow<'static, str>,
-    /// Its registry key.
-    key: Cow<'static, str>,
+    /// The kernel's registry name.
+    key: &'static str,
+    /// The element type of an internal kernel's entry (see `InternalKernel`).
+    dtype: Option<DType>,
     context: Option<Context>,
     distributions: Vec<Distribution>,
     arrays: Vec<(String, DType)>,
@@ -50,19 +49,23 @@ pub struct KernelCall {
 impl KernelCall {
     /// A call of the kernel registered under `key`.
     pub fn new(key: &'static str) -> Self {
-        Self::named(Cow::Borrowed(key))
+        Self::entry(key, None)
     }
 
-    /// A call of the kernel registered under `key`, built at run time
-    /// (internal kernels registered once per element type).
-    pub(crate) fn named(key: Cow<'static, str>) -> Self {
-        let name = match &key {
-            Cow::Borrowed(key) => Cow::Borrowed(display_name(key)),
-            Cow::Owned(key) => Cow::Owned(display_name(key).to_string()),
-        };
+    /// A call of `kernel`'s entry for elements of type `T`.
+    pub(crate) fn internal<T: Element>(kernel: &InternalKernel) -> Self {
+        Self::entry(kernel.name(), Some(T::DTYPE))
+    }
+
+    /// A call of `kernel`.
+    pub(crate) fn untyped(kernel: &UntypedKernel) -> Self {
+        Self::entry(kernel.name(), None)
+    }
+
+    fn entry(key: &'static str, dtype: Option<DType>) -> Self {
         KernelCall {
-            name,
             key,
+            dtype,
             context: None,
             distributions: Vec::new(),
             arrays: Vec::new(),
@@ -165,11 +168,18 @@ impl KernelCall {
         Ok(self)
     }
 
+    /// The kernel as messages name it.
+    fn name(&self) -> KernelName<'static> {
+        KernelName::new(self.key, self.dtype)
+    }
+
     fn context_ref(&self) -> Result<&Context> {
         match (&self.context, self.distributions.first()) {
             (Some(c), _) => Ok(c),
             (None, Some(d)) => Ok(d.context()),
-            (None, None) => bail!(WrongContext, "kernel `{}` has no array argument to take a context from", self.name),
+            (None, None) => {
+                bail!(WrongContext, "kernel `{}` has no array argument to take a context from", self.name())
+            }
         }
     }
 
@@ -202,7 +212,7 @@ impl KernelCall {
                         IncompatibleDistribution,
                         "kernel `{}`: array `{name}` lives on engines {:?} but `{}` on {:?} (`{name}` is distributed as {d}, \
                          `{}` as {first})",
-                        self.name,
+                        self.name(),
                         d.targets(),
                         self.names[0],
                         first.targets(),
@@ -219,8 +229,8 @@ impl KernelCall {
         let result_key = ctx.new_key();
         ctx.prepare_comm(&targets);
         let request = KernelRequest {
-            name: self.name.to_string(),
-            key: self.key.to_string(),
+            name: self.key.to_string(),
+            dtype: self.dtype,
             targets: targets.clone(),
             arrays: self.arrays.clone(),
             optional: self.optional.clone(),
@@ -254,9 +264,9 @@ impl KernelCall {
     pub fn run_array<T: Element>(self) -> Result<DistArray<T>> {
         let ctx = self.context_ref()?;
         let (key, _, distribution) = self.send_then(None, None, |targets, replies| {
-            let dim_data = array_replies::<T>(&self.name, &replies)?;
+            let dim_data = array_replies::<T>(self.name(), &replies)?;
             Distribution::from_dim_data_per_rank(ctx, &dim_data, Some(targets)).map_err(|e| {
-                e.context(format_args!("kernel `{}` returned pieces that do not form an array", self.name))
+                e.context(format_args!("kernel `{}` returned pieces that do not form an array", self.name()))
             })
         })?;
         Ok(DistArray::from_key(key, distribution))
@@ -284,7 +294,7 @@ impl KernelCall {
                 match reply {
                     KernelReply::Array { dtype, .. } if keeps && *dtype == T::DTYPE => {}
                     KernelReply::Unit if !keeps => {}
-                    other => bail!(Protocol, "engine {target} answered kernel `{}` with {other:?}", self.name),
+                    other => bail!(Protocol, "engine {target} answered kernel `{}` with {other:?}", self.name()),
                 }
             }
             Ok(())
@@ -294,16 +304,16 @@ impl KernelCall {
 
     /// Runs the kernel, which returns `()`.
     pub fn run_unit(self) -> Result<()> {
-        self.send_then(None, None, |_, replies| expect_unit(&self.name, &replies)).map(drop)
+        self.send_then(None, None, |_, replies| expect_unit(self.name(), &replies)).map(drop)
     }
 
     /// Runs the kernel; one value per engine, in engine order.
     pub fn run_values<R: DeserializeOwned + 'static>(self) -> Result<Vec<R>> {
-        self.send_then(None, None, |_, replies| decode_values(&self.name, &replies)).map(|(_, _, values)| values)
+        self.send_then(None, None, |_, replies| decode_values(self.name(), &replies)).map(|(_, _, values)| values)
     }
 }
 
-fn array_replies<T: Element>(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> Result<Vec<Vec<DimDict>>> {
+fn array_replies<T: Element>(name: KernelName<'_>, replies: &[(KernelReply, Vec<u8>)]) -> Result<Vec<Vec<DimDict>>> {
     replies
         .iter()
         .map(|(reply, _)| match reply {
@@ -316,14 +326,17 @@ fn array_replies<T: Element>(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> 
         .collect()
 }
 
-fn expect_unit(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> Result<()> {
+fn expect_unit(name: KernelName<'_>, replies: &[(KernelReply, Vec<u8>)]) -> Result<()> {
     match replies.iter().find(|(r, _)| !matches!(r, KernelReply::Unit)) {
         Some((other, _)) => bail!(Protocol, "kernel `{name}` returned {other:?} where () was expected"),
         None => Ok(()),
     }
 }
 
-fn decode_values<R: DeserializeOwned + 'static>(name: &str, replies: &[(KernelReply, Vec<u8>)]) -> Result<Vec<R>> {
+fn decode_values<R: DeserializeOwned + 'static>(
+    name: KernelName<'_>,
+    replies: &[(KernelReply, Vec<u8>)],
+) -> Result<Vec<R>> {
     replies
         .iter()
         .map(|(reply, data)| match reply {
@@ -374,7 +387,7 @@ impl<T: Element> KernelReturn for ReturnsArray<T> {
     type PerEngine = LocalArray<T>;
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<LocalArray<T>>> {
         let (key, targets, dim_data) =
-            call.send_then(targets, None, |_, replies| array_replies::<T>(&call.name, &replies))?;
+            call.send_then(targets, None, |_, replies| array_replies::<T>(call.name(), &replies))?;
         let ctx = call.context_ref()?;
         let pull = || -> Result<Vec<LocalArray<T>>> {
             let pulled = ctx.run(&targets, &Command::Pull { key: key.clone(), dtype: T::DTYPE }, Vec::new())?;
@@ -393,7 +406,7 @@ impl<T: Element> KernelReturn for ReturnsArray<T> {
 impl KernelReturn for ReturnsUnit {
     type PerEngine = ();
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<()>> {
-        let (_, targets, ()) = call.send_then(targets, None, |_, replies| expect_unit(&call.name, &replies))?;
+        let (_, targets, ()) = call.send_then(targets, None, |_, replies| expect_unit(call.name(), &replies))?;
         Ok(vec![(); targets.len()])
     }
 }
@@ -401,7 +414,7 @@ impl KernelReturn for ReturnsUnit {
 impl<R: DeserializeOwned + 'static> KernelReturn for ReturnsValue<R> {
     type PerEngine = R;
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<R>> {
-        call.send_then(targets, None, |_, replies| decode_values(&call.name, &replies)).map(|(_, _, values)| values)
+        call.send_then(targets, None, |_, replies| decode_values(call.name(), &replies)).map(|(_, _, values)| values)
     }
 }
 
@@ -462,23 +475,21 @@ impl Context {
                 distribution.shape()
             );
         }
-        build_from_index(self, &distribution, K::INDEX_KEY, &())
+        build_from_index(self, &distribution, KernelCall::new(K::INDEX_KEY), &())
     }
 }
 
-/// A new array over `distribution` whose pieces the kernel registered under
-/// `kernel` builds on the engines (with [`output_from_global_index`]), given
-/// `args`.
+/// A new array over `distribution` whose pieces the kernel of `call` builds
+/// on the engines (with [`output_from_global_index`]), given `args`.
 pub(crate) fn build_from_index<T: Element, A: Serialize>(
     ctx: &Context,
     distribution: &Distribution,
-    kernel: &'static str,
+    call: KernelCall,
     args: &A,
 ) -> Result<DistArray<T>> {
-    let call = KernelCall::new(kernel).context(ctx)?.args(args)?;
+    let call = call.context(ctx)?.args(args)?;
     let layout = Some(distribution.layout().clone());
-    let (key, _, _) = call.send_then(Some(distribution.targets()), layout, |_, replies| {
-        array_replies::<T>(display_name(kernel), &replies)
-    })?;
+    let (key, _, _) =
+        call.send_then(Some(distribution.targets()), layout, |_, replies| array_replies::<T>(call.name(), &replies))?;
     Ok(DistArray::from_key(key, distribution.clone()))
 }

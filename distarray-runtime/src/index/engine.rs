@@ -5,10 +5,10 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use serde::{Deserialize, Serialize};
 
 use crate::core::alloc::{size_of_shape, Side};
-use crate::core::element::{DType, Element};
+use crate::core::element::Element;
 use crate::core::error::{bail, err, Result};
 use crate::engine::kernel::{
-    output_array, output_unit, output_value, register_for_every_dtype, KernelInputs, KernelOutput,
+    output_array, output_unit, output_value, register_internal, InternalKernel, KernelInputs, KernelOutput,
 };
 use crate::engine::local::LocalArray;
 use crate::layout::{advance, local_shape, rank_to_coords, DimDict, Layout, Map, MapBase};
@@ -66,9 +66,14 @@ fn local_position(d: &DimDict, g: usize) -> Option<usize> {
     }
 }
 
-pub(crate) fn kernel_name(op: &str, dtype: DType) -> String {
-    format!("distarray::index::{op}::{}", dtype.name())
-}
+/// One element, from the engine that owns it.
+pub(crate) const GET: InternalKernel = InternalKernel::new("distarray::index::get");
+/// One element written, on the engine that owns it.
+pub(crate) const SET: InternalKernel = InternalKernel::new("distarray::index::set");
+/// A slice as a new array.
+pub(crate) const SLICE: InternalKernel = InternalKernel::new("distarray::index::slice");
+/// Values written into a slice.
+pub(crate) const ASSIGN: InternalKernel = InternalKernel::new("distarray::index::assign");
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SliceArgs {
@@ -233,7 +238,7 @@ fn run_assign<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
     output_unit(())
 }
 
-register_for_every_dtype!("distarray::index::get::", run_get);
-register_for_every_dtype!("distarray::index::set::", run_set);
-register_for_every_dtype!("distarray::index::slice::", run_slice);
-register_for_every_dtype!("distarray::index::assign::", run_assign);
+register_internal!(GET, run_get);
+register_internal!(SET, run_set);
+register_internal!(SLICE, run_slice);
+register_internal!(ASSIGN, run_assign);

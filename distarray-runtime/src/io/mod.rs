@@ -45,11 +45,11 @@ use crate::core::error::{bail, err, Result};
 use crate::protocol::{Command, KernelReply};
 use engine::{PathArgs, PathsArgs};
 
-mod engine;
+pub(crate) mod engine;
 mod format;
 mod fuzz;
 #[cfg(feature = "hdf5")]
-mod hdf5;
+pub(crate) mod hdf5;
 
 #[cfg(feature = "hdf5")]
 pub use self::hdf5::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
@@ -149,7 +149,7 @@ impl<P: AsRef<Path>, const N: usize> From<[P; N]> for DnpyNames {
 /// `Io` if the file cannot be created or written.
 pub fn save_npy<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>) -> Result<()> {
     let path = path.as_ref().display().to_string();
-    let call = KernelCall::named(engine::name("save_npy", T::DTYPE)).array("a", array)?.args(&PathArgs { path })?;
+    let call = KernelCall::internal::<T>(&engine::SAVE_NPY).array("a", array)?.args(&PathArgs { path })?;
     run_unit(call, array.distribution())
 }
 
@@ -167,9 +167,8 @@ pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution)
     // a bad file fails before any engine works.
     let header = engine::open_npy(&path)?.1;
     engine::check_npy::<T>(&path, &header, distribution.shape())?;
-    let call = KernelCall::named(engine::name("load_npy", T::DTYPE))
-        .context(distribution.context())?
-        .args(&PathArgs { path })?;
+    let call =
+        KernelCall::internal::<T>(&engine::LOAD_NPY).context(distribution.context())?.args(&PathArgs { path })?;
     build(call, distribution)
 }
 
@@ -200,7 +199,7 @@ pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution)
 /// the array; `Io` if a file cannot be written.
 pub fn save_dnpy<T: Element>(names: impl Into<DnpyNames>, array: &DistArray<T>) -> Result<()> {
     let paths = names.into().paths(array.targets().len())?;
-    let call = KernelCall::named(engine::name("save_dnpy", T::DTYPE)).array("a", array)?.args(&PathsArgs { paths })?;
+    let call = KernelCall::internal::<T>(&engine::SAVE_DNPY).array("a", array)?.args(&PathsArgs { paths })?;
     run_unit(call, array.distribution())
 }
 
@@ -251,7 +250,7 @@ pub fn load_dnpy<T: Element>(context: &Context, names: impl Into<DnpyNames>) -> 
     };
     let paths = names.paths(nranks)?;
     let targets = &context.targets()[..nranks];
-    let call = KernelCall::named(engine::name("load_dnpy", T::DTYPE)).context(context)?.args(&PathsArgs { paths })?;
+    let call = KernelCall::internal::<T>(&engine::LOAD_DNPY).context(context)?.args(&PathsArgs { paths })?;
     let (key, targets, replies) = call.send(Some(targets), None)?;
     let adopt = || -> Result<DistArray<T>> {
         let dim_data = replies

@@ -50,7 +50,7 @@ fn check_layouts(ufunc: &str, arrays: &[(&str, &Distribution)]) -> Result<()> {
 
 /// `op(x)` as a new array.
 pub(crate) fn unary<T: Ufunc, O: Element>(family: Family, op: UnaryOp, x: &DistArray<T>) -> Result<DistArray<O>> {
-    KernelCall::new(family.kernel(T::DTYPE)?)
+    KernelCall::internal::<T>(family.kernel())
         .array("x", x)?
         .args(&UnaryCall { op, mode: Mode::New })?
         .pipelined(!op.fallible())
@@ -65,7 +65,7 @@ pub(crate) fn unary_into<T: Ufunc, O: Element>(
     out: &mut DistArray<O>,
 ) -> Result<()> {
     check_layouts(op.name(), &[("x", x.distribution()), ("out", out.distribution())])?;
-    KernelCall::new(family.kernel(T::DTYPE)?)
+    KernelCall::internal::<T>(family.kernel())
         .array("x", x)?
         .array("out", out)?
         .args(&UnaryCall { op, mode: Mode::Into })?
@@ -75,7 +75,7 @@ pub(crate) fn unary_into<T: Ufunc, O: Element>(
 
 /// `x = op(x)`.
 pub(crate) fn unary_inplace<T: Ufunc>(family: Family, op: UnaryOp, x: &mut DistArray<T>) -> Result<()> {
-    KernelCall::new(family.kernel(T::DTYPE)?)
+    KernelCall::internal::<T>(family.kernel())
         .array("x", x)?
         .args(&UnaryCall { op, mode: Mode::InPlace })?
         .pipelined(!op.fallible())
@@ -110,7 +110,7 @@ fn binary_call<'a, T: Ufunc, Op: OpCode>(
     x1: Operand<'a, T>,
     x2: Operand<'a, T>,
 ) -> Result<(KernelCall, (&'static str, &'a DistArray<T>), Option<DistArray<T>>)> {
-    let call = KernelCall::new(family.kernel(T::DTYPE)?).pipelined(!op.fallible());
+    let call = KernelCall::internal::<T>(family.kernel()).pipelined(!op.fallible());
     let args = |scalar, scalar_first| BinaryCall { op, scalar, scalar_first, mode };
     match (x1, x2) {
         (Operand::Array(a), Operand::Array(b)) => match aligned(op.name(), a, b)? {

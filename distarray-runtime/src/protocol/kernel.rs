@@ -9,10 +9,11 @@ use crate::layout::{DimDict, Layout};
 /// The request to run a kernel, as it travels to the engines.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct KernelRequest {
-    /// The kernel's name, for messages.
+    /// The kernel's registry name (with the definition site of a macro kernel).
     pub name: String,
-    /// Its registry key.
-    pub key: String,
+    /// The element type of the internal kernel's entry to run (`None` for
+    /// macro kernels and untyped internal kernels).
+    pub dtype: Option<DType>,
     /// The engines running it, in rank order (the kernel's communicator).
     pub targets: Vec<usize>,
     pub arrays: Vec<(String, DType)>,

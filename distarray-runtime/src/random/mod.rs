@@ -11,13 +11,14 @@ use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::Mutex;
 
-use crate::client::build_from_index;
 use crate::client::context::Context;
 use crate::client::DistArray;
 use crate::client::Distribution;
+use crate::client::{build_from_index, KernelCall};
 use crate::core::error::{bail, Result};
+use crate::engine::kernel::UntypedKernel;
 
-mod engine;
+pub(crate) mod engine;
 
 use engine::stream::MAX_CALLS;
 use engine::{Integer, Params, Real};
@@ -235,19 +236,19 @@ impl Random {
             bail!(InvalidArgument, "randint needs low < high, not [{low}, {high})");
         }
         let range = high.wrapping_sub(low) as u64;
-        self.sample(distribution, engine::INTEGER, Integer { low, range })
+        self.sample(distribution, &engine::INTEGER, Integer { low, range })
     }
 
     fn real(&self, distribution: &Distribution, sampler: Real) -> Result<DistArray<f64>> {
-        self.sample(distribution, engine::REAL, sampler)
+        self.sample(distribution, &engine::REAL, sampler)
     }
 
-    /// Runs sampling kernel `name` over `distribution` with the next call
+    /// Runs sampling kernel `kernel` over `distribution` with the next call
     /// number.
     fn sample<T: crate::core::element::Element, S: serde::Serialize>(
         &self,
         distribution: &Distribution,
-        name: &'static str,
+        kernel: &UntypedKernel,
         sampler: S,
     ) -> Result<DistArray<T>> {
         distribution.check_context(&self.context)?;
@@ -260,7 +261,7 @@ impl Random {
             (state.seed, state.calls - 1)
         };
         let params = Params { seed, call, strides: engine::strides(distribution.shape()), sampler };
-        build_from_index(&self.context, distribution, name, &params)
+        build_from_index(&self.context, distribution, KernelCall::untyped(kernel), &params)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

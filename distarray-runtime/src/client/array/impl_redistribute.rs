@@ -8,7 +8,7 @@ use crate::client::{Distribution, KernelCall};
 use crate::core::element::Element;
 use crate::core::error::{bail, Result};
 use crate::protocol::KernelReply;
-use crate::redistribute::engine::{kernel_name, BaselineArgs, ExchangeArgs, ExchangeStats, BASELINE_KERNEL};
+use crate::redistribute::engine::{BaselineArgs, ExchangeArgs, ExchangeStats, BASELINE, EXCHANGE};
 
 /// # Redistribution
 impl<T: Element> DistArray<T> {
@@ -129,7 +129,7 @@ impl<T: Element> DistArray<T> {
             itemsize: std::mem::size_of::<T>(),
             reps,
         };
-        let call = KernelCall::new(BASELINE_KERNEL).context(self.context())?.args(&args)?;
+        let call = KernelCall::untyped(&BASELINE).context(self.context())?.args(&args)?;
         let (_, _, replies) = call.send(Some(&union), None)?;
         let per_engine: Vec<Vec<f64>> = replies
             .iter()
@@ -182,5 +182,5 @@ fn exchange_call<T: Element>(a: &DistArray<T>, distribution: &Distribution, keep
         union: union_of(a.distribution(), distribution),
         keep,
     };
-    KernelCall::named(Cow::Owned(kernel_name(T::DTYPE))).context(a.context())?.maybe_array(a)?.args(&args)
+    KernelCall::internal::<T>(&EXCHANGE).context(a.context())?.maybe_array(a)?.args(&args)
 }

@@ -1,15 +1,13 @@
 //! DistArray: reductions (`sum`, `min`, `max`, `mean`, `var`, `std`, ...);
 //! how they run on the engines is `crate::reduce`.
 
-use std::borrow::Cow;
-
 use serde::de::DeserializeOwned;
 
 use super::DistArray;
 use crate::client::{Distribution, KernelCall};
 use crate::core::element::{DType, Element};
 use crate::core::error::{err, Result};
-use crate::reduce::engine::{kernel_name, Finish, OrdElem, ReduceArgs, SumElem, Widen};
+use crate::reduce::engine::{Finish, OrdElem, ReduceArgs, ReduceOp, SumElem, Widen, REDUCE};
 
 /// # Reductions
 impl<T: Element> DistArray<T> {
@@ -45,7 +43,7 @@ impl<T: Element> DistArray<T> {
     where
         T: Widen<U>,
     {
-        self.reduce_all("sum", U::DTYPE, 0.0)
+        self.reduce_all(ReduceOp::Sum, U::DTYPE, 0.0)
     }
 
     /// The sums along `axes`, as an array over `distribution().reduce(axes)`.
@@ -67,7 +65,7 @@ impl<T: Element> DistArray<T> {
     where
         T: Widen<U>,
     {
-        self.reduce_axes("sum", axes, U::DTYPE, 0.0)
+        self.reduce_axes(ReduceOp::Sum, axes, U::DTYPE, 0.0)
     }
 
     /// The smallest element; NaN if any element is NaN (as numpy).
@@ -79,7 +77,7 @@ impl<T: Element> DistArray<T> {
     where
         T: OrdElem,
     {
-        self.reduce_all("min", T::DTYPE, 0.0)
+        self.reduce_all(ReduceOp::Min, T::DTYPE, 0.0)
     }
 
     /// The largest element; NaN if any element is NaN (as numpy).
@@ -90,7 +88,7 @@ impl<T: Element> DistArray<T> {
     where
         T: OrdElem,
     {
-        self.reduce_all("max", T::DTYPE, 0.0)
+        self.reduce_all(ReduceOp::Max, T::DTYPE, 0.0)
     }
 
     /// The minima along `axes`.
@@ -101,7 +99,7 @@ impl<T: Element> DistArray<T> {
     where
         T: OrdElem,
     {
-        self.reduce_axes("min", axes, T::DTYPE, 0.0)
+        self.reduce_axes(ReduceOp::Min, axes, T::DTYPE, 0.0)
     }
 
     /// The maxima along `axes`.
@@ -112,7 +110,7 @@ impl<T: Element> DistArray<T> {
     where
         T: OrdElem,
     {
-        self.reduce_axes("max", axes, T::DTYPE, 0.0)
+        self.reduce_axes(ReduceOp::Max, axes, T::DTYPE, 0.0)
     }
 
     /// The mean of all elements, in f64 (NaN for an empty array, as numpy).
@@ -129,7 +127,7 @@ impl<T: Element> DistArray<T> {
     where
         T: Widen<f64>,
     {
-        self.reduce_all("mean", DType::F64, 0.0)
+        self.reduce_all(ReduceOp::Mean, DType::F64, 0.0)
     }
 
     /// The means along `axes` (infinities as in [`mean`](Self::mean)).
@@ -140,7 +138,7 @@ impl<T: Element> DistArray<T> {
     where
         T: Widen<f64>,
     {
-        self.reduce_axes("mean", axes, DType::F64, 0.0)
+        self.reduce_axes(ReduceOp::Mean, axes, DType::F64, 0.0)
     }
 
     /// The variance of all elements with `ddof` delta degrees of freedom
@@ -157,7 +155,7 @@ impl<T: Element> DistArray<T> {
     where
         T: Widen<f64>,
     {
-        self.reduce_all("var", DType::F64, ddof)
+        self.reduce_all(ReduceOp::Var, DType::F64, ddof)
     }
 
     /// The variances along `axes`, as accurate as [`var`](Self::var).
@@ -168,7 +166,7 @@ impl<T: Element> DistArray<T> {
     where
         T: Widen<f64>,
     {
-        self.reduce_axes("var", axes, DType::F64, ddof)
+        self.reduce_axes(ReduceOp::Var, axes, DType::F64, ddof)
     }
 
     /// The standard deviation of all elements (square root of [`var`](Self::var)).
@@ -179,7 +177,7 @@ impl<T: Element> DistArray<T> {
     where
         T: Widen<f64>,
     {
-        self.reduce_all("std", DType::F64, ddof)
+        self.reduce_all(ReduceOp::Std, DType::F64, ddof)
     }
 
     /// The standard deviations along `axes`.
@@ -190,21 +188,21 @@ impl<T: Element> DistArray<T> {
     where
         T: Widen<f64>,
     {
-        self.reduce_axes("std", axes, DType::F64, ddof)
+        self.reduce_axes(ReduceOp::Std, axes, DType::F64, ddof)
     }
 
-    fn reduction(&self, op: &str, axes: Option<Vec<usize>>, into: DType, ddof: f64) -> Result<KernelCall> {
-        let args = ReduceArgs { axes, finish: Finish { ddof }, into };
-        KernelCall::named(Cow::Owned(kernel_name(op, T::DTYPE))).array("a", self)?.args(&args)
+    fn reduction(&self, op: ReduceOp, axes: Option<Vec<usize>>, into: DType, ddof: f64) -> Result<KernelCall> {
+        let args = ReduceArgs { op, axes, finish: Finish { ddof }, into };
+        KernelCall::internal::<T>(&REDUCE).array("a", self)?.args(&args)
     }
 
-    fn reduce_all<O: Element + DeserializeOwned>(&self, op: &str, into: DType, ddof: f64) -> Result<O> {
+    fn reduce_all<O: Element + DeserializeOwned>(&self, op: ReduceOp, into: DType, ddof: f64) -> Result<O> {
         // Every engine computes the same all-reduced value; take the first.
         let values: Vec<O> = self.reduction(op, None, into, ddof)?.run_values()?;
         values.into_iter().next().ok_or_else(|| err!(Backend, "a reduction got no result from any engine"))
     }
 
-    fn reduce_axes<O: Element>(&self, op: &str, axes: &[usize], into: DType, ddof: f64) -> Result<DistArray<O>> {
+    fn reduce_axes<O: Element>(&self, op: ReduceOp, axes: &[usize], into: DType, ddof: f64) -> Result<DistArray<O>> {
         let out: Distribution = self.distribution().reduce(axes)?;
         self.reduction(op, Some(axes.to_vec()), into, ddof)?.run_array_onto(None, &out)
     }

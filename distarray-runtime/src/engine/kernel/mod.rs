@@ -19,7 +19,11 @@ pub use output::{
     check_same_local_shape, collect_values, kernel_result, local_like, output_array, output_from_index, output_unit,
     output_value, FromIndex, KernelOutput,
 };
-pub(crate) use registry::{display_name, find_kernel, register_for_every_dtype, registered_name};
+#[cfg(test)]
+pub(crate) use registry::registered_keys;
+pub(crate) use registry::{
+    find_kernel, register_internal, register_untyped, InternalKernel, KernelName, UntypedKernel,
+};
 pub use registry::{KernelEntry, KernelFn};
 
 /// What an engine knows about itself while running a kernel: its rank among

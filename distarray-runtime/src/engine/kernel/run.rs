@@ -5,7 +5,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::inputs::KernelInputs;
 use super::output::Out;
-use super::{find_kernel, EngineCtx};
+use super::{find_kernel, EngineCtx, KernelName};
 use crate::core::error::{err, Result};
 use crate::engine::running::panic_message;
 use crate::engine::{Engine, Undo};
@@ -17,7 +17,7 @@ impl Engine {
     /// fails and the client waits (`answer`), the other engines of the call
     /// are told not to wait for this one in collectives (see `Comm::abort`).
     pub(crate) fn run_kernel(&mut self, request: KernelRequest, answer: bool) -> Result<(KernelReply, Vec<u8>)> {
-        let run = find_kernel(&request.key)?;
+        let run = find_kernel(&request.name, request.dtype)?;
         let id = self.id();
         let mut arrays = self.take_arrays(&request.arrays)?;
         for wanted in &request.optional {
@@ -61,10 +61,11 @@ impl Engine {
         };
         let outcome = catch_unwind(AssertUnwindSafe(|| run(&mut inputs)));
         let KernelInputs { mut arrays, snapshots, result, .. } = inputs;
+        let name = KernelName::new(&request.name, request.dtype);
         let failure = match outcome {
             Ok(Ok(output)) => Ok(output),
-            Ok(Err(e)) => Err(e.context(format_args!("kernel `{}`", request.name))),
-            Err(panic) => Err(err!(Engine, "kernel `{}` panicked: {}", request.name, panic_message(&*panic))),
+            Ok(Err(e)) => Err(e.context(format_args!("kernel `{name}`"))),
+            Err(panic) => Err(err!(Engine, "kernel `{name}` panicked: {}", panic_message(&*panic))),
         };
         if let (Err(e), true) = (&failure, answer) {
             comm.abort(&format!("engine {id}: {e}"));

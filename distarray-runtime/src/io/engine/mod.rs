@@ -1,7 +1,6 @@
-//! The engine side of file IO: registered kernels, one per element type and
-//! operation, named `distarray::io::<op>::<dtype>`.
+//! The engine side of file IO: one internal kernel per operation, each
+//! registered for every element type.
 
-use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 
@@ -12,10 +11,10 @@ use serde::{Deserialize, Serialize};
 use super::format::npy::{self, NpyHeader};
 use super::format::{dnpy, format_error, io_error};
 use crate::core::alloc::Side;
-use crate::core::element::{as_bytes, DType, Element};
+use crate::core::element::{as_bytes, Element};
 use crate::core::error::{bail, err, Result};
 use crate::engine::comm::Collectives;
-use crate::engine::kernel::{output_array, output_unit, KernelInputs, KernelOutput};
+use crate::engine::kernel::{output_array, output_unit, register_internal, InternalKernel, KernelInputs, KernelOutput};
 use crate::engine::local::LocalArray;
 use crate::layout::local_shape;
 use crate::layout::piece;
@@ -34,17 +33,19 @@ pub(crate) struct PathsArgs {
     pub paths: Vec<String>,
 }
 
-/// The registered name of operation `op` for `dtype`.
-pub(super) fn name(op: &str, dtype: DType) -> Cow<'static, str> {
-    Cow::Owned(format!("distarray::io::{op}::{}", dtype.name()))
-}
+/// One `.npy` file: engine 0 creates it, every engine writes its piece.
+pub(crate) const SAVE_NPY: InternalKernel = InternalKernel::new("distarray::io::save_npy");
+/// Each engine's piece read from one `.npy` file.
+pub(crate) const LOAD_NPY: InternalKernel = InternalKernel::new("distarray::io::load_npy");
+/// One `.dnpy` file per engine.
+pub(crate) const SAVE_DNPY: InternalKernel = InternalKernel::new("distarray::io::save_dnpy");
+/// Each engine's piece read from its `.dnpy` file.
+pub(crate) const LOAD_DNPY: InternalKernel = InternalKernel::new("distarray::io::load_dnpy");
 
-use crate::engine::kernel::register_for_every_dtype;
-
-register_for_every_dtype!("distarray::io::save_npy::", save_npy);
-register_for_every_dtype!("distarray::io::load_npy::", load_npy);
-register_for_every_dtype!("distarray::io::save_dnpy::", save_dnpy);
-register_for_every_dtype!("distarray::io::load_dnpy::", load_dnpy);
+register_internal!(SAVE_NPY, save_npy);
+register_internal!(LOAD_NPY, load_npy);
+register_internal!(SAVE_DNPY, save_dnpy);
+register_internal!(LOAD_DNPY, load_dnpy);
 
 fn layout<'a>(inputs: &KernelInputs<'a>) -> Result<&'a Layout> {
     inputs.index_layout().ok_or_else(|| err!(Protocol, "a file kernel was called without a layout"))

@@ -16,7 +16,7 @@ use crate::core::alloc::Side;
 use crate::core::element::{as_bytes, from_bytes, with_dtype, DType, Element};
 use crate::core::error::{bail, err, Error, ErrorKind, Result};
 use crate::engine::comm::{Collectives, Comm};
-use crate::engine::kernel::{output_array, output_unit, register_for_every_dtype, KernelInputs, KernelOutput};
+use crate::engine::kernel::{output_array, output_unit, register_internal, InternalKernel, KernelInputs, KernelOutput};
 use crate::engine::local::LocalArray;
 use crate::io::format::{format_error, io_error};
 use crate::layout::{piece, Layout};
@@ -64,8 +64,13 @@ pub(crate) fn lock() -> MutexGuard<'static, ()> {
     HDF5_LOCK.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-register_for_every_dtype!("distarray::io::save_hdf5::", save_kernel);
-register_for_every_dtype!("distarray::io::load_hdf5::", load_kernel);
+/// A dataset written into an HDF5 file, each engine its piece.
+pub(crate) const SAVE_HDF5: InternalKernel = InternalKernel::new("distarray::io::save_hdf5");
+/// Each engine's piece read from a dataset.
+pub(crate) const LOAD_HDF5: InternalKernel = InternalKernel::new("distarray::io::load_hdf5");
+
+register_internal!(SAVE_HDF5, save_kernel);
+register_internal!(LOAD_HDF5, load_kernel);
 
 /// The HDF5 type of `dtype`, as h5py writes it.
 fn descriptor(dtype: DType) -> TypeDescriptor {

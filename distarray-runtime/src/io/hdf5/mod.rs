@@ -27,7 +27,6 @@
 
 use std::path::Path;
 
-use super::engine as kernels;
 use super::{build, run_unit};
 use crate::client::{DistArray, Distribution, KernelCall};
 use crate::core::element::Element;
@@ -35,7 +34,7 @@ use crate::core::error::{bail, Result};
 pub use engine::Hdf5Mode;
 use engine::{checked_dataset, lock, open, Args, Open};
 
-mod engine;
+pub(crate) mod engine;
 
 /// The options of [`save_hdf5`]: the dataset's name (`key`, default
 /// `"buffer"` as in DistArray), the file [mode](Hdf5Mode) (default `'w'`) and
@@ -137,7 +136,7 @@ pub fn save_hdf5<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>, optio
         bail!(InvalidArgument, "{path}: an HDF5 dataset needs a non-empty key");
     }
     let args = Args { path, key: options.key.clone(), mode: options.mode, overwrite: options.overwrite };
-    let call = KernelCall::named(kernels::name("save_hdf5", T::DTYPE)).array("a", array)?.args(&args)?;
+    let call = KernelCall::internal::<T>(&engine::SAVE_HDF5).array("a", array)?.args(&args)?;
     run_unit(call, array.distribution())
 }
 
@@ -172,6 +171,6 @@ pub fn load_hdf5<T: Element>(path: impl AsRef<Path>, distribution: &Distribution
         checked_dataset(&file, &path, key, T::DTYPE, distribution.shape())?;
     }
     let args = Args { path, key: key.to_string(), mode: Hdf5Mode::Write, overwrite: false };
-    let call = KernelCall::named(kernels::name("load_hdf5", T::DTYPE)).context(distribution.context())?.args(&args)?;
+    let call = KernelCall::internal::<T>(&engine::LOAD_HDF5).context(distribution.context())?.args(&args)?;
     build(call, distribution)
 }

@@ -9,10 +9,10 @@ use std::borrow::Cow;
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 use crate::core::alloc::Side;
-use crate::core::element::{DType, Element};
+use crate::core::element::Element;
 use crate::core::error::{bail, err, Result};
 use crate::engine::kernel::{
-    local_like, output_array, output_unit, register_for_every_dtype, registered_name, KernelInputs, KernelOutput,
+    local_like, output_array, output_unit, register_internal, InternalKernel, KernelInputs, KernelOutput,
 };
 use crate::engine::local::LocalArray;
 use dtypes::Ufunc;
@@ -109,25 +109,32 @@ pub(crate) enum Family {
 }
 
 impl Family {
-    fn prefix(self) -> &'static str {
+    /// This family's kernel (the op travels in its arguments).
+    pub(crate) fn kernel(self) -> &'static InternalKernel {
         match self {
-            Family::UnarySame => "distarray::ops::unary_same::",
-            Family::UnaryPromoted => "distarray::ops::unary_promoted::",
-            Family::UnaryFloat => "distarray::ops::unary_float::",
-            Family::UnaryMagnitude => "distarray::ops::unary_magnitude::",
-            Family::BinarySame => "distarray::ops::binary_same::",
-            Family::BinaryPromoted => "distarray::ops::binary_promoted::",
-            Family::BinaryFloat => "distarray::ops::binary_float::",
-            Family::BinaryQuotient => "distarray::ops::binary_quotient::",
-            Family::Compare => "distarray::ops::compare::",
+            Family::UnarySame => &UNARY_SAME,
+            Family::UnaryPromoted => &UNARY_PROMOTED,
+            Family::UnaryFloat => &UNARY_FLOAT,
+            Family::UnaryMagnitude => &UNARY_MAGNITUDE,
+            Family::BinarySame => &BINARY_SAME,
+            Family::BinaryPromoted => &BINARY_PROMOTED,
+            Family::BinaryFloat => &BINARY_FLOAT,
+            Family::BinaryQuotient => &BINARY_QUOTIENT,
+            Family::Compare => &COMPARE,
         }
     }
-
-    /// The registered name of this family's kernel for `dtype`.
-    pub(crate) fn kernel(self, dtype: DType) -> Result<&'static str> {
-        registered_name(&format!("{}{}", self.prefix(), dtype.name()))
-    }
 }
+
+// One kernel per family, registered for every element type.
+pub(crate) const UNARY_SAME: InternalKernel = InternalKernel::new("distarray::ops::unary_same");
+pub(crate) const UNARY_PROMOTED: InternalKernel = InternalKernel::new("distarray::ops::unary_promoted");
+pub(crate) const UNARY_FLOAT: InternalKernel = InternalKernel::new("distarray::ops::unary_float");
+pub(crate) const UNARY_MAGNITUDE: InternalKernel = InternalKernel::new("distarray::ops::unary_magnitude");
+pub(crate) const BINARY_SAME: InternalKernel = InternalKernel::new("distarray::ops::binary_same");
+pub(crate) const BINARY_PROMOTED: InternalKernel = InternalKernel::new("distarray::ops::binary_promoted");
+pub(crate) const BINARY_FLOAT: InternalKernel = InternalKernel::new("distarray::ops::binary_float");
+pub(crate) const BINARY_QUOTIENT: InternalKernel = InternalKernel::new("distarray::ops::binary_quotient");
+pub(crate) const COMPARE: InternalKernel = InternalKernel::new("distarray::ops::compare");
 
 /// A local array's elements in logical (C) order, borrowed when contiguous
 /// (else a checked copy).
@@ -311,14 +318,12 @@ fn compare<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     run_binary::<T, bool, CompareOp>(inputs, |op, a, b| Ok(T::compare(op, a, b)))
 }
 
-// Every family's kernel for each element type, under
-// `distarray::ops::<family>::<numpy dtype name>`.
-register_for_every_dtype!("distarray::ops::unary_same::", unary_same);
-register_for_every_dtype!("distarray::ops::unary_promoted::", unary_promoted);
-register_for_every_dtype!("distarray::ops::unary_float::", unary_float);
-register_for_every_dtype!("distarray::ops::unary_magnitude::", unary_magnitude);
-register_for_every_dtype!("distarray::ops::binary_same::", binary_same);
-register_for_every_dtype!("distarray::ops::binary_promoted::", binary_promoted);
-register_for_every_dtype!("distarray::ops::binary_float::", binary_float);
-register_for_every_dtype!("distarray::ops::binary_quotient::", binary_quotient);
-register_for_every_dtype!("distarray::ops::compare::", compare);
+register_internal!(UNARY_SAME, unary_same);
+register_internal!(UNARY_PROMOTED, unary_promoted);
+register_internal!(UNARY_FLOAT, unary_float);
+register_internal!(UNARY_MAGNITUDE, unary_magnitude);
+register_internal!(BINARY_SAME, binary_same);
+register_internal!(BINARY_PROMOTED, binary_promoted);
+register_internal!(BINARY_FLOAT, binary_float);
+register_internal!(BINARY_QUOTIENT, binary_quotient);
+register_internal!(COMPARE, compare);

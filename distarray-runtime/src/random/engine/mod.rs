@@ -4,19 +4,19 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::error::Result;
-use crate::engine::kernel::{output_from_global_index, KernelEntry, KernelInputs, KernelOutput};
+use crate::engine::kernel::{output_from_global_index, register_untyped, KernelInputs, KernelOutput, UntypedKernel};
 use stream::Stream;
 
 mod philox;
 pub(crate) mod stream;
 
-/// The registered name of the `f64` sampler.
-pub(super) const REAL: &str = "distarray::random::real";
-/// The registered name of the `i64` sampler.
-pub(super) const INTEGER: &str = "distarray::random::integer";
+/// The `f64` sampler.
+pub(crate) const REAL: UntypedKernel = UntypedKernel::new("distarray::random::real");
+/// The `i64` sampler.
+pub(crate) const INTEGER: UntypedKernel = UntypedKernel::new("distarray::random::integer");
 
-inventory::submit! { KernelEntry { name: REAL, run: run_real } }
-inventory::submit! { KernelEntry { name: INTEGER, run: run_integer } }
+register_untyped!(REAL, run_real);
+register_untyped!(INTEGER, run_integer);
 
 /// What a sampling kernel needs: the stream and the array's row-major strides.
 #[derive(Debug, Clone, Serialize, Deserialize)]

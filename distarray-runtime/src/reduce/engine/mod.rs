@@ -12,7 +12,9 @@ use crate::core::alloc::{size_of_shape, Side};
 use crate::core::element::{for_each_element, DType, Element};
 use crate::core::error::{bail, Result};
 use crate::engine::comm::{Collectives, Comm};
-use crate::engine::kernel::{output_array, output_unit, output_value, KernelEntry, KernelInputs, KernelOutput};
+use crate::engine::kernel::{
+    output_array, output_unit, output_value, register_internal, InternalKernel, KernelInputs, KernelOutput,
+};
 use crate::engine::local::LocalArray;
 use crate::layout::{coords_to_rank, DimDict};
 use crate::protocol::decode;
@@ -20,9 +22,35 @@ pub(crate) use acc::Finish;
 use acc::{Acc, Extreme, MeanOf, Stat, StdOf, Sum, VarOf};
 pub use acc::{OrdElem, SumElem, Widen};
 
-/// What the client asks of a reduction kernel.
+/// A reduction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum ReduceOp {
+    Sum,
+    Min,
+    Max,
+    Mean,
+    Var,
+    Std,
+}
+
+impl ReduceOp {
+    /// The numpy name.
+    fn name(self) -> &'static str {
+        match self {
+            ReduceOp::Sum => "sum",
+            ReduceOp::Min => "min",
+            ReduceOp::Max => "max",
+            ReduceOp::Mean => "mean",
+            ReduceOp::Var => "var",
+            ReduceOp::Std => "std",
+        }
+    }
+}
+
+/// What the client asks of the reduction kernel.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct ReduceArgs {
+    pub op: ReduceOp,
     /// `None`: every axis, giving one value; else the axes to remove.
     pub axes: Option<Vec<usize>>,
     pub finish: Finish,
@@ -30,10 +58,8 @@ pub(crate) struct ReduceArgs {
     pub into: DType,
 }
 
-/// The registered name of reduction `op` over elements `T`.
-pub(crate) fn kernel_name(op: &str, dtype: DType) -> String {
-    format!("distarray::reduce::{op}::{}", dtype.name())
-}
+/// Every reduction, for every element type (the op travels in the arguments).
+pub(crate) const REDUCE: InternalKernel = InternalKernel::new("distarray::reduce");
 
 enum Reduced<O> {
     Value(O),
@@ -42,10 +68,9 @@ enum Reduced<O> {
 }
 
 /// Runs the reduction `A` over this engine's piece of the array argument.
-fn run<T: Element, A: Acc<T>>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+fn run<T: Element, A: Acc<T>>(inputs: &mut KernelInputs<'_>, args: &ReduceArgs) -> Result<KernelOutput> {
     let reduced = {
-        let (args, mut arrays, engine) = inputs.split();
-        let args: ReduceArgs = args.decode()?;
+        let (_, mut arrays, engine) = inputs.split();
         let a = arrays.next_ref::<T>("a")?;
         match &args.axes {
             None => Reduced::Value(reduce_all::<T, A>(a, &args.finish, engine.comm())?),
@@ -192,6 +217,34 @@ fn reduce_axes<T: Element, A: Acc<T>>(
     LocalArray::new(data, out_dims).map(Some)
 }
 
+/// The reductions of bool and real elements.
+fn run_real<T: WidenToReals + OrdElem>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+    let args: ReduceArgs = inputs.split().0.decode()?;
+    match args.op {
+        ReduceOp::Sum => sum_real::<T>(inputs, &args),
+        ReduceOp::Min => run::<T, Extreme<T, false>>(inputs, &args),
+        ReduceOp::Max => run::<T, Extreme<T, true>>(inputs, &args),
+        ReduceOp::Mean => run::<T, Stat<MeanOf>>(inputs, &args),
+        ReduceOp::Var => run::<T, Stat<VarOf>>(inputs, &args),
+        ReduceOp::Std => run::<T, Stat<StdOf>>(inputs, &args),
+    }
+}
+
+/// The reductions of complex elements: `sum` only (the client's bounds allow
+/// no other).
+fn run_complex<T>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
+where
+    T: Widen<Complex<f64>> + Widen<T> + acc::SumElem,
+{
+    let args: ReduceArgs = inputs.split().0.decode()?;
+    match (args.op, args.into) {
+        (ReduceOp::Sum, DType::C128) => run::<T, Sum<Complex<f64>>>(inputs, &args),
+        (ReduceOp::Sum, d) if d == T::DTYPE => run::<T, Sum<T>>(inputs, &args),
+        (ReduceOp::Sum, other) => bail!(DTypeMismatch, "cannot sum {} into {other}", T::DTYPE),
+        (op, _) => bail!(Unsupported, "`{}` of {} is not supported", op.name(), T::DTYPE),
+    }
+}
+
 /// `sum` of bool and real elements into any real accumulator type (numpy's
 /// `dtype`): a bound and a match over the real element types.
 macro_rules! real_sums {
@@ -201,10 +254,9 @@ macro_rules! real_sums {
         impl<T: $(Widen<$t> +)* Element> WidenToReals for T {}
 
         /// `sum` into the accumulator type the call names.
-        fn run_sum_real<T: WidenToReals>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-            let into = inputs.split().0.decode::<ReduceArgs>()?.into;
-            match into {
-                $(DType::$d => run::<T, Sum<$t>>(inputs),)*
+        fn sum_real<T: WidenToReals>(inputs: &mut KernelInputs<'_>, args: &ReduceArgs) -> Result<KernelOutput> {
+            match args.into {
+                $(DType::$d => run::<T, Sum<$t>>(inputs, args),)*
                 other => bail!(DTypeMismatch, "cannot sum {} into {other}", T::DTYPE),
             }
         }
@@ -212,50 +264,4 @@ macro_rules! real_sums {
 }
 for_each_element!(int | float => real_sums {});
 
-fn run_sum_complex<T>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput>
-where
-    T: Widen<Complex<f64>> + Widen<T> + acc::SumElem,
-{
-    let into = inputs.split().0.decode::<ReduceArgs>()?.into;
-    match into {
-        DType::C128 => run::<T, Sum<Complex<f64>>>(inputs),
-        d if d == T::DTYPE => run::<T, Sum<T>>(inputs),
-        other => bail!(DTypeMismatch, "cannot sum {} into {other}", T::DTYPE),
-    }
-}
-
-macro_rules! register_real {
-    ($($t:ty => $d:ident $name:literal,)*) => {$(
-        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::sum::", $name), run: run_sum_real::<$t> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::min::", $name), run: run::<$t, Extreme<$t, false>> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::max::", $name), run: run::<$t, Extreme<$t, true>> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::mean::", $name), run: run::<$t, Stat<MeanOf>> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::var::", $name), run: run::<$t, Stat<VarOf>> } }
-        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::std::", $name), run: run::<$t, Stat<StdOf>> } }
-    )*};
-}
-
-for_each_element!(bool | int | float => register_real {});
-
-macro_rules! register_complex_sum {
-    ($($t:ty => $d:ident $name:literal,)*) => {$(
-        inventory::submit! { KernelEntry { name: concat!("distarray::reduce::sum::", $name), run: run_sum_complex::<$t> } }
-    )*};
-}
-for_each_element!(complex => register_complex_sum {});
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn registered_names_match_the_client_names() {
-        let registered: Vec<&str> = inventory::iter::<KernelEntry>.into_iter().map(|k| k.name).collect();
-        for op in ["sum", "min", "max", "mean", "var", "std"] {
-            for d in DType::ALL.into_iter().filter(|d| !matches!(d, DType::C64 | DType::C128)) {
-                assert!(registered.contains(&kernel_name(op, d).as_str()), "{op} {d}");
-            }
-        }
-        assert!(registered.contains(&kernel_name("sum", DType::C128).as_str()));
-    }
-}
+register_internal!(REDUCE, bool | int | float => run_real, complex => run_complex);
