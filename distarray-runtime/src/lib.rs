@@ -69,6 +69,12 @@ pub use crate::redistribute::ExchangeStats;
 pub use crate::reduce::{OrdElem, SumElem, Widen};
 pub use num_complex::Complex;
 
+/// The MPI crate distarray uses, for benchmarks whose hand-written baselines
+/// call MPI on the engines' communicator (`Comm::raw_mpi_comm`).
+#[cfg(feature = "mpi")]
+#[doc(hidden)]
+pub use mpi as __mpi;
+
 /// The HDF5 crate distarray uses, for benchmarks that compare against it.
 #[cfg(feature = "hdf5")]
 #[doc(hidden)]
