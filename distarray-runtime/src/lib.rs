@@ -41,7 +41,6 @@ mod client;
 mod index;
 pub mod io;
 mod ops;
-mod plot;
 mod random;
 mod redistribute;
 mod reduce;
