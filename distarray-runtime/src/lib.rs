@@ -22,6 +22,7 @@
 //! succeeds may still be OOM-killed when its memory is touched.
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The layers, bottom up (see ARCHITECTURE.md); each imports only the layers
 // below it. The engine side (core to backend) never names a client type.
@@ -64,6 +65,7 @@ pub use crate::engine::kernel::FromIndex;
 pub use crate::engine::local::LocalArray;
 pub use crate::io::{load_dnpy, load_npy, save_dnpy, save_npy, DnpyNames};
 #[cfg(feature = "hdf5")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 pub use crate::io::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
 pub use crate::layout::{
     BlockCyclicMap, BlockMap, DimDict, Dist, GlobalDimDict, Map, MapBase, NoDistMap, UnstructuredMap,

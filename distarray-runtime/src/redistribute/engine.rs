@@ -14,8 +14,8 @@ use crate::engine::local::LocalArray;
 use crate::layout::{advance, rank_to_coords, Layout, Locator, Map, MapBase};
 
 /// What one engine allocated for one redistribution exchange, as returned by
-/// [`DistArray::redistribute_stats`], with the bound that
-/// [`DistArray::distribute_as`] documents.
+/// [`DistArray::redistribute_stats`](crate::DistArray::redistribute_stats), with the bound that
+/// [`DistArray::distribute_as`](crate::DistArray::distribute_as) documents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExchangeStats {
     /// The engine id.
@@ -69,7 +69,7 @@ fn local_shape_of(layout: &Layout, rank: usize) -> Vec<usize> {
     layout.maps.iter().zip(coords).map(|(m, c)| m.local_size(c)).collect()
 }
 
-/// The documented bound (see [`DistArray::distribute_as`]) for one engine.
+/// The documented bound (see [`DistArray::distribute_as`](crate::DistArray::distribute_as)) for one engine.
 fn bound(args: &ExchangeArgs, src_rank: Option<usize>, dst_rank: Option<usize>, itemsize: usize) -> usize {
     let piece = |layout: &Layout, rank: Option<usize>| {
         rank.map_or((0, 0), |r| {
