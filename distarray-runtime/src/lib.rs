@@ -55,6 +55,7 @@ mod redistribute;
 mod reduce;
 
 pub use crate::client::cleanup;
+pub use crate::client::context::ContextBuilder;
 pub use crate::client::{Context, DistArray, Distribution, DistributionBuilder, KEY_PREFIX};
 pub use crate::client::{IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
 pub use crate::core::element::{DType, Element};
@@ -120,9 +121,11 @@ pub mod maps {
 
 pub mod context {
     //! Contexts: the reference's `context` module. A [`Context`] is the client's
-    //! handle on a set of engines, and [`KEY_PREFIX`] starts every key it
+    //! handle on a set of engines (built with [`Context::builder`] to choose the
+    //! engine count and the targets), and [`KEY_PREFIX`] starts every key it
     //! creates on them.
 
+    pub use crate::client::context::ContextBuilder;
     pub use crate::client::{Context, KEY_PREFIX};
 }
 
