@@ -22,6 +22,7 @@
 //! succeeds may still be OOM-killed when its memory is touched.
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The layers, bottom up (see ARCHITECTURE.md); each imports only the layers
 // below it. The engine side (core to backend) never names a client type.
@@ -39,13 +40,21 @@ mod client;
 
 // Features: each has a client part and an engine part (its `engine` module).
 mod index;
+/// Saving and loading distributed arrays: the file calls of the reference's
+/// `context` module (`Context.save_dnpy`, `load_dnpy`, `load_npy`,
+/// `save_hdf5`, `load_hdf5`) as functions, and `save_npy`; the formats are
+/// those of DistArray's `distarray.local.format` (`.npy`, `.dnpy`) and HDF5.
 pub mod io;
 mod ops;
-mod random;
+/// Seeded random arrays: the reference's `random` module ("Emulate
+/// numpy.random"), whose [`Random`] draws `rand`, `randn`, `normal` and
+/// `randint` arrays over a distribution.
+pub mod random;
 mod redistribute;
 mod reduce;
 
 pub use crate::client::cleanup;
+pub use crate::client::context::ContextBuilder;
 pub use crate::client::{Context, DistArray, Distribution, DistributionBuilder, KEY_PREFIX};
 pub use crate::client::{IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
 pub use crate::core::element::{DType, Element};
@@ -56,11 +65,10 @@ pub use crate::engine::kernel::FromIndex;
 pub use crate::engine::local::LocalArray;
 pub use crate::io::{load_dnpy, load_npy, save_dnpy, save_npy, DnpyNames};
 #[cfg(feature = "hdf5")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 pub use crate::io::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
 pub use crate::layout::{
-    choose_map, coords_to_rank, make_grid_shape, map_from_global_dim_dict, map_from_sizes, mult_partitions,
-    normalize_grid_shape, rank_to_coords, validate_grid_shape, BlockCyclicMap, BlockMap, DimDict, Dist, GlobalDimDict,
-    Map, MapBase, NoDistMap, UnstructuredMap,
+    BlockCyclicMap, BlockMap, DimDict, Dist, GlobalDimDict, Map, MapBase, NoDistMap, UnstructuredMap,
 };
 pub use crate::ops::{functions, Bitwise, Number, Operand, Operands, Real, Ufunc};
 pub use crate::random::Random;
@@ -79,12 +87,51 @@ pub use mpi as __mpi;
 #[doc(hidden)]
 pub use hdf5 as __hdf5;
 
-/// The maps of the reference's `maps` module, under one path.
 pub mod maps {
+    //! Distributions and their maps: the reference's `maps` module.
+    //!
+    //! A [`Distribution`] is the multi-dimensional map of an array, one 1-D map
+    //! per axis over a process grid: [`BlockMap`] (`'b'`), [`BlockCyclicMap`]
+    //! (`'c'`), [`NoDistMap`] (`'n'`) and [`UnstructuredMap`] (`'u'`), behind
+    //! [`Map`] and the trait [`MapBase`], with the reference's [`choose_map`],
+    //! [`map_from_sizes`] and [`map_from_global_dim_dict`]. The process-grid
+    //! helpers that the reference's maps take from DistArray's `metadata_utils`
+    //! and `utils` modules live here too, and only here: [`make_grid_shape`],
+    //! [`normalize_grid_shape`], [`validate_grid_shape`], [`mult_partitions`],
+    //! [`rank_to_coords`] and [`coords_to_rank`].
+    //!
+    //! # Examples
+    //! ```
+    //! use distarray::maps::{coords_to_rank, make_grid_shape, map_from_sizes, rank_to_coords, MapBase};
+    //! use distarray::Dist;
+    //!
+    //! // DistArray's grid for a 6x8 block-block array on 4 processes.
+    //! assert_eq!(make_grid_shape(&[6, 8], &[Dist::Block, Dist::Block], 4)?, vec![2, 2]);
+    //! assert_eq!(rank_to_coords(3, &[2, 2]), vec![1, 1]);
+    //! assert_eq!(coords_to_rank(&[1, 0], &[2, 2]), 2);
+    //! // 10 elements in blocks over 4 processes: 3, 3, 3, 1.
+    //! let map = map_from_sizes(10, Dist::Block, 4)?;
+    //! assert_eq!(map.local_size(0), 3);
+    //! assert_eq!(map.owners(9)?, vec![3]);
+    //! # Ok::<(), distarray::Error>(())
+    //! ```
+
+    pub use crate::client::{Distribution, DistributionBuilder};
     pub use crate::layout::{
-        choose_map, map_from_global_dim_dict, map_from_sizes, BlockCyclicMap, BlockMap, Dist, Map, MapBase, NoDistMap,
-        UnstructuredMap,
+        choose_map, coords_to_rank, make_grid_shape, map_from_global_dim_dict, map_from_sizes, mult_partitions,
+        normalize_grid_shape, rank_to_coords, validate_grid_shape, BlockCyclicMap, BlockMap, DimDict, Dist,
+        GlobalDimDict, Map, MapBase, NoDistMap, UnstructuredMap,
     };
+}
+
+pub mod context {
+    //! Contexts: the reference's `context` module. A [`Context`] is the client's
+    //! handle on a set of engines (built with [`Context::builder`] to choose the
+    //! engine count and the targets), and [`KEY_PREFIX`] starts every key it
+    //! creates on them.
+
+    pub use crate::client::context::ContextBuilder;
+    pub use crate::client::{Context, KEY_PREFIX};
 }
 
 /// Used by code that `#[local]` and `#[vectorize]` generate. Not public API.
