@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite: installs the Debian packages the tests need when they
-# are missing, runs every cargo test (thread engines), the HDF5 tests without
+# are missing, checks formatting, lints and docs, runs every cargo test
+# (thread engines), the HDF5 tests without
 # mpi against the serial HDF5, then the MPI programs under mpirun with 2 and 4
 # engines. `.ci/run` calls exactly this.
 set -euo pipefail
@@ -24,6 +25,14 @@ fi
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # More ranks than cores here: idle ranks must yield the CPU.
 mpirun=(mpirun --oversubscribe --mca mpi_yield_when_idle 1)
+
+echo "== formatting, lints and docs (warnings are errors)"
+for component in rustfmt clippy; do
+    cargo "${component/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$component"
+done
+cargo fmt --all --check
+cargo clippy --quiet --workspace --all-targets --features mpi,hdf5 -- -D warnings
+RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --features mpi,hdf5
 
 echo "== the examples, thread engines, no features"
 for example in quickstart local_kernels vectorize random; do

@@ -28,6 +28,7 @@
 //!   parallel HDF5 build).
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(inline)]
 pub use distarray_macros::{local, vectorize};

@@ -26,6 +26,14 @@ fn main() -> Result<()> {
     drop((a, b));
     one.close()?;
     assert_eq!(one.close().unwrap_err().kind(), ErrorKind::ContextClosed);
+    // The engine count is the running backend's (mpirun's under MPI): asking
+    // for it builds, asking for another is an error naming both.
+    let last = Context::builder().engines(n).targets(&[n - 1]).build()?;
+    assert_eq!(last.targets(), &[n - 1]);
+    let e = Context::builder().engines(n + 1).build().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    let running = if all.backend_name() == "mpi" { format!("this run has {n}") } else { format!("run with {n}") };
+    assert!(e.to_string().contains(&format!("asks for {} engines", n + 1)) && e.to_string().contains(&running), "{e}");
     println!("mpi_layouts: {layouts} layouts checked on the {} backend with {n} engines", all.backend_name());
     Ok(())
 }

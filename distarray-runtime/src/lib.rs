@@ -22,6 +22,7 @@
 //! succeeds may still be OOM-killed when its memory is touched.
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // The layers, bottom up (see ARCHITECTURE.md); each imports only the layers
 // below it. The engine side (core to backend) never names a client type.
@@ -39,14 +40,21 @@ mod client;
 
 // Features: each has a client part and an engine part (its `engine` module).
 mod index;
+/// Saving and loading distributed arrays: the file calls of the reference's
+/// `context` module (`Context.save_dnpy`, `load_dnpy`, `load_npy`,
+/// `save_hdf5`, `load_hdf5`) as functions, and `save_npy`; the formats are
+/// those of DistArray's `distarray.local.format` (`.npy`, `.dnpy`) and HDF5.
 pub mod io;
 mod ops;
-mod plot;
-mod random;
+/// Seeded random arrays: the reference's `random` module ("Emulate
+/// numpy.random"), whose [`Random`] draws `rand`, `randn`, `normal` and
+/// `randint` arrays over a distribution.
+pub mod random;
 mod redistribute;
 mod reduce;
 
 pub use crate::client::cleanup;
+pub use crate::client::context::ContextBuilder;
 pub use crate::client::{Context, DistArray, Distribution, DistributionBuilder, KEY_PREFIX};
 pub use crate::client::{IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
 pub use crate::core::element::{DType, Element};
@@ -57,11 +65,10 @@ pub use crate::engine::kernel::FromIndex;
 pub use crate::engine::local::LocalArray;
 pub use crate::io::{load_dnpy, load_npy, save_dnpy, save_npy, DnpyNames};
 #[cfg(feature = "hdf5")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 pub use crate::io::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
 pub use crate::layout::{
-    choose_map, coords_to_rank, make_grid_shape, map_from_global_dim_dict, map_from_sizes, mult_partitions,
-    normalize_grid_shape, rank_to_coords, validate_grid_shape, BlockCyclicMap, BlockMap, DimDict, Dist, GlobalDimDict,
-    Map, MapBase, NoDistMap, UnstructuredMap,
+    BlockCyclicMap, BlockMap, DimDict, Dist, GlobalDimDict, Map, MapBase, NoDistMap, UnstructuredMap,
 };
 pub use crate::ops::{functions, Bitwise, Number, Operand, Operands, Real, Ufunc};
 pub use crate::random::Random;
@@ -69,17 +76,62 @@ pub use crate::redistribute::ExchangeStats;
 pub use crate::reduce::{OrdElem, SumElem, Widen};
 pub use num_complex::Complex;
 
+/// The MPI crate distarray uses, for benchmarks whose hand-written baselines
+/// call MPI on the engines' communicator (`Comm::raw_mpi_comm`).
+#[cfg(feature = "mpi")]
+#[doc(hidden)]
+pub use mpi as __mpi;
+
 /// The HDF5 crate distarray uses, for benchmarks that compare against it.
 #[cfg(feature = "hdf5")]
 #[doc(hidden)]
 pub use hdf5 as __hdf5;
 
-/// The maps of the reference's `maps` module, under one path.
 pub mod maps {
+    //! Distributions and their maps: the reference's `maps` module.
+    //!
+    //! A [`Distribution`] is the multi-dimensional map of an array, one 1-D map
+    //! per axis over a process grid: [`BlockMap`] (`'b'`), [`BlockCyclicMap`]
+    //! (`'c'`), [`NoDistMap`] (`'n'`) and [`UnstructuredMap`] (`'u'`), behind
+    //! [`Map`] and the trait [`MapBase`], with the reference's [`choose_map`],
+    //! [`map_from_sizes`] and [`map_from_global_dim_dict`]. The process-grid
+    //! helpers that the reference's maps take from DistArray's `metadata_utils`
+    //! and `utils` modules live here too, and only here: [`make_grid_shape`],
+    //! [`normalize_grid_shape`], [`validate_grid_shape`], [`mult_partitions`],
+    //! [`rank_to_coords`] and [`coords_to_rank`].
+    //!
+    //! # Examples
+    //! ```
+    //! use distarray::maps::{coords_to_rank, make_grid_shape, map_from_sizes, rank_to_coords, MapBase};
+    //! use distarray::Dist;
+    //!
+    //! // DistArray's grid for a 6x8 block-block array on 4 processes.
+    //! assert_eq!(make_grid_shape(&[6, 8], &[Dist::Block, Dist::Block], 4)?, vec![2, 2]);
+    //! assert_eq!(rank_to_coords(3, &[2, 2]), vec![1, 1]);
+    //! assert_eq!(coords_to_rank(&[1, 0], &[2, 2]), 2);
+    //! // 10 elements in blocks over 4 processes: 3, 3, 3, 1.
+    //! let map = map_from_sizes(10, Dist::Block, 4)?;
+    //! assert_eq!(map.local_size(0), 3);
+    //! assert_eq!(map.owners(9)?, vec![3]);
+    //! # Ok::<(), distarray::Error>(())
+    //! ```
+
+    pub use crate::client::{Distribution, DistributionBuilder};
     pub use crate::layout::{
-        choose_map, map_from_global_dim_dict, map_from_sizes, BlockCyclicMap, BlockMap, Dist, Map, MapBase, NoDistMap,
-        UnstructuredMap,
+        choose_map, coords_to_rank, make_grid_shape, map_from_global_dim_dict, map_from_sizes, mult_partitions,
+        normalize_grid_shape, rank_to_coords, validate_grid_shape, BlockCyclicMap, BlockMap, DimDict, Dist,
+        GlobalDimDict, Map, MapBase, NoDistMap, UnstructuredMap,
     };
+}
+
+pub mod context {
+    //! Contexts: the reference's `context` module. A [`Context`] is the client's
+    //! handle on a set of engines (built with [`Context::builder`] to choose the
+    //! engine count and the targets), and [`KEY_PREFIX`] starts every key it
+    //! creates on them.
+
+    pub use crate::client::context::ContextBuilder;
+    pub use crate::client::{Context, KEY_PREFIX};
 }
 
 /// Used by code that `#[local]` and `#[vectorize]` generate. Not public API.
@@ -140,77 +192,6 @@ pub mod prelude {
     };
 }
 
+// Checks across the features (every internal kernel for every element type).
 #[cfg(test)]
-mod tests {
-    use std::collections::HashSet;
-
-    use crate::core::element::DType;
-    use crate::engine::kernel::{find_kernel, registered_keys, InternalKernel, UntypedKernel};
-
-    /// Every internal kernel registered per element type, by its constant.
-    fn internal_kernels() -> Vec<&'static InternalKernel> {
-        use crate::{index, io, ops, redistribute, reduce};
-        #[allow(unused_mut)]
-        let mut kernels = vec![
-            &ops::engine::UNARY_SAME,
-            &ops::engine::UNARY_PROMOTED,
-            &ops::engine::UNARY_FLOAT,
-            &ops::engine::UNARY_MAGNITUDE,
-            &ops::engine::BINARY_SAME,
-            &ops::engine::BINARY_PROMOTED,
-            &ops::engine::BINARY_FLOAT,
-            &ops::engine::BINARY_QUOTIENT,
-            &ops::engine::COMPARE,
-            &reduce::engine::REDUCE,
-            &redistribute::engine::EXCHANGE,
-            &index::engine::GET,
-            &index::engine::SET,
-            &index::engine::SLICE,
-            &index::engine::ASSIGN,
-            &io::engine::SAVE_NPY,
-            &io::engine::LOAD_NPY,
-            &io::engine::SAVE_DNPY,
-            &io::engine::LOAD_DNPY,
-        ];
-        #[cfg(feature = "hdf5")]
-        kernels.extend([&io::hdf5::engine::SAVE_HDF5, &io::hdf5::engine::LOAD_HDF5]);
-        kernels
-    }
-
-    /// Every internal kernel of one entry, by its constant.
-    const UNTYPED_KERNELS: [&UntypedKernel; 3] =
-        [&crate::random::engine::REAL, &crate::random::engine::INTEGER, &crate::redistribute::engine::BASELINE];
-
-    /// A kernel the client calls for some element type has an entry for it
-    /// on the engines: a registration that missed a type fails here, not in
-    /// a user's call.
-    #[test]
-    fn every_internal_kernel_has_an_entry_for_every_element_type() {
-        for kernel in internal_kernels() {
-            for dtype in DType::ALL {
-                if let Err(e) = find_kernel(kernel.name(), Some(dtype)) {
-                    panic!("{e}");
-                }
-            }
-            assert!(find_kernel(kernel.name(), None).is_err(), "{} has an untyped entry", kernel.name());
-        }
-        for kernel in UNTYPED_KERNELS {
-            if let Err(e) = find_kernel(kernel.name(), None) {
-                panic!("{e}");
-            }
-        }
-    }
-
-    /// The lists above hold every internal kernel of the program (names
-    /// without a definition site): a kernel added without being listed
-    /// fails here.
-    #[test]
-    fn every_internal_kernel_is_listed() {
-        let typed: HashSet<&str> = internal_kernels().iter().map(|k| k.name()).collect();
-        let untyped: HashSet<&str> = UNTYPED_KERNELS.iter().map(|k| k.name()).collect();
-        for (name, dtype) in registered_keys().filter(|(name, _)| !name.contains('@')) {
-            let listed = if dtype.is_some() { &typed } else { &untyped };
-            assert!(listed.contains(name), "internal kernel `{name}` ({dtype:?}) is not listed here");
-        }
-    }
-}
+mod tests;

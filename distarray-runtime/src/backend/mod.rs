@@ -3,11 +3,12 @@
 //! A [`Backend`] moves encoded commands and raw payloads to engines and brings
 //! their responses back; it never interprets them (the engines run
 //! [`Engine`](crate::engine::Engine) whatever the backend). One backend serves
-//! the whole process; it is chosen once, at the first `Context::new()`.
+//! the whole process; it is chosen and started once, by the first context
+//! (`Context::new()` or `ContextBuilder::build`), whose engine count it keeps.
 
 use std::sync::{Arc, OnceLock};
 
-use crate::core::error::{bail, Result};
+use crate::core::error::{bail, err, Error, Result};
 
 #[cfg(feature = "mpi")]
 mod mpi;
@@ -114,17 +115,59 @@ fn choose() -> Result<Choice> {
 
 static BACKEND: OnceLock<Result<Arc<dyn Backend>>> = OnceLock::new();
 
-/// The process's backend, started on first use.
+/// The process's backend, started on first use; `engines` is the engine count
+/// a caller asks for (`None`: whatever the backend has).
+///
+/// Thread engines are started with `engines` threads, or `DISTARRAY_ENGINES`
+/// when `None`; once running, their count is fixed, and asking for another
+/// is `Err(InvalidArgument)` naming both counts. MPI engines are the ranks
+/// mpirun started: `engines` other than their count is the same error.
+/// An invalid count never starts the engines, so a later call may still.
 ///
 /// Under MPI, on every rank but 0 this call does not return: the rank serves as
 /// an engine until the client ends, then exits the process.
-pub(crate) fn backend() -> Result<Arc<dyn Backend>> {
-    BACKEND.get_or_init(start).clone()
+pub(crate) fn backend(engines: Option<usize>) -> Result<Arc<dyn Backend>> {
+    if let Some(n) = engines {
+        // Checked before the thread engines start: a bad count must not
+        // become the process's backend failure.
+        if BACKEND.get().is_none() && choose()? == Choice::Threads {
+            threads::check_engine_count(n).map_err(|e| e.context(format_args!("engines({n})")))?;
+        }
+    }
+    let backend = BACKEND.get_or_init(|| start(engines)).clone()?;
+    match engines {
+        Some(n) if n != backend.num_engines() => Err(engine_count_mismatch(backend.name(), backend.num_engines(), n)),
+        _ => Ok(backend),
+    }
 }
 
-fn start() -> Result<Arc<dyn Backend>> {
+/// The error for asking `requested` engines of a backend that has `running`.
+fn engine_count_mismatch(name: &str, running: usize, requested: usize) -> Error {
+    if name == "mpi" {
+        err!(
+            InvalidArgument,
+            "engines({requested}) asks for {requested} engines, but under MPI the engine count is fixed by mpirun: \
+             this run has {running} (mpirun -n {})",
+            running + 1
+        )
+    } else {
+        err!(
+            InvalidArgument,
+            "engines({requested}) asks for {requested} engines, but the thread engines already run with {running}: \
+             the first context of the process fixes the count (with engines(n), else DISTARRAY_ENGINES or 4)"
+        )
+    }
+}
+
+fn start(engines: Option<usize>) -> Result<Arc<dyn Backend>> {
     match choose()? {
-        Choice::Threads => Ok(Arc::new(threads::ThreadBackend::start(threads::engine_count()?)?)),
+        Choice::Threads => {
+            let count = match engines {
+                Some(n) => n,
+                None => threads::engine_count()?,
+            };
+            Ok(Arc::new(threads::ThreadBackend::start(count)?))
+        }
         Choice::Mpi => start_mpi(),
     }
 }

@@ -32,12 +32,14 @@ fn note_bulk_deletion() {
 /// [`DistArray`](crate::DistArray)s are created.
 ///
 /// Engines are numbered `0..n` for the process: `n` thread engines
-/// (`DISTARRAY_ENGINES`, default 4), or the `n` engine ranks `1..=n` of
+/// ([`ContextBuilder::engines`] of the first context, else
+/// `DISTARRAY_ENGINES`, default 4), or the `n` engine ranks `1..=n` of
 /// `mpirun -n n+1` with the `mpi` feature. A context may use all of them or a
-/// subset, and several contexts may exist at once; each has its own engine
-/// communicator and its own key prefix. Cloning a `Context` gives another handle
-/// on the same context. When the last handle (arrays hold one) is dropped, the
-/// engines free everything the context created.
+/// subset ([`Context::builder`]), and several contexts may exist at once;
+/// each has its own engine communicator and its own key prefix. Cloning a
+/// `Context` gives another handle on the same context. When the last handle
+/// (arrays hold one) is dropped, the engines free everything the context
+/// created.
 ///
 /// # Engine threads
 /// Thread engines (and the engine loop of each MPI engine rank) run on
@@ -86,6 +88,82 @@ struct ContextInner {
     next_key: AtomicU64,
 }
 
+/// Options of a new [`Context`], set one by one: [`Context::builder`].
+///
+/// Defaults: every engine of the process, however many it has.
+///
+/// # Engine count
+/// The engines are started once per process, by its first context, and keep
+/// their count. On thread engines, [`engines(n)`](Self::engines) given to that
+/// first context decides it (without it, `DISTARRAY_ENGINES`, default 4);
+/// given to a later context, it must name the count already running. Under
+/// `mpirun` (feature `mpi`) the engines are the ranks `1..=N` of
+/// `mpirun -n N+1`, so `engines(n)` must be `N`. Either way, another count is
+/// `Err(InvalidArgument)` naming both, and never changes the engines.
+///
+/// # Examples
+/// ```
+/// use distarray::prelude::*;
+///
+/// let ctx = Context::builder().engines(2).build()?;
+/// let d = Distribution::from_shape(&ctx, &[6])?;
+/// assert_eq!(d.targets(), &[0, 1]);
+/// # Ok::<(), distarray::Error>(())
+/// ```
+#[derive(Debug, Clone, Default)]
+#[must_use = "call .build() to make the Context"]
+pub struct ContextBuilder {
+    engines: Option<usize>,
+    targets: Option<Vec<usize>>,
+}
+
+impl ContextBuilder {
+    /// The number of engines of the process (see [the engine
+    /// count](ContextBuilder#engine-count)): on threads, how many to start
+    /// when this is the first context, else the count already running; under
+    /// MPI, the engine count of `mpirun`. Default: whatever the process has
+    /// (on threads, `DISTARRAY_ENGINES` engines, default 4, when this context
+    /// starts them).
+    pub fn engines(mut self, n: usize) -> Self {
+        self.engines = Some(n);
+        self
+    }
+
+    /// The engines the context uses, as engine ids in the order that gives
+    /// their ranks in this context. Default: every engine, in order.
+    pub fn targets(mut self, targets: &[usize]) -> Self {
+        self.targets = Some(targets.to_vec());
+        self
+    }
+
+    /// The context; the first one of the process starts the engines.
+    ///
+    /// Under `mpirun` (feature `mpi`), this call returns only on rank 0, the
+    /// client; every other rank serves as an engine until the client process
+    /// ends, then exits.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if [`engines`](Self::engines) is not the engine count
+    /// of the running engines (or, for the first context on threads, not a
+    /// count between 1 and 4096); `InvalidTarget` if the targets are empty,
+    /// repeat an engine or name one that does not exist; `Backend` if the
+    /// engines cannot be started; `Unsupported` if MPI was asked for in a
+    /// build without the `mpi` feature; `NestedCall` inside a kernel.
+    pub fn build(self) -> Result<Context> {
+        check_not_in_kernel()?;
+        let backend = backend(self.engines)?;
+        let all: Vec<usize> = (0..backend.num_engines()).collect();
+        let targets = match self.targets {
+            Some(targets) => {
+                check_targets(&targets, &all)?;
+                targets
+            }
+            None => all,
+        };
+        Context::open(backend, targets)
+    }
+}
+
 /// Held while a call reaches the engines and, when it waits, until it has
 /// their answers: calls from several client threads reach every engine in
 /// one order, and nothing comes between a failed collective call and the
@@ -113,36 +191,56 @@ impl Garbage {
 }
 
 impl Context {
-    /// A context over every engine.
+    /// A context over every engine; the same as `Context::builder().build()`.
     ///
-    /// The first call starts the engines. Under `mpirun` (feature `mpi`), this
-    /// call returns only on rank 0, the client; every other rank serves as an
-    /// engine until the client process ends, then exits.
+    /// The first context of the process starts the engines: on threads,
+    /// `DISTARRAY_ENGINES` of them (default 4). Under `mpirun` (feature
+    /// `mpi`), this call returns only on rank 0, the client; every other rank
+    /// serves as an engine until the client process ends, then exits.
     ///
     /// # Errors
-    /// `Backend` if the engines cannot be started, `Unsupported` if MPI was
-    /// asked for in a build without the `mpi` feature, `NestedCall` inside a
-    /// kernel (engines cannot drive contexts; every `Context` and `DistArray`
-    /// call made inside a kernel fails so, at once, leaving the engines as
-    /// they were).
+    /// `Backend` if the engines cannot be started (a `DISTARRAY_ENGINES` that
+    /// is not a count between 1 and 4096 among the causes), `Unsupported` if
+    /// MPI was asked for in a build without the `mpi` feature, `NestedCall`
+    /// inside a kernel (engines cannot drive contexts; every `Context` and
+    /// `DistArray` call made inside a kernel fails so, at once, leaving the
+    /// engines as they were).
     pub fn new() -> Result<Self> {
-        check_not_in_kernel()?;
-        let backend = backend()?;
-        let targets: Vec<usize> = (0..backend.num_engines()).collect();
-        Self::open(backend, targets)
+        Self::builder().build()
     }
 
     /// A context over the engines `targets` (engine ids, in the order that gives
-    /// their ranks in this context).
+    /// their ranks in this context); the same as
+    /// `Context::builder().targets(targets).build()`.
     ///
     /// # Errors
     /// `InvalidTarget` if `targets` is empty, repeats an engine or names an
-    /// engine that does not exist.
+    /// engine that does not exist; otherwise as [`new`](Self::new).
     pub fn with_targets(targets: &[usize]) -> Result<Self> {
-        check_not_in_kernel()?;
-        let backend = backend()?;
-        check_targets(targets, &(0..backend.num_engines()).collect::<Vec<_>>())?;
-        Self::open(backend, targets.to_vec())
+        Self::builder().targets(targets).build()
+    }
+
+    /// Options of a new context, set one by one: how many engines the
+    /// process has ([`engines`](ContextBuilder::engines)) and which of them
+    /// the context uses ([`targets`](ContextBuilder::targets)).
+    ///
+    /// # Examples
+    /// ```
+    /// use distarray::prelude::*;
+    ///
+    /// // The first context of the process starts 3 thread engines.
+    /// let ctx = Context::builder().engines(3).build()?;
+    /// assert_eq!(ctx.num_engines(), 3);
+    /// // Later contexts share those engines, all or some of them.
+    /// let pair = Context::builder().engines(3).targets(&[2, 0]).build()?;
+    /// assert_eq!(pair.targets(), &[2, 0]);
+    /// // The count is fixed once the engines run.
+    /// let err = Context::builder().engines(5).build().unwrap_err();
+    /// assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    /// # Ok::<(), distarray::Error>(())
+    /// ```
+    pub fn builder() -> ContextBuilder {
+        ContextBuilder::default()
     }
 
     fn open(backend: Arc<dyn Backend>, targets: Vec<usize>) -> Result<Self> {

@@ -72,7 +72,7 @@ impl DistributionBuilder<'_> {
     /// padded with 1s. Its product may be less than the number of engines: the
     /// distribution then uses the first that many (DistArray's
     /// `normalize_grid_shape` and `targets[:ntargets]`). Default: DistArray's
-    /// choice, see [`make_grid_shape`].
+    /// choice, see [`make_grid_shape`](crate::maps::make_grid_shape).
     pub fn grid_shape(mut self, grid_shape: &[usize]) -> Self {
         self.grid_shape = Some(grid_shape.to_vec());
         self
@@ -91,7 +91,7 @@ impl DistributionBuilder<'_> {
     ///
     /// 1. every axis `'n'` (also a 0-d array): the array lives on the first
     ///    engine; explicit targets must then be exactly one engine;
-    /// 2. the grid is the given one (padded with 1s) or [`make_grid_shape`]'s
+    /// 2. the grid is the given one (padded with 1s) or [`make_grid_shape`](crate::maps::make_grid_shape)'s
     ///    over the engines; it may need fewer engines than there are, and the
     ///    first `product(grid)` engines are used;
     /// 3. when every axis is `'b'` or `'n'`, ranks whose piece would be empty
@@ -132,7 +132,7 @@ impl DistributionBuilder<'_> {
 
 impl Distribution {
     /// The default distribution of `shape`: block on every axis over the
-    /// context's engines, with DistArray's grid ([`make_grid_shape`]) and no
+    /// context's engines, with DistArray's grid ([`make_grid_shape`](crate::maps::make_grid_shape)) and no
     /// empty pieces, so on the first engines only when an axis is shorter than
     /// its share of engines (see [`DistributionBuilder::build`] for the rules).
     /// See [`builder`](Self::builder) for the options of the reference's

@@ -1,13 +1,15 @@
 //! The client: [`Context`] (a handle on engines, which sends commands through
 //! a backend), [`Distribution`] (a layout bound to a context), [`DistArray`]
 //! (the handle of one array, with its methods by topic in `array/impl_*.rs`),
-//! the kernel calls that generated code builds, and cleanup.
+//! the kernel calls that generated code builds, pictures of a distribution
+//! (`plot`), and cleanup.
 
 pub(crate) mod array;
 pub mod cleanup;
 pub(crate) mod context;
 pub(crate) mod distribution;
 pub(crate) mod kernel_call;
+mod plot;
 
 pub use array::DistArray;
 pub use context::{Context, KEY_PREFIX};

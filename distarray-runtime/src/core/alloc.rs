@@ -1,8 +1,9 @@
-//! Checked allocation of element data: every buffer whose size follows from
-//! an array's shape (a piece, a message, a file's data, the client's gathered
-//! array) is reserved with `try_reserve_exact`, so a size the machine cannot
-//! hold is `Err(OutOfMemory)` (numpy's MemoryError) instead of an aborted
-//! process.
+//! Checked allocation, the crate's one helper for it: every buffer whose size
+//! follows from input (a piece, a message, a file's data or header, a map's
+//! tables, the client's gathered array) is reserved with `try_reserve_exact`
+//! through [`Side`], so a size the machine cannot hold is `Err(OutOfMemory)`
+//! (numpy's MemoryError) instead of an aborted process. Callers that report
+//! another kind (a grid too large is `InvalidGridShape`) relabel that error.
 //!
 //! What this cannot cover: allocations inside a user's own `#[local]` body
 //! (`ndarray` operations there abort as they do anywhere), and Linux
@@ -20,6 +21,8 @@ pub(crate) enum Side {
     Engine,
     /// On the client, for gathered arrays and payloads.
     Client,
+    /// Wherever the caller runs: layout math and file formats serve both.
+    Here,
 }
 
 impl Side {
@@ -27,6 +30,7 @@ impl Side {
         match self {
             Side::Engine => "on this engine",
             Side::Client => "on the client",
+            Side::Here => "in this process",
         }
     }
 

@@ -52,6 +52,7 @@ mod fuzz;
 pub(crate) mod hdf5;
 
 #[cfg(feature = "hdf5")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 pub use self::hdf5::{load_hdf5, save_hdf5, Hdf5Mode, Hdf5Options};
 pub use fuzz::{fuzz_dnpy_header, fuzz_header_text, fuzz_npy_header};
 

@@ -7,6 +7,7 @@ use std::ops::Range;
 use serde::{Deserialize, Serialize};
 
 use super::dim_data::{DimDict, GlobalDimDict};
+use crate::core::alloc::Side;
 use crate::core::error::{bail, err, Error, Result};
 
 /// How one axis is distributed, as given by a user (letters 'b','c','n','u').
@@ -165,12 +166,10 @@ fn check_grid_size(grid_size: usize) -> Result<()> {
     Ok(())
 }
 
-/// A vector with room for `n` items, failing instead of aborting when `n` is absurd.
+/// A vector with room for `n` items, failing instead of aborting when `n` is
+/// absurd: a grid or axis too large to tabulate is an invalid grid.
 fn vec_with_capacity<T>(n: usize) -> Result<Vec<T>> {
-    let mut v = Vec::new();
-    v.try_reserve_exact(n)
-        .map_err(|_| err!(InvalidGridShape, "cannot allocate {n} entries (grid or axis too large)"))?;
-    Ok(v)
+    Side::Here.vec(n).map_err(|e| err!(InvalidGridShape, "{} (grid or axis too large)", e.message()))
 }
 
 /// Re-labels any error as InvalidDimData, for maps built from dim data.

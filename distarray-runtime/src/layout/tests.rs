@@ -786,3 +786,10 @@ fn axes_shorter_than_distarrays_grid_are_cut() {
         &[&[2, 1], &[2, 1], &[2, 1], &[1, 1], &[1, 1], &[1, 1]],
     );
 }
+
+#[test]
+fn grids_too_large_to_tabulate_are_invalid_grids() {
+    let e = BlockMap::new(10, usize::MAX / 2).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidGridShape, "{e}");
+    assert!(e.message().contains("cannot allocate") && e.message().contains("grid or axis too large"), "{e}");
+}

@@ -8,15 +8,14 @@ use crate::core::element::{as_bytes, DType, Element};
 use crate::core::error::{bail, err, Result};
 use crate::engine::comm::Comm;
 use crate::engine::kernel::{
-    output_array, output_unit, output_value, register_internal, register_untyped, InternalKernel, KernelInputs,
-    KernelOutput, UntypedKernel,
+    output_array, output_unit, output_value, register_internal, InternalKernel, KernelInputs, KernelOutput,
 };
 use crate::engine::local::LocalArray;
 use crate::layout::{advance, rank_to_coords, Layout, Locator, Map, MapBase};
 
 /// What one engine allocated for one redistribution exchange, as returned by
-/// [`DistArray::redistribute_stats`], with the bound that
-/// [`DistArray::distribute_as`] documents.
+/// [`DistArray::redistribute_stats`](crate::DistArray::redistribute_stats), with the bound that
+/// [`DistArray::distribute_as`](crate::DistArray::distribute_as) documents.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExchangeStats {
     /// The engine id.
@@ -68,7 +67,7 @@ fn local_shape_of(layout: &Layout, rank: usize) -> Vec<usize> {
     layout.maps.iter().zip(coords).map(|(m, c)| m.local_size(c)).collect()
 }
 
-/// The documented bound (see [`DistArray::distribute_as`]) for one engine.
+/// The documented bound (see [`DistArray::distribute_as`](crate::DistArray::distribute_as)) for one engine.
 fn bound(args: &ExchangeArgs, src_rank: Option<usize>, dst_rank: Option<usize>, itemsize: usize) -> usize {
     let piece = |layout: &Layout, rank: Option<usize>| {
         rank.map_or((0, 0), |r| {
@@ -569,137 +568,6 @@ fn unpack<T: Element>(
     LocalArray::new(data, dim_data)
 }
 
-/// What the client asks of the all-to-all baseline kernel.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct BaselineArgs {
-    pub(crate) exchange: ExchangeArgs,
-    pub(crate) itemsize: usize,
-    pub(crate) reps: usize,
-}
-
-/// A raw all-to-all of the bytes an exchange would move, the baseline of the
-/// redistribution benchmark.
-pub(crate) const BASELINE: UntypedKernel = UntypedKernel::new("distarray::redistribute::alltoallv_baseline");
-
-/// Per union rank, the bytes this engine sends and receives in the exchange
-/// of `args` (from the same per-axis plans as [`pack`] and [`unpack`]).
-fn exchange_counts(args: &ExchangeArgs, me: usize, itemsize: usize) -> Result<(Vec<usize>, Vec<usize>)> {
-    let position = |t: &usize| {
-        args.union
-            .iter()
-            .position(|u| u == t)
-            .ok_or_else(|| err!(Protocol, "engine {t} is not among the exchange's engines"))
-    };
-    let src_union = args.source.targets.iter().map(position).collect::<Result<Vec<_>>>()?;
-    let dst_union = args.dest.targets.iter().map(position).collect::<Result<Vec<_>>>()?;
-    let (mut sends, mut recvs) = (vec![0usize; args.union.len()], vec![0usize; args.union.len()]);
-    let (sgrid, dgrid) = (grid_of(&args.source), grid_of(&args.dest));
-    let ndim = args.source.maps.len();
-    let mut plan = 0;
-    if let Some(rank) = args.source.targets.iter().position(|&t| t == me) {
-        let coords = rank_to_coords(rank, &sgrid);
-        let segs: Vec<Segments> =
-            (0..ndim).map(|k| axis_segments(&args.source.maps[k], coords[k], &args.dest.maps[k], &mut plan)).collect();
-        for (d, &u) in dst_union.iter().enumerate() {
-            let dc = rank_to_coords(d, &dgrid);
-            sends[u] = (0..ndim).map(|k| segs[k].total(dc[k])).product::<usize>() * itemsize;
-        }
-    }
-    if let Some(rank) = args.dest.targets.iter().position(|&t| t == me) {
-        let coords = rank_to_coords(rank, &dgrid);
-        let segs: Vec<Segments> = (0..ndim)
-            .map(|k| receive_segments(&args.dest.maps[k], coords[k], &args.source.maps[k], &mut plan))
-            .collect();
-        for (s, &u) in src_union.iter().enumerate() {
-            let sc = rank_to_coords(s, &sgrid);
-            recvs[u] = (0..ndim).map(|k| segs[k].total(sc[k])).product::<usize>() * itemsize;
-        }
-    }
-    Ok((sends, recvs))
-}
-
-/// The engine side of [`DistArray::__alltoallv_baseline`].
-fn run_baseline(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    use crate::engine::comm::Collectives;
-    let (args, _, engine) = inputs.split();
-    let args: BaselineArgs = args.decode()?;
-    let (sends, recvs) = exchange_counts(&args.exchange, engine.engine_id(), args.itemsize)?;
-    let comm = engine.comm();
-    if comm.size() != sends.len() {
-        bail!(Protocol, "the baseline runs on {} engines but its communicator has {}", sends.len(), comm.size());
-    }
-    #[cfg(feature = "mpi")]
-    if let Some(raw) = comm.raw_mpi_comm() {
-        return output_value(&mpi_baseline(raw, &sends, &recvs, args.reps)?);
-    }
-    let _ = recvs;
-    let mut times = Vec::with_capacity(args.reps);
-    for _ in 0..args.reps {
-        let send: Vec<Vec<u8>> = sends.iter().map(|&n| Side::Engine.filled(n, 1u8)).collect::<Result<_>>()?;
-        comm.barrier()?;
-        let start = std::time::Instant::now();
-        let received = comm.all_to_all_bytes(send)?;
-        times.push(start.elapsed().as_secs_f64());
-        comm.barrier()?;
-        drop(received);
-    }
-    output_value(&times)
-}
-
-/// One rsmpi `all_to_all_varcount_into` (`MPI_Alltoallv`) per repetition of
-/// the given byte counts, on a duplicate of the engines' communicator `raw`.
-#[cfg(feature = "mpi")]
-fn mpi_baseline(raw: mpi::ffi::MPI_Comm, sends: &[usize], recvs: &[usize], reps: usize) -> Result<Vec<f64>> {
-    use mpi::datatype::{Partition, PartitionMut};
-    use mpi::raw::FromRaw;
-    use mpi::traits::*;
-    let counts = |c: &[usize]| {
-        c.iter()
-            .map(|&n| i32::try_from(n).map_err(|_| err!(Unsupported, "{n} bytes exceed MPI's count limit")))
-            .collect::<Result<Vec<i32>>>()
-    };
-    let displs = |c: &[i32]| {
-        c.iter()
-            .scan(0i32, |acc, &n| {
-                let d = *acc;
-                *acc += n;
-                Some(d)
-            })
-            .collect::<Vec<i32>>()
-    };
-    let (scounts, rcounts) = (counts(sends)?, counts(recvs)?);
-    let (sdispls, rdispls) = (displs(&scounts), displs(&rcounts));
-    // SAFETY: `raw` is the live communicator of the engines, all of which run
-    // this kernel, so the collective `MPI_Comm_dup` is matched; the duplicate
-    // is owned (and freed) by the `SimpleCommunicator` built from it.
-    let comm = unsafe {
-        let mut dup = mpi::ffi::RSMPI_COMM_NULL;
-        if mpi::ffi::MPI_Comm_dup(raw, &mut dup) != mpi::ffi::MPI_SUCCESS as i32 || dup == mpi::ffi::RSMPI_COMM_NULL {
-            bail!(Backend, "MPI_Comm_dup of the engines' communicator failed");
-        }
-        mpi::topology::SimpleCommunicator::from_raw(dup)
-    };
-    // Separate allocations of at least one byte (see `distinct_buffer` in the MPI backend).
-    let send = vec![1u8; sends.iter().sum::<usize>().max(1)];
-    let mut recv = vec![0u8; recvs.iter().sum::<usize>().max(1)];
-    let (stotal, rtotal) = (sends.iter().sum::<usize>(), recvs.iter().sum::<usize>());
-    let mut times = Vec::with_capacity(reps);
-    for _ in 0..reps {
-        comm.barrier();
-        let start = mpi::time();
-        {
-            let partition = Partition::new(&send[..stotal], &scounts[..], &sdispls[..]);
-            let mut received = PartitionMut::new(&mut recv[..rtotal], &rcounts[..], &rdispls[..]);
-            comm.all_to_all_varcount_into(&partition, &mut received);
-        }
-        times.push(mpi::time() - start);
-    }
-    comm.barrier();
-    std::hint::black_box(&recv);
-    Ok(times)
-}
-
-register_untyped!(BASELINE, run_baseline);
 register_internal!(EXCHANGE, run_exchange);
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub fn unknown_distribution_letter() -> Result<()> {
         expect_err(Distribution::builder(ctx, &[4, 6]).dist("bx").build(), ErrorKind::InvalidDist, &["'x'", "axis 1"]);
         expect_err(Distribution::builder(ctx, &[4, 6]).dist("B").build(), ErrorKind::InvalidDist, &["'B'", "axis 0"]);
         expect_err(Distribution::builder(ctx, &[4]).dist("?").build(), ErrorKind::InvalidDist, &["'?'"]);
-        expect_err(distarray::choose_map('z'), ErrorKind::InvalidDist, &["'z'"]);
+        expect_err(distarray::maps::choose_map('z'), ErrorKind::InvalidDist, &["'z'"]);
         Ok(())
     })
 }

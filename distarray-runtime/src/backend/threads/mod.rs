@@ -1,5 +1,6 @@
-//! Thread engines: `DISTARRAY_ENGINES` threads in this process (default 4),
-//! each blocked on its command channel while idle.
+//! Thread engines: `ContextBuilder::engines(n)` or `DISTARRAY_ENGINES`
+//! threads in this process (default 4), each blocked on its command channel
+//! while idle.
 
 use std::collections::HashMap;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender, TryRecvError};
@@ -15,18 +16,30 @@ pub(crate) mod comm;
 use crate::core::error::{bail, err, Result};
 use crate::engine::{CommFactory, Engine};
 
-/// Engines when `DISTARRAY_ENGINES` is unset.
+/// Engines when neither `ContextBuilder::engines` nor `DISTARRAY_ENGINES`
+/// says how many.
 pub(crate) const DEFAULT_ENGINES: usize = 4;
+
+/// The most thread engines a process may have.
+pub(crate) const MAX_ENGINES: usize = 4096;
 
 /// The engine count from `DISTARRAY_ENGINES`.
 pub(crate) fn engine_count() -> Result<usize> {
     match std::env::var("DISTARRAY_ENGINES") {
         Err(_) => Ok(DEFAULT_ENGINES),
         Ok(s) => match s.trim().parse::<usize>() {
-            Ok(n) if (1..=4096).contains(&n) => Ok(n),
-            _ => bail!(Backend, "DISTARRAY_ENGINES={s:?} is not an engine count between 1 and 4096"),
+            Ok(n) if (1..=MAX_ENGINES).contains(&n) => Ok(n),
+            _ => bail!(Backend, "DISTARRAY_ENGINES={s:?} is not an engine count between 1 and {MAX_ENGINES}"),
         },
     }
+}
+
+/// `Err(InvalidArgument)` unless `n` thread engines can be started.
+pub(crate) fn check_engine_count(n: usize) -> Result<()> {
+    if !(1..=MAX_ENGINES).contains(&n) {
+        bail!(InvalidArgument, "{n} is not an engine count between 1 and {MAX_ENGINES}");
+    }
+    Ok(())
 }
 
 struct Job {

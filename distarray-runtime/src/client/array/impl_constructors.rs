@@ -184,9 +184,9 @@ impl<T: Element> DistArray<T> {
         let targets = match targets {
             Some(t) => context.select_targets(Some(t))?,
             // No engine with the key: ask all of them, so the error names one.
-            None => {
-                crate::cleanup::get_local_keys(context, key)?.remove(key).unwrap_or_else(|| context.targets().to_vec())
-            }
+            None => crate::client::cleanup::get_local_keys(context, key)?
+                .remove(key)
+                .unwrap_or_else(|| context.targets().to_vec()),
         };
         let replies = context.run(&targets, &Command::DimData { key: key.to_string() }, Vec::new())?;
         let dim_data = replies

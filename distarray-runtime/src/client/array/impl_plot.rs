@@ -11,7 +11,7 @@ use crate::core::error::Result;
 /// # Distribution pictures
 impl<T: Element> DistArray<T> {
     /// The engine that owns each element (see
-    /// [`Distribution::get_dist_matrix`]).
+    /// [`Distribution::get_dist_matrix`](crate::Distribution::get_dist_matrix)).
     ///
     /// # Examples
     /// ```
@@ -24,16 +24,16 @@ impl<T: Element> DistArray<T> {
     /// ```
     ///
     /// # Errors
-    /// As [`Distribution::get_dist_matrix`].
+    /// As [`Distribution::get_dist_matrix`](crate::Distribution::get_dist_matrix).
     pub fn get_dist_matrix(&self) -> Result<ArrayD<usize>> {
         self.distribution().get_dist_matrix()
     }
 
     /// Writes the SVG picture of which engine owns each element of this 1-D or
-    /// 2-D array (see [`Distribution::plot_distribution`]).
+    /// 2-D array (see [`Distribution::plot_distribution`](crate::Distribution::plot_distribution)).
     ///
     /// # Errors
-    /// As [`Distribution::plot_distribution`].
+    /// As [`Distribution::plot_distribution`](crate::Distribution::plot_distribution).
     pub fn plot_distribution(&self, path: impl AsRef<Path>) -> Result<()> {
         self.distribution().plot_distribution(path)
     }

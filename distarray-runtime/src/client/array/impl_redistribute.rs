@@ -8,7 +8,7 @@ use crate::client::{Distribution, KernelCall};
 use crate::core::element::Element;
 use crate::core::error::{bail, Result};
 use crate::protocol::KernelReply;
-use crate::redistribute::engine::{BaselineArgs, ExchangeArgs, ExchangeStats, BASELINE, EXCHANGE};
+use crate::redistribute::engine::{ExchangeArgs, ExchangeStats, EXCHANGE};
 
 /// # Redistribution
 impl<T: Element> DistArray<T> {
@@ -96,49 +96,6 @@ impl<T: Element> DistArray<T> {
         } else {
             self.distribute_as(distribution).map(Cow::Owned)
         }
-    }
-}
-
-/// # Benchmark baseline (not public API)
-impl<T: Element> DistArray<T> {
-    /// Runs, `reps` times, one raw all-to-all among the engines of
-    /// [`distribute_as`](Self::distribute_as)`(distribution)` of exactly the
-    /// bytes that redistribution exchanges (per pair of engines, computed from
-    /// the same plan), from buffers allocated and filled beforehand, and
-    /// returns per repetition the slowest engine's time in seconds (each
-    /// engine times the call between two barriers). On MPI ranks this is one
-    /// rsmpi `all_to_all_varcount_into` (`MPI_Alltoallv`) on a duplicate of
-    /// the engines' communicator; on thread engines, the thread communicator's
-    /// all-to-all (which moves the buffers without copying). Used by
-    /// `benches/redistribute.rs`. Not public API.
-    ///
-    /// # Errors
-    /// As [`distribute_as`](Self::distribute_as).
-    #[doc(hidden)]
-    pub fn __alltoallv_baseline(&self, distribution: &Distribution, reps: usize) -> Result<Vec<f64>> {
-        same_context(self.context(), distribution.context(), "the target distribution")?;
-        let union = union_of(self.distribution(), distribution);
-        let args = BaselineArgs {
-            exchange: ExchangeArgs {
-                source: self.distribution().layout().clone(),
-                dest: distribution.layout().clone(),
-                key: String::new(),
-                union: union.clone(),
-                keep: false,
-            },
-            itemsize: std::mem::size_of::<T>(),
-            reps,
-        };
-        let call = KernelCall::untyped(&BASELINE).context(self.context())?.args(&args)?;
-        let (_, _, replies) = call.send(Some(&union), None)?;
-        let per_engine: Vec<Vec<f64>> = replies
-            .iter()
-            .map(|(reply, data)| match reply {
-                KernelReply::Value => crate::protocol::decode(data),
-                other => bail!(Protocol, "the all-to-all baseline answered {other:?}"),
-            })
-            .collect::<Result<_>>()?;
-        Ok((0..reps).map(|r| per_engine.iter().map(|t| t[r]).fold(0.0, f64::max)).collect())
     }
 }
 

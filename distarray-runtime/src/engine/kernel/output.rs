@@ -84,7 +84,7 @@ pub fn local_like<T: Element, U: Element>(like: &LocalArray<U>, values: Vec<T>) 
 }
 
 /// Conversion of a global index into a `#[vectorize]` parameter, for
-/// [`Context::fromfunction`].
+/// [`Context::fromfunction`](crate::Context::fromfunction).
 pub trait FromIndex {
     /// The value of index `i` (`i != 0` for bool, the real part for complex).
     fn from_index(i: usize) -> Self;

@@ -65,9 +65,9 @@ pub(crate) fn read_header(r: &mut impl Read, start: u64, file_len: u64) -> Resul
     if header_end > file_len {
         return Err(format!("header length {hlen} exceeds the file ({file_len} bytes)"));
     }
-    let mut text = Vec::new();
-    text.try_reserve_exact(hlen as usize).map_err(|_| format!("cannot allocate the {hlen} bytes of the header"))?;
-    text.resize(hlen as usize, 0);
+    let mut text = Side::Here
+        .filled(hlen as usize, 0u8)
+        .map_err(|e| format!("the {hlen} bytes of the header: {}", e.message()))?;
     read_exact(r, &mut text, "the header")?;
     let header = parse_header_text(&text)?;
     let (dtype, swap, fortran, shape) = header;

@@ -22,6 +22,7 @@ use crate::io::format::{format_error, io_error};
 use crate::layout::{piece, Layout};
 
 /// How `save_hdf5` treats an existing file, as h5py's `mode`.
+#[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Hdf5Mode {
     /// `'w'`: create the file, truncating an existing one.

@@ -48,6 +48,7 @@ pub(crate) mod engine;
 /// assert_eq!(options.get_key(), "temperature");
 /// assert_eq!(Hdf5Options::default().get_key(), "buffer");
 /// ```
+#[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hdf5Options {
     key: String,
@@ -130,6 +131,7 @@ impl Hdf5Options {
 /// `Io` if the file cannot be created or written, or if dataset `key` exists
 /// and `options` do not allow overwriting it; `Format` if an existing file
 /// (mode `'a'`) is not an HDF5 file; `InvalidArgument` for an empty key.
+#[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 pub fn save_hdf5<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>, options: &Hdf5Options) -> Result<()> {
     let path = path.as_ref().display().to_string();
     if options.key.is_empty() {
@@ -161,6 +163,7 @@ pub fn save_hdf5<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>, optio
 /// | saving to an existing key | `Io` | `dataset "buffer" exists (replace it with Hdf5Options::overwrite(true))` |
 /// | a bool byte other than 0 or 1 | `Format` | `dataset "b": element 2 of a bool buffer holds an invalid value` |
 /// | a piece too big for an engine's memory | `OutOfMemory` | `cannot allocate 274877906944 elements of 1 bytes (...) on this engine` |
+#[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 pub fn load_hdf5<T: Element>(path: impl AsRef<Path>, distribution: &Distribution, key: &str) -> Result<DistArray<T>> {
     let path = path.as_ref().display().to_string();
     // The client checks the file first, so a bad file fails before any

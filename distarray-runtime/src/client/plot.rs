@@ -6,7 +6,7 @@ use std::path::Path;
 
 use ndarray::{ArrayD, IxDyn};
 
-use crate::client::Distribution;
+use super::Distribution;
 use crate::core::alloc::Side;
 use crate::core::error::{bail, err, Result};
 use crate::layout::MapBase;
