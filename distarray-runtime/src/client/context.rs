@@ -374,6 +374,39 @@ impl Context {
         self.dispatch(targets, command, Vec::new(), false).map(drop)
     }
 
+    /// Frees the buffers that this context's engines keep for reuse, and
+    /// returns how many bytes they held in total.
+    ///
+    /// An engine keeps the buffers of deleted pieces (dropped arrays,
+    /// temporaries) in a pool, so that the next piece of about the same size
+    /// and element type is written into memory already mapped instead of
+    /// paying its page faults. The pool holds at most `DISTARRAY_POOL_BYTES`
+    /// per engine (default 1 GiB; `0` turns it off), and keeps no buffer
+    /// under 64 KiB. Call this to give the memory back to the OS, for
+    /// example before a phase that allocates differently.
+    ///
+    /// # Examples
+    /// ```
+    /// use distarray::prelude::*;
+    ///
+    /// let ctx = Context::new()?;
+    /// let d = Distribution::from_shape(&ctx, &[1 << 16])?;
+    /// drop(ctx.ones::<f64>(&d)?); // its pieces go to the pools
+    /// assert!(ctx.release_pooled_memory()? > 0);
+    /// assert_eq!(ctx.release_pooled_memory()?, 0);
+    /// # Ok::<(), distarray::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `ContextClosed` after [`close`](Self::close), or a backend failure.
+    pub fn release_pooled_memory(&self) -> Result<u64> {
+        let replies = self.run_all(&Command::ReleasePool)?;
+        replies.into_iter().try_fold(0u64, |total, (reply, _)| match reply {
+            Reply::Count(bytes) => Ok(total + bytes),
+            other => Err(err!(Protocol, "releasing pooled memory was answered with {other:?}")),
+        })
+    }
+
     /// Waits until the engines have run every command sent so far, and
     /// reports the first failure of a command that was not waited for (see
     /// "Pipelining" above).

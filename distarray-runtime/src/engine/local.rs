@@ -127,6 +127,10 @@ pub(crate) trait StoredArray: Send {
     fn copy_from(&mut self, other: &dyn StoredArray) -> bool;
     fn as_any(&self) -> &dyn Any;
     fn as_any_mut(&mut self) -> &mut dyn Any;
+    /// The element buffer, emptied, with its element type and capacity in
+    /// bytes, for reuse by a later piece (`None` unless its elements start
+    /// at the buffer's start).
+    fn into_buffer(self: Box<Self>) -> Option<(DType, usize, Box<dyn Any + Send>)>;
 }
 
 impl<T: Element> StoredArray for LocalArray<T> {
@@ -181,5 +185,15 @@ impl<T: Element> StoredArray for LocalArray<T> {
 
     fn as_any_mut(&mut self) -> &mut dyn Any {
         self
+    }
+
+    fn into_buffer(self: Box<Self>) -> Option<(DType, usize, Box<dyn Any + Send>)> {
+        let (mut values, offset) = self.data.into_raw_vec_and_offset();
+        if offset.unwrap_or(0) != 0 {
+            return None;
+        }
+        values.clear();
+        let bytes = values.capacity().saturating_mul(std::mem::size_of::<T>());
+        Some((T::DTYPE, bytes, Box::new(values)))
     }
 }

@@ -21,6 +21,7 @@ pub mod comm;
 mod fuzz;
 pub(crate) mod kernel;
 pub(crate) mod local;
+pub(crate) mod pool;
 mod running;
 
 pub use fuzz::fuzz_command;
@@ -168,7 +169,7 @@ impl Engine {
         // only a kernel call keeps spare copies.
         let undo = self.undo.take();
         if !matches!(command, Command::RunKernel(_)) {
-            self.spares.clear();
+            self.spares.drain(..).for_each(pool::recycle);
         }
         match command {
             Command::OpenContext { ctx, targets } => {
@@ -183,7 +184,7 @@ impl Engine {
                 done(Vec::new())
             }
             Command::CloseContext { prefix, .. } => {
-                self.store.retain(|k, _| !k.starts_with(&prefix));
+                self.delete_prefix(&prefix);
                 done(Vec::new())
             }
             Command::Rollback { call } => {
@@ -194,7 +195,7 @@ impl Engine {
                         }
                     }
                 }
-                self.store.remove(&call);
+                self.delete(&call);
                 done(Vec::new())
             }
             Command::RunKernel(call) => {
@@ -205,7 +206,7 @@ impl Engine {
             }
             Command::Create { key, dtype, layout, init } => {
                 let array = with_dtype!(dtype, T => self.create::<T>(&layout, init, &payload)?);
-                self.store.insert(key, array);
+                self.insert(key, array);
                 done(Vec::new())
             }
             Command::Fill { key, dtype, value } => {
@@ -219,19 +220,20 @@ impl Engine {
             }
             Command::DimData { key } => Ok((Reply::DimData(self.get(&key, None)?.dim_data().to_vec()), Vec::new())),
             Command::Delete { key } => {
-                self.store.remove(&key);
+                self.delete(&key);
                 done(Vec::new())
             }
             Command::DeleteMany { keys } => {
                 for key in keys {
-                    self.store.remove(&key);
+                    self.delete(&key);
                 }
                 done(Vec::new())
             }
             Command::DeletePrefix { prefix } => {
-                self.store.retain(|k, _| !k.starts_with(&prefix));
+                self.delete_prefix(&prefix);
                 done(Vec::new())
             }
+            Command::ReleasePool => Ok((Reply::Count(pool::release() as u64), Vec::new())),
             Command::Sync => done(Vec::new()),
             Command::Stop => {
                 self.stopped = true;
@@ -310,8 +312,26 @@ impl Engine {
         std::mem::take(&mut self.spares)
     }
 
+    /// Stores `array` under `key`; a piece it replaces goes to the pool.
     pub(crate) fn insert(&mut self, key: String, array: Box<dyn StoredArray>) {
-        self.store.insert(key, array);
+        if let Some(old) = self.store.insert(key, array) {
+            pool::recycle(old);
+        }
+    }
+
+    /// Deletes `key` (a missing key is not an error); its piece goes to the pool.
+    fn delete(&mut self, key: &str) {
+        if let Some(array) = self.store.remove(key) {
+            pool::recycle(array);
+        }
+    }
+
+    /// Deletes every key that starts with `prefix`, the pieces to the pool.
+    fn delete_prefix(&mut self, prefix: &str) {
+        let keys: Vec<String> = self.store.keys().filter(|k| k.starts_with(prefix)).cloned().collect();
+        for key in keys {
+            self.delete(&key);
+        }
     }
 
     fn create<T: Element>(&self, layout: &Layout, init: Init, payload: &[u8]) -> Result<Box<dyn StoredArray>> {
@@ -327,7 +347,9 @@ impl Engine {
             Init::Empty | Init::Zeros | Init::Ones => {
                 let value = if init == Init::Ones { T::one() } else { T::zero() };
                 let shape = local_shape(&dim_data);
-                let values = Side::Engine.filled(size_of_shape(&shape)?, value)?;
+                let n = size_of_shape(&shape)?;
+                let mut values = pool::vec(n)?;
+                values.resize(n, value);
                 let data = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| err!(InvalidShape, "{e}"))?;
                 LocalArray::new(data, dim_data)?
             }

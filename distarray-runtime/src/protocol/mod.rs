@@ -64,6 +64,8 @@ pub(crate) enum Command {
     Rollback { call: String },
     /// Nothing: answered once every earlier command has run.
     Sync,
+    /// Free the engine's pool of buffers kept for reuse; answers the bytes freed.
+    ReleasePool,
     /// Stop serving, as if the engine had crashed (fault injection for tests).
     Stop,
     /// Replace the communicator over `targets` (after a failed collective its
@@ -79,6 +81,8 @@ pub(crate) enum Reply {
     Done,
     /// Key names.
     Keys(Vec<String>),
+    /// A count (bytes freed by `ReleasePool`).
+    Count(u64),
     /// One local array's dim data.
     DimData(Vec<DimDict>),
     /// What a kernel returned (a value's bytes are in the response data).

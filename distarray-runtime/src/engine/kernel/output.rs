@@ -71,8 +71,10 @@ pub fn check_same_local_shape(shapes: &[(&str, &[usize])]) -> Result<()> {
 /// The `n` values of `values` in a checked allocation: `Err(OutOfMemory)`
 /// where `collect()` would abort the process (`#[vectorize]` outputs).
 #[doc(hidden)]
-pub fn collect_values<T>(n: usize, values: impl Iterator<Item = T>) -> Result<Vec<T>> {
-    Side::Engine.collect(n, values)
+pub fn collect_values<T: Element>(n: usize, values: impl Iterator<Item = T>) -> Result<Vec<T>> {
+    let mut out = crate::engine::pool::vec(n)?;
+    out.extend(values.take(n));
+    Ok(out)
 }
 
 /// A local array of `values` (in the logical order of `like`) shaped and
@@ -148,7 +150,7 @@ pub(crate) fn output_from_global_index<T: Element>(
     // The elements first, then the index lists (each as long as its axis
     // piece): both are checked allocations, so a piece too big for the
     // engine is `Err(OutOfMemory)`.
-    let mut values = Side::Engine.vec(size_of_shape(&shape)?)?;
+    let mut values = crate::engine::pool::vec(size_of_shape(&shape)?)?;
     let indices: Vec<Vec<usize>> = if shape.contains(&0) {
         vec![Vec::new(); shape.len()]
     } else {
