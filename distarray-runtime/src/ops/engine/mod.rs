@@ -3,7 +3,7 @@
 //! with numpy's C99 complex functions in [`complex_math`] and accurate real
 //! ones in [`real_math`]); [`dtypes`] says which types each ufunc takes.
 
-use std::any::Any;
+use std::any::{Any, TypeId};
 use std::borrow::Cow;
 
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
@@ -16,7 +16,7 @@ use crate::engine::kernel::{
 };
 use crate::engine::local::LocalArray;
 use dtypes::Ufunc;
-use scalar::{BinaryOp, CompareOp, Scalar, UnaryOp};
+use scalar::{BinaryLoop, BinaryOp, CompareOp, Scalar, UnaryLoop, UnaryOp};
 
 pub(crate) mod complex_math;
 pub(crate) mod dtypes;
@@ -152,14 +152,18 @@ fn same_type<A: Any, B: Any>(value: A) -> Result<B> {
         .ok_or_else(|| err!(DTypeMismatch, "an in-place ufunc would change the element type"))
 }
 
-/// A new local array shaped like `like`, its elements written by `write`
-/// straight into the new buffer (one pass, no temporary).
+/// A new local array shaped like `like`, its elements appended by `write` to
+/// an empty buffer with room for them (one pass, no fill beforehand, no
+/// temporary).
 fn new_piece<O: Element, T: Element>(
     like: &LocalArray<T>,
-    write: impl FnOnce(&mut [O]) -> Result<()>,
+    write: impl FnOnce(&mut Vec<O>) -> Result<()>,
 ) -> Result<LocalArray<O>> {
-    let mut values = Side::Engine.filled(like.len(), O::zero())?;
+    let mut values = Side::Engine.vec(like.len())?;
     write(&mut values)?;
+    if values.len() != like.len() {
+        bail!(InvalidShape, "a ufunc wrote {} of {} elements", values.len(), like.len());
+    }
     local_like(like, values)
 }
 
@@ -177,145 +181,400 @@ fn write_piece<O: Element>(out: &mut LocalArray<O>, write: impl FnOnce(&mut [O])
     Ok(())
 }
 
-/// `out[i] = f(x[i])`.
-fn map_into<T: Copy, O>(x: &[T], out: &mut [O], f: impl Fn(T) -> Result<O>) -> Result<()> {
-    for (o, &v) in out.iter_mut().zip(x) {
-        *o = f(v)?;
-    }
-    Ok(())
+/// `value` as `B`.
+///
+/// # Safety
+///
+/// `A` and `B` must be the same type.
+unsafe fn cast<A: Copy, B: Copy>(value: A) -> B {
+    // SAFETY: the caller guarantees `A` is `B`, so this copies a `B`.
+    unsafe { std::mem::transmute_copy(&value) }
 }
 
-/// `t[i] = f(t[i])`, for in-place ops (where `O` is `T`).
-fn map_in_place<T: Copy + Any, O: Any + Copy>(target: &mut [O], f: impl Fn(T) -> Result<O>) -> Result<()> {
-    for t in target.iter_mut() {
-        *t = f(same_type(*t)?)?;
+/// Whether `A` is `B` (folds to a constant once monomorphised).
+fn is<A: Any, B: Any>() -> bool {
+    TypeId::of::<A>() == TypeId::of::<B>()
+}
+
+/// Where a unary ufunc reads and writes.
+enum UnaryJob<'a, T, O> {
+    /// Appends `op(x[i])` to an empty buffer with room for them.
+    New(&'a [T], &'a mut Vec<O>),
+    /// `out[i] = op(x[i])`.
+    Into(&'a [T], &'a mut [O]),
+    /// `t[i] = op(t[i])` (where `O` is `T`).
+    InPlace(&'a mut [O]),
+}
+
+impl<T: Copy + Any, O: Copy + Any> UnaryJob<'_, T, O> {
+    /// Element by element, stopping at the first error.
+    fn run(self, f: impl Fn(T) -> Result<O>) -> Result<()> {
+        match self {
+            UnaryJob::New(x, values) => {
+                for &v in x {
+                    values.push(f(v)?);
+                }
+            }
+            UnaryJob::Into(x, out) => {
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = f(v)?;
+                }
+            }
+            UnaryJob::InPlace(target) => {
+                for t in target.iter_mut() {
+                    *t = f(same_type(*t)?)?;
+                }
+            }
+        }
+        Ok(())
     }
-    Ok(())
+
+    /// An infallible `f`, in loops over slices with nothing else in them (so
+    /// LLVM vectorises them where `f` allows).
+    fn run_plain(self, f: impl Fn(T) -> O + Copy) -> Result<()> {
+        match self {
+            UnaryJob::New(x, values) => values.extend(x.iter().map(|&v| f(v))),
+            UnaryJob::Into(x, out) => {
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = f(v);
+                }
+            }
+            UnaryJob::InPlace(target) if is::<O, T>() => {
+                for t in target.iter_mut() {
+                    // SAFETY: `O` is `T` (checked above).
+                    *t = f(unsafe { cast::<O, T>(*t) });
+                }
+            }
+            // A type mismatch, which the per-element path reports.
+            job @ UnaryJob::InPlace(_) => return job.run(|v| Ok(f(v))),
+        }
+        Ok(())
+    }
+}
+
+/// A [`UnaryJob`] whose op computes in `C`, to which `conv` converts.
+struct UnaryPlain<'a, T, O, Conv> {
+    job: UnaryJob<'a, T, O>,
+    conv: Conv,
+}
+
+impl<T: Copy + Any, C, O: Copy + Any, Conv: Fn(T) -> C + Copy> UnaryLoop<C, O> for UnaryPlain<'_, T, O, Conv> {
+    type Output = Result<()>;
+    fn run<F: Fn(C) -> O + Copy>(self, f: F) -> Result<()> {
+        let conv = self.conv;
+        self.job.run_plain(move |x| f(conv(x)))
+    }
+}
+
+/// `op` on the job's elements, converted to `C` by `conv`: one loop for this
+/// op where [`Scalar::fast_unary`] has it, else element by element.
+fn unary_in<T: Copy + Any, C: Scalar>(
+    op: UnaryOp,
+    job: UnaryJob<'_, T, C>,
+    conv: impl Fn(T) -> C + Copy,
+) -> Result<()> {
+    match C::fast_unary(op, UnaryPlain { job, conv }) {
+        Ok(done) => done,
+        Err(UnaryPlain { job, conv }) => job.run(|x| C::unary(op, conv(x))),
+    }
 }
 
 fn run_unary<T: Element, O: Element>(
     inputs: &mut KernelInputs<'_>,
-    f: impl Fn(UnaryOp, T) -> Result<O>,
+    apply: impl FnOnce(UnaryOp, UnaryJob<'_, T, O>) -> Result<()>,
 ) -> Result<KernelOutput> {
     let (args, mut arrays, _) = inputs.split();
     let UnaryCall { op, mode } = args.decode()?;
-    let f = |v| f(op, v);
     match mode {
         Mode::New => {
             let x = arrays.next_ref::<T>("x")?;
-            let result = new_piece(x, |out| map_into(&elements(x)?, out, f))?;
+            let result = new_piece(x, |values| apply(op, UnaryJob::New(&elements(x)?, values)))?;
             output_array(inputs, result)
         }
         Mode::Into => {
             let x = arrays.next_ref::<T>("x")?;
             let out = arrays.next_mut::<O>("out")?;
-            write_piece(out, |out| map_into(&elements(x)?, out, f))?;
+            write_piece(out, |out| {
+                let x = elements(x)?;
+                if x.len() != out.len() {
+                    bail!(InvalidShape, "{}: local pieces of {} and {} elements", op.name(), out.len(), x.len());
+                }
+                apply(op, UnaryJob::Into(&x, out))
+            })?;
             output_unit(())
         }
         Mode::InPlace => {
             let target = arrays.next_mut::<O>("x")?;
-            write_piece(target, |t| map_in_place(t, f))?;
+            write_piece(target, |t| apply(op, UnaryJob::InPlace(t)))?;
             output_unit(())
         }
     }
 }
 
-/// Writes `f` of the two operands into `out`: the first array operand's
-/// elements `a`, the second's `b` (or the scalar, on its side). In place, `a`
-/// is `None` and `out` holds the first operand.
-fn zip_into<T: Element, O: Any + Copy, Op: OpCode>(
-    call: &BinaryCall<T, Op>,
-    a: Option<&[T]>,
-    b: Option<&[T]>,
-    out: &mut [O],
-    f: &impl Fn(Op, T, T) -> Result<O>,
+/// The operands of a binary ufunc that makes a new array or writes `out`.
+enum Operands<'a, T> {
+    /// Two arrays' elements.
+    Arrays(&'a [T], &'a [T]),
+    /// `op(s, a[i])`.
+    ScalarFirst(T, &'a [T]),
+    /// `op(a[i], s)`.
+    ScalarSecond(&'a [T], T),
+}
+
+/// The second operand of an in-place binary ufunc.
+enum Rhs<'a, T> {
+    Array(&'a [T]),
+    Scalar(T),
+}
+
+/// Where a binary ufunc reads and writes.
+enum BinaryJob<'a, T, O> {
+    /// Appends the results to an empty buffer with room for them.
+    New(Operands<'a, T>, &'a mut Vec<O>),
+    /// Writes the results into `out`.
+    Into(Operands<'a, T>, &'a mut [O]),
+    /// `t[i] = op(t[i], rhs)` (where `O` is `T`).
+    InPlace(&'a mut [O], Rhs<'a, T>),
+}
+
+impl<T: Copy + Any, O: Copy + Any> BinaryJob<'_, T, O> {
+    /// Element by element, stopping at the first error.
+    fn run(self, f: impl Fn(T, T) -> Result<O>) -> Result<()> {
+        match self {
+            BinaryJob::New(operands, values) => match operands {
+                Operands::Arrays(a, b) => {
+                    for (&x, &y) in a.iter().zip(b) {
+                        values.push(f(x, y)?);
+                    }
+                }
+                Operands::ScalarFirst(s, a) => {
+                    for &y in a {
+                        values.push(f(s, y)?);
+                    }
+                }
+                Operands::ScalarSecond(a, s) => {
+                    for &x in a {
+                        values.push(f(x, s)?);
+                    }
+                }
+            },
+            BinaryJob::Into(operands, out) => match operands {
+                Operands::Arrays(a, b) => {
+                    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                        *o = f(x, y)?;
+                    }
+                }
+                Operands::ScalarFirst(s, a) => {
+                    for (o, &y) in out.iter_mut().zip(a) {
+                        *o = f(s, y)?;
+                    }
+                }
+                Operands::ScalarSecond(a, s) => {
+                    for (o, &x) in out.iter_mut().zip(a) {
+                        *o = f(x, s)?;
+                    }
+                }
+            },
+            BinaryJob::InPlace(target, rhs) => match rhs {
+                Rhs::Array(b) => {
+                    for (o, &y) in target.iter_mut().zip(b) {
+                        *o = f(same_type(*o)?, y)?;
+                    }
+                }
+                Rhs::Scalar(s) => {
+                    for o in target.iter_mut() {
+                        *o = f(same_type(*o)?, s)?;
+                    }
+                }
+            },
+        }
+        Ok(())
+    }
+
+    /// An infallible `f`, in loops over slices with nothing else in them (so
+    /// LLVM vectorises them where `f` allows).
+    fn run_plain(self, f: impl Fn(T, T) -> O + Copy) -> Result<()> {
+        match self {
+            BinaryJob::New(operands, values) => match operands {
+                Operands::Arrays(a, b) => values.extend(a.iter().zip(b).map(|(&x, &y)| f(x, y))),
+                Operands::ScalarFirst(s, a) => values.extend(a.iter().map(|&y| f(s, y))),
+                Operands::ScalarSecond(a, s) => values.extend(a.iter().map(|&x| f(x, s))),
+            },
+            BinaryJob::Into(operands, out) => match operands {
+                Operands::Arrays(a, b) => {
+                    for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                        *o = f(x, y);
+                    }
+                }
+                Operands::ScalarFirst(s, a) => {
+                    for (o, &y) in out.iter_mut().zip(a) {
+                        *o = f(s, y);
+                    }
+                }
+                Operands::ScalarSecond(a, s) => {
+                    for (o, &x) in out.iter_mut().zip(a) {
+                        *o = f(x, s);
+                    }
+                }
+            },
+            BinaryJob::InPlace(target, rhs) if is::<O, T>() => match rhs {
+                Rhs::Array(b) => {
+                    for (o, &y) in target.iter_mut().zip(b) {
+                        // SAFETY: `O` is `T` (checked above).
+                        *o = f(unsafe { cast::<O, T>(*o) }, y);
+                    }
+                }
+                Rhs::Scalar(s) => {
+                    for o in target.iter_mut() {
+                        // SAFETY: as above.
+                        *o = f(unsafe { cast::<O, T>(*o) }, s);
+                    }
+                }
+            },
+            // A type mismatch, which the per-element path reports.
+            job @ BinaryJob::InPlace(..) => return job.run(|x, y| Ok(f(x, y))),
+        }
+        Ok(())
+    }
+}
+
+/// A [`BinaryJob`] whose op computes in `C`, to which `conv` converts.
+struct BinaryPlain<'a, T, O, Conv> {
+    job: BinaryJob<'a, T, O>,
+    conv: Conv,
+}
+
+impl<T: Copy + Any, C, O: Copy + Any, Conv: Fn(T) -> C + Copy> BinaryLoop<C, O> for BinaryPlain<'_, T, O, Conv> {
+    type Output = Result<()>;
+    fn run<F: Fn(C, C) -> O + Copy>(self, f: F) -> Result<()> {
+        let conv = self.conv;
+        self.job.run_plain(move |x, y| f(conv(x), conv(y)))
+    }
+}
+
+/// `op` on the job's elements, converted to `C` by `conv`: one loop for this
+/// op where [`Scalar::fast_binary`] has it, else element by element.
+fn binary_in<T: Copy + Any, C: Scalar>(
+    op: BinaryOp,
+    job: BinaryJob<'_, T, C>,
+    conv: impl Fn(T) -> C + Copy,
 ) -> Result<()> {
-    let op = call.op;
-    if let Some(other) = b.filter(|b| b.len() != out.len()) {
-        bail!(InvalidShape, "{}: local pieces of {} and {} elements", op.name(), out.len(), other.len());
+    match C::fast_binary(op, BinaryPlain { job, conv }) {
+        Ok(done) => done,
+        Err(BinaryPlain { job, conv }) => job.run(|x, y| C::binary(op, conv(x), conv(y))),
     }
-    match (a, call.scalar, b) {
-        (Some(a), None, Some(b)) => {
-            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
-                *o = f(op, x, y)?;
-            }
+}
+
+/// The job of a binary call: the first array operand's elements `a`, the
+/// second's `b` (or the scalar, on its side); in place, `a` is `None` and
+/// `out` holds the first operand. Checks the pieces' lengths.
+fn binary_job<'a, T: Element, O, Op: OpCode>(
+    call: &BinaryCall<T, Op>,
+    a: Option<&'a [T]>,
+    b: Option<&'a [T]>,
+    out: Result<&'a mut [O], &'a mut Vec<O>>,
+) -> Result<BinaryJob<'a, T, O>> {
+    let name = call.op.name();
+    let len = match (&out, a) {
+        (Ok(out), _) => out.len(),
+        (Err(_), Some(a)) => a.len(),
+        (Err(_), None) => bail!(Protocol, "{name}: a new array needs its first operand"),
+    };
+    for other in [a, b].into_iter().flatten() {
+        if other.len() != len {
+            bail!(InvalidShape, "{name}: local pieces of {len} and {} elements", other.len());
         }
-        (Some(a), Some(s), _) if call.scalar_first => map_into(a, out, |y| f(op, s, y))?,
-        (Some(a), Some(s), _) => map_into(a, out, |x| f(op, x, s))?,
-        (None, None, Some(b)) => {
-            for (o, &y) in out.iter_mut().zip(b) {
-                *o = f(op, same_type(*o)?, y)?;
-            }
-        }
-        (None, Some(s), _) => map_in_place(out, |x| f(op, x, s))?,
-        (_, None, None) => bail!(Protocol, "{}: the second operand is missing", op.name()),
     }
-    Ok(())
+    let operands = match (a, call.scalar, b) {
+        (Some(a), None, Some(b)) => Operands::Arrays(a, b),
+        (Some(a), Some(s), _) if call.scalar_first => Operands::ScalarFirst(s, a),
+        (Some(a), Some(s), _) => Operands::ScalarSecond(a, s),
+        (None, _, _) => {
+            let rhs = match (call.scalar, b) {
+                (Some(s), _) => Rhs::Scalar(s),
+                (None, Some(b)) => Rhs::Array(b),
+                (None, None) => bail!(Protocol, "{name}: the second operand is missing"),
+            };
+            return match out {
+                Ok(target) => Ok(BinaryJob::InPlace(target, rhs)),
+                Err(_) => bail!(Protocol, "{name}: an in-place call without its target"),
+            };
+        }
+        (Some(_), None, None) => bail!(Protocol, "{name}: the second operand is missing"),
+    };
+    Ok(match out {
+        Ok(out) => BinaryJob::Into(operands, out),
+        Err(values) => BinaryJob::New(operands, values),
+    })
 }
 
 fn run_binary<T: Element, O: Element, Op: OpCode>(
     inputs: &mut KernelInputs<'_>,
-    f: impl Fn(Op, T, T) -> Result<O>,
+    apply: impl Fn(Op, BinaryJob<'_, T, O>) -> Result<()>,
 ) -> Result<KernelOutput> {
     let (args, mut arrays, _) = inputs.split();
     let call: BinaryCall<T, Op> = args.decode()?;
+    let op = call.op;
     match call.mode {
         Mode::New | Mode::Into => {
             let a = arrays.next_ref::<T>("x1")?;
             let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
             let (a_elements, b) = (elements(a)?, b.map(elements).transpose()?);
-            let write = |out: &mut [O]| zip_into(&call, Some(&a_elements), b.as_deref(), out, &f);
+            let (a_slice, b_slice) = (Some(&*a_elements), b.as_deref());
             if call.mode == Mode::New {
-                let result = new_piece(a, write)?;
+                let result = new_piece(a, |values| apply(op, binary_job(&call, a_slice, b_slice, Err(values))?))?;
                 return output_array(inputs, result);
             }
-            write_piece(arrays.next_mut::<O>("out")?, write)?;
+            write_piece(arrays.next_mut::<O>("out")?, |out| apply(op, binary_job(&call, a_slice, b_slice, Ok(out))?))?;
             output_unit(())
         }
         Mode::InPlace => {
             let target = arrays.next_mut::<O>("x1")?;
             let b = if call.scalar.is_none() { Some(arrays.next_ref::<T>("x2")?) } else { None };
             let b = b.map(elements).transpose()?;
-            write_piece(target, |out| zip_into(&call, None, b.as_deref(), out, &f))?;
+            write_piece(target, |out| apply(op, binary_job(&call, None, b.as_deref(), Ok(out))?))?;
             output_unit(())
         }
     }
 }
 
 fn unary_same<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_unary::<T, T>(inputs, T::unary)
+    run_unary::<T, T>(inputs, |op, job| unary_in(op, job, |x| x))
 }
 
 fn unary_promoted<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_unary::<T, T::Promoted>(inputs, |op, x| Scalar::unary(op, x.promote()))
+    run_unary::<T, T::Promoted>(inputs, |op, job| unary_in(op, job, T::promote))
 }
 
 fn unary_float<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_unary::<T, T::Float>(inputs, |op, x| Scalar::unary(op, x.to_float()))
+    run_unary::<T, T::Float>(inputs, |op, job| unary_in(op, job, T::to_float))
 }
 
 fn unary_magnitude<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_unary::<T, T::Magnitude>(inputs, |_, x| Ok(x.magnitude()))
+    run_unary::<T, T::Magnitude>(inputs, |_, job| job.run_plain(T::magnitude))
 }
 
 fn binary_same<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_binary::<T, T, BinaryOp>(inputs, T::binary)
+    run_binary::<T, T, BinaryOp>(inputs, |op, job| binary_in(op, job, |x| x))
 }
 
 fn binary_promoted<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_binary::<T, T::Promoted, BinaryOp>(inputs, |op, a, b| Scalar::binary(op, a.promote(), b.promote()))
+    run_binary::<T, T::Promoted, BinaryOp>(inputs, |op, job| binary_in(op, job, T::promote))
 }
 
 fn binary_float<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_binary::<T, T::Float, BinaryOp>(inputs, |op, a, b| Scalar::binary(op, a.to_float(), b.to_float()))
+    run_binary::<T, T::Float, BinaryOp>(inputs, |op, job| binary_in(op, job, T::to_float))
 }
 
 fn binary_quotient<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_binary::<T, T::Quotient, BinaryOp>(inputs, |op, a, b| Scalar::binary(op, a.to_quotient(), b.to_quotient()))
+    run_binary::<T, T::Quotient, BinaryOp>(inputs, |op, job| binary_in(op, job, T::to_quotient))
 }
 
 fn compare<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_binary::<T, bool, CompareOp>(inputs, |op, a, b| Ok(T::compare(op, a, b)))
+    run_binary::<T, bool, CompareOp>(inputs, |op, job| match T::fast_compare(op, BinaryPlain { job, conv: |x| x }) {
+        Ok(done) => done,
+        Err(BinaryPlain { job, .. }) => job.run(|x, y| Ok(T::compare(op, x, y))),
+    })
 }
 
 register_internal!(UNARY_SAME, unary_same);
@@ -327,3 +586,265 @@ register_internal!(BINARY_PROMOTED, binary_promoted);
 register_internal!(BINARY_FLOAT, binary_float);
 register_internal!(BINARY_QUOTIENT, binary_quotient);
 register_internal!(COMPARE, compare);
+
+#[cfg(test)]
+mod tests {
+    use std::fmt::Debug;
+
+    use num_complex::Complex;
+
+    use super::*;
+
+    /// An element type's edge values, and its bits (to compare NaNs and
+    /// signed zeros exactly).
+    trait Edges: Scalar + Debug {
+        fn edges() -> Vec<Self>;
+        fn bits(self) -> u128;
+    }
+
+    impl Edges for bool {
+        fn edges() -> Vec<bool> {
+            vec![false, true]
+        }
+        fn bits(self) -> u128 {
+            self.into()
+        }
+    }
+
+    macro_rules! int_edges {
+        ($($t:ty),*) => {$(
+            impl Edges for $t {
+                fn edges() -> Vec<$t> {
+                    let minus_one = (0 as $t).wrapping_sub(1);
+                    vec![0, 1, 2, 3, 100, minus_one, <$t>::MIN, <$t>::MIN.wrapping_add(1), <$t>::MAX, <$t>::MAX - 1]
+                }
+                #[allow(clippy::cast_lossless, clippy::unnecessary_cast)]
+                fn bits(self) -> u128 {
+                    self as u128
+                }
+            }
+        )*};
+    }
+    int_edges!(i8, u8, i16, u16, i32, u32, i64, u64);
+
+    macro_rules! float_edges {
+        ($($t:ty),*) => {$(
+            impl Edges for $t {
+                fn edges() -> Vec<$t> {
+                    vec![
+                        0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, <$t>::NAN, -<$t>::NAN, <$t>::INFINITY,
+                        <$t>::NEG_INFINITY, <$t>::MAX, <$t>::MIN, <$t>::MIN_POSITIVE, <$t>::from_bits(1),
+                    ]
+                }
+                fn bits(self) -> u128 {
+                    self.to_bits().into()
+                }
+            }
+        )*};
+    }
+    float_edges!(f32, f64);
+
+    macro_rules! complex_edges {
+        ($($f:ty),*) => {$(
+            impl Edges for Complex<$f> {
+                fn edges() -> Vec<Complex<$f>> {
+                    let parts = [0.0, -0.0, 1.0, -1.5, <$f>::NAN, <$f>::INFINITY, <$f>::NEG_INFINITY, <$f>::MAX];
+                    parts.iter().flat_map(|&re| parts.iter().map(move |&im| Complex::new(re, im))).collect()
+                }
+                fn bits(self) -> u128 {
+                    (u128::from(self.re.to_bits()) << 64) | u128::from(self.im.to_bits())
+                }
+            }
+        )*};
+    }
+    complex_edges!(f32, f64);
+
+    const UNARY: [UnaryOp; 26] = {
+        use UnaryOp::*;
+        [
+            Negative, Sign, Invert, Conjugate, Reciprocal, Square, Rint, Sqrt, Exp, Expm1, Log, Log10, Log1p, Sin, Cos,
+            Tan, Arcsin, Arccos, Arctan, Sinh, Cosh, Tanh, Arcsinh, Arccosh, Arctanh, Absolute,
+        ]
+    };
+    const BINARY: [BinaryOp; 15] = {
+        use BinaryOp::*;
+        [
+            Add,
+            Subtract,
+            Multiply,
+            TrueDivide,
+            FloorDivide,
+            Remainder,
+            Fmod,
+            Power,
+            Arctan2,
+            Hypot,
+            BitwiseAnd,
+            BitwiseOr,
+            BitwiseXor,
+            LeftShift,
+            RightShift,
+        ]
+    };
+    const COMPARE: [CompareOp; 6] = {
+        use CompareOp::*;
+        [Less, LessEqual, Equal, NotEqual, Greater, GreaterEqual]
+    };
+
+    /// The edge values with an odd length.
+    fn odd<T: Clone>(mut values: Vec<T>) -> Vec<T> {
+        if values.len() % 2 == 0 {
+            values.push(values[0].clone());
+        }
+        values
+    }
+
+    /// Every pair of edge values, as two operand slices of odd length.
+    fn pairs<T: Edges>() -> (Vec<T>, Vec<T>) {
+        let edges = T::edges();
+        let (a, b) = edges.iter().flat_map(|&x| edges.iter().map(move |&y| (x, y))).unzip();
+        (odd(a), odd(b))
+    }
+
+    fn assert_same<O: Edges>(got: &[O], expected: impl IntoIterator<Item = O>, what: &dyn Fn() -> String) {
+        let expected: Vec<O> = expected.into_iter().collect();
+        assert_eq!(got.len(), expected.len(), "{}: length", what());
+        for (i, (&g, &e)) in got.iter().zip(&expected).enumerate() {
+            assert_eq!(g.bits(), e.bits(), "{}: element {i}, {g:?} where the reference gives {e:?}", what());
+        }
+    }
+
+    /// Runs the fast path of `op` on `job`, if it has one.
+    fn fast_unary<T: Copy + Any, C: Scalar>(op: UnaryOp, job: UnaryJob<'_, T, C>, conv: fn(T) -> C) -> bool {
+        match C::fast_unary(op, UnaryPlain { job, conv }) {
+            Ok(done) => done.map(|()| true).unwrap(),
+            Err(_) => false,
+        }
+    }
+
+    fn fast_binary<T: Copy + Any, C: Scalar>(op: BinaryOp, job: BinaryJob<'_, T, C>, conv: fn(T) -> C) -> bool {
+        match C::fast_binary(op, BinaryPlain { job, conv }) {
+            Ok(done) => done.map(|()| true).unwrap(),
+            Err(_) => false,
+        }
+    }
+
+    /// Each unary op with a fast path, in every mode, against [`Scalar::unary`]
+    /// of the converted values; gives how many ops have one.
+    fn check_unary<T: Edges + Any, C: Edges + Any>(conv: fn(T) -> C) -> usize {
+        let x = odd(T::edges());
+        let mut fast = 0;
+        for op in UNARY {
+            let expected = || x.iter().map(|&v| C::unary(op, conv(v)).unwrap());
+            let what = |mode: &'static str| move || format!("{op:?} of {} in {}, {mode}", T::DTYPE, C::DTYPE);
+            let mut values = Vec::with_capacity(x.len());
+            if !fast_unary(op, UnaryJob::New(&x, &mut values), conv) {
+                continue;
+            }
+            fast += 1;
+            assert_same(&values, expected(), &what("new"));
+            let mut out = vec![C::zero(); x.len()];
+            assert!(fast_unary(op, UnaryJob::Into(&x, &mut out), conv));
+            assert_same(&out, expected(), &what("out"));
+            if is::<T, C>() {
+                let mut target: Vec<C> = x.iter().map(|&v| conv(v)).collect();
+                assert!(fast_unary(op, UnaryJob::<C, C>::InPlace(&mut target), |v| v));
+                assert_same(&target, expected(), &what("in place"));
+            }
+        }
+        fast
+    }
+
+    /// [`check_unary`] for binary ops, on every pair of edge values and with
+    /// every edge value as the scalar operand, on either side.
+    fn check_binary<T: Edges + Any, C: Edges + Any>(conv: fn(T) -> C) -> usize {
+        let (a, b) = pairs::<T>();
+        let mut fast = 0;
+        for op in BINARY {
+            let f = |x: T, y: T| C::binary(op, conv(x), conv(y)).unwrap();
+            let what = |mode: &'static str| move || format!("{op:?} of {} in {}, {mode}", T::DTYPE, C::DTYPE);
+            let mut values = Vec::with_capacity(a.len());
+            if !fast_binary(op, BinaryJob::New(Operands::Arrays(&a, &b), &mut values), conv) {
+                continue;
+            }
+            fast += 1;
+            let both = || a.iter().zip(&b).map(|(&x, &y)| f(x, y));
+            assert_same(&values, both(), &what("new"));
+            let mut out = vec![C::zero(); a.len()];
+            assert!(fast_binary(op, BinaryJob::Into(Operands::Arrays(&a, &b), &mut out), conv));
+            assert_same(&out, both(), &what("out"));
+            if is::<T, C>() {
+                let mut target: Vec<C> = a.iter().map(|&v| conv(v)).collect();
+                let b: Vec<C> = b.iter().map(|&v| conv(v)).collect();
+                assert!(fast_binary(op, BinaryJob::InPlace(&mut target, Rhs::Array(&b)), |v| v));
+                assert_same(&target, both(), &what("in place"));
+            }
+            for &s in &T::edges() {
+                let mut values = Vec::with_capacity(a.len());
+                assert!(fast_binary(op, BinaryJob::New(Operands::ScalarFirst(s, &a), &mut values), conv));
+                assert_same(&values, a.iter().map(|&y| f(s, y)), &what("scalar first"));
+                let mut out = vec![C::zero(); a.len()];
+                assert!(fast_binary(op, BinaryJob::Into(Operands::ScalarSecond(&a, s), &mut out), conv));
+                assert_same(&out, a.iter().map(|&x| f(x, s)), &what("scalar second"));
+                if is::<T, C>() {
+                    let mut target: Vec<C> = a.iter().map(|&v| conv(v)).collect();
+                    assert!(fast_binary(op, BinaryJob::InPlace(&mut target, Rhs::Scalar(conv(s))), |v| v));
+                    assert_same(&target, a.iter().map(|&x| f(x, s)), &what("in place, scalar"));
+                }
+            }
+        }
+        fast
+    }
+
+    /// [`check_binary`] for comparisons.
+    fn check_compare<T: Edges + Any>() -> usize {
+        let (a, b) = pairs::<T>();
+        let mut fast = 0;
+        for op in COMPARE {
+            let mut values = Vec::with_capacity(a.len());
+            let job = BinaryJob::New(Operands::Arrays(&a, &b), &mut values);
+            match T::fast_compare(op, BinaryPlain { job, conv: |x| x }) {
+                Ok(done) => done.unwrap(),
+                Err(_) => continue,
+            }
+            fast += 1;
+            let expected = a.iter().zip(&b).map(|(&x, &y)| T::compare(op, x, y));
+            assert_same(&values, expected, &|| format!("{op:?} of {}", T::DTYPE));
+        }
+        fast
+    }
+
+    /// The per-op loops give the per-element path's values bit for bit, and
+    /// the ops expected to have one do.
+    #[test]
+    fn fast_paths_match_the_reference() {
+        fn id<T>(x: T) -> T {
+            x
+        }
+        assert_eq!((check_unary::<bool, bool>(id), check_binary::<bool, bool>(id), check_compare::<bool>()), (2, 5, 6));
+        macro_rules! ints {
+            ($($t:ty),*) => {$(
+                assert_eq!((check_unary::<$t, $t>(id), check_binary::<$t, $t>(id), check_compare::<$t>()), (6, 6, 6));
+                assert_eq!(check_binary::<$t, f64>(<$t>::to_quotient), 4, "true_divide of {}", stringify!($t));
+                assert_eq!(check_unary::<$t, <$t as Ufunc>::Float>(<$t>::to_float), 7);
+            )*};
+        }
+        ints!(i8, u8, i16, u16, i32, u32, i64, u64);
+        for counts in [
+            (check_unary::<f32, f32>(id), check_binary::<f32, f32>(id), check_compare::<f32>()),
+            (check_unary::<f64, f64>(id), check_binary::<f64, f64>(id), check_compare::<f64>()),
+        ] {
+            assert_eq!(counts, (7, 4, 6));
+        }
+        assert_eq!(check_binary::<bool, i8>(bool::promote), 6);
+        assert_eq!(check_binary::<bool, f64>(bool::to_quotient), 4);
+        assert_eq!(check_unary::<bool, f32>(bool::to_float), 7);
+        for counts in [
+            (check_unary::<Complex<f32>, Complex<f32>>(id), check_binary::<Complex<f32>, Complex<f32>>(id)),
+            (check_unary::<Complex<f64>, Complex<f64>>(id), check_binary::<Complex<f64>, Complex<f64>>(id)),
+        ] {
+            assert_eq!(counts, (2, 2));
+        }
+        assert_eq!(check_compare::<Complex<f64>>(), 0);
+    }
+}

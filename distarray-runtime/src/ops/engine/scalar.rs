@@ -179,6 +179,21 @@ impl CompareOp {
     }
 }
 
+/// A loop over one operand that takes the op as a function, so that each op
+/// gets its own copy of the loop (which LLVM can then vectorise).
+#[doc(hidden)]
+pub trait UnaryLoop<C, R> {
+    type Output;
+    fn run<F: Fn(C) -> R + Copy>(self, f: F) -> Self::Output;
+}
+
+/// [`UnaryLoop`] for two operands.
+#[doc(hidden)]
+pub trait BinaryLoop<C, R> {
+    type Output;
+    fn run<F: Fn(C, C) -> R + Copy>(self, f: F) -> Self::Output;
+}
+
 /// What one element type does under each ufunc, numpy's way.
 ///
 /// Public only to appear in bounds of [`Ufunc`](super::dtypes::Ufunc); this module is
@@ -193,6 +208,44 @@ pub trait Scalar: Element {
     /// `op(a, b)` for a comparison.
     #[doc(hidden)]
     fn compare(op: CompareOp, a: Self, b: Self) -> bool;
+
+    /// Runs `l` with `op` as a plain expression, for the ops that cannot fail
+    /// and are one (the same values as [`unary`](Scalar::unary)); gives `l`
+    /// back for the others, which go element by element.
+    #[doc(hidden)]
+    fn fast_unary<L: UnaryLoop<Self, Self>>(op: UnaryOp, l: L) -> std::result::Result<L::Output, L> {
+        let _ = op;
+        Err(l)
+    }
+    /// [`fast_unary`](Scalar::fast_unary) for [`binary`](Scalar::binary).
+    #[doc(hidden)]
+    fn fast_binary<L: BinaryLoop<Self, Self>>(op: BinaryOp, l: L) -> std::result::Result<L::Output, L> {
+        let _ = op;
+        Err(l)
+    }
+    /// [`fast_unary`](Scalar::fast_unary) for [`compare`](Scalar::compare).
+    #[doc(hidden)]
+    fn fast_compare<L: BinaryLoop<Self, bool>>(op: CompareOp, l: L) -> std::result::Result<L::Output, L> {
+        let _ = op;
+        Err(l)
+    }
+}
+
+/// The comparisons of ordered types, one loop each (as [`CompareOp::of`]).
+macro_rules! ordered_compare {
+    ($t:ty) => {
+        fn fast_compare<L: BinaryLoop<$t, bool>>(op: CompareOp, l: L) -> std::result::Result<L::Output, L> {
+            use CompareOp::*;
+            Ok(match op {
+                Less => l.run(|a, b| a < b),
+                LessEqual => l.run(|a, b| a <= b),
+                Equal => l.run(|a, b| a == b),
+                NotEqual => l.run(|a, b| a != b),
+                Greater => l.run(|a, b| a > b),
+                GreaterEqual => l.run(|a, b| a >= b),
+            })
+        }
+    };
 }
 
 fn unsupported<T: Element, R>(name: &str) -> Result<R> {
@@ -221,6 +274,25 @@ impl Scalar for bool {
     fn compare(op: CompareOp, a: bool, b: bool) -> bool {
         op.of(a, b)
     }
+
+    fn fast_unary<L: UnaryLoop<bool, bool>>(op: UnaryOp, l: L) -> std::result::Result<L::Output, L> {
+        Ok(match op {
+            UnaryOp::Invert => l.run(|x: bool| !x),
+            UnaryOp::Absolute => l.run(|x| x),
+            _ => return Err(l),
+        })
+    }
+
+    fn fast_binary<L: BinaryLoop<bool, bool>>(op: BinaryOp, l: L) -> std::result::Result<L::Output, L> {
+        Ok(match op {
+            BinaryOp::Add | BinaryOp::BitwiseOr => l.run(|a: bool, b: bool| a | b),
+            BinaryOp::Multiply | BinaryOp::BitwiseAnd => l.run(|a: bool, b: bool| a & b),
+            BinaryOp::BitwiseXor => l.run(|a: bool, b: bool| a ^ b),
+            _ => return Err(l),
+        })
+    }
+
+    ordered_compare!(bool);
 }
 
 /// Integer semantics shared by signed and unsigned types.
@@ -320,6 +392,37 @@ macro_rules! integer_scalar {
             fn compare(op: CompareOp, a: $t, b: $t) -> bool {
                 op.of(a, b)
             }
+
+            #[allow(unused_comparisons)]
+            fn fast_unary<L: UnaryLoop<$t, $t>>(op: UnaryOp, l: L) -> std::result::Result<L::Output, L> {
+                Ok(match op {
+                    UnaryOp::Negative => l.run(|x: $t| x.wrapping_neg()),
+                    UnaryOp::Sign => l.run(|x: $t| match (x == 0, x < 0) {
+                        (true, _) => 0,
+                        (false, false) => 1,
+                        (false, true) => (0 as $t).wrapping_sub(1),
+                    }),
+                    UnaryOp::Invert => l.run(|x: $t| !x),
+                    UnaryOp::Conjugate => l.run(|x| x),
+                    UnaryOp::Absolute => l.run(|x: $t| if x < 0 { x.wrapping_neg() } else { x }),
+                    UnaryOp::Square => l.run(|x: $t| x.wrapping_mul(x)),
+                    _ => return Err(l),
+                })
+            }
+
+            fn fast_binary<L: BinaryLoop<$t, $t>>(op: BinaryOp, l: L) -> std::result::Result<L::Output, L> {
+                Ok(match op {
+                    BinaryOp::Add => l.run(|a: $t, b: $t| a.wrapping_add(b)),
+                    BinaryOp::Subtract => l.run(|a: $t, b: $t| a.wrapping_sub(b)),
+                    BinaryOp::Multiply => l.run(|a: $t, b: $t| a.wrapping_mul(b)),
+                    BinaryOp::BitwiseAnd => l.run(|a: $t, b: $t| a & b),
+                    BinaryOp::BitwiseOr => l.run(|a: $t, b: $t| a | b),
+                    BinaryOp::BitwiseXor => l.run(|a: $t, b: $t| a ^ b),
+                    _ => return Err(l),
+                })
+            }
+
+            ordered_compare!($t);
         }
     )*};
 }
@@ -387,6 +490,33 @@ macro_rules! float_scalar {
             fn compare(op: CompareOp, a: $t, b: $t) -> bool {
                 op.of(a, b)
             }
+
+            fn fast_unary<L: UnaryLoop<$t, $t>>(op: UnaryOp, l: L) -> std::result::Result<L::Output, L> {
+                use UnaryOp::*;
+                Ok(match op {
+                    Negative => l.run(|x: $t| -x),
+                    Sign => l.run(|x: $t| if x > 0.0 { 1.0 } else if x < 0.0 { -1.0 } else if x == 0.0 { 0.0 } else { x }),
+                    Conjugate => l.run(|x| x),
+                    Absolute => l.run(|x: $t| x.abs()),
+                    Reciprocal => l.run(|x: $t| 1.0 / x),
+                    Square => l.run(|x: $t| x * x),
+                    Sqrt => l.run(|x: $t| x.sqrt()),
+                    _ => return Err(l),
+                })
+            }
+
+            fn fast_binary<L: BinaryLoop<$t, $t>>(op: BinaryOp, l: L) -> std::result::Result<L::Output, L> {
+                use BinaryOp::*;
+                Ok(match op {
+                    Add => l.run(|a: $t, b: $t| a + b),
+                    Subtract => l.run(|a: $t, b: $t| a - b),
+                    Multiply => l.run(|a: $t, b: $t| a * b),
+                    TrueDivide => l.run(|a: $t, b: $t| a / b),
+                    _ => return Err(l),
+                })
+            }
+
+            ordered_compare!($t);
         }
 
         impl FloatDivmod for $t {
@@ -505,6 +635,22 @@ macro_rules! complex_scalar {
                     Equal => ar == br && ai == bi,
                     NotEqual => ar != br || ai != bi,
                 }
+            }
+
+            fn fast_unary<L: UnaryLoop<Complex<$f>, Complex<$f>>>(op: UnaryOp, l: L) -> std::result::Result<L::Output, L> {
+                Ok(match op {
+                    UnaryOp::Negative => l.run(|z: Complex<$f>| -z),
+                    UnaryOp::Conjugate => l.run(|z: Complex<$f>| z.conj()),
+                    _ => return Err(l),
+                })
+            }
+
+            fn fast_binary<L: BinaryLoop<Complex<$f>, Complex<$f>>>(op: BinaryOp, l: L) -> std::result::Result<L::Output, L> {
+                Ok(match op {
+                    BinaryOp::Add => l.run(|a: Complex<$f>, b: Complex<$f>| a + b),
+                    BinaryOp::Subtract => l.run(|a: Complex<$f>, b: Complex<$f>| a - b),
+                    _ => return Err(l),
+                })
             }
         }
     )*};
