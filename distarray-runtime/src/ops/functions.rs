@@ -13,8 +13,9 @@
 //! Binary ufuncs take two arrays or an array and a scalar, either way round:
 //! `add(&a, &b)`, `add(&a, 2.0)`, `add(2.0, &a)` (see [`Operands`]); the
 //! in-place forms take an array or a scalar as second operand ([`Operand`]).
-//! The [`std::ops`] operators on `&DistArray` call these functions (`&a + &b`,
-//! `2.0 * &a`, `a += &b`, ...).
+//! The [`std::ops`] operators call these functions (`&a + &b`, `2.0 * &a`,
+//! `a += &b`, ...); given an array by value they compute in place into it
+//! where the result type allows (`&a * &b + &c`, `2.0 * a`).
 //!
 //! # Element types
 //! A ufunc exists for exactly the element types numpy defines it for, which
@@ -70,7 +71,7 @@
 //! multiply_inplace(&mut c, &b)?;                             // no new array
 //! assert_eq!(c.toarray()?, array![6i64, 6, 12, 6, 20].into_dyn());
 //! assert_eq!(floor_divide(&a, 0).unwrap_err().kind(), ErrorKind::Arithmetic);
-//! let d = &(&a * 2) - &b;                                   // operators on references
+//! let d = &a * 2 - &b;                                      // `&a * 2` then takes the result
 //! assert_eq!(d.toarray()?, array![-16i64, -6, -3, 13, 14].into_dyn());
 //! # Ok::<(), distarray::Error>(())
 //! ```

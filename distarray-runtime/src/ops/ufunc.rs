@@ -8,7 +8,12 @@
 //! on some values (integer division by zero, ...) first computes, then the
 //! engines agree over their communicator before anyone writes, so a failure
 //! leaves every piece of the destination unchanged.
+//!
+//! An operator given an array by value ([`binary_owned`]) computes in place
+//! into it instead of into a new array, where that gives the same result; a
+//! failure then drops the array, so nothing is kept to undo it.
 
+use std::any::Any;
 use std::borrow::Cow;
 
 use super::engine::dtypes::Ufunc;
@@ -175,4 +180,86 @@ pub(crate) fn binary_inplace<T: Ufunc, Op: OpCode>(
     // redistributed.
     let (call, _, _copy) = binary_call(family, op, Mode::InPlace, Operand::Array(x1), x2)?;
     call.run_unit()
+}
+
+/// An operand of an operator: borrowed, or owned by the operator, which may
+/// then write the result into its pieces.
+pub(crate) enum Arg<'a, T: Element> {
+    Borrowed(Operand<'a, T>),
+    Owned(DistArray<T>),
+}
+
+impl<T: Element> Arg<'_, T> {
+    fn operand(&self) -> Operand<'_, T> {
+        match self {
+            Arg::Borrowed(operand) => *operand,
+            Arg::Owned(array) => Operand::Array(array),
+        }
+    }
+}
+
+/// `value` as the type `B` it is (the caller has checked that `A` is `B`).
+fn same_type<A: Any, B: Any>(value: A) -> Result<B> {
+    let mut slot = Some(value);
+    match (&mut slot as &mut dyn Any).downcast_mut::<Option<B>>().and_then(Option::take) {
+        Some(value) => Ok(value),
+        None => bail!(DTypeMismatch, "an operand's buffer cannot hold a result of another element type"),
+    }
+}
+
+/// `op(x1, x2)` for an operator that owns at least one operand: the result is
+/// computed in place into an owned operand's pieces, which become the result,
+/// when that gives what [`binary`] gives:
+///
+/// - the result has the operands' element type `T`;
+/// - an owned `x1` always can (in place keeps `x1`'s layout, which is the
+///   result's; a differently distributed `x2` is read through a temporary
+///   copy, as `binary` does);
+/// - an owned `x2` only if `commutes` (the engines write in place into the
+///   first operand, so it becomes `op(x2, x1)`) and its layout is `x1`'s (the
+///   result's).
+///
+/// Otherwise, a new array as [`binary`], the owned operands then dropped.
+/// Errors are `binary`'s, an owned operand being dropped with them.
+pub(crate) fn binary_owned<T: Ufunc, O: Element, Op: OpCode>(
+    family: Family,
+    op: Op,
+    commutes: bool,
+    x1: Arg<'_, T>,
+    x2: Arg<'_, T>,
+) -> Result<DistArray<O>> {
+    let same = O::DTYPE == T::DTYPE;
+    let x1 = match x1 {
+        Arg::Owned(a) if same => return reuse(family, op, a, x2.operand()),
+        x1 => x1,
+    };
+    let x2 = match x2 {
+        Arg::Owned(b) if same && commutes && lays_out_as(&b, x1.operand()) => {
+            return reuse(family, op, b, x1.operand())
+        }
+        x2 => x2,
+    };
+    binary(family, op, x1.operand(), x2.operand())
+}
+
+/// Whether `array` has the layout `other` gives a result.
+fn lays_out_as<T: Element>(array: &DistArray<T>, other: Operand<'_, T>) -> bool {
+    match other {
+        Operand::Array(other) => array.distribution().is_compatible(other.distribution()),
+        Operand::Scalar(_) => true,
+    }
+}
+
+/// `x1 = op(x1, x2)`, `x1` then returned as the result.
+fn reuse<T: Ufunc, O: Element, Op: OpCode>(
+    family: Family,
+    op: Op,
+    x1: DistArray<T>,
+    x2: Operand<'_, T>,
+) -> Result<DistArray<O>> {
+    let (call, _, _copy) = binary_call(family, op, Mode::InPlace, Operand::Array(&x1), x2)?;
+    // Nothing to undo on failure: `x1` is dropped with the error. (An
+    // infallible op is pipelined and keeps no copy anyway.)
+    call.without_undo().run_unit()?;
+    same_type(x1)
 }
