@@ -159,7 +159,8 @@ fn new_piece<O: Element, T: Element>(
     like: &LocalArray<T>,
     write: impl FnOnce(&mut Vec<O>) -> Result<()>,
 ) -> Result<LocalArray<O>> {
-    let mut values = Side::Engine.vec(like.len())?;
+    // A pooled buffer when one fits: already mapped, no page faults.
+    let mut values = crate::engine::pool::vec(like.len())?;
     write(&mut values)?;
     if values.len() != like.len() {
         bail!(InvalidShape, "a ufunc wrote {} of {} elements", values.len(), like.len());
