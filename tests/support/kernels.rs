@@ -39,6 +39,26 @@ pub fn global_sum(a: &LocalArray<f64>, engine: &EngineCtx) -> f64 {
     all.iter().sum()
 }
 
+/// Bytes rank `i` of `n` sends to rank `j` by `all_to_all_v_bytes`: odd
+/// counts, none between some pairs, none at all from the last rank.
+pub fn v_count(i: usize, j: usize, n: usize) -> usize {
+    if i == n - 1 {
+        0
+    } else {
+        (i + j) % 3 * (2 * i + 1)
+    }
+}
+
+/// One `all_to_all_v_bytes` of `v_count` bytes of value `10 * i + j` from
+/// rank `i` to rank `j`: what this engine got, and the count from each rank.
+#[local]
+pub fn all_to_all_v(engine: &EngineCtx) -> (Vec<u8>, Vec<usize>) {
+    let (me, n) = (engine.rank(), engine.size());
+    let counts: Vec<usize> = (0..n).map(|j| v_count(me, j, n)).collect();
+    let send = (0..n).flat_map(|j| std::iter::repeat((10 * me + j) as u8).take(counts[j])).collect();
+    engine.comm().all_to_all_v_bytes(send, &counts).expect("all_to_all_v_bytes")
+}
+
 /// Adds `b` to `a` in place, scaled, mixing shared and mutable arrays.
 #[local]
 pub fn add_scaled(a: &mut LocalArray<f64>, b: &LocalArray<f64>, factor: f64) {
@@ -185,6 +205,13 @@ pub fn check_kernels(ctx: &Context) -> Result<()> {
 
     // Kernels without arrays run on the context's engines.
     assert_eq!(whoami(ctx)?, (0..n).map(|r| (r, n)).collect::<Vec<_>>());
+
+    // The one-buffer all-to-all: each rank's part in rank order, with its count.
+    for (me, (bytes, counts)) in all_to_all_v(ctx)?.into_iter().enumerate() {
+        let want: Vec<usize> = (0..n).map(|i| v_count(i, me, n)).collect();
+        let data: Vec<u8> = (0..n).flat_map(|i| std::iter::repeat((10 * i + me) as u8).take(want[i])).collect();
+        assert_eq!((bytes, counts), (data, want), "all_to_all_v_bytes on rank {me}");
+    }
 
     // apply on chosen targets: one result per target, in target order.
     let x = ctx.fromarray(&sample((6, 4), 0.0), None)?;

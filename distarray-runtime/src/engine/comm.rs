@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Serialize};
 
+use crate::core::alloc::Side;
 use crate::core::error::{err, Result};
 use crate::protocol::{decode, encode};
 
@@ -24,6 +25,33 @@ pub trait Comm: Send {
     /// Sends `send[j]` to rank `j` and returns what each rank sent to this one,
     /// in rank order. `send` must have one buffer per rank.
     fn all_to_all_bytes(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>>;
+
+    /// [`all_to_all_bytes`](Self::all_to_all_bytes) on one buffer each way:
+    /// sends the `send_counts[j]` bytes of `send` after those of ranks below
+    /// `j` to rank `j`, and returns what every rank sent to this one,
+    /// concatenated in rank order, with the count from each. `send_counts`
+    /// has one count per rank and sums to `send.len()`. `send` is taken by
+    /// value so that an abandoned collective (see [`abort`](Self::abort))
+    /// can keep it alive. Not public API.
+    #[doc(hidden)]
+    fn all_to_all_v_bytes(&self, send: Vec<u8>, send_counts: &[usize]) -> Result<(Vec<u8>, Vec<usize>)> {
+        check_counts(self.size(), send.len(), send_counts)?;
+        let mut rest = send.as_slice();
+        let parts = send_counts
+            .iter()
+            .map(|&c| {
+                let (head, tail) = rest.split_at(c);
+                rest = tail;
+                Side::Engine.copy(head)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        drop(send);
+        let received = self.all_to_all_bytes(parts)?;
+        let counts: Vec<usize> = received.iter().map(Vec::len).collect();
+        let mut out = Side::Engine.vec(counts.iter().sum())?;
+        received.iter().for_each(|b| out.extend_from_slice(b));
+        Ok((out, counts))
+    }
 
     /// The raw MPI communicator of the members when they are MPI ranks
     /// (`None` for thread engines). Used by parallel HDF5 (MPI-IO). Not
@@ -47,6 +75,19 @@ pub trait Comm: Send {
     /// API.
     #[doc(hidden)]
     fn retire(self: Box<Self>) {}
+}
+
+/// Checks the counts of [`Comm::all_to_all_v_bytes`]: one per member of
+/// `size`, summing to the `len` bytes sent.
+pub(crate) fn check_counts(size: usize, len: usize, counts: &[usize]) -> Result<()> {
+    if counts.len() != size {
+        return Err(err!(InvalidShape, "all_to_all needs {size} counts, got {}", counts.len()));
+    }
+    let sum = counts.iter().try_fold(0usize, |acc, &c| acc.checked_add(c));
+    if sum != Some(len) {
+        return Err(err!(InvalidShape, "all_to_all counts {counts:?} do not add up to the {len} bytes sent"));
+    }
+    Ok(())
 }
 
 /// How long an engine waits for another member in a collective before it

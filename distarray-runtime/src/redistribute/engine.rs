@@ -1,5 +1,7 @@
 //! The engine side of redistribution: the exchange kernel and its plan.
 
+use std::mem::MaybeUninit;
+
 use ndarray::{ArrayD, IxDyn};
 use serde::{Deserialize, Serialize};
 
@@ -126,31 +128,50 @@ fn exchange<T: Element>(
     let src_rank = args.source.targets.iter().position(|&t| t == me);
     let dst_rank = args.dest.targets.iter().position(|&t| t == me);
     let mut plan = 0usize;
-    let mut send: Vec<Vec<u8>> = vec![Vec::new(); args.union.len()];
+    // One send buffer, the part for each union rank after those of the ranks
+    // below it, and one receive buffer likewise: no per-rank buffers to
+    // flatten or split around the collective.
+    let mut send = Vec::new();
+    let mut send_counts = vec![0usize; args.union.len()];
     // A local failure must not leave the other engines waiting in the
     // all-to-all: this engine still takes part (sending nothing), then fails.
     let packed = match (src_rank, source) {
-        (Some(rank), Some(piece)) => pack(piece, &args.source, rank, &args.dest, &dst_union, &mut send, &mut plan),
+        (Some(rank), Some(piece)) => {
+            pack(piece, &args.source, rank, &args.dest, &dst_union, &mut send, &mut send_counts, &mut plan)
+        }
         (Some(_), None) => Err(err!(KeyNotFound, "engine {me} holds no array named {:?}", args.key)),
         (None, _) => Ok(()),
     };
     if packed.is_err() {
-        send.iter_mut().for_each(Vec::clear);
+        send.clear();
+        send_counts.fill(0);
     }
     let mut stats = ExchangeStats {
         engine: me,
         source_bytes: source.filter(|_| src_rank.is_some()).map_or(0, |p| p.len() * size),
-        send_bytes: send.iter().map(Vec::capacity).sum(),
+        send_bytes: send.capacity(),
         ..ExchangeStats::default()
     };
-    plan += 2 * send.capacity() * std::mem::size_of::<Vec<u8>>();
-    let received = comm.all_to_all_bytes(send)?;
+    // The counts each way.
+    plan += 2 * send_counts.capacity() * std::mem::size_of::<usize>();
+    let (received, recv_counts) = comm.all_to_all_v_bytes(send, &send_counts)?;
     packed?;
-    stats.recv_bytes = received.iter().map(Vec::capacity).sum();
+    if recv_counts.len() != args.union.len() || recv_counts.iter().sum::<usize>() != received.len() {
+        bail!(
+            Protocol,
+            "the exchange got {} counts for {} engines and {} bytes",
+            recv_counts.len(),
+            args.union.len(),
+            received.len()
+        );
+    }
+    stats.recv_bytes = received.capacity();
     let piece = match dst_rank {
-        Some(rank) => Some(unpack::<T>(received, &args.source, &src_union, &args.dest, rank, &mut plan)?),
+        Some(rank) => {
+            Some(unpack::<T>(&received, &recv_counts, &args.source, &src_union, &args.dest, rank, &mut plan)?)
+        }
         None => {
-            if let Some(from) = received.iter().position(|b| !b.is_empty()) {
+            if let Some(from) = recv_counts.iter().position(|&c| c != 0) {
                 bail!(Protocol, "engine {me} holds no result piece but engine {} sent it data", args.union[from]);
             }
             None
@@ -423,25 +444,50 @@ fn for_each_offset(axes: &[&[usize]], mut f: impl FnMut(usize)) {
     }
 }
 
-/// Copies raw native-order bytes into elements.
+/// Appends the bytes of `count` elements of `values`, `step` apart from
+/// `start`: the strided case (runs of one element), written through spare
+/// capacity one unaligned element at a time so the loop stays tight.
 ///
-/// **Panics** if the lengths differ.
-fn copy_into<T: Element>(dst: &mut [T], bytes: &[u8]) {
+/// **Panics** if `values` is too short or `buf` lacks the capacity.
+fn push_strided<T: Element>(buf: &mut Vec<u8>, values: &[T], start: usize, step: usize, count: usize) {
+    let size = std::mem::size_of::<T>();
+    let spare = &mut buf.spare_capacity_mut()[..count * size];
+    let mut written = 0;
+    for (j, v) in values[start..].iter().step_by(step).take(count).enumerate() {
+        // SAFETY: `j < count`, so the `size` bytes at `j * size` lie in `spare`.
+        unsafe { spare.as_mut_ptr().cast::<u8>().add(j * size).cast::<T>().write_unaligned(*v) };
+        written += 1;
+    }
+    assert_eq!(written, count, "a strided run reaches past the piece");
+    let len = buf.len() + count * size;
+    // SAFETY: the `count * size` bytes after the old length were all written.
+    unsafe { buf.set_len(len) };
+}
+
+/// Copies `bytes` (native order, whole elements) into `out` from element
+/// `at` on, with one memcpy.
+///
+/// **Panics** if `out` is too short.
+fn copy_run<T: Element>(out: &mut [MaybeUninit<T>], at: usize, bytes: &[u8]) {
+    let dst = &mut out[at..at + bytes.len() / std::mem::size_of::<T>()];
     assert_eq!(std::mem::size_of_val(dst), bytes.len());
-    // SAFETY: the lengths match; every `Element` is plain data, and the caller
-    // checked bool bit patterns before copying.
+    // SAFETY: the lengths match and the regions do not overlap; every
+    // `Element` is plain data, and the caller checked bool bit patterns.
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.as_mut_ptr().cast::<u8>(), bytes.len()) };
 }
 
-/// Packs this engine's source piece into one buffer per union rank, copying
-/// runs of consecutive elements with the same destination in one go.
+/// Packs this engine's source piece into `send`, the part for each union rank
+/// after those of the ranks below it (`counts[u]` bytes for union rank `u`),
+/// copying runs of consecutive elements with the same destination in one go.
+#[allow(clippy::too_many_arguments)] // the plan's inputs, and the two outputs
 fn pack<T: Element>(
     piece: &LocalArray<T>,
     src: &Layout,
     rank: usize,
     dst: &Layout,
     dst_union: &[usize],
-    send: &mut [Vec<u8>],
+    send: &mut Vec<u8>,
+    counts: &mut [usize],
     plan: &mut usize,
 ) -> Result<()> {
     let ndim = src.maps.len();
@@ -450,8 +496,10 @@ fn pack<T: Element>(
         return Ok(());
     }
     let values = Side::Engine.standard(piece.view())?;
+    let size = std::mem::size_of::<T>();
     if ndim == 0 {
-        send[dst_union[0]].extend_from_slice(as_bytes(&values[..1]));
+        *send = Side::Engine.copy(as_bytes(&values[..1]))?;
+        counts[dst_union[0]] = size;
         return Ok(());
     }
     let coords = rank_to_coords(rank, &grid_of(src));
@@ -460,44 +508,48 @@ fn pack<T: Element>(
     let segs: Vec<Segments> = (0..ndim).map(|k| axis_segments(&src.maps[k], coords[k], &dst.maps[k], plan)).collect();
     let strides = rank_strides(&shape);
     let outer_offsets: Vec<Vec<Vec<usize>>> = (0..ndim - 1).map(|k| offsets(&segs[k], strides[k], plan)).collect();
-    let size = std::mem::size_of::<T>();
-    for (d, &u) in dst_union.iter().enumerate() {
+    let elements = |d: usize| {
         let dc = rank_to_coords(d, &dgrid);
-        let n: usize = (0..ndim).map(|k| segs[k].total(dc[k])).product();
+        (0..ndim).map(|k| segs[k].total(dc[k])).product::<usize>()
+    };
+    // Each part has its own element count, so the sum fits: it is at most
+    // the piece's.
+    *send = Side::Engine.vec((0..dst_union.len()).map(elements).sum::<usize>() * size)?;
+    // The destination ranks in union rank order.
+    let mut order: Vec<(usize, usize)> = dst_union.iter().enumerate().map(|(d, &u)| (u, d)).collect();
+    order.sort_unstable();
+    *plan += order.capacity() * std::mem::size_of::<(usize, usize)>();
+    let buf = send;
+    for &(u, d) in &order {
+        let n = elements(d);
         if n == 0 {
             continue;
         }
+        let dc = rank_to_coords(d, &dgrid);
         let outer: Vec<&[usize]> = (0..ndim - 1).map(|k| outer_offsets[k][dc[k]].as_slice()).collect();
         let last = &segs[ndim - 1].0[dc[ndim - 1]];
-        let mut buf = Side::Engine.filled(n.saturating_mul(size), 0u8)?;
-        let mut at = 0;
+        let before = buf.len();
         for_each_offset(&outer, |base| {
             for seg in last {
                 if seg.len == 1 {
-                    let out = &mut buf[at..at + seg.count * size];
-                    for (chunk, v) in
-                        out.chunks_exact_mut(size).zip(values[base + seg.start..].iter().step_by(seg.step))
-                    {
-                        chunk.copy_from_slice(as_bytes(std::slice::from_ref(v)));
-                    }
-                    at += seg.count * size;
+                    push_strided(buf, &values, base + seg.start, seg.step, seg.count);
                 } else {
                     for r in seg.runs() {
-                        let run = as_bytes(&values[base + r..base + r + seg.len]);
-                        buf[at..at + run.len()].copy_from_slice(run);
-                        at += run.len();
+                        buf.extend_from_slice(as_bytes(&values[base + r..base + r + seg.len]));
                     }
                 }
             }
         });
-        send[u] = buf;
+        counts[u] = buf.len() - before;
+        debug_assert_eq!(counts[u], n * size);
     }
     Ok(())
 }
 
 /// Builds this engine's result piece from what every source rank sent.
 fn unpack<T: Element>(
-    mut received: Vec<Vec<u8>>,
+    received: &[u8],
+    counts: &[usize],
     src: &Layout,
     src_union: &[usize],
     dst: &Layout,
@@ -510,7 +562,12 @@ fn unpack<T: Element>(
     let dim_data = dst.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
     let shape: Vec<usize> = dst.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
     let total = size_of_shape(&shape)?;
-    let mut out = Side::Engine.filled(total, T::default())?;
+    // Written through spare capacity: the receive segments of the source
+    // coordinates partition the local positions, so every element is written
+    // exactly once (counted below before the length is set).
+    let mut out: Vec<T> = Side::Engine.vec(total)?;
+    let spare = &mut out.spare_capacity_mut()[..total];
+    let mut written = 0usize;
     let sgrid = grid_of(src);
     // Per axis, per source coordinate: the local positions here of the
     // indices that source coordinate sends, in its own local order.
@@ -522,8 +579,10 @@ fn unpack<T: Element>(
     let strides = rank_strides(&shape);
     let outer_offsets: Vec<Vec<Vec<usize>>> =
         segs.iter().take(ndim.saturating_sub(1)).enumerate().map(|(k, sg)| offsets(sg, strides[k], plan)).collect();
+    let starts: Vec<usize> = counts.iter().scan(0, |at, &c| Some(std::mem::replace(at, *at + c))).collect();
+    *plan += starts.capacity() * std::mem::size_of::<usize>();
     for (s, &u) in src_union.iter().enumerate() {
-        let bytes = std::mem::take(&mut received[u]);
+        let bytes = &received[starts[u]..starts[u] + counts[u]];
         let sc = rank_to_coords(s, &sgrid);
         let expected = if total == 0 { 0 } else { (0..ndim).map(|k| segs[k].total(sc[k])).product() };
         if bytes.len() != expected * size {
@@ -536,7 +595,8 @@ fn unpack<T: Element>(
             bail!(DTypeMismatch, "a received {} buffer holds an invalid value", T::DTYPE);
         }
         if ndim == 0 {
-            copy_into(&mut out[..1], &bytes[..size]);
+            copy_run(spare, 0, &bytes[..size]);
+            written += 1;
             continue;
         }
         let outer: Vec<&[usize]> = (0..ndim - 1).map(|k| outer_offsets[k][sc[k]].as_slice()).collect();
@@ -546,24 +606,34 @@ fn unpack<T: Element>(
             for seg in last {
                 if seg.len == 1 {
                     let from = &bytes[at..at + seg.count * size];
-                    for (v, chunk) in out[base + seg.start..].iter_mut().step_by(seg.step).zip(from.chunks_exact(size))
+                    for (v, chunk) in
+                        spare[base + seg.start..].iter_mut().step_by(seg.step).zip(from.chunks_exact(size))
                     {
-                        copy_into(std::slice::from_mut(v), chunk);
+                        // SAFETY: `chunk` holds one element's bytes, checked valid for `T`.
+                        v.write(unsafe { chunk.as_ptr().cast::<T>().read_unaligned() });
+                        written += 1;
                     }
                     at += seg.count * size;
                 } else {
                     for r in seg.runs() {
-                        copy_into(&mut out[base + r..base + r + seg.len], &bytes[at..at + seg.len * size]);
+                        copy_run(spare, base + r, &bytes[at..at + seg.len * size]);
+                        written += seg.len;
                         at += seg.len * size;
                     }
                 }
             }
         });
     }
-    // Buffers from engines that hold no source piece must be empty.
-    if let Some(u) = received.iter().position(|b| !b.is_empty()) {
+    // Engines that hold no source piece must have sent nothing.
+    if let Some(u) = (0..counts.len()).find(|&u| counts[u] != 0 && !src_union.contains(&u)) {
         bail!(Protocol, "union rank {u} sent data but holds no source piece");
     }
+    if written != total {
+        bail!(Protocol, "the exchange wrote {written} of the piece's {total} elements");
+    }
+    // SAFETY: all `total` elements were written (the segments do not overlap,
+    // as `segments_match_brute_force` checks, and their count is `total`).
+    unsafe { out.set_len(total) };
     let data = ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| err!(InvalidShape, "{e}"))?;
     LocalArray::new(data, dim_data)
 }

@@ -11,7 +11,7 @@ use mpi::traits::*;
 use super::{Idle, Serialized, TAG_ABORT};
 use crate::core::alloc::Side;
 use crate::core::error::{bail, err, Result};
-use crate::engine::comm::{aborted_by, collective_timeout, timed_out, Comm};
+use crate::engine::comm::{aborted_by, check_counts, collective_timeout, timed_out, Comm};
 use crate::engine::CommFactory;
 
 pub(super) struct MpiCommFactory {
@@ -252,6 +252,49 @@ impl Comm for MpiComm {
         let mut buf = std::mem::take(&mut buffers.bytes[1]);
         buf.truncate(total);
         split(buf, &buffers.counts[2])
+    }
+
+    fn all_to_all_v_bytes(&self, send: Vec<u8>, send_counts: &[usize]) -> Result<(Vec<u8>, Vec<usize>)> {
+        check_counts(self.size(), send.len(), send_counts)?;
+        let send_counts = send_counts.iter().map(|&c| count(c)).collect::<Result<Vec<i32>>>()?;
+        let (send_counts, recv_counts) = self.exchange_counts(ffi::MPI_Ialltoall, send_counts)?;
+        let total: usize = recv_counts.iter().map(|&c| c as usize).sum();
+        // Empty buffers get their own byte (see `distinct_buffer`); the
+        // receive buffer is only reserved: MPI writes every byte of it.
+        let send = if send.is_empty() { distinct_buffer(0)? } else { send };
+        let recv = if total == 0 { distinct_buffer(0)? } else { Side::Engine.vec(total)? };
+        let (send_displs, recv_displs) = (displacements(&send_counts), displacements(&recv_counts));
+        let mut buffers =
+            Buffers { bytes: vec![send, recv], counts: vec![send_counts, send_displs, recv_counts, recv_displs] };
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: as in `all_to_all_bytes`; the receive pointer is that of
+        // an allocation of at least `total` bytes (capacity), which the
+        // receive counts and displacements tile.
+        unsafe {
+            ffi::MPI_Ialltoallv(
+                buffers.bytes[0].as_ptr().cast(),
+                buffers.counts[0].as_ptr(),
+                buffers.counts[1].as_ptr(),
+                ffi::RSMPI_UINT8_T,
+                buffers.bytes[1].as_mut_ptr().cast(),
+                buffers.counts[2].as_ptr(),
+                buffers.counts[3].as_ptr(),
+                ffi::RSMPI_UINT8_T,
+                self.raw(),
+                request.as_mut_ptr(),
+            );
+        }
+        // SAFETY: MPI_Ialltoallv set the request.
+        let mut buffers = self.wait(unsafe { request.assume_init() }, buffers)?;
+        let counts = buffers.counts[2].iter().map(|&c| c as usize).collect();
+        if total == 0 {
+            return Ok((Vec::new(), counts));
+        }
+        let mut recv = std::mem::take(&mut buffers.bytes[1]);
+        // SAFETY: the collective completed, so MPI wrote all `total` bytes
+        // (the receive counts tile `0..total` and sum to it).
+        unsafe { recv.set_len(total) };
+        Ok((recv, counts))
     }
 
     fn abort(&self, reason: &str) {

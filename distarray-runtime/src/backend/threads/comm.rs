@@ -1,11 +1,13 @@
 //! The thread engines' communicator: one FIFO channel per ordered pair of
 //! members.
 
+use std::ops::Range;
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
+use std::sync::Arc;
 
 use crate::core::alloc::Side;
 use crate::core::error::{err, Result};
-use crate::engine::comm::{aborted_by, collective_timeout, timed_out, Comm};
+use crate::engine::comm::{aborted_by, check_counts, collective_timeout, timed_out, Comm};
 
 /// A thread engine's end of a shared-memory communicator: one FIFO channel per
 /// ordered pair of members, so collectives stay matched as long as every member
@@ -19,6 +21,8 @@ pub(crate) struct ThreadComm {
 /// What travels between two members.
 enum Packet {
     Data(Vec<u8>),
+    /// The bytes `range` of a buffer the sender shares with every member.
+    Shared(Arc<Vec<u8>>, Range<usize>),
     /// The sender will not join this command's collectives (see [`Comm::abort`]).
     Abort(String),
 }
@@ -44,10 +48,18 @@ impl ThreadComm {
     }
 
     fn recv(&self, from: usize) -> Result<Vec<u8>> {
+        match self.recv_packet(from)? {
+            Packet::Data(bytes) => Ok(bytes),
+            _ => Err(err!(Protocol, "engine rank {from} sent a shared buffer where bytes were expected")),
+        }
+    }
+
+    /// The next data packet from `from`.
+    fn recv_packet(&self, from: usize) -> Result<Packet> {
         let timeout = collective_timeout();
         match self.from[from].recv_timeout(timeout) {
-            Ok(Packet::Data(bytes)) => Ok(bytes),
             Ok(Packet::Abort(reason)) => Err(aborted_by(from, &reason)),
+            Ok(packet) => Ok(packet),
             Err(RecvTimeoutError::Timeout) => Err(timed_out(Some(from), timeout)),
             Err(RecvTimeoutError::Disconnected) => Err(err!(Backend, "engine rank {from} has stopped")),
         }
@@ -78,6 +90,32 @@ impl Comm for ThreadComm {
             self.send(to, bytes)?;
         }
         (0..self.size()).map(|from| self.recv(from)).collect()
+    }
+
+    fn all_to_all_v_bytes(&self, send: Vec<u8>, send_counts: &[usize]) -> Result<(Vec<u8>, Vec<usize>)> {
+        check_counts(self.size(), send.len(), send_counts)?;
+        // Every member reads its part straight from the one shared buffer: a
+        // single copy per byte, into the receiver's buffer.
+        let send = Arc::new(send);
+        let mut at = 0;
+        for (to, &c) in send_counts.iter().enumerate() {
+            let packet = Packet::Shared(Arc::clone(&send), at..at + c);
+            self.to[to].send(packet).map_err(|_| err!(Backend, "engine rank {to} has stopped"))?;
+            at += c;
+        }
+        drop(send);
+        let parts = (0..self.size())
+            .map(|from| match self.recv_packet(from)? {
+                Packet::Shared(buf, range) => Ok((buf, range)),
+                _ => Err(err!(Protocol, "engine rank {from} sent bytes where a shared buffer was expected")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let counts: Vec<usize> = parts.iter().map(|(_, r)| r.len()).collect();
+        let mut out = Side::Engine.vec(counts.iter().sum())?;
+        for (buf, range) in parts {
+            out.extend_from_slice(&buf[range]);
+        }
+        Ok((out, counts))
     }
 
     fn abort(&self, reason: &str) {
@@ -113,6 +151,74 @@ mod tests {
             let (rank, gathered, got) = h.join().unwrap();
             assert_eq!(gathered, vec![0, 10, 20]);
             assert_eq!(got, (0..3).map(|i| vec![i as u8, rank as u8]).collect::<Vec<_>>());
+        }
+    }
+
+    /// Rank `i` sends `(i + j) % 3` bytes (odd, and zero for some pairs) of
+    /// value `10 * i + j` to rank `j`; rank 2 sends nothing at all.
+    fn v_counts(i: usize) -> Vec<usize> {
+        (0..4).map(|j| if i == 2 { 0 } else { (i + j) % 3 * (1 + i) }).collect()
+    }
+
+    /// A communicator with only the required methods, for the default
+    /// `all_to_all_v_bytes`.
+    struct Plain(ThreadComm);
+
+    impl Comm for Plain {
+        fn rank(&self) -> usize {
+            self.0.rank()
+        }
+        fn size(&self) -> usize {
+            self.0.size()
+        }
+        fn all_gather_bytes(&self, send: &[u8]) -> Result<Vec<Vec<u8>>> {
+            self.0.all_gather_bytes(send)
+        }
+        fn all_to_all_bytes(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
+            self.0.all_to_all_bytes(send)
+        }
+    }
+
+    /// The one-buffer all-to-all, by `ThreadComm` and by the default
+    /// implementation.
+    #[test]
+    fn thread_comm_all_to_all_v() {
+        check_all_to_all_v(|c| Box::new(c));
+        check_all_to_all_v(|c| Box::new(Plain(c)));
+    }
+
+    fn check_all_to_all_v(wrap: fn(ThreadComm) -> Box<dyn Comm>) {
+        let handles: Vec<_> = ThreadComm::group(4)
+            .into_iter()
+            .map(wrap)
+            .map(|c| {
+                std::thread::spawn(move || {
+                    let me = c.rank();
+                    let counts = v_counts(me);
+                    let send: Vec<u8> = counts
+                        .iter()
+                        .enumerate()
+                        .flat_map(|(j, &n)| std::iter::repeat((10 * me + j) as u8).take(n))
+                        .collect();
+                    let got = c.all_to_all_v_bytes(send, &counts).unwrap();
+                    // Mismatched counts fail before any message is sent.
+                    assert!(c.all_to_all_v_bytes(vec![0; 3], &[1, 1, 0, 0]).is_err());
+                    assert!(c.all_to_all_v_bytes(vec![], &[0, 0]).is_err());
+                    (me, got)
+                })
+            })
+            .collect();
+        for h in handles {
+            let (me, (bytes, counts)) = h.join().unwrap();
+            let want_counts: Vec<usize> = (0..4).map(|i| v_counts(i)[me]).collect();
+            let want: Vec<u8> = want_counts
+                .iter()
+                .enumerate()
+                .flat_map(|(i, &n)| std::iter::repeat((10 * i + me) as u8).take(n))
+                .collect();
+            assert_eq!(counts, want_counts);
+            assert_eq!(bytes, want);
+            assert_eq!(bytes.capacity(), bytes.len());
         }
     }
 }
