@@ -214,44 +214,23 @@ impl Comm for MpiComm {
         if send.len() != n {
             bail!(InvalidShape, "all_to_all needs {n} buffers, got {}", send.len());
         }
-        let send_counts = send.iter().map(|b| count(b.len())).collect::<Result<Vec<i32>>>()?;
-        let (send_counts, recv_counts) = self.exchange_counts(ffi::MPI_Ialltoall, send_counts)?;
-        let send_total = send.iter().map(Vec::len).sum();
-        let mut flat = distinct_buffer(send_total)?;
-        let mut at = 0;
-        for b in &send {
-            flat[at..at + b.len()].copy_from_slice(b);
-            at += b.len();
+        // One contiguous exchange (`all_to_all_v_bytes`), cut into each
+        // member's part.
+        let send_counts: Vec<usize> = send.iter().map(Vec::len).collect();
+        let mut flat = Side::Engine.vec(send_counts.iter().sum())?;
+        for b in send {
+            flat.extend_from_slice(&b);
         }
-        drop(send);
-        let total = recv_counts.iter().map(|&c| c as usize).sum();
-        let (send_displs, recv_displs) = (displacements(&send_counts), displacements(&recv_counts));
-        let mut buffers = Buffers {
-            bytes: vec![flat, distinct_buffer(total)?],
-            counts: vec![send_counts, send_displs, recv_counts, recv_displs],
-        };
-        let mut request = std::mem::MaybeUninit::uninit();
-        // SAFETY: as in `all_gather_bytes`, with both sides laid out by their
-        // counts and displacements.
-        unsafe {
-            ffi::MPI_Ialltoallv(
-                buffers.bytes[0].as_ptr().cast(),
-                buffers.counts[0].as_ptr(),
-                buffers.counts[1].as_ptr(),
-                ffi::RSMPI_UINT8_T,
-                buffers.bytes[1].as_mut_ptr().cast(),
-                buffers.counts[2].as_ptr(),
-                buffers.counts[3].as_ptr(),
-                ffi::RSMPI_UINT8_T,
-                self.raw(),
-                request.as_mut_ptr(),
-            );
-        }
-        // SAFETY: MPI_Ialltoallv set the request.
-        let mut buffers = self.wait(unsafe { request.assume_init() }, buffers)?;
-        let mut buf = std::mem::take(&mut buffers.bytes[1]);
-        buf.truncate(total);
-        split(buf, &buffers.counts[2])
+        let (recv, recv_counts) = self.all_to_all_v_bytes(flat, &send_counts)?;
+        let mut rest = recv.as_slice();
+        recv_counts
+            .iter()
+            .map(|&c| {
+                let (head, tail) = rest.split_at(c);
+                rest = tail;
+                Side::Engine.copy(head)
+            })
+            .collect()
     }
 
     fn all_to_all_v_bytes(&self, send: Vec<u8>, send_counts: &[usize]) -> Result<(Vec<u8>, Vec<usize>)> {
