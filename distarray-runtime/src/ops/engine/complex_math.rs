@@ -1114,14 +1114,7 @@ mod tests {
     ulps!(f32 => i64, f64 => i64);
 
     fn unary_op(name: &str) -> UnaryOp {
-        use UnaryOp::*;
-        [
-            Square, Reciprocal, Sqrt, Exp, Expm1, Log, Log10, Log1p, Sin, Cos, Tan, Arcsin, Arccos, Arctan, Sinh, Cosh,
-            Tanh, Arcsinh, Arccosh, Arctanh, Sign, Negative, Conjugate,
-        ]
-        .into_iter()
-        .find(|op| op.name() == name)
-        .unwrap_or_else(|| panic!("no op {name}"))
+        UnaryOp::ALL.into_iter().find(|op| op.name() == name).unwrap_or_else(|| panic!("no op {name}"))
     }
 
     fn binary_op(name: &str) -> Option<BinaryOp> {

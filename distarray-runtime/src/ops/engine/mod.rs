@@ -660,38 +660,6 @@ mod tests {
     }
     complex_edges!(f32, f64);
 
-    const UNARY: [UnaryOp; 26] = {
-        use UnaryOp::*;
-        [
-            Negative, Sign, Invert, Conjugate, Reciprocal, Square, Rint, Sqrt, Exp, Expm1, Log, Log10, Log1p, Sin, Cos,
-            Tan, Arcsin, Arccos, Arctan, Sinh, Cosh, Tanh, Arcsinh, Arccosh, Arctanh, Absolute,
-        ]
-    };
-    const BINARY: [BinaryOp; 15] = {
-        use BinaryOp::*;
-        [
-            Add,
-            Subtract,
-            Multiply,
-            TrueDivide,
-            FloorDivide,
-            Remainder,
-            Fmod,
-            Power,
-            Arctan2,
-            Hypot,
-            BitwiseAnd,
-            BitwiseOr,
-            BitwiseXor,
-            LeftShift,
-            RightShift,
-        ]
-    };
-    const COMPARE: [CompareOp; 6] = {
-        use CompareOp::*;
-        [Less, LessEqual, Equal, NotEqual, Greater, GreaterEqual]
-    };
-
     /// The edge values with an odd length.
     fn odd<T: Clone>(mut values: Vec<T>) -> Vec<T> {
         if values.len() % 2 == 0 {
@@ -735,7 +703,7 @@ mod tests {
     fn check_unary<T: Edges + Any, C: Edges + Any>(conv: fn(T) -> C) -> usize {
         let x = odd(T::edges());
         let mut fast = 0;
-        for op in UNARY {
+        for op in UnaryOp::ALL {
             let expected = || x.iter().map(|&v| C::unary(op, conv(v)).unwrap());
             let what = |mode: &'static str| move || format!("{op:?} of {} in {}, {mode}", T::DTYPE, C::DTYPE);
             let mut values = Vec::with_capacity(x.len());
@@ -761,7 +729,7 @@ mod tests {
     fn check_binary<T: Edges + Any, C: Edges + Any>(conv: fn(T) -> C) -> usize {
         let (a, b) = pairs::<T>();
         let mut fast = 0;
-        for op in BINARY {
+        for op in BinaryOp::ALL {
             let f = |x: T, y: T| C::binary(op, conv(x), conv(y)).unwrap();
             let what = |mode: &'static str| move || format!("{op:?} of {} in {}, {mode}", T::DTYPE, C::DTYPE);
             let mut values = Vec::with_capacity(a.len());
@@ -801,7 +769,7 @@ mod tests {
     fn check_compare<T: Edges + Any>() -> usize {
         let (a, b) = pairs::<T>();
         let mut fast = 0;
-        for op in COMPARE {
+        for op in CompareOp::ALL {
             let mut values = Vec::with_capacity(a.len());
             let job = BinaryJob::New(Operands::Arrays(&a, &b), &mut values);
             match T::fast_compare(op, BinaryPlain { job, conv: |x| x }) {

@@ -48,6 +48,52 @@ pub enum UnaryOp {
     Absolute,
 }
 
+#[cfg(test)]
+impl UnaryOp {
+    /// Every op, for tests that cover them all.
+    pub(crate) const ALL: [UnaryOp; 26] = {
+        use UnaryOp::*;
+        [
+            Negative, Sign, Invert, Conjugate, Reciprocal, Square, Rint, Sqrt, Exp, Expm1, Log, Log10, Log1p, Sin, Cos,
+            Tan, Arcsin, Arccos, Arctan, Sinh, Cosh, Tanh, Arcsinh, Arccosh, Arctanh, Absolute,
+        ]
+    };
+}
+
+#[cfg(test)]
+impl BinaryOp {
+    /// Every op, for tests that cover them all.
+    pub(crate) const ALL: [BinaryOp; 15] = {
+        use BinaryOp::*;
+        [
+            Add,
+            Subtract,
+            Multiply,
+            TrueDivide,
+            FloorDivide,
+            Remainder,
+            Fmod,
+            Power,
+            Arctan2,
+            Hypot,
+            BitwiseAnd,
+            BitwiseOr,
+            BitwiseXor,
+            LeftShift,
+            RightShift,
+        ]
+    };
+}
+
+#[cfg(test)]
+impl CompareOp {
+    /// Every op, for tests that cover them all.
+    pub(crate) const ALL: [CompareOp; 6] = {
+        use CompareOp::*;
+        [Less, LessEqual, Equal, NotEqual, Greater, GreaterEqual]
+    };
+}
+
 /// A binary ufunc computed in one type (after promotion).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BinaryOp {
