@@ -21,6 +21,9 @@ if ((${#missing[@]})); then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
+# CI builds each target once: incremental caches would only take disk.
+export CARGO_INCREMENTAL=0
+
 # mpirun refuses root without these; tests run as root in CI.
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 # More ranks than cores here: idle ranks must yield the CPU.
