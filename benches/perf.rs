@@ -238,15 +238,30 @@ impl Bench {
                 Ok(())
             })?
         };
-        // Elementwise operations are pipelined: `sync` waits for the engines.
+        // Elementwise operations are pipelined and fused on the engines:
+        // `sync` runs them. The result lives past it, as a user's would (one
+        // dropped before would never be written: fusion makes it a scratch
+        // block).
         let operators = best_of(|| {
-            std::hint::black_box(&(&a * &b) + &c);
-            self.ctx.sync()
+            let r = &(&a * &b) + &c;
+            self.ctx.sync()?;
+            drop(std::hint::black_box(r));
+            Ok(())
         })?;
         // `&a * &b` is owned: the sum is computed into it, no second array.
         let by_value = best_of(|| {
-            std::hint::black_box(&a * &b + &c);
-            self.ctx.sync()
+            let r = &a * &b + &c;
+            self.ctx.sync()?;
+            drop(std::hint::black_box(r));
+            Ok(())
+        })?;
+        // Four operations, one pass: against the triad too (it reads one
+        // array fewer and does two operations fewer).
+        let chain = best_of(|| {
+            let r = ((&a + &b) * &c - 1.5) * 0.5;
+            self.ctx.sync()?;
+            drop(std::hint::black_box(r));
+            Ok(())
         })?;
         let fused = best_of(|| {
             std::hint::black_box(fma(&a, &b, &c)?);
@@ -260,6 +275,7 @@ impl Bench {
         })?;
         self.row(&format!("`a * b + c`, 2^{log2} f64, operators"), operators, baseline);
         self.row(&format!("`a * b + c`, 2^{log2} f64, operators `&a * &b + &c` (product reused)"), by_value, baseline);
+        self.row(&format!("`((a + b) * c - 1.5) * 0.5`, 2^{log2} f64, operators"), chain, baseline);
         self.row(&format!("`a * b + c`, 2^{log2} f64, fused `#[vectorize]`"), fused, baseline);
         self.row(&format!("`d *= b; d += c`, 2^{log2} f64, in place"), inplace, baseline);
         // A user's in-place kernel, against the same loop on the pieces.
@@ -419,7 +435,7 @@ impl Bench {
             let (mut d, b, c) = self.inputs(n)?;
             d *= &b;
             d += &c;
-            Ok(())
+            self.ctx.sync()
         })?;
         measure("fused `fma(a, b, c)`, 4 arrays", 4.0, &|| {
             let (a, b, c) = self.inputs(n)?;
@@ -428,12 +444,23 @@ impl Bench {
         })?;
         measure("operators `a * b + c`, 4 arrays", 4.0, &|| {
             let (a, b, c) = self.inputs(n)?;
-            drop(&(&a * &b) + &c);
+            let r = &(&a * &b) + &c;
+            self.ctx.sync()?;
+            drop(r);
+            Ok(())
+        })?;
+        measure("operators `((a + b) * c - 1.5) * 0.5` (4 ops), 4 arrays", 4.0, &|| {
+            let (a, b, c) = self.inputs(n)?;
+            let r = ((&a + &b) * &c - 1.5) * 0.5;
+            self.ctx.sync()?;
+            drop(r);
             Ok(())
         })?;
         measure("operators `&a * &b + &c` (product reused), 4 arrays", 4.0, &|| {
             let (a, b, c) = self.inputs(n)?;
-            drop(&a * &b + &c);
+            let r = &a * &b + &c;
+            self.ctx.sync()?;
+            drop(r);
             Ok(())
         })
     }

@@ -71,6 +71,7 @@ pub use crate::layout::{
     BlockCyclicMap, BlockMap, DimDict, Dist, GlobalDimDict, Map, MapBase, NoDistMap, UnstructuredMap,
 };
 pub use crate::ops::{functions, Bitwise, Number, Operand, Operands, Real, Ufunc};
+pub use crate::protocol::EngineStats;
 pub use crate::random::Random;
 pub use crate::redistribute::ExchangeStats;
 pub use crate::reduce::{OrdElem, SumElem, Widen};
@@ -132,6 +133,7 @@ pub mod context {
 
     pub use crate::client::context::ContextBuilder;
     pub use crate::client::{Context, KEY_PREFIX};
+    pub use crate::protocol::EngineStats;
 }
 
 /// Used by code that `#[local]` and `#[vectorize]` generate. Not public API.

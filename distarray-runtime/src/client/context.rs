@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use crate::backend::{backend, Backend};
 use crate::core::error::{bail, err, Result};
-use crate::protocol::{decode, encode, Command, Reply};
+use crate::protocol::{decode, encode, Command, EngineStats, Reply};
 
 /// Every key distarray creates on an engine starts with this.
 pub const KEY_PREFIX: &str = "__distarray_";
@@ -405,6 +405,60 @@ impl Context {
             Reply::Count(bytes) => Ok(total + bytes),
             other => Err(err!(Protocol, "releasing pooled memory was answered with {other:?}")),
         })
+    }
+
+    /// Each target engine's counters, in target order: the bytes of local
+    /// arrays it holds and has held at most, and how many elementwise calls
+    /// ran fused in how many passes (see [`EngineStats`]). Waits for every
+    /// command sent so far, so the figures include them.
+    ///
+    /// # Examples
+    /// Fusion at work: `&a * &b + &c` runs as one pass on each engine, and
+    /// the temporary `&a * &b` never takes more than a block of memory.
+    /// ```
+    /// use distarray::prelude::*;
+    ///
+    /// let ctx = Context::new()?;
+    /// let d = Distribution::from_shape(&ctx, &[1 << 20])?;
+    /// let (a, b, c) = (ctx.ones::<f64>(&d)?, ctx.ones::<f64>(&d)?, ctx.ones::<f64>(&d)?);
+    /// ctx.reset_engine_peaks()?;
+    /// let before = ctx.engine_stats()?;
+    /// let r = &a * &b + &c;
+    /// let after = ctx.engine_stats()?;
+    /// for (b, a) in before.iter().zip(&after) {
+    ///     assert_eq!((a.fused_calls - b.fused_calls, a.fused_passes - b.fused_passes), (2, 1));
+    ///     // The inputs and the result: no whole temporary.
+    ///     assert!(a.peak_bytes < b.held_bytes * 4 / 3 + 65536);
+    /// }
+    /// assert_eq!(r.sum()?, 2.0 * (1 << 20) as f64);
+    /// # Ok::<(), distarray::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `ContextClosed` after [`close`](Self::close), a backend failure, or
+    /// the failure of an earlier command nobody waited for.
+    pub fn engine_stats(&self) -> Result<Vec<EngineStats>> {
+        self.stats(false)
+    }
+
+    /// Starts every target engine's [`peak_bytes`](EngineStats::peak_bytes)
+    /// again from what it holds now, to measure the peak of what follows.
+    ///
+    /// # Errors
+    /// As [`engine_stats`](Self::engine_stats).
+    pub fn reset_engine_peaks(&self) -> Result<()> {
+        self.stats(true).map(drop)
+    }
+
+    fn stats(&self, reset_peak: bool) -> Result<Vec<EngineStats>> {
+        let replies = self.run_all(&Command::Stats { reset_peak })?;
+        replies
+            .into_iter()
+            .map(|(reply, _)| match reply {
+                Reply::Stats(stats) => Ok(stats),
+                other => Err(err!(Protocol, "engine counters were answered with {other:?}")),
+            })
+            .collect()
     }
 
     /// Waits until the engines have run every command sent so far, and

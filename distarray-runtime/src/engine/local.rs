@@ -116,6 +116,8 @@ impl<T> DerefMut for LocalArray<T> {
 /// A local array of any element type, as engines store it.
 pub(crate) trait StoredArray: Send {
     fn dtype(&self) -> DType;
+    /// The bytes of its elements.
+    fn nbytes(&self) -> usize;
     fn dim_data(&self) -> &[DimDict];
     /// The elements as native-order bytes in C order (a checked copy).
     fn raw_bytes(&self) -> Result<Vec<u8>>;
@@ -136,6 +138,10 @@ pub(crate) trait StoredArray: Send {
 impl<T: Element> StoredArray for LocalArray<T> {
     fn dtype(&self) -> DType {
         T::DTYPE
+    }
+
+    fn nbytes(&self) -> usize {
+        self.data.len().saturating_mul(std::mem::size_of::<T>())
     }
 
     fn dim_data(&self) -> &[DimDict] {

@@ -12,12 +12,13 @@ use crate::core::alloc::{size_of_shape, Side};
 use crate::core::element::{with_dtype, DType, Element};
 use crate::core::error::{bail, err, Error, Result};
 use crate::layout::{local_shape, rank_to_coords, Layout, MapBase};
-use crate::protocol::{decode, encode, Command, Init, Reply};
+use crate::protocol::{decode, encode, Command, EngineStats, Init, Reply};
 use comm::{Collectives, Comm};
 use local::{LocalArray, StoredArray};
 use running::{panic_message, RunningCommand};
 
 pub mod comm;
+pub(crate) mod fusion;
 mod fuzz;
 pub(crate) mod kernel;
 pub(crate) mod local;
@@ -51,6 +52,10 @@ pub(crate) struct Engine {
     deferred: Option<Error>,
     /// Told to stop (fault injection): the backend ends this engine.
     stopped: bool,
+    /// Pipelined elementwise calls and deletions waiting to run fused (see
+    /// [`fusion`]).
+    queued: Vec<fusion::Queued>,
+    stats: EngineStats,
     /// The arrays the last kernel call borrowed mutably, as they were before
     /// it, with the call's result key: kept until the next command, which is
     /// either its [`Command::Rollback`] (another engine failed the call) or
@@ -109,6 +114,8 @@ impl Engine {
             factory,
             deferred: None,
             stopped: false,
+            queued: Vec::new(),
+            stats: EngineStats::default(),
             undo: None,
             spares: Vec::new(),
         }
@@ -149,8 +156,8 @@ impl Engine {
     /// client waits for it; else keeps its failure for the next answer.
     fn answer(&mut self, reply: Reply, data: Vec<u8>, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
         if !answer {
-            if let (Reply::Failed(e), None) = (reply, &self.deferred) {
-                self.deferred = Some(e.context("an earlier call that was not waited for failed"));
+            if let Reply::Failed(e) = reply {
+                self.keep_failure(e);
             }
             return None;
         }
@@ -163,6 +170,14 @@ impl Engine {
         Some((reply, data))
     }
 
+    /// Keeps `e`, the failure of a command nobody waited for, for the next
+    /// answer (the first one only).
+    fn keep_failure(&mut self, e: Error) {
+        if self.deferred.is_none() {
+            self.deferred = Some(e.context("an earlier call that was not waited for failed"));
+        }
+    }
+
     fn execute(&mut self, command: Command, payload: Vec<u8>, answer: bool) -> Result<(Reply, Vec<u8>)> {
         let done = |data| Ok((Reply::Done, data));
         // Any command but the undo of the last kernel call commits that call;
@@ -170,6 +185,14 @@ impl Engine {
         let undo = self.undo.take();
         if !matches!(command, Command::RunKernel(_)) {
             self.spares.drain(..).for_each(pool::recycle);
+        }
+        // Pipelined elementwise calls wait to run fused; anything else runs
+        // them first.
+        let Some(command) = self.defer(command, answer) else {
+            return done(Vec::new());
+        };
+        if !self.queued.is_empty() {
+            self.flush();
         }
         match command {
             Command::OpenContext { ctx, targets } => {
@@ -234,6 +257,12 @@ impl Engine {
                 done(Vec::new())
             }
             Command::ReleasePool => Ok((Reply::Count(pool::release() as u64), Vec::new())),
+            Command::Stats { reset_peak } => {
+                if reset_peak {
+                    self.stats.peak_bytes = self.stats.held_bytes;
+                }
+                Ok((Reply::Stats(self.stats), Vec::new()))
+            }
             Command::Sync => done(Vec::new()),
             Command::Stop => {
                 self.stopped = true;
@@ -284,7 +313,7 @@ impl Engine {
             let array = match taken.iter().find(|(k, _)| k == key) {
                 Some((_, first)) => first.clone_box(),
                 None => match self.get(key, Some(*dtype)) {
-                    Ok(_) => self.store.remove(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}")),
+                    Ok(_) => self.remove(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}")),
                     Err(e) => Err(e),
                 },
             }
@@ -298,8 +327,18 @@ impl Engine {
     /// repeated key the first copy is kept.
     pub(crate) fn restore(&mut self, arrays: Vec<(String, Box<dyn StoredArray>)>) {
         for (key, array) in arrays {
-            self.store.entry(key).or_insert(array);
+            if let std::collections::hash_map::Entry::Vacant(place) = self.store.entry(key) {
+                self.stats.hold(array.nbytes());
+                place.insert(array);
+            }
         }
+    }
+
+    /// Moves `key`'s array out of the store (no longer counted as held).
+    fn remove(&mut self, key: &str) -> Option<Box<dyn StoredArray>> {
+        let array = self.store.remove(key)?;
+        self.stats.release(array.nbytes());
+        Some(array)
     }
 
     /// Keeps what undoes the kernel call just run (see [`Undo`]).
@@ -314,14 +353,16 @@ impl Engine {
 
     /// Stores `array` under `key`; a piece it replaces goes to the pool.
     pub(crate) fn insert(&mut self, key: String, array: Box<dyn StoredArray>) {
+        self.stats.hold(array.nbytes());
         if let Some(old) = self.store.insert(key, array) {
+            self.stats.release(old.nbytes());
             pool::recycle(old);
         }
     }
 
     /// Deletes `key` (a missing key is not an error); its piece goes to the pool.
     fn delete(&mut self, key: &str) {
-        if let Some(array) = self.store.remove(key) {
+        if let Some(array) = self.remove(key) {
             pool::recycle(array);
         }
     }

@@ -14,8 +14,10 @@ use crate::layout::{DimDict, Layout};
 pub(crate) mod bulk;
 mod kernel;
 pub(crate) mod raw_bytes;
+mod stats;
 
 pub(crate) use kernel::{KernelReply, KernelRequest};
+pub use stats::EngineStats;
 
 /// How a new local array is initialised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -66,6 +68,9 @@ pub(crate) enum Command {
     Sync,
     /// Free the engine's pool of buffers kept for reuse; answers the bytes freed.
     ReleasePool,
+    /// Send back the engine's counters; with `reset_peak`, then start its
+    /// peak again from what it holds now.
+    Stats { reset_peak: bool },
     /// Stop serving, as if the engine had crashed (fault injection for tests).
     Stop,
     /// Replace the communicator over `targets` (after a failed collective its
@@ -83,6 +88,8 @@ pub(crate) enum Reply {
     Keys(Vec<String>),
     /// A count (bytes freed by `ReleasePool`).
     Count(u64),
+    /// An engine's counters.
+    Stats(EngineStats),
     /// One local array's dim data.
     DimData(Vec<DimDict>),
     /// What a kernel returned (a value's bytes are in the response data).

@@ -11,10 +11,12 @@ use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use crate::core::alloc::Side;
 use crate::core::element::Element;
 use crate::core::error::{bail, err, Result};
+use crate::engine::fusion::{register_blockwise, Block, BlockStep, CallArrays, SlotId, Target};
 use crate::engine::kernel::{
     local_like, output_array, output_unit, register_internal, InternalKernel, KernelInputs, KernelOutput,
 };
 use crate::engine::local::LocalArray;
+use crate::protocol::decode;
 use dtypes::Ufunc;
 use scalar::{BinaryLoop, BinaryOp, CompareOp, Scalar, UnaryLoop, UnaryOp};
 
@@ -539,54 +541,203 @@ fn run_binary<T: Element, O: Element, Op: OpCode>(
     }
 }
 
-fn unary_same<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_unary::<T, T>(inputs, |op, job| unary_in(op, job, |x| x))
+/// What one family does to a unary job (its conversion and loops).
+type UnaryApply<T, O> = fn(UnaryOp, UnaryJob<'_, T, O>) -> Result<()>;
+
+/// What one family does to a binary job.
+type BinaryApply<T, O, Op> = fn(Op, BinaryJob<'_, T, O>) -> Result<()>;
+
+fn same_unary<T: Ufunc>(op: UnaryOp, job: UnaryJob<'_, T, T>) -> Result<()> {
+    unary_in(op, job, |x| x)
 }
 
-fn unary_promoted<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_unary::<T, T::Promoted>(inputs, |op, job| unary_in(op, job, T::promote))
+fn promoted_unary<T: Ufunc>(op: UnaryOp, job: UnaryJob<'_, T, T::Promoted>) -> Result<()> {
+    unary_in(op, job, T::promote)
 }
 
-fn unary_float<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_unary::<T, T::Float>(inputs, |op, job| unary_in(op, job, T::to_float))
+fn float_unary<T: Ufunc>(op: UnaryOp, job: UnaryJob<'_, T, T::Float>) -> Result<()> {
+    unary_in(op, job, T::to_float)
 }
 
-fn unary_magnitude<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_unary::<T, T::Magnitude>(inputs, |_, job| job.run_plain(T::magnitude))
+fn magnitude_unary<T: Ufunc>(_: UnaryOp, job: UnaryJob<'_, T, T::Magnitude>) -> Result<()> {
+    job.run_plain(T::magnitude)
 }
 
-fn binary_same<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_binary::<T, T, BinaryOp>(inputs, |op, job| binary_in(op, job, |x| x))
+fn same_binary<T: Ufunc>(op: BinaryOp, job: BinaryJob<'_, T, T>) -> Result<()> {
+    binary_in(op, job, |x| x)
 }
 
-fn binary_promoted<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_binary::<T, T::Promoted, BinaryOp>(inputs, |op, job| binary_in(op, job, T::promote))
+fn promoted_binary<T: Ufunc>(op: BinaryOp, job: BinaryJob<'_, T, T::Promoted>) -> Result<()> {
+    binary_in(op, job, T::promote)
 }
 
-fn binary_float<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_binary::<T, T::Float, BinaryOp>(inputs, |op, job| binary_in(op, job, T::to_float))
+fn float_binary<T: Ufunc>(op: BinaryOp, job: BinaryJob<'_, T, T::Float>) -> Result<()> {
+    binary_in(op, job, T::to_float)
 }
 
-fn binary_quotient<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_binary::<T, T::Quotient, BinaryOp>(inputs, |op, job| binary_in(op, job, T::to_quotient))
+fn quotient_binary<T: Ufunc>(op: BinaryOp, job: BinaryJob<'_, T, T::Quotient>) -> Result<()> {
+    binary_in(op, job, T::to_quotient)
 }
 
-fn compare<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    run_binary::<T, bool, CompareOp>(inputs, |op, job| match T::fast_compare(op, BinaryPlain { job, conv: |x| x }) {
+fn compare_binary<T: Ufunc>(op: CompareOp, job: BinaryJob<'_, T, bool>) -> Result<()> {
+    match T::fast_compare(op, BinaryPlain { job, conv: |x| x }) {
         Ok(done) => done,
         Err(BinaryPlain { job, .. }) => job.run(|x, y| Ok(T::compare(op, x, y))),
-    })
+    }
 }
 
-register_internal!(UNARY_SAME, unary_same);
-register_internal!(UNARY_PROMOTED, unary_promoted);
-register_internal!(UNARY_FLOAT, unary_float);
-register_internal!(UNARY_MAGNITUDE, unary_magnitude);
-register_internal!(BINARY_SAME, binary_same);
-register_internal!(BINARY_PROMOTED, binary_promoted);
-register_internal!(BINARY_FLOAT, binary_float);
-register_internal!(BINARY_QUOTIENT, binary_quotient);
-register_internal!(COMPARE, compare);
+/// A unary call in a fused group (see `crate::engine::fusion`).
+struct UnaryStep<T, O> {
+    op: UnaryOp,
+    /// The input; `None` in place.
+    x: Option<SlotId>,
+    out: SlotId,
+    apply: UnaryApply<T, O>,
+}
+
+impl<T: Element, O: Element> BlockStep for UnaryStep<T, O> {
+    fn run(&self, block: &mut Block<'_>) -> Result<()> {
+        let job = match self.x {
+            Some(x) => match block.arrays::<T, O, 1>([x], self.out)? {
+                ([x], Target::Append(values)) => UnaryJob::New(x, values),
+                ([x], Target::Write(out)) => UnaryJob::Into(x, out),
+            },
+            None => match block.arrays::<T, O, 0>([], self.out)? {
+                ([], Target::Write(target)) => UnaryJob::InPlace(target),
+                ([], Target::Append(_)) => bail!(Engine, "{}: in place on an array not yet written", self.op.name()),
+            },
+        };
+        (self.apply)(self.op, job)
+    }
+}
+
+/// Plans a unary call into a fused group (its arrays in `run_unary`'s order).
+fn plan_unary<T: Element, O: Element>(
+    args: &[u8],
+    operands: &mut CallArrays<'_>,
+    apply: UnaryApply<T, O>,
+) -> Option<Box<dyn BlockStep>> {
+    let UnaryCall { op, mode } = decode(args).ok()?;
+    if op.fallible() {
+        return None;
+    }
+    let (x, out) = match mode {
+        Mode::New => {
+            let x = operands.read::<T>()?;
+            (Some(x), operands.result::<O>(x)?)
+        }
+        Mode::Into => (Some(operands.read::<T>()?), operands.write::<O>()?),
+        Mode::InPlace => (None, operands.write::<O>()?),
+    };
+    Some(Box::new(UnaryStep { op, x, out, apply }))
+}
+
+/// A binary call in a fused group.
+struct BinaryStep<T, O, Op> {
+    call: BinaryCall<T, Op>,
+    /// The first operand's array; `None` in place (it is `out`).
+    a: Option<SlotId>,
+    /// The second array operand, unless it is the scalar.
+    b: Option<SlotId>,
+    out: SlotId,
+    apply: BinaryApply<T, O, Op>,
+}
+
+impl<T: Element, O: Element, Op: OpCode + Send> BlockStep for BinaryStep<T, O, Op> {
+    fn run(&self, block: &mut Block<'_>) -> Result<()> {
+        let destination = |target| match target {
+            Target::Write(out) => Ok(out),
+            Target::Append(values) => Err(values),
+        };
+        let job = match (self.a, self.b) {
+            (Some(a), Some(b)) => {
+                let ([a, b], target) = block.arrays::<T, O, 2>([a, b], self.out)?;
+                binary_job(&self.call, Some(a), Some(b), destination(target))?
+            }
+            (Some(a), None) => {
+                let ([a], target) = block.arrays::<T, O, 1>([a], self.out)?;
+                binary_job(&self.call, Some(a), None, destination(target))?
+            }
+            (None, Some(b)) => {
+                let ([b], target) = block.arrays::<T, O, 1>([b], self.out)?;
+                binary_job(&self.call, None, Some(b), destination(target))?
+            }
+            (None, None) => {
+                let ([], target) = block.arrays::<T, O, 0>([], self.out)?;
+                binary_job(&self.call, None, None, destination(target))?
+            }
+        };
+        (self.apply)(self.call.op, job)
+    }
+}
+
+/// Plans a binary call into a fused group (its arrays in `run_binary`'s order).
+fn plan_binary<T: Element, O: Element, Op: OpCode + Send + 'static>(
+    args: &[u8],
+    operands: &mut CallArrays<'_>,
+    apply: BinaryApply<T, O, Op>,
+) -> Option<Box<dyn BlockStep>> {
+    let call: BinaryCall<T, Op> = decode(args).ok()?;
+    if call.op.fallible() {
+        return None;
+    }
+    let (a, b, out) = match call.mode {
+        Mode::New | Mode::Into => {
+            let a = operands.read::<T>()?;
+            let b = if call.scalar.is_none() { Some(operands.read::<T>()?) } else { None };
+            let out = if call.mode == Mode::New { operands.result::<O>(a)? } else { operands.write::<O>()? };
+            (Some(a), b, out)
+        }
+        Mode::InPlace => {
+            let out = operands.write::<O>()?;
+            (None, if call.scalar.is_none() { Some(operands.read::<T>()?) } else { None }, out)
+        }
+    };
+    Some(Box::new(BinaryStep { call, a, b, out, apply }))
+}
+
+/// Defines a unary family's kernel (computing in `$o` for input `T`) and its
+/// block form, and registers both.
+macro_rules! unary_family {
+    ($kernel:ident, $run:ident, $plan:ident, $o:ty, $apply:ident) => {
+        fn $run<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+            run_unary::<T, $o>(inputs, $apply::<T>)
+        }
+
+        fn $plan<T: Ufunc>(args: &[u8], operands: &mut CallArrays<'_>) -> Option<Box<dyn BlockStep>> {
+            plan_unary::<T, $o>(args, operands, $apply::<T>)
+        }
+
+        register_internal!($kernel, $run);
+        register_blockwise!($kernel, $plan);
+    };
+}
+
+/// [`unary_family!`] for binary families, with their op type `$op`.
+macro_rules! binary_family {
+    ($kernel:ident, $run:ident, $plan:ident, $o:ty, $op:ty, $apply:ident) => {
+        fn $run<T: Ufunc>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
+            run_binary::<T, $o, $op>(inputs, $apply::<T>)
+        }
+
+        fn $plan<T: Ufunc>(args: &[u8], operands: &mut CallArrays<'_>) -> Option<Box<dyn BlockStep>> {
+            plan_binary::<T, $o, $op>(args, operands, $apply::<T>)
+        }
+
+        register_internal!($kernel, $run);
+        register_blockwise!($kernel, $plan);
+    };
+}
+
+unary_family!(UNARY_SAME, unary_same, plan_unary_same, T, same_unary);
+unary_family!(UNARY_PROMOTED, unary_promoted, plan_unary_promoted, T::Promoted, promoted_unary);
+unary_family!(UNARY_FLOAT, unary_float, plan_unary_float, T::Float, float_unary);
+unary_family!(UNARY_MAGNITUDE, unary_magnitude, plan_unary_magnitude, T::Magnitude, magnitude_unary);
+binary_family!(BINARY_SAME, binary_same, plan_binary_same, T, BinaryOp, same_binary);
+binary_family!(BINARY_PROMOTED, binary_promoted, plan_binary_promoted, T::Promoted, BinaryOp, promoted_binary);
+binary_family!(BINARY_FLOAT, binary_float, plan_binary_float, T::Float, BinaryOp, float_binary);
+binary_family!(BINARY_QUOTIENT, binary_quotient, plan_binary_quotient, T::Quotient, BinaryOp, quotient_binary);
+binary_family!(COMPARE, compare, plan_compare, bool, CompareOp, compare_binary);
 
 #[cfg(test)]
 mod tests {
