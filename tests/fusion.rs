@@ -7,7 +7,6 @@ use std::hash::{Hash, Hasher};
 use std::process::Command;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use distarray::context::EngineStats;
 use distarray::functions::{
     absolute, add_into, conjugate, exp, floor_divide, greater, less, multiply_inplace, negative, sin, sqrt, true_divide,
 };
@@ -15,8 +14,10 @@ use distarray::prelude::*;
 use ndarray::{Array1, ArrayD};
 use num_complex::Complex;
 
-/// More than a few blocks per engine, with a partial last one.
-const N: usize = 50_001;
+#[path = "support/fusion.rs"]
+mod fusion;
+
+use fusion::{fused, values, N};
 
 /// The counters are per engine, and the tests of this binary share the
 /// engines: one test at a time.
@@ -26,50 +27,10 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// `after - before` of each engine's fused calls and passes.
-fn fused(before: &[EngineStats], after: &[EngineStats]) -> Vec<(u64, u64)> {
-    before.iter().zip(after).map(|(b, a)| (a.fused_calls - b.fused_calls, a.fused_passes - b.fused_passes)).collect()
-}
-
-fn values(n: usize, seed: u64) -> Array1<f64> {
-    Array1::from_shape_fn(n, |i| {
-        let x = (i as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15).wrapping_add(seed) >> 11;
-        (x as f64 / (1u64 << 53) as f64) * 8.0 - 4.0
-    })
-}
-
 #[test]
 fn an_operator_chain_runs_as_one_pass_without_whole_temporaries() -> Result<()> {
     let _serial = serial();
-    let ctx = Context::new()?;
-    let (a0, b0, c0) = (values(N, 1), values(N, 2), values(N, 3));
-    let (a, b, c) = (ctx.fromarray(&a0, None)?, ctx.fromarray(&b0, None)?, ctx.fromarray(&c0, None)?);
-    ctx.reset_engine_peaks()?;
-    let before = ctx.engine_stats()?;
-    let r = &a * &b + &c;
-    let after = ctx.engine_stats()?;
-    assert!(fused(&before, &after).iter().all(|&d| d == (2, 1)), "{before:?} -> {after:?}");
-    for (b, a) in before.iter().zip(&after) {
-        // Inputs, then the result: a third more, and not a whole temporary
-        // (at most the blocks of one).
-        let piece = b.held_bytes / 3;
-        assert!(a.peak_bytes <= b.held_bytes + piece + 2 * 4096 * 8, "{b:?} -> {a:?}");
-    }
-    assert_eq!(r.toarray()?, (&a0 * &b0 + &c0).into_dyn(), "against ndarray, bit for bit");
-
-    // Four ops, temporaries by reference and by value: one pass, the result
-    // the only new piece.
-    ctx.reset_engine_peaks()?;
-    let before = ctx.engine_stats()?;
-    let t = ((&a + &b) * &c - 1.5) / &a;
-    let after = ctx.engine_stats()?;
-    assert!(fused(&before, &after).iter().all(|&d| d == (4, 1)), "{before:?} -> {after:?}");
-    for (b, a) in before.iter().zip(&after) {
-        let piece = b.held_bytes / 4;
-        assert!(a.peak_bytes <= b.held_bytes + piece + 2 * 4096 * 8, "{b:?} -> {a:?}");
-    }
-    assert_eq!(t.toarray()?, (((&a0 + &b0) * &c0 - 1.5) / &a0).into_dyn());
-    Ok(())
+    fusion::check_one_pass(&Context::new()?)
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! The ufunc suite as one program for `mpirun -n N+1` (N >= 1); on thread
 //! engines under a plain `cargo test`.
 
+#[path = "support/fusion.rs"]
+mod fusion;
 #[path = "support/ufuncs.rs"]
 mod ufuncs;
 
@@ -8,6 +10,7 @@ use distarray::prelude::*;
 
 fn main() -> Result<()> {
     let ctx = Context::new()?;
+    fusion::check_one_pass(&ctx)?;
     let layouts = ufuncs::check_everything(&ctx);
     let n = ctx.num_targets();
     if n > 1 {
