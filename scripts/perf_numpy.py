@@ -26,6 +26,7 @@ def elementwise(log2):
     b = a * 0.5
     c = a + 2.0
     print(f"`a * b + c`, 2^{log2} f64, operators\t{best(lambda: a * b + c)}")
+    print(f"`((a + b) * c - 1.5) * 0.5`, 2^{log2} f64, operators\t{best(lambda: ((a + b) * c - 1.5) * 0.5)}")
     d = a.copy()
 
     def in_place():

@@ -131,6 +131,7 @@ pub mod context {
     //! engine count and the targets), and [`KEY_PREFIX`] starts every key it
     //! creates on them.
 
+    pub use crate::backend::CommStats;
     pub use crate::client::context::ContextBuilder;
     pub use crate::client::{Context, KEY_PREFIX};
     pub use crate::protocol::EngineStats;

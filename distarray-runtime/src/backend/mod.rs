@@ -6,6 +6,7 @@
 //! the whole process; it is chosen and started once, by the first context
 //! (`Context::new()` or `ContextBuilder::build`), whose engine count it keeps.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::core::error::{bail, err, Error, Result};
@@ -13,6 +14,65 @@ use crate::core::error::{bail, err, Error, Result};
 #[cfg(feature = "mpi")]
 mod mpi;
 mod threads;
+
+/// What the client sent to and received from engines, cumulative since the
+/// process started (all contexts): [`Context::comm_stats`](crate::Context::comm_stats).
+///
+/// A message is one command or payload on its way to one engine, or one
+/// answer (a reply, with its data) on its way back; bytes are their encoded
+/// sizes. Traffic between engines (collectives, redistribution) is not the
+/// client's and is not counted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommStats {
+    /// Messages from the client to engines.
+    pub messages_sent: u64,
+    /// Messages from engines to the client.
+    pub messages_received: u64,
+    /// Bytes of the messages sent.
+    pub bytes_sent: u64,
+    /// Bytes of the messages received.
+    pub bytes_received: u64,
+}
+
+/// The client's counters behind [`CommStats`], one set per process (as the
+/// backend is).
+pub(crate) struct Counters {
+    messages_sent: AtomicU64,
+    messages_received: AtomicU64,
+    bytes_sent: AtomicU64,
+    bytes_received: AtomicU64,
+}
+
+static COUNTERS: Counters = Counters {
+    messages_sent: AtomicU64::new(0),
+    messages_received: AtomicU64::new(0),
+    bytes_sent: AtomicU64::new(0),
+    bytes_received: AtomicU64::new(0),
+};
+
+impl Counters {
+    /// Counts `messages` sent, of `bytes` in all.
+    pub(crate) fn sent(messages: usize, bytes: usize) {
+        COUNTERS.messages_sent.fetch_add(messages as u64, Ordering::Relaxed);
+        COUNTERS.bytes_sent.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// Counts `messages` received, of `bytes` in all.
+    pub(crate) fn received(messages: usize, bytes: usize) {
+        COUNTERS.messages_received.fetch_add(messages as u64, Ordering::Relaxed);
+        COUNTERS.bytes_received.fetch_add(bytes as u64, Ordering::Relaxed);
+    }
+
+    /// The counts so far.
+    pub(crate) fn snapshot() -> CommStats {
+        CommStats {
+            messages_sent: COUNTERS.messages_sent.load(Ordering::Relaxed),
+            messages_received: COUNTERS.messages_received.load(Ordering::Relaxed),
+            bytes_sent: COUNTERS.bytes_sent.load(Ordering::Relaxed),
+            bytes_received: COUNTERS.bytes_received.load(Ordering::Relaxed),
+        }
+    }
+}
 
 /// One engine's answer to a command: the encoded reply and its raw data.
 pub(crate) struct Response {

@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
-use crate::backend::{backend, Backend};
+use crate::backend::{backend, Backend, CommStats};
 use crate::core::error::{bail, err, Result};
 use crate::protocol::{decode, encode, Command, EngineStats, Reply};
 
@@ -405,6 +405,34 @@ impl Context {
             Reply::Count(bytes) => Ok(total + bytes),
             other => Err(err!(Protocol, "releasing pooled memory was answered with {other:?}")),
         })
+    }
+
+    /// What the client has sent to and received from the engines so far:
+    /// messages and bytes, cumulative over the process (every context),
+    /// counted on the client on every backend (see [`CommStats`]). The way to
+    /// see what a program costs in communication: take it before and after.
+    ///
+    /// # Examples
+    /// A pipelined command is one message whatever the engine count on
+    /// thread engines (one entry in the engines' shared log), and a waited
+    /// call's answers come back as one.
+    /// ```
+    /// use distarray::prelude::*;
+    ///
+    /// let ctx = Context::new()?;
+    /// let a = ctx.ones::<f64>(&Distribution::from_shape(&ctx, &[1000])?)?;
+    /// let before = ctx.comm_stats();
+    /// ctx.sync()?;
+    /// let after = ctx.comm_stats();
+    /// if ctx.backend_name() == "threads" {
+    ///     assert_eq!(after.messages_sent - before.messages_sent, 1);
+    ///     assert_eq!(after.messages_received - before.messages_received, 1);
+    /// }
+    /// # drop(a);
+    /// # Ok::<(), distarray::Error>(())
+    /// ```
+    pub fn comm_stats(&self) -> CommStats {
+        crate::backend::Counters::snapshot()
     }
 
     /// Each target engine's counters, in target order: the bytes of local

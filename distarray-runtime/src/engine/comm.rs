@@ -53,6 +53,22 @@ pub trait Comm: Send {
         Ok((out, counts))
     }
 
+    /// Sends `bytes` to rank `to`, point to point; messages between two
+    /// members arrive in the order sent. Not public API (yet): the tree
+    /// collectives of [`Collectives`] are built on it.
+    #[doc(hidden)]
+    fn send_bytes(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
+        let _ = bytes;
+        Err(err!(Unsupported, "this communicator sends no point-to-point messages (to rank {to})"))
+    }
+
+    /// The next message [`send_bytes`](Self::send_bytes) sent from rank
+    /// `from` to this one, waited for. Not public API (yet).
+    #[doc(hidden)]
+    fn receive_bytes(&self, from: usize) -> Result<Vec<u8>> {
+        Err(err!(Unsupported, "this communicator receives no point-to-point messages (from rank {from})"))
+    }
+
     /// The raw MPI communicator of the members when they are MPI ranks
     /// (`None` for thread engines). Used by parallel HDF5 (MPI-IO). Not
     /// public API.
@@ -137,6 +153,66 @@ pub trait Collectives: Comm {
     fn all_gather<T: Serialize + DeserializeOwned>(&self, value: &T) -> Result<Vec<T>> {
         self.all_gather_bytes(&encode(value)?)?.iter().map(|b| decode(b)).collect()
     }
+
+    /// Rank `root`'s `value` on every member (the others' `value` is
+    /// ignored): a binomial tree, `ceil(log2(size))` steps, each member
+    /// receiving once.
+    fn broadcast<T: Serialize + DeserializeOwned>(&self, root: usize, value: &T) -> Result<T> {
+        let bytes = if self.rank() == root { encode(value)? } else { Vec::new() };
+        decode(&broadcast_bytes(self, root, bytes)?)
+    }
+
+    /// Every member's `value` combined by `combine`, on every member: a
+    /// binomial tree to rank 0, then [`broadcast`](Self::broadcast), so
+    /// `2 * ceil(log2(size))` steps. The combination order is fixed by the
+    /// member count alone (`combine(lower ranks, higher ranks)`, pairwise:
+    /// `((v0, v1), (v2, v3))` for 4), so the same inputs give the same bits
+    /// every time.
+    fn all_reduce<T: Serialize + DeserializeOwned>(&self, value: T, combine: impl FnMut(T, T) -> T) -> Result<T> {
+        let (rank, size) = (self.rank(), self.size());
+        let mut combine = combine;
+        let mut acc = value;
+        let mut step = 1;
+        while step < size {
+            if rank % (2 * step) != 0 {
+                // Done here: the lower partner takes it from now on.
+                self.send_bytes(rank - step, encode(&acc)?)?;
+                break;
+            }
+            if rank + step < size {
+                let theirs: T = decode(&self.receive_bytes(rank + step)?)?;
+                acc = combine(acc, theirs);
+            }
+            step *= 2;
+        }
+        self.broadcast(0, &acc)
+    }
+}
+
+/// Rank `root`'s `bytes` on every member of `comm`, by a binomial tree over
+/// ranks relative to the root: relative rank `r > 0` receives from `r` with
+/// its highest bit cleared, then sends to `r + 2^k` for every `2^k` above `r`'s
+/// highest bit, farthest first.
+fn broadcast_bytes<C: Comm + ?Sized>(comm: &C, root: usize, bytes: Vec<u8>) -> Result<Vec<u8>> {
+    let size = comm.size();
+    if root >= size {
+        return Err(err!(InvalidArgument, "broadcast from rank {root} of a communicator of {size}"));
+    }
+    let relative = (comm.rank() + size - root) % size;
+    let absolute = |r: usize| (r + root) % size;
+    let (bytes, above) = if relative == 0 {
+        (bytes, 1)
+    } else {
+        let high = 1 << (usize::BITS - 1 - relative.leading_zeros());
+        (comm.receive_bytes(absolute(relative - high))?, high * 2)
+    };
+    let mut steps: Vec<usize> =
+        std::iter::successors(Some(above), |s| s.checked_mul(2)).take_while(|&s| relative + s < size).collect();
+    steps.reverse();
+    for s in steps {
+        comm.send_bytes(absolute(relative + s), Side::Engine.copy(&bytes)?)?;
+    }
+    Ok(bytes)
 }
 
 impl<C: Comm + ?Sized> Collectives for C {}

@@ -8,7 +8,7 @@ use mpi::ffi;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::*;
 
-use super::{Idle, Serialized, TAG_ABORT};
+use super::{Idle, Serialized, TAG_ABORT, TAG_P2P};
 use crate::core::alloc::Side;
 use crate::core::error::{bail, err, Result};
 use crate::engine::comm::{aborted_by, check_counts, collective_timeout, timed_out, Comm};
@@ -161,6 +161,13 @@ impl MpiComm {
         Ok((both.pop().unwrap_or_default(), received))
     }
 
+    fn check_rank(&self, rank: usize) -> Result<()> {
+        if rank >= self.size() {
+            bail!(InvalidArgument, "there is no rank {rank} in a communicator of {}", self.size());
+        }
+        Ok(())
+    }
+
     fn raw(&self) -> ffi::MPI_Comm {
         mpi::raw::AsRaw::as_raw(self.comm())
     }
@@ -274,6 +281,50 @@ impl Comm for MpiComm {
         // (the receive counts tile `0..total` and sum to it).
         unsafe { recv.set_len(total) };
         Ok((recv, counts))
+    }
+
+    fn send_bytes(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
+        self.check_rank(to)?;
+        let len = count(bytes.len())?;
+        let buffers =
+            Buffers { bytes: vec![if bytes.is_empty() { distinct_buffer(0)? } else { bytes }], counts: Vec::new() };
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: the buffer lives in `buffers` until the request completes
+        // (or forever, see `wait`), and holds `len` bytes.
+        unsafe {
+            ffi::MPI_Isend(
+                buffers.bytes[0].as_ptr().cast(),
+                len,
+                ffi::RSMPI_UINT8_T,
+                to as i32,
+                TAG_P2P,
+                self.raw(),
+                request.as_mut_ptr(),
+            );
+        }
+        // SAFETY: MPI_Isend set the request.
+        self.wait(unsafe { request.assume_init() }, buffers).map(drop)
+    }
+
+    fn receive_bytes(&self, from: usize) -> Result<Vec<u8>> {
+        self.check_rank(from)?;
+        let timeout = collective_timeout();
+        let started = Instant::now();
+        let mut idle = Idle::default();
+        let source = self.comm().process_at_rank(from as i32);
+        loop {
+            if let Some(probed) = source.immediate_matched_probe_with_tag(TAG_P2P) {
+                return Ok(probed.matched_receive_vec::<u8>().0);
+            }
+            if let Some(probed) = self.comm().any_process().immediate_matched_probe_with_tag(TAG_ABORT) {
+                let (reason, status) = probed.matched_receive_vec::<u8>();
+                return Err(aborted_by(status.source_rank() as usize, &String::from_utf8_lossy(&reason)));
+            }
+            if started.elapsed() > timeout {
+                return Err(timed_out(Some(from), timeout));
+            }
+            idle.wait();
+        }
     }
 
     fn abort(&self, reason: &str) {

@@ -15,7 +15,7 @@ use mpi::topology::{Color, Communicator, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::Threading;
 
-use super::{engine_stack_size, engine_timeout, Backend, Response, MAX_IN_FLIGHT};
+use super::{engine_stack_size, engine_timeout, Backend, Counters, Response, MAX_IN_FLIGHT};
 use crate::core::alloc::Side;
 
 use crate::core::error::{bail, err, Result};
@@ -34,6 +34,8 @@ const TAG_TAIL: i32 = 3;
 /// On an engine communicator: the sender will not join the current
 /// collectives (see `Comm::abort`).
 const TAG_ABORT: i32 = 4;
+/// On an engine communicator: a point-to-point message (`Comm::send_bytes`).
+const TAG_P2P: i32 = 5;
 
 /// MPI counts are `i32`: larger buffers go in pieces of this many bytes.
 const CHUNK: usize = 1 << 30;
@@ -207,6 +209,7 @@ impl Backend for MpiBackend {
         let mut head = Vec::with_capacity(1 + command.len());
         head.push(if answer { Kind::Run } else { Kind::Post } as u8);
         head.extend_from_slice(command);
+        Counters::sent(targets.len(), targets.len() * head.len() + payloads.iter().map(Vec::len).sum::<usize>());
         let mut payloads = payloads.into_iter();
         for &t in targets {
             send_parts(&world.process_at_rank(t as i32 + 1), TAG_COMMAND, &head, &payloads.next().unwrap_or_default());
@@ -215,7 +218,7 @@ impl Backend for MpiBackend {
             return Ok(Vec::new());
         }
         let timeout = engine_timeout();
-        Ok(targets
+        let responses: Vec<Response> = targets
             .iter()
             .map(|&t| match receive_parts(&world.process_at_rank(t as i32 + 1), TAG_REPLY, timeout, Side::Client) {
                 Some((reply, Ok(data))) => Response { reply, data },
@@ -237,7 +240,9 @@ impl Backend for MpiBackend {
                     world.abort(70)
                 }
             })
-            .collect())
+            .collect();
+        Counters::received(responses.len(), responses.iter().map(|r| r.reply.len() + r.data.len()).sum());
+        Ok(responses)
     }
 }
 

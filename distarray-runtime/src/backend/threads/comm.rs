@@ -43,6 +43,13 @@ impl ThreadComm {
         senders.into_iter().zip(receivers).enumerate().map(|(rank, (to, from))| ThreadComm { rank, to, from }).collect()
     }
 
+    fn check_rank(&self, rank: usize) -> Result<()> {
+        if rank >= self.to.len() {
+            return Err(err!(InvalidArgument, "there is no rank {rank} in a communicator of {}", self.to.len()));
+        }
+        Ok(())
+    }
+
     fn send(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
         self.to[to].send(Packet::Data(bytes)).map_err(|_| err!(Backend, "engine rank {to} has stopped"))
     }
@@ -118,6 +125,16 @@ impl Comm for ThreadComm {
         Ok((out, counts))
     }
 
+    fn send_bytes(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
+        self.check_rank(to)?;
+        self.send(to, bytes)
+    }
+
+    fn receive_bytes(&self, from: usize) -> Result<Vec<u8>> {
+        self.check_rank(from)?;
+        self.recv(from)
+    }
+
     fn abort(&self, reason: &str) {
         for (to, sender) in self.to.iter().enumerate() {
             if to != self.rank {
@@ -151,6 +168,41 @@ mod tests {
             let (rank, gathered, got) = h.join().unwrap();
             assert_eq!(gathered, vec![0, 10, 20]);
             assert_eq!(got, (0..3).map(|i| vec![i as u8, rank as u8]).collect::<Vec<_>>());
+        }
+    }
+
+    /// Broadcasts from every root and all-reduces for 1 to 9 members: each
+    /// gets the root's value, and the reduction's order is the pairwise tree
+    /// the docs promise, the same on every member.
+    #[test]
+    fn tree_collectives() {
+        let pairwise = |size: usize| {
+            let mut level: Vec<String> = (0..size).map(|r| r.to_string()).collect();
+            while level.len() > 1 {
+                level = level
+                    .chunks(2)
+                    .map(|p| if p.len() == 2 { format!("({}{})", p[0], p[1]) } else { p[0].clone() })
+                    .collect();
+            }
+            level.pop().unwrap()
+        };
+        for size in 1..=9 {
+            let handles: Vec<_> = ThreadComm::group(size)
+                .into_iter()
+                .map(|c| {
+                    std::thread::spawn(move || {
+                        let roots: Vec<usize> =
+                            (0..c.size()).map(|root| c.broadcast(root, &(100 + c.rank())).unwrap()).collect();
+                        let order = c.all_reduce(c.rank().to_string(), |a, b| format!("({a}{b})")).unwrap();
+                        (roots, order)
+                    })
+                })
+                .collect();
+            for h in handles {
+                let (roots, order) = h.join().unwrap();
+                assert_eq!(roots, (0..size).map(|r| 100 + r).collect::<Vec<_>>(), "size {size}");
+                assert_eq!(order, pairwise(size), "size {size}");
+            }
         }
     }
 

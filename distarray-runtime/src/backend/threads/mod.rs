@@ -1,20 +1,22 @@
 //! Thread engines: `ContextBuilder::engines(n)` or `DISTARRAY_ENGINES`
-//! threads in this process (default 4), each blocked on its command channel
-//! while idle.
+//! threads in this process (default 4), reading their commands from one
+//! shared log (see [`log`]) and parked while idle.
 
 use std::collections::HashMap;
-use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::atomic::AtomicUsize;
+use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
-use std::time::{Duration, Instant};
 
-use super::{engine_stack_size, engine_timeout, Backend, Response, MAX_IN_FLIGHT};
+use super::{engine_stack_size, engine_timeout, Backend, Counters, Response, MAX_IN_FLIGHT};
+use crate::core::error::{bail, err, Result};
 use crate::engine::comm::Comm;
+use crate::engine::{CommFactory, Engine};
 use comm::ThreadComm;
+use log::{receive_soon, Entry, Gather, Log, Route};
 
 pub(crate) mod comm;
-use crate::core::error::{bail, err, Result};
-use crate::engine::{CommFactory, Engine};
+mod log;
 
 /// Engines when neither `ContextBuilder::engines` nor `DISTARRAY_ENGINES`
 /// says how many.
@@ -42,20 +44,14 @@ pub(crate) fn check_engine_count(n: usize) -> Result<()> {
     Ok(())
 }
 
-struct Job {
-    command: Arc<[u8]>,
-    payload: Vec<u8>,
-    slot: usize,
-    /// Where the response goes; `None` for a command nobody waits for.
-    done: Option<Sender<(usize, Response)>>,
-}
-
 /// Communicator ends made by the client for engines to pick up, keyed by
 /// (target list, generation, engine id).
 type PendingComms = Arc<Mutex<HashMap<(Vec<usize>, u64, usize), ThreadComm>>>;
 
 pub(crate) struct ThreadBackend {
-    engines: Vec<Sender<Job>>,
+    log: Arc<Log>,
+    /// The route of each target list used so far.
+    routes: Mutex<HashMap<Vec<usize>, Arc<Route>>>,
     pending: PendingComms,
     /// The latest generation of each communicator made.
     prepared: Mutex<HashMap<Vec<usize>, u64>>,
@@ -84,23 +80,36 @@ impl ThreadBackend {
         let pending = PendingComms::default();
         let stack = engine_stack_size()?;
         crate::engine::quiet_engine_panics();
-        let mut engines = Vec::with_capacity(count);
+        let log = Arc::new(Log::new(count));
+        let mut threads = Vec::with_capacity(count);
         for id in 0..count {
-            let (tx, rx) = channel::<Job>();
             let engine = Engine::new(id, Box::new(PendingFactory { id, pending: pending.clone() }));
-            thread::Builder::new()
+            let log = Arc::clone(&log);
+            let thread = thread::Builder::new()
                 .name(format!("distarray-engine-{id}"))
                 .stack_size(stack)
-                .spawn(move || serve(engine, rx))
+                .spawn(move || serve(engine, &log))
                 .map_err(|e| {
                     err!(
                         Backend,
                         "cannot start engine thread {id} with a stack of {stack} bytes (DISTARRAY_ENGINE_STACK): {e}"
                     )
                 })?;
-            engines.push(tx);
+            threads.push(thread.thread().clone());
         }
-        Ok(ThreadBackend { engines, pending, prepared: Mutex::default(), order: Mutex::new(0) })
+        log.threads.set(threads).map_err(|_| err!(Backend, "engine threads started twice"))?;
+        Ok(ThreadBackend { log, routes: Mutex::default(), pending, prepared: Mutex::default(), order: Mutex::new(0) })
+    }
+
+    /// The route of commands to `targets`, made on first use.
+    fn route(&self, targets: &[usize]) -> Arc<Route> {
+        let mut routes = self.routes.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(route) = routes.get(targets) {
+            return Arc::clone(route);
+        }
+        let route = Arc::new(Route::new(targets, self.log.engines()));
+        routes.insert(targets.to_vec(), Arc::clone(&route));
+        route
     }
 }
 
@@ -117,42 +126,21 @@ impl ThreadBackend {
     }
 }
 
-fn serve(mut engine: Engine, jobs: Receiver<Job>) {
-    // Ends when the backend (and with it every sender) is dropped.
-    while let Ok(job) = receive_soon(&jobs, None) {
-        let answer = engine.handle(&job.command, job.payload, job.done.is_some());
-        if let (Some(done), Some((reply, data))) = (job.done, answer) {
-            // The client may have given up on this call; nothing to do then.
-            let _ = done.send((job.slot, Response { reply, data }));
+fn serve(mut engine: Engine, log: &Log) {
+    let id = engine.id();
+    loop {
+        let (entry, slot) = log.next(id);
+        entry.route.wake_children(slot, log);
+        let payload = std::mem::take(&mut *entry.payloads[slot].lock().unwrap_or_else(PoisonError::into_inner));
+        let answer = engine.handle(&entry.command, payload, entry.gather.is_some());
+        if let (Some(gather), Some((reply, data))) = (&entry.gather, answer) {
+            gather.put(slot, Response { reply, data });
         }
         if engine.stopped() {
-            // Dropping the engine closes its channels: the client and the
-            // other engines see it gone instead of waiting for it.
+            // Every later command for this engine fails instead of waiting
+            // for it.
+            log.stop(id);
             return;
-        }
-    }
-}
-
-/// How long a thread polls for the next message before it blocks: commands
-/// and answers come in bursts, and waking a blocked thread costs several
-/// microseconds, more than most commands take.
-const SPIN: Duration = Duration::from_micros(50);
-
-/// The next message of `rx`: polled (yielding the core) for up to [`SPIN`],
-/// then waited for, up to `timeout` in all if there is one.
-fn receive_soon<T>(rx: &Receiver<T>, timeout: Option<Duration>) -> std::result::Result<T, RecvTimeoutError> {
-    let start = Instant::now();
-    loop {
-        match rx.try_recv() {
-            Ok(message) => return Ok(message),
-            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-            Err(TryRecvError::Empty) if start.elapsed() < SPIN => thread::yield_now(),
-            Err(TryRecvError::Empty) => {
-                return match timeout {
-                    Some(t) => rx.recv_timeout(t.saturating_sub(start.elapsed())),
-                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
-                }
-            }
         }
     }
 }
@@ -163,7 +151,7 @@ impl Backend for ThreadBackend {
     }
 
     fn num_engines(&self) -> usize {
-        self.engines.len()
+        self.log.engines()
     }
 
     fn prepare_comm(&self, targets: &[usize]) {
@@ -185,45 +173,52 @@ impl Backend for ThreadBackend {
     }
 
     fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>> {
-        if let Some(t) = targets.iter().find(|&&t| t >= self.engines.len()) {
-            bail!(InvalidTarget, "there is no engine {t}: this process has {} engines", self.engines.len());
+        if let Some(t) = targets.iter().find(|&&t| t >= self.log.engines()) {
+            bail!(InvalidTarget, "there is no engine {t}: this process has {} engines", self.log.engines());
         }
+        let route = self.route(targets);
         let mut in_flight = self.order.lock().unwrap_or_else(PoisonError::into_inner);
         let wait = wait || *in_flight >= MAX_IN_FLIGHT;
         *in_flight = if wait { 0 } else { *in_flight + 1 };
-        let command: Arc<[u8]> = command.into();
+        let bytes = command.len() + payloads.iter().map(Vec::len).sum::<usize>();
         let mut payloads = payloads.into_iter();
         let (done_tx, done_rx) = channel();
-        for (slot, &target) in targets.iter().enumerate() {
-            let done = wait.then(|| done_tx.clone());
-            let job = Job { command: command.clone(), payload: payloads.next().unwrap_or_default(), slot, done };
-            self.engines[target].send(job).map_err(|_| err!(EngineUnavailable, "engine {target} has stopped"))?;
-        }
-        drop(done_tx);
+        let entry = Entry {
+            command: command.into(),
+            payloads: targets.iter().map(|_| Mutex::new(payloads.next().unwrap_or_default())).collect(),
+            gather: wait.then(|| Gather::new(targets.len(), done_tx)),
+            remaining: AtomicUsize::new(targets.len()),
+            route,
+        };
+        let entry = self.log.append(entry)?;
+        Counters::sent(1, bytes);
+        entry.route.wake_first(&self.log);
         if !wait {
             return Ok(Vec::new());
         }
-        let mut responses: Vec<Option<Response>> = targets.iter().map(|_| None).collect();
         let timeout = engine_timeout();
-        for _ in targets {
-            match receive_soon(&done_rx, timeout) {
-                Ok((slot, response)) => responses[slot] = Some(response),
-                // A dead engine thread drops its job and with it the sender.
-                Err(RecvTimeoutError::Disconnected) => {
-                    bail!(EngineUnavailable, "an engine thread stopped while running a command")
-                }
-                Err(RecvTimeoutError::Timeout) => {
-                    let silent: Vec<usize> =
-                        targets.iter().zip(&responses).filter(|(_, r)| r.is_none()).map(|(&t, _)| t).collect();
-                    bail!(
-                        EngineUnavailable,
-                        "engines {silent:?} did not answer within {:.1} s (DISTARRAY_ENGINE_TIMEOUT): hung, or busy with a long \
-                         kernel; later commands to them wait behind it",
-                        timeout.unwrap_or_default().as_secs_f64()
-                    );
-                }
+        let responses = match receive_soon(&done_rx, timeout) {
+            Ok(responses) => responses,
+            Err(RecvTimeoutError::Disconnected) => {
+                bail!(EngineUnavailable, "an engine thread stopped while running a command")
             }
+            Err(RecvTimeoutError::Timeout) => {
+                let silent = entry.gather.as_ref().map(Gather::missing).unwrap_or_default();
+                let silent: Vec<usize> = silent.into_iter().map(|slot| targets[slot]).collect();
+                bail!(
+                    EngineUnavailable,
+                    "engines {silent:?} did not answer within {:.1} s (DISTARRAY_ENGINE_TIMEOUT): hung, or busy with a long \
+                     kernel; later commands to them wait behind it",
+                    timeout.unwrap_or_default().as_secs_f64()
+                );
+            }
+        };
+        Counters::received(1, responses.iter().map(|r| r.reply.len() + r.data.len()).sum());
+        // The others' answers then only tell of it (a collective it left).
+        let stopped = entry.gather.as_ref().map(Gather::stopped).unwrap_or_default();
+        if let Some(&slot) = stopped.first() {
+            bail!(EngineUnavailable, "engine {} stopped while running a command", targets[slot]);
         }
-        Ok(responses.into_iter().flatten().collect())
+        Ok(responses)
     }
 }

@@ -88,7 +88,7 @@ fn run<T: Element, A: Acc<T>>(inputs: &mut KernelInputs<'_>, args: &ReduceArgs) 
 }
 
 /// Every element: local partial, then an all-reduce (every engine gets the
-/// same value, combined in rank order).
+/// same value, combined in an order fixed by the engine count).
 fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &dyn Comm) -> Result<A::Out> {
     let mut acc = A::empty();
     // Memory order is fine: the order of a whole-array reduction is free.
@@ -96,10 +96,12 @@ fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &
         Some(values) => acc.push_slice(values),
         None => a.iter().for_each(|&x| acc.push(x)),
     }
-    let mut total = A::empty();
-    for part in comm.all_gather(&acc)? {
-        total.merge(&part);
-    }
+    // A tree: 2 log2(P) steps per engine, where an all-gather took P
+    // messages from each of P engines.
+    let total = comm.all_reduce(acc, |mut low, high| {
+        low.merge(&high);
+        low
+    })?;
     total.finish(finish)
 }
 

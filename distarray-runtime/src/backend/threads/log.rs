@@ -1,0 +1,297 @@
+//! How commands reach thread engines and answers come back: one shared log
+//! of commands, and one gathering of the answers per waited command.
+//!
+//! The client appends each command once to the log, whatever the number of
+//! targets; each engine reads the log in order and takes the commands naming
+//! it, so every engine sees its commands in the client's order. An engine
+//! blocked for want of work is woken along a binomial tree over the
+//! command's targets: the client wakes the first, each engine that takes the
+//! command wakes its children (`ceil(log2 P)` steps; up to [`DIRECT_WAKE`]
+//! targets the client wakes them all, which is faster for few engines).
+//! Engines that are busy or spinning need no wake: they find the command when
+//! they next look.
+//!
+//! Answers go into the command's [`Gather`], one slot per target; the engine
+//! that fills the last slot sends them all to the client as one message.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, Sender, TryRecvError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::thread::{self, Thread};
+use std::time::{Duration, Instant};
+
+use crate::backend::Response;
+use crate::core::error::{bail, err, Result};
+use crate::protocol::{encode, Reply};
+
+/// Up to this many targets the client wakes every one itself (measured on
+/// this 2-core machine: below it, the tree's extra hops cost more than the
+/// wakes they save).
+pub(super) const DIRECT_WAKE: usize = 8;
+
+/// How long a thread polls for the next message before it blocks: commands
+/// and answers come in bursts, and waking a blocked thread costs several
+/// microseconds, more than most commands take.
+const SPIN: Duration = Duration::from_micros(50);
+
+/// How long a parked engine sleeps before it looks again unwoken: a parent
+/// busy with a long command wakes its children late.
+const PARK: Duration = Duration::from_millis(1);
+
+/// Which engines a command goes to, with each engine's place among them.
+pub(super) struct Route {
+    targets: Vec<usize>,
+    /// By engine id, its slot among the targets.
+    slots: Vec<Option<usize>>,
+}
+
+impl Route {
+    pub(super) fn new(targets: &[usize], engines: usize) -> Self {
+        let mut slots = vec![None; engines];
+        for (slot, &t) in targets.iter().enumerate() {
+            slots[t] = Some(slot);
+        }
+        Route { targets: targets.to_vec(), slots }
+    }
+
+    /// Wakes the first target, or every target when there are few.
+    pub(super) fn wake_first(&self, log: &Log) {
+        if self.targets.len() <= DIRECT_WAKE {
+            self.targets.iter().for_each(|&t| log.wake(t));
+        } else if let Some(&first) = self.targets.first() {
+            log.wake(first);
+        }
+    }
+
+    /// Wakes the children of `slot` in the binomial tree over the slots (see
+    /// `Collectives::broadcast`), when the client did not wake them all.
+    pub(super) fn wake_children(&self, slot: usize, log: &Log) {
+        let n = self.targets.len();
+        if n <= DIRECT_WAKE {
+            return;
+        }
+        let above = if slot == 0 { 1 } else { 2 << (usize::BITS - 1 - slot.leading_zeros()) };
+        let mut step = above;
+        while slot + step < n {
+            log.wake(self.targets[slot + step]);
+            step *= 2;
+        }
+    }
+}
+
+/// One command on its way to its targets.
+pub(super) struct Entry {
+    pub command: Arc<[u8]>,
+    /// Each target's payload, taken by it (empty for most commands).
+    pub payloads: Vec<Mutex<Vec<u8>>>,
+    /// Where the answers go, if the client waits.
+    pub gather: Option<Gather>,
+    /// Targets yet to take it; at 0 the log drops it.
+    pub remaining: AtomicUsize,
+    pub route: Arc<Route>,
+}
+
+/// The answers to one waited command, by slot.
+pub(super) struct Gather {
+    responses: Mutex<Vec<Option<Response>>>,
+    missing: AtomicUsize,
+    /// The slots of targets that stopped before answering.
+    stopped: Mutex<Vec<usize>>,
+    done: Sender<Vec<Response>>,
+}
+
+impl Gather {
+    pub(super) fn new(targets: usize, done: Sender<Vec<Response>>) -> Self {
+        Gather {
+            responses: Mutex::new((0..targets).map(|_| None).collect()),
+            missing: AtomicUsize::new(targets),
+            stopped: Mutex::default(),
+            done,
+        }
+    }
+
+    /// The slots whose engines stopped before answering.
+    pub(super) fn stopped(&self) -> Vec<usize> {
+        self.stopped.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Puts `slot`'s answer; the last one sends them all.
+    pub(super) fn put(&self, slot: usize, response: Response) {
+        let all = {
+            let mut responses = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
+            if responses[slot].is_some() {
+                return;
+            }
+            responses[slot] = Some(response);
+            if self.missing.fetch_sub(1, Ordering::AcqRel) != 1 {
+                return;
+            }
+            std::mem::take(&mut *responses)
+        };
+        // The client may have given up on this call; nothing to do then.
+        let _ = self.done.send(all.into_iter().flatten().collect());
+    }
+
+    /// The slots without an answer yet.
+    pub(super) fn missing(&self) -> Vec<usize> {
+        let responses = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
+        responses.iter().enumerate().filter(|(_, r)| r.is_none()).map(|(slot, _)| slot).collect()
+    }
+}
+
+/// The commands not yet taken by all their targets.
+struct Entries {
+    /// The sequence number of `entries[0]`.
+    base: u64,
+    entries: VecDeque<Arc<Entry>>,
+    /// Each engine's next sequence number to look at.
+    cursors: Vec<u64>,
+    /// Engines that have stopped.
+    stopped: Vec<bool>,
+}
+
+/// The log of commands, shared by the client and every engine.
+pub(super) struct Log {
+    entries: Mutex<Entries>,
+    /// The sequence number after the last entry, read without the lock by
+    /// engines that poll.
+    appended: AtomicU64,
+    /// The engine threads, to wake them.
+    pub threads: OnceLock<Vec<Thread>>,
+}
+
+impl Log {
+    pub(super) fn new(engines: usize) -> Self {
+        Log {
+            entries: Mutex::new(Entries {
+                base: 0,
+                entries: VecDeque::new(),
+                cursors: vec![0; engines],
+                stopped: vec![false; engines],
+            }),
+            appended: AtomicU64::new(0),
+            threads: OnceLock::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
+        self.entries.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(super) fn engines(&self) -> usize {
+        self.lock().cursors.len()
+    }
+
+    /// Appends `entry`; fails if a target has stopped.
+    pub(super) fn append(&self, entry: Entry) -> Result<Arc<Entry>> {
+        let mut entries = self.lock();
+        if let Some(&t) = entry.route.targets.iter().find(|&&t| entries.stopped[t]) {
+            bail!(EngineUnavailable, "engine {t} has stopped");
+        }
+        let entry = Arc::new(entry);
+        entries.entries.push_back(Arc::clone(&entry));
+        // Taken by all their targets: dropped.
+        while entries.entries.front().is_some_and(|e| e.remaining.load(Ordering::Acquire) == 0) {
+            entries.entries.pop_front();
+            entries.base += 1;
+        }
+        self.appended.store(entries.base + entries.entries.len() as u64, Ordering::Release);
+        Ok(entry)
+    }
+
+    pub(super) fn wake(&self, engine: usize) {
+        if let Some(thread) = self.threads.get().and_then(|t| t.get(engine)) {
+            thread.unpark();
+        }
+    }
+
+    /// The next command for `engine`, with its slot, waited for (the
+    /// backend lives as long as the process).
+    pub(super) fn next(&self, engine: usize) -> (Arc<Entry>, usize) {
+        let start = Instant::now();
+        // The log's length at the last look: unchanged, nothing new to take.
+        let mut seen = u64::MAX;
+        loop {
+            let appended = self.appended.load(Ordering::Acquire);
+            if appended != seen {
+                seen = appended;
+                if let Some(found) = self.take(engine) {
+                    return found;
+                }
+            }
+            if start.elapsed() < SPIN {
+                thread::yield_now();
+            } else {
+                thread::park_timeout(PARK);
+            }
+        }
+    }
+
+    /// The next command for `engine` in the log, if any; moves its cursor
+    /// past it (and past the commands for others before it).
+    fn take(&self, engine: usize) -> Option<(Arc<Entry>, usize)> {
+        let mut entries = self.lock();
+        let Entries { base, entries: list, cursors, .. } = &mut *entries;
+        let from = cursors[engine].max(*base);
+        if from >= *base + list.len() as u64 {
+            return None;
+        }
+        for (i, entry) in list.iter().enumerate().skip((from - *base) as usize) {
+            if let Some(slot) = entry.route.slots[engine] {
+                cursors[engine] = *base + i as u64 + 1;
+                entry.remaining.fetch_sub(1, Ordering::AcqRel);
+                return Some((Arc::clone(entry), slot));
+            }
+        }
+        cursors[engine] = *base + list.len() as u64;
+        None
+    }
+
+    /// Marks `engine` stopped, and answers for it every waited command it
+    /// will never take, so that no caller waits for it.
+    pub(super) fn stop(&self, engine: usize) {
+        let left: Vec<(Arc<Entry>, usize)> = {
+            let mut entries = self.lock();
+            entries.stopped[engine] = true;
+            let from = entries.cursors[engine].max(entries.base);
+            let skip = (from - entries.base) as usize;
+            entries
+                .entries
+                .iter()
+                .skip(skip)
+                .filter_map(|e| e.route.slots[engine].map(|slot| (Arc::clone(e), slot)))
+                .collect()
+        };
+        let reply = encode(&Reply::Failed(err!(EngineUnavailable, "engine {engine} has stopped"))).unwrap_or_default();
+        for (entry, slot) in left {
+            entry.remaining.fetch_sub(1, Ordering::AcqRel);
+            if let Some(gather) = &entry.gather {
+                gather.stopped.lock().unwrap_or_else(PoisonError::into_inner).push(slot);
+                gather.put(slot, Response { reply: reply.clone(), data: Vec::new() });
+            }
+        }
+    }
+}
+
+/// The next message of `rx`: polled (yielding the core) for up to [`SPIN`],
+/// then waited for, up to `timeout` in all if there is one.
+pub(super) fn receive_soon<T>(
+    rx: &std::sync::mpsc::Receiver<T>,
+    timeout: Option<Duration>,
+) -> std::result::Result<T, RecvTimeoutError> {
+    let start = Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(message) => return Ok(message),
+            Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
+            Err(TryRecvError::Empty) if start.elapsed() < SPIN => thread::yield_now(),
+            Err(TryRecvError::Empty) => {
+                return match timeout {
+                    Some(t) => rx.recv_timeout(t.saturating_sub(start.elapsed())),
+                    None => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+                }
+            }
+        }
+    }
+}
