@@ -24,6 +24,7 @@ use crate::protocol::{encode, Reply};
 use comm::MpiCommFactory;
 
 mod comm;
+mod tree;
 
 /// A command and its payload, client to engine.
 const TAG_COMMAND: i32 = 1;
@@ -36,6 +37,10 @@ const TAG_TAIL: i32 = 3;
 const TAG_ABORT: i32 = 4;
 /// On an engine communicator: a point-to-point message (`Comm::send_bytes`).
 const TAG_P2P: i32 = 5;
+/// A payload straight from the client, after its command came down the tree.
+const TAG_PAYLOAD: i32 = 6;
+/// Response data straight to the client, its reply going up the tree.
+const TAG_DATA: i32 = 7;
 
 /// MPI counts are `i32`: larger buffers go in pieces of this many bytes.
 const CHUNK: usize = 1 << 30;
@@ -170,7 +175,9 @@ extern "C" fn shutdown_at_exit() {
     };
     if let Some(Serialized(mut client)) = guard.take() {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            for rank in 1..client.world.size() {
+            // Through the tree, engine 0 tells the others.
+            let ranks = if tree::TREE_MIN < client.world.size() as usize { 1..2 } else { 1..client.world.size() };
+            for rank in ranks {
                 send_parts(&client.world.process_at_rank(rank), TAG_COMMAND, &[Kind::Shutdown as u8], &[]);
             }
             client.universe.take(); // MPI_Finalize
@@ -205,6 +212,9 @@ impl Backend for MpiBackend {
         };
         let answer = wait || client.in_flight >= MAX_IN_FLIGHT;
         client.in_flight = if answer { 0 } else { client.in_flight + 1 };
+        if self.engines >= tree::TREE_MIN {
+            return Ok(execute_tree(client, targets, command, payloads, answer));
+        }
         let world = &client.world;
         let mut head = Vec::with_capacity(1 + command.len());
         head.push(if answer { Kind::Run } else { Kind::Post } as u8);
@@ -246,9 +256,71 @@ impl Backend for MpiBackend {
     }
 }
 
+/// [`Backend::execute`] through the tree (see [`tree`]): one message to
+/// engine 0, the payloads straight to each target, one merged answer back
+/// (with the data of the answers that have some straight from their engines).
+fn execute_tree(
+    client: &Client,
+    targets: &[usize],
+    command: &[u8],
+    payloads: Vec<Vec<u8>>,
+    answer: bool,
+) -> Vec<Response> {
+    let world = &client.world;
+    let kind = if answer { Kind::Run } else { Kind::Post } as u8;
+    let head = tree::Head::encode(kind, !payloads.is_empty(), targets, command);
+    send_parts(&world.process_at_rank(1), TAG_COMMAND, &head, &[]);
+    for (&t, payload) in targets.iter().zip(&payloads) {
+        send_parts(&world.process_at_rank(t as i32 + 1), TAG_PAYLOAD, &[], payload);
+    }
+    Counters::sent(1 + payloads.len(), head.len() + payloads.iter().map(Vec::len).sum::<usize>());
+    if !answer {
+        return Vec::new();
+    }
+    let timeout = engine_timeout();
+    let Some((merged, _)) = receive_parts(&world.process_at_rank(1), TAG_REPLY, timeout, Side::Client) else {
+        eprintln!(
+            "distarray: the engines did not answer within {:.1} s (DISTARRAY_ENGINE_TIMEOUT): a process died or \
+             hangs; ending the MPI job",
+            timeout.unwrap_or_default().as_secs_f64()
+        );
+        world.abort(70)
+    };
+    let failed = |e: crate::core::error::Error| Response {
+        reply: encode(&Reply::Failed(e)).unwrap_or_default(),
+        data: Vec::new(),
+    };
+    let answers = tree::Answers::decode(&merged);
+    let mut received = (1, merged.len());
+    let responses = targets
+        .iter()
+        .map(|&t| match answers.as_ref().map(|a| a.of(t)) {
+            Ok(Some((reply, false))) => Response { reply: reply.to_vec(), data: Vec::new() },
+            Ok(Some((reply, true))) => {
+                match receive_parts(&world.process_at_rank(t as i32 + 1), TAG_DATA, timeout, Side::Client) {
+                    Some((_, Ok(data))) => {
+                        received = (received.0 + 1, received.1 + data.len());
+                        Response { reply: reply.to_vec(), data }
+                    }
+                    Some((_, Err(e))) => failed(e.context(format_args!("the answer of engine {t}"))),
+                    None => world.abort(70),
+                }
+            }
+            Ok(None) => failed(err!(Protocol, "the engines' answers have none from engine {t}")),
+            Err(e) => failed(e.clone()),
+        })
+        .collect();
+    Counters::received(received.0, received.1);
+    responses
+}
+
 /// The engine command loop of world rank `id + 1`.
 fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
+    let count = world.size() as usize - 1;
     let mut engine = Engine::new(id, Box::new(MpiCommFactory { engines: Serialized(engines) }));
+    if count >= tree::TREE_MIN {
+        return serve_tree(world, engine, id, count);
+    }
     let client = world.process_at_rank(0);
     loop {
         let Some((head, payload)) = receive_parts(&client, TAG_COMMAND, None, Side::Engine) else {
@@ -271,6 +343,81 @@ fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
         if engine.stopped() {
             // As a crash would: no MPI_Finalize.
             std::process::exit(1);
+        }
+    }
+}
+
+/// The engine command loop of world rank `id + 1` when commands come down
+/// the tree (see [`tree`]): forward, run, merge the answers, send them up.
+fn serve_tree(world: &SimpleCommunicator, mut engine: Engine, id: usize, count: usize) {
+    let client = world.process_at_rank(0);
+    let up = world.process_at_rank(if id == 0 { 0 } else { tree::parent(id) as i32 + 1 });
+    loop {
+        let Some((head, _)) = receive_parts(&up, TAG_COMMAND, None, Side::Engine) else {
+            return;
+        };
+        let answer = match head.first() {
+            Some(&k) if k == Kind::Run as u8 => true,
+            Some(&k) if k == Kind::Post as u8 => false,
+            _ => {
+                // Shutdown (or a protocol the client and engine disagree on):
+                // the subtree ends too.
+                for c in tree::children(id, count) {
+                    send_parts(&world.process_at_rank(c as i32 + 1), TAG_COMMAND, &[Kind::Shutdown as u8], &[]);
+                }
+                return;
+            }
+        };
+        let Ok(parsed) = tree::Head::decode(&head[1..]) else {
+            return;
+        };
+        let below: Vec<usize> =
+            tree::children(id, count).filter(|&c| parsed.targets.iter().any(|&t| tree::in_subtree(c, t))).collect();
+        // Before running it: a collective command needs every target to have it.
+        for &c in &below {
+            send_parts(&world.process_at_rank(c as i32 + 1), TAG_COMMAND, &head, &[]);
+        }
+        let mut answers = tree::Answers::default();
+        let mut data = Vec::new();
+        if parsed.targets.contains(&id) {
+            let payload = if parsed.payloads {
+                match receive_parts(&client, TAG_PAYLOAD, None, Side::Engine) {
+                    Some((_, payload)) => payload,
+                    None => return,
+                }
+            } else {
+                Ok(Vec::new())
+            };
+            let answered = match payload {
+                Ok(payload) => engine.handle(parsed.command, payload, answer),
+                Err(e) => engine.refuse(e, answer),
+            };
+            if let Some((reply, bytes)) = answered {
+                answers.push(id, !bytes.is_empty(), reply);
+                data = bytes;
+            }
+            if engine.stopped() {
+                std::process::exit(1);
+            }
+        }
+        if answer {
+            for &c in &below {
+                let Some((bytes, _)) =
+                    receive_parts(&world.process_at_rank(c as i32 + 1), TAG_REPLY, None, Side::Engine)
+                else {
+                    return;
+                };
+                match tree::Answers::decode(&bytes) {
+                    Ok(theirs) => answers.extend(theirs),
+                    Err(_) => return,
+                }
+            }
+            send_parts(&up, TAG_REPLY, &answers.merged().encode(), &[]);
+            // After the answer: a large send waits for the client, which
+            // takes the data once it has every answer.
+            if !data.is_empty() {
+                send_parts(&client, TAG_DATA, &[], &data);
+            }
         }
     }
 }
