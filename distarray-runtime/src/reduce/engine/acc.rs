@@ -312,6 +312,7 @@ impl Moments {
     /// `(mean, mean_lo, m2)` of a non-empty one: the mean as a double-double
     /// and the sum of squared deviations (infinite if the squares overflow,
     /// as numpy's do).
+    #[inline]
     fn centered(&self) -> (f64, f64, f64) {
         let offset = self.s1 / self.n; // mean - shift
         let (mean, mean_lo) = two_sum(self.shift, offset);
@@ -384,6 +385,7 @@ impl Moments {
         *self = Moments { nonfinite, ..merged };
     }
 
+    #[inline]
     fn mean(&self) -> f64 {
         if self.nonfinite != 0.0 {
             self.nonfinite // ±inf, or NaN (also NaN != 0)
@@ -395,6 +397,7 @@ impl Moments {
         }
     }
 
+    #[inline]
     fn var(&self, ddof: f64) -> f64 {
         // numpy divides by max(n - ddof, 0): 0/0 is nan, x/0 is inf. Any
         // non-finite element makes numpy's deviations x - mean NaN.
@@ -479,18 +482,21 @@ pub(crate) struct StdOf;
 
 impl StatKind for MeanOf {
     const SECOND_MOMENT: bool = false;
+    #[inline]
     fn value(m: &Moments, _: f64) -> f64 {
         m.mean()
     }
 }
 
 impl StatKind for VarOf {
+    #[inline]
     fn value(m: &Moments, ddof: f64) -> f64 {
         m.var(ddof)
     }
 }
 
 impl StatKind for StdOf {
+    #[inline]
     fn value(m: &Moments, ddof: f64) -> f64 {
         m.var(ddof).sqrt()
     }
@@ -564,6 +570,10 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
             self.moments.combine(&Moments::from_centered(n, mean, mean_lo, m2));
         }
     }
+    // Inlined with `finish` (and what they call) into the loop over short
+    // lanes: the accumulator stays in registers and the divisions of
+    // successive lanes overlap.
+    #[inline]
     fn push_run(&mut self, values: &[T]) {
         if values.len() >= LONG_RUN {
             return self.push_slice(values);
@@ -580,8 +590,13 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
                 s2 += d * d;
             }
         }
-        if s1.is_finite() {
-            self.moments.combine(&Moments::from_shifted(values.len() as f64, shift, s1, s2));
+        let run = Moments::from_shifted(values.len() as f64, shift, s1, s2);
+        if s1.is_finite() && self.moments.n == 0.0 {
+            // What `combine` does into an empty one (a lane of its own),
+            // without the call.
+            self.moments = Moments { nonfinite: self.moments.nonfinite, ..run };
+        } else if s1.is_finite() {
+            self.moments.combine(&run);
         } else {
             values.iter().for_each(|&x| self.moments.push(x.widen()));
         }
@@ -642,6 +657,7 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
             }
         }
     }
+    #[inline]
     fn finish(&self, how: &Finish) -> Result<f64> {
         Ok(K::value(&self.moments, how.ddof))
     }
@@ -797,6 +813,20 @@ mod tests {
                     "mean without squares, {width}x{rows}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn a_short_run_into_an_empty_accumulator_is_the_merge_into_an_empty_one() {
+        let xs = ragged(300);
+        for n in [1, 2, 4, 17, 255] {
+            let mut got = <Stat<VarOf> as Acc<f64>>::empty();
+            got.push_run(&xs[..n]);
+            let (shift, (mut s1, mut s2)) = (xs[0], (0.0, 0.0));
+            xs[..n].iter().for_each(|&x| (s1, s2) = (s1 + (x - shift), s2 + (x - shift) * (x - shift)));
+            let mut want = Moments::default();
+            want.combine(&Moments::from_shifted(n as f64, shift, s1, s2));
+            assert_eq!(bits(&got.moments), bits(&want), "n = {n}");
         }
     }
 
