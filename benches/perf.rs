@@ -17,7 +17,9 @@
 //! distarray is timed on the client, so its figures include sending the
 //! command and waiting for every engine's answer. Ratios are baseline time /
 //! distarray time: 1.0 is as fast as the hand-written code, higher is faster.
-//! Every figure is the best of `REPS` repetitions. `PERF_QUICK=1` runs tiny
+//! Every figure is the best of `PERF_REPS` repetitions (5 unless set; more
+//! on a loaded machine, and under mpirun pass it on with `-x PERF_REPS`).
+//! `PERF_QUICK=1` runs tiny
 //! sizes (a smoke test of the bench itself; the test script does that).
 
 use std::time::Instant;
@@ -26,7 +28,10 @@ use distarray::prelude::*;
 use distarray::{local, vectorize, Collectives};
 use ndarray::{ArrayD, Axis, Zip};
 
-const REPS: usize = 5;
+/// Repetitions of every figure: `PERF_REPS`, 5 unless set.
+fn reps() -> usize {
+    std::env::var("PERF_REPS").ok().and_then(|v| v.parse().ok()).filter(|&n| n > 0).unwrap_or(5)
+}
 
 /// `a * b + c` in one pass: what the fused path evaluates.
 #[vectorize]
@@ -144,10 +149,10 @@ fn combine_var(parts: &[(f64, f64, f64)]) -> f64 {
     m2 / n
 }
 
-/// Runs `f` between barriers `REPS` times; the best of the slowest rank's times.
+/// Runs `f` between barriers `reps()` times; the best of the slowest rank's times.
 fn spmd_time<R>(engine: &EngineCtx, mut f: impl FnMut() -> R) -> f64 {
     let mut best = f64::INFINITY;
-    for _ in 0..REPS {
+    for _ in 0..reps() {
         engine.comm().barrier().expect("barrier");
         let start = Instant::now();
         std::hint::black_box(f());
@@ -182,10 +187,10 @@ fn peak_rss(reset: bool) -> u64 {
     peak
 }
 
-/// The best wall time of `REPS` runs of `f`.
+/// The best wall time of `reps()` runs of `f`.
 fn best_of(mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     let mut best = f64::INFINITY;
-    for _ in 0..REPS {
+    for _ in 0..reps() {
         let start = Instant::now();
         f()?;
         best = best.min(start.elapsed().as_secs_f64());

@@ -3,7 +3,10 @@ result a line as `NAME HEX HEX ...` (the f64 bits of each value, C order):
 1e9 + 0.01 * noise (splitmix64 of the flat index, as unit_noise in
 tests/support/reductions.rs) of shape (40, 64), and a (6, 7) array of
 (k * 13 % 17) * 0.5 - 4 + 1e3 with +inf at flat indices 3 and 24 and -inf
-at 10 and 40."""
+at 10 and 40; and numpy's sum along axis 0 of a (37, 10) array whose
+sums round differently in every order ((k * 7919 % 1013) * 0.1 + 1e6 *
+(k % 3 - 1)): row after row, whose bits distarray keeps where axis 0 is
+not split."""
 import numpy as np
 
 M = (1 << 64) - 1
@@ -38,3 +41,6 @@ with np.errstate(invalid="ignore"):
     show("inf_mean_axis1", inf.mean(axis=1))
     show("inf_var_axis0_ddof0", inf.var(axis=0))
     show("inf_std_axis1_ddof1", inf.std(axis=1, ddof=1))
+
+rows = np.array([((k * 7919) % 1013) * 0.1 + 1e6 * (k % 3 - 1) for k in range(37 * 10)]).reshape(37, 10)
+show("rows_sum_axis0", rows.sum(axis=0))

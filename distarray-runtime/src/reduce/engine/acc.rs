@@ -195,6 +195,28 @@ impl<T: Widen<U>, U: SumElem> Acc<T> for Sum<U> {
     fn merge(&mut self, other: &Self) {
         self.0 = self.0.acc_add(other.0);
     }
+    fn push_rows(accs: &mut [Self], rows: &[T]) {
+        // Four rows per sweep: each total stays in a register across them, a
+        // quarter of the loads and stores of the totals. The additions keep
+        // row order (numpy's along a leading axis), so the bits are those of
+        // one row at a time.
+        let width = accs.len();
+        if width == 0 {
+            return;
+        }
+        let mut quads = rows.chunks_exact(4 * width);
+        for quad in &mut quads {
+            let (r0, rest) = quad.split_at(width);
+            let (r1, rest) = rest.split_at(width);
+            let (r2, r3) = rest.split_at(width);
+            for ((((acc, &a), &b), &c), &d) in accs.iter_mut().zip(r0).zip(r1).zip(r2).zip(r3) {
+                acc.0 = acc.0.acc_add(a.widen()).acc_add(b.widen()).acc_add(c.widen()).acc_add(d.widen());
+            }
+        }
+        for row in quads.remainder().chunks_exact(width) {
+            accs.iter_mut().zip(row).for_each(|(acc, &x)| acc.push(x));
+        }
+    }
     fn finish(&self, _: &Finish) -> Result<U> {
         Ok(self.0)
     }
@@ -290,6 +312,7 @@ impl Moments {
     /// `(mean, mean_lo, m2)` of a non-empty one: the mean as a double-double
     /// and the sum of squared deviations (infinite if the squares overflow,
     /// as numpy's do).
+    #[inline]
     fn centered(&self) -> (f64, f64, f64) {
         let offset = self.s1 / self.n; // mean - shift
         let (mean, mean_lo) = two_sum(self.shift, offset);
@@ -362,6 +385,7 @@ impl Moments {
         *self = Moments { nonfinite, ..merged };
     }
 
+    #[inline]
     fn mean(&self) -> f64 {
         if self.nonfinite != 0.0 {
             self.nonfinite // ±inf, or NaN (also NaN != 0)
@@ -373,6 +397,7 @@ impl Moments {
         }
     }
 
+    #[inline]
     fn var(&self, ddof: f64) -> f64 {
         // numpy divides by max(n - ddof, 0): 0/0 is nan, x/0 is inf. Any
         // non-finite element makes numpy's deviations x - mean NaN.
@@ -422,8 +447,29 @@ fn widen_deviations<T: Widen<f64>>(values: &[T], out: &mut [f64], x0: f64) -> f6
     lanes.iter().sum::<f64>() + rest
 }
 
+/// Σ(x - x0) over `values` as f64, in the lanes and order of
+/// [`widen_deviations`] (so the same bits), without the copy.
+fn deviation_sum<T: Widen<f64>>(values: &[T], x0: f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let (head, tail) = values.split_at(values.len() / 8 * 8);
+    for chunk in head.chunks_exact(8) {
+        for i in 0..8 {
+            lanes[i] += chunk[i].widen() - x0;
+        }
+    }
+    let mut rest = 0.0;
+    for &x in tail {
+        rest += x.widen() - x0;
+    }
+    lanes.iter().sum::<f64>() + rest
+}
+
 /// Which statistic a [`Stat`] accumulator finishes with.
 pub(crate) trait StatKind: Clone + Send + Sync + 'static {
+    /// Whether the statistic needs the squared deviations (`var`, `std`).
+    /// The mean never reads them: without, its bits are the same and the
+    /// second pass (and the copy it reads) is skipped.
+    const SECOND_MOMENT: bool = true;
     fn value(m: &Moments, ddof: f64) -> f64;
 }
 
@@ -435,18 +481,22 @@ pub(crate) struct VarOf;
 pub(crate) struct StdOf;
 
 impl StatKind for MeanOf {
+    const SECOND_MOMENT: bool = false;
+    #[inline]
     fn value(m: &Moments, _: f64) -> f64 {
         m.mean()
     }
 }
 
 impl StatKind for VarOf {
+    #[inline]
     fn value(m: &Moments, ddof: f64) -> f64 {
         m.var(ddof)
     }
 }
 
 impl StatKind for StdOf {
+    #[inline]
     fn value(m: &Moments, ddof: f64) -> f64 {
         m.var(ddof).sqrt()
     }
@@ -487,6 +537,21 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
         // mean_lo`), then the squared deviations from `mean`, corrected for
         // `mean_lo`; merged by Chan's formula. No division per element.
         const BLOCK: usize = 1024;
+        if !K::SECOND_MOMENT {
+            // The mean: the first pass alone, straight from the elements.
+            for run in values.chunks(BLOCK) {
+                let x0 = run[0].widen();
+                let t1 = deviation_sum(run, x0);
+                if !t1.is_finite() {
+                    run.iter().for_each(|&x| self.moments.push(x.widen()));
+                    continue;
+                }
+                let n = run.len() as f64;
+                let (mean, mean_lo) = two_sum(x0, t1 / n);
+                self.moments.combine(&Moments::from_centered(n, mean, mean_lo, 0.0));
+            }
+            return;
+        }
         let mut block = [0.0f64; BLOCK];
         for run in values.chunks(BLOCK) {
             let block = &mut block[..run.len()];
@@ -505,6 +570,10 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
             self.moments.combine(&Moments::from_centered(n, mean, mean_lo, m2));
         }
     }
+    // Inlined with `finish` (and what they call) into the loop over short
+    // lanes: the accumulator stays in registers and the divisions of
+    // successive lanes overlap.
+    #[inline]
     fn push_run(&mut self, values: &[T]) {
         if values.len() >= LONG_RUN {
             return self.push_slice(values);
@@ -517,10 +586,17 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
         for &x in values {
             let d = x.widen() - shift;
             s1 += d;
-            s2 += d * d;
+            if K::SECOND_MOMENT {
+                s2 += d * d;
+            }
         }
-        if s1.is_finite() {
-            self.moments.combine(&Moments::from_shifted(values.len() as f64, shift, s1, s2));
+        let run = Moments::from_shifted(values.len() as f64, shift, s1, s2);
+        if s1.is_finite() && self.moments.n == 0.0 {
+            // What `combine` does into an empty one (a lane of its own),
+            // without the call.
+            self.moments = Moments { nonfinite: self.moments.nonfinite, ..run };
+        } else if s1.is_finite() {
+            self.moments.combine(&run);
         } else {
             values.iter().for_each(|&x| self.moments.push(x.widen()));
         }
@@ -540,11 +616,34 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
             shift.iter_mut().zip(&block[..width]).for_each(|(c, &x)| *c = x.widen());
             s1.fill(0.0);
             s2.fill(0.0);
-            for row in block.chunks_exact(width) {
+            // Four rows per sweep keep each column's sums in registers across
+            // them (a quarter of the loads and stores of `s1`, `s2`), added in
+            // row order: the bits of one row at a time.
+            let mut quads = block.chunks_exact(4 * width);
+            for quad in &mut quads {
+                let (r0, rest) = quad.split_at(width);
+                let (r1, rest) = rest.split_at(width);
+                let (r2, r3) = rest.split_at(width);
+                let columns = s1.iter_mut().zip(&mut s2).zip(&shift).zip(r0).zip(r1).zip(r2).zip(r3);
+                for ((((((a, b), &c), &x0), &x1), &x2), &x3) in columns {
+                    let (mut sa, mut sb) = (*a, *b);
+                    for x in [x0, x1, x2, x3] {
+                        let d = x.widen() - c;
+                        sa += d;
+                        if K::SECOND_MOMENT {
+                            sb += d * d;
+                        }
+                    }
+                    (*a, *b) = (sa, sb);
+                }
+            }
+            for row in quads.remainder().chunks_exact(width) {
                 for (((a, b), &c), &x) in s1.iter_mut().zip(&mut s2).zip(&shift).zip(row) {
                     let d = x.widen() - c;
                     *a += d;
-                    *b += d * d;
+                    if K::SECOND_MOMENT {
+                        *b += d * d;
+                    }
                 }
             }
             let n = (block.len() / width) as f64;
@@ -558,6 +657,7 @@ impl<T: Widen<f64>, K: StatKind> Acc<T> for Stat<K> {
             }
         }
     }
+    #[inline]
     fn finish(&self, how: &Finish) -> Result<f64> {
         Ok(K::value(&self.moments, how.ddof))
     }
@@ -646,6 +746,111 @@ mod tests {
             let got = stat::<VarOf>(&xs, split, 0.0);
             assert!(((got - exact) / exact).abs() < 1e-12, "{got} vs {exact}");
         }
+    }
+
+    /// Values whose sums round differently in every order.
+    fn ragged(n: usize) -> Vec<f64> {
+        (0..n).map(|k| ((k * 7919) % 1013) as f64 * 0.1 + 1e6 * ((k % 3) as f64 - 1.0)).collect()
+    }
+
+    #[test]
+    fn sums_of_rows_four_at_a_time_keep_the_bits_of_row_order() {
+        for (width, rows) in [(1, 9), (3, 4), (5, 7), (64, 13), (33, 130)] {
+            let xs = ragged(width * rows);
+            let mut got = vec![<Sum<f64> as Acc<f64>>::empty(); width];
+            Sum::push_rows(&mut got, &xs);
+            // numpy along axis 0 of a C-order array: row after row.
+            let mut want = vec![0.0f64; width];
+            xs.chunks_exact(width).for_each(|row| want.iter_mut().zip(row).for_each(|(w, &x)| *w += x));
+            assert!(got.iter().zip(&want).all(|(g, w)| g.0.to_bits() == w.to_bits()), "{width}x{rows}");
+            let ints: Vec<i8> = (0..width * rows).map(|k| (k * 37 % 251) as i8).collect();
+            let mut got = vec![<Sum<i8> as Acc<i8>>::empty(); width];
+            Sum::push_rows(&mut got, &ints);
+            let mut want = vec![0i8; width];
+            ints.chunks_exact(width)
+                .for_each(|row| want.iter_mut().zip(row).for_each(|(w, &x)| *w = w.wrapping_add(x)));
+            assert!(got.iter().zip(&want).all(|(g, w)| g.0 == *w), "i8 {width}x{rows} wraps like numpy");
+        }
+    }
+
+    /// The moments' bits, to compare two ways of folding the same elements.
+    fn bits(m: &Moments) -> [u64; 5] {
+        [m.n, m.shift, m.s1, m.s2, m.nonfinite].map(f64::to_bits)
+    }
+
+    #[test]
+    fn moments_of_rows_four_at_a_time_keep_the_bits_of_row_order() {
+        // Rows of blocks of 128 rows with and without a remainder of 4, and
+        // an infinity in one column.
+        for (width, rows) in [(2, 16), (3, 150), (5, 257), (16, 131)] {
+            let mut xs = ragged(width * rows);
+            let mut got = vec![<Stat<VarOf> as Acc<f64>>::empty(); width];
+            Stat::push_rows(&mut got, &xs);
+            // Row at a time, as before: column-wise shifted sums per block.
+            let mut want = vec![Moments::default(); width];
+            for block in xs.chunks(128 * width) {
+                for j in 0..width {
+                    let c = block[j];
+                    let (mut s1, mut s2) = (0.0, 0.0);
+                    for row in block.chunks_exact(width) {
+                        let d = row[j] - c;
+                        s1 += d;
+                        s2 += d * d;
+                    }
+                    want[j].combine(&Moments::from_shifted((block.len() / width) as f64, c, s1, s2));
+                }
+            }
+            assert!(got.iter().zip(&want).all(|(g, w)| bits(&g.moments) == bits(w)), "{width}x{rows}");
+            xs[width + 1] = f64::INFINITY;
+            let mut var = vec![<Stat<VarOf> as Acc<f64>>::empty(); width];
+            let mut mean = vec![<Stat<MeanOf> as Acc<f64>>::empty(); width];
+            Stat::push_rows(&mut var, &xs);
+            Stat::push_rows(&mut mean, &xs);
+            for (v, m) in var.iter().zip(&mean) {
+                assert_eq!(
+                    v.moments.mean().to_bits(),
+                    m.moments.mean().to_bits(),
+                    "mean without squares, {width}x{rows}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_short_run_into_an_empty_accumulator_is_the_merge_into_an_empty_one() {
+        let xs = ragged(300);
+        for n in [1, 2, 4, 17, 255] {
+            let mut got = <Stat<VarOf> as Acc<f64>>::empty();
+            got.push_run(&xs[..n]);
+            let (shift, (mut s1, mut s2)) = (xs[0], (0.0, 0.0));
+            xs[..n].iter().for_each(|&x| (s1, s2) = (s1 + (x - shift), s2 + (x - shift) * (x - shift)));
+            let mut want = Moments::default();
+            want.combine(&Moments::from_shifted(n as f64, shift, s1, s2));
+            assert_eq!(bits(&got.moments), bits(&want), "n = {n}");
+        }
+    }
+
+    #[test]
+    fn the_mean_without_squares_has_the_bits_of_the_full_moments() {
+        let mut xs: Vec<f64> = ragged(5000).iter().map(|x| x + 1e9).collect();
+        for n in [1, 7, 255, 256, 1024, 1025, 5000] {
+            for run in [false, true] {
+                let (mut var, mut mean) = (<Stat<VarOf> as Acc<f64>>::empty(), <Stat<MeanOf> as Acc<f64>>::empty());
+                if run {
+                    var.push_run(&xs[..n]);
+                    mean.push_run(&xs[..n]);
+                } else {
+                    var.push_slice(&xs[..n]);
+                    mean.push_slice(&xs[..n]);
+                }
+                let got = Acc::<f64>::finish(&mean, &Finish { ddof: 0.0 }).unwrap();
+                assert_eq!(got.to_bits(), var.moments.mean().to_bits(), "n = {n}, run = {run}");
+            }
+        }
+        xs[1500] = f64::NEG_INFINITY;
+        let mut mean = <Stat<MeanOf> as Acc<f64>>::empty();
+        mean.push_slice(&xs);
+        assert_eq!(Acc::<f64>::finish(&mean, &Finish { ddof: 0.0 }).unwrap(), f64::NEG_INFINITY);
     }
 
     #[test]

@@ -125,15 +125,39 @@ fn reduce_axes<T: Element, A: Acc<T>>(
     let coords: Vec<usize> = dims.iter().map(DimDict::proc_grid_rank).collect();
     let owner_coords: Vec<usize> = coords.iter().zip(&reduced).map(|(&c, &r)| if r { 0 } else { c }).collect();
     let owner = coords_to_rank(&owner_coords, &grid);
+    // No reduced axis split between engines: every engine holds whole lanes,
+    // so its piece reduces to its result piece with nothing to exchange (the
+    // same on every engine, so all skip the collective).
+    let whole_lanes = reduced.iter().zip(&grid).all(|(&r, &g)| !r || g == 1);
+    let out_dims =
+        || -> Vec<DimDict> { dims.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(d, _)| d.clone()).collect() };
 
+    let shape = a.local_shape().to_vec();
+    let out_shape: Vec<usize> = shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(&n, _)| n).collect();
+    let values = Side::Engine.standard(a.view())?;
+    let first_reduced = reduced.iter().position(|&r| r);
+    if let Some(first) = first_reduced.filter(|&f| whole_lanes && reduced[f..].iter().all(|&r| r)) {
+        // Only trailing axes reduced, none split: each result element is one
+        // contiguous run of the piece, folded and finished at once, without a
+        // partial accumulator per element (as the general path would: one
+        // `push_run` into an empty one, then `finish`).
+        let lane: usize = shape[first..].iter().product();
+        if lane > 0 {
+            let mut out = Side::Engine.vec(size_of_shape(&out_shape)?)?;
+            for run in values.chunks_exact(lane) {
+                let mut acc = A::empty();
+                acc.push_run(run);
+                out.push(acc.finish(finish)?);
+            }
+            return finished(out, &out_shape, out_dims()).map(Some);
+        }
+    }
     // Partial result over the kept axes, in C order. The piece is walked row
     // by row (rows along the last axis, contiguous in C order): an odometer
     // over the outer axes gives each row's offset into the partial result,
     // which then advances by one per element if the last axis is kept. The
     // kept axes after the last reduced one are contiguous in the piece and in
     // the partial result alike, so they are walked as one (longer rows).
-    let shape = a.local_shape().to_vec();
-    let out_shape: Vec<usize> = shape.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(&n, _)| n).collect();
     let (walk, walk_reduced) = match reduced.iter().rposition(|&r| r) {
         Some(last) if last + 1 < ndim => {
             let inner: usize = shape[last + 1..].iter().product();
@@ -150,7 +174,6 @@ fn reduce_axes<T: Element, A: Acc<T>>(
         }
     }
     let mut partial = Side::Engine.filled(size_of_shape(&out_shape)?, A::empty())?;
-    let values = Side::Engine.standard(a.view())?;
     if ndim == 0 {
         values.iter().for_each(|&x| partial[0].push(x)); // the one element of a 0-d piece
     } else if let Some((&row_len, outer)) = walk.split_last() {
@@ -189,13 +212,19 @@ fn reduce_axes<T: Element, A: Acc<T>>(
     // The owner keeps its own partial result (no copy to itself) and merges
     // the others' into it.
     let is_owner = coords == owner_coords;
-    let mut send = vec![Vec::new(); comm.size()];
-    if !is_owner {
-        // Varints take at most 10 bytes per 8: a checked buffer of that bound.
-        send[owner] = Side::Engine
-            .encode(&partial, partial.len().saturating_mul(std::mem::size_of::<A>() * 5 / 4 + 2).saturating_add(16))?;
-    }
-    let received = comm.all_to_all_bytes(send)?;
+    let received = if whole_lanes {
+        Vec::new()
+    } else {
+        let mut send = vec![Vec::new(); comm.size()];
+        if !is_owner {
+            // Varints take at most 10 bytes per 8: a checked buffer of that bound.
+            send[owner] = Side::Engine.encode(
+                &partial,
+                partial.len().saturating_mul(std::mem::size_of::<A>() * 5 / 4 + 2).saturating_add(16),
+            )?;
+        }
+        comm.all_to_all_bytes(send)?
+    };
     if !is_owner {
         return Ok(None);
     }
@@ -213,10 +242,14 @@ fn reduce_axes<T: Element, A: Acc<T>>(
     for t in &total {
         values.push(t.finish(finish)?);
     }
-    let out_dims: Vec<DimDict> = dims.iter().zip(&reduced).filter(|(_, &r)| !r).map(|(d, _)| d.clone()).collect();
+    finished(values, &out_shape, out_dims()).map(Some)
+}
+
+/// The result piece of `shape` from its values in C order.
+fn finished<O: Element>(values: Vec<O>, shape: &[usize], dims: Vec<DimDict>) -> Result<LocalArray<O>> {
     let data =
-        ArrayD::from_shape_vec(IxDyn(&out_shape), values).map_err(|e| crate::core::error::err!(InvalidShape, "{e}"))?;
-    LocalArray::new(data, out_dims).map(Some)
+        ArrayD::from_shape_vec(IxDyn(shape), values).map_err(|e| crate::core::error::err!(InvalidShape, "{e}"))?;
+    LocalArray::new(data, dims)
 }
 
 /// The reductions of bool and real elements.
