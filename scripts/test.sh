@@ -3,7 +3,7 @@
 # are missing, checks formatting, lints and docs, runs every cargo test
 # (thread engines), the HDF5 tests without
 # mpi against the serial HDF5, then the MPI programs under mpirun with 2 and 4
-# engines. `.ci/run` calls exactly this.
+# engines (and the reductions with 8). `.ci/run` calls exactly this.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -121,6 +121,9 @@ for n in 3 5; do
     run "mpi_error_exit_np$n" 1 "${mpirun[@]}" -n "$n" target/debug/examples/mpi_error_exit
     grep -q "InvalidGridShape" "target/mpi_error_exit_np$n.log" || { failed=$((failed + 1)); echo "FAIL mpi_error_exit_np$n printed no error"; }
 done
+# 8 engines: the command tree with three levels; the client's messages per
+# call stay one each way (tests/mpi_reductions.rs asserts it).
+run "mpi_reductions_np9" 0 "${mpirun[@]}" -n 9 "$reductions"
 # A lost engine ends the job instead of hanging it: SIGKILL (mpirun notices),
 # SIGSTOP (the client gives up after DISTARRAY_ENGINE_TIMEOUT and aborts), and
 # an engine that exits as a crash would.

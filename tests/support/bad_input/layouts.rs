@@ -150,7 +150,8 @@ pub fn undistributed_axis_with_grid_above_one() -> Result<()> {
 pub fn grid_for_fewer_engines_than_the_context() -> Result<()> {
     on_every_context(|ctx| {
         let n = ctx.num_targets();
-        let d = Distribution::builder(ctx, &[8, 8]).grid_shape(&[n - 1, 1]).build()?;
+        // Rows enough for every process (8 rows over 7 would use only 4).
+        let d = Distribution::builder(ctx, &[8 * n, 8]).grid_shape(&[n - 1, 1]).build()?;
         assert_eq!(d.targets(), &ctx.targets()[..n - 1]);
         let d = Distribution::builder(ctx, &[8, 8]).grid_shape(&[1]).build()?;
         assert_eq!((d.grid_shape(), d.targets()), (&[1, 1][..], &ctx.targets()[..1]));

@@ -295,12 +295,12 @@ fn execute_tree(
     let responses = targets
         .iter()
         .map(|&t| match answers.as_ref().map(|a| a.of(t)) {
-            Ok(Some((reply, false))) => Response { reply: reply.to_vec(), data: Vec::new() },
-            Ok(Some((reply, true))) => {
+            Ok(Some(run)) if !run.direct => Response { reply: run.reply.clone(), data: run.data.clone() },
+            Ok(Some(run)) => {
                 match receive_parts(&world.process_at_rank(t as i32 + 1), TAG_DATA, timeout, Side::Client) {
                     Some((_, Ok(data))) => {
                         received = (received.0 + 1, received.1 + data.len());
-                        Response { reply: reply.to_vec(), data }
+                        Response { reply: run.reply.clone(), data }
                     }
                     Some((_, Err(e))) => failed(e.context(format_args!("the answer of engine {t}"))),
                     None => world.abort(70),
@@ -393,8 +393,10 @@ fn serve_tree(world: &SimpleCommunicator, mut engine: Engine, id: usize, count: 
                 Err(e) => engine.refuse(e, answer),
             };
             if let Some((reply, bytes)) = answered {
-                answers.push(id, !bytes.is_empty(), reply);
-                data = bytes;
+                answers.push(id, reply, &bytes);
+                if bytes.len() > tree::INLINE_DATA {
+                    data = bytes;
+                }
             }
             if engine.stopped() {
                 std::process::exit(1);

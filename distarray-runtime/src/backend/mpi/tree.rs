@@ -3,10 +3,11 @@
 //! forwards it to the children of the binomial tree over engine ids whose
 //! subtrees hold a target, before running it itself; every engine has one
 //! parent, so each sees its commands in the client's order. Answers come back
-//! up the same tree, merged: runs of engines with the same reply and no data
-//! travel as one entry, so the acknowledgements of P engines are one message
-//! of a few bytes for the client. Bulk data (payloads, response data) goes
-//! straight between the client and each engine, once.
+//! up the same tree, merged: runs of engines with the same reply and the same
+//! small data (a scalar) travel as one entry, so the acknowledgements of P
+//! engines are one message of a few bytes for the client. Bulk data
+//! (payloads, response data over [`INLINE_DATA`]) goes straight between the
+//! client and each engine, once.
 
 use std::ops::Range;
 
@@ -79,16 +80,35 @@ fn u32_at(bytes: &[u8], at: usize) -> Result<u32> {
     }
 }
 
-/// The answers of a subtree: runs of consecutive engines with one reply;
-/// engines whose answer has data have runs of their own, flagged (the data
-/// comes straight to the client).
+/// Response data up to this many bytes (a kernel's scalar, a count) travels
+/// up the tree with its reply; more goes straight to the client.
+pub(super) const INLINE_DATA: usize = 1024;
+
+/// One run of engines with the same answer.
+#[derive(Debug, PartialEq)]
+pub(super) struct Run {
+    pub engines: Range<usize>,
+    /// The reply.
+    pub reply: Vec<u8>,
+    /// Small response data, carried along.
+    pub data: Vec<u8>,
+    /// Whether large data comes straight from the engine (runs of one).
+    pub direct: bool,
+}
+
+/// The answers of a subtree: runs of consecutive engines with one reply and
+/// one small datum; an engine whose data goes straight to the client has a
+/// run of its own.
 #[derive(Debug, Default, PartialEq)]
-pub(super) struct Answers(pub Vec<(Range<usize>, bool, Vec<u8>)>);
+pub(super) struct Answers(pub Vec<Run>);
 
 impl Answers {
-    /// Adds `engine`'s reply.
-    pub(super) fn push(&mut self, engine: usize, has_data: bool, reply: Vec<u8>) {
-        self.0.push((engine..engine + 1, has_data, reply));
+    /// Adds `engine`'s answer: `data` carried along if small, else announced
+    /// (the engine sends it itself, see [`INLINE_DATA`]).
+    pub(super) fn push(&mut self, engine: usize, reply: Vec<u8>, data: &[u8]) {
+        let direct = data.len() > INLINE_DATA;
+        let data = if direct { Vec::new() } else { data.to_vec() };
+        self.0.push(Run { engines: engine..engine + 1, reply, data, direct });
     }
 
     /// Adds a child subtree's answers.
@@ -96,16 +116,22 @@ impl Answers {
         self.0.extend(other.0);
     }
 
-    /// Sorted by engine, equal neighbours without data merged.
+    /// Sorted by engine, equal neighbours merged.
     pub(super) fn merged(mut self) -> Answers {
-        self.0.sort_by_key(|(r, _, _)| r.start);
-        let mut out: Vec<(Range<usize>, bool, Vec<u8>)> = Vec::with_capacity(self.0.len());
-        for (range, has_data, reply) in self.0 {
+        self.0.sort_by_key(|r| r.engines.start);
+        let mut out: Vec<Run> = Vec::with_capacity(self.0.len());
+        for run in self.0 {
             match out.last_mut() {
-                Some((last, false, last_reply)) if !has_data && last.end == range.start && *last_reply == reply => {
-                    last.end = range.end;
+                Some(last)
+                    if !last.direct
+                        && !run.direct
+                        && last.engines.end == run.engines.start
+                        && last.reply == run.reply
+                        && last.data == run.data =>
+                {
+                    last.engines.end = run.engines.end;
                 }
-                _ => out.push((range, has_data, reply)),
+                _ => out.push(run),
             }
         }
         Answers(out)
@@ -114,11 +140,13 @@ impl Answers {
     pub(super) fn encode(&self) -> Vec<u8> {
         let mut bytes = Vec::new();
         bytes.extend_from_slice(&(self.0.len() as u32).to_le_bytes());
-        for (range, has_data, reply) in &self.0 {
-            for v in [range.start as u32, range.end as u32, *has_data as u32, reply.len() as u32] {
-                bytes.extend_from_slice(&v.to_le_bytes());
+        for run in &self.0 {
+            let fields = [run.engines.start, run.engines.end, run.direct as usize, run.reply.len(), run.data.len()];
+            for v in fields {
+                bytes.extend_from_slice(&(v as u32).to_le_bytes());
             }
-            bytes.extend_from_slice(reply);
+            bytes.extend_from_slice(&run.reply);
+            bytes.extend_from_slice(&run.data);
         }
         bytes
     }
@@ -129,18 +157,23 @@ impl Answers {
         let mut runs = Vec::with_capacity(count.min(bytes.len()));
         for _ in 0..count {
             let field = |i: usize| u32_at(bytes, at + 4 * i).map(|v| v as usize);
-            let (start, end, has_data, len) = (field(0)?, field(1)?, field(2)? != 0, field(3)?);
-            at += 16;
-            let Some(reply) = bytes.get(at..at + len) else { bail!(Protocol, "an answer cut short") };
-            at += len;
-            runs.push((start..end, has_data, reply.to_vec()));
+            let (start, end, direct, reply_len, data_len) =
+                (field(0)?, field(1)?, field(2)? != 0, field(3)?, field(4)?);
+            at += 20;
+            let (Some(reply), Some(data)) =
+                (bytes.get(at..at + reply_len), bytes.get(at + reply_len..at + reply_len + data_len))
+            else {
+                bail!(Protocol, "an answer cut short")
+            };
+            at += reply_len + data_len;
+            runs.push(Run { engines: start..end, reply: reply.to_vec(), data: data.to_vec(), direct });
         }
         Ok(Answers(runs))
     }
 
-    /// `engine`'s reply and whether its data follows.
-    pub(super) fn of(&self, engine: usize) -> Option<(&[u8], bool)> {
-        self.0.iter().find(|(r, _, _)| r.contains(&engine)).map(|(_, d, reply)| (reply.as_slice(), *d))
+    /// `engine`'s run.
+    pub(super) fn of(&self, engine: usize) -> Option<&Run> {
+        self.0.iter().find(|r| r.engines.contains(&engine))
     }
 }
 
@@ -175,13 +208,18 @@ mod tests {
     fn equal_answers_merge_into_one_run() {
         let mut a = Answers::default();
         for e in [3, 0, 2, 1, 5] {
-            a.push(e, false, b"done".to_vec());
+            a.push(e, b"done".to_vec(), b"1.5");
         }
-        a.push(4, true, b"done".to_vec());
+        a.push(4, b"done".to_vec(), &[7; INLINE_DATA + 1]);
+        a.push(6, b"done".to_vec(), b"2.5");
         let merged = a.merged();
-        assert_eq!(merged.0.len(), 3);
-        assert_eq!(merged.of(2), Some((&b"done"[..], false)));
-        assert_eq!(merged.of(4), Some((&b"done"[..], true)));
+        assert_eq!(merged.0.len(), 4, "{merged:?}");
+        assert_eq!(
+            merged.of(2).map(|r| (r.engines.clone(), r.direct, r.data.as_slice())),
+            Some((0..4, false, &b"1.5"[..]))
+        );
+        assert!(merged.of(4).is_some_and(|r| r.direct && r.data.is_empty()));
+        assert_eq!(merged.of(6).map(|r| r.data.as_slice()), Some(&b"2.5"[..]));
         assert_eq!(Answers::decode(&merged.encode()).unwrap(), merged);
         let head = Head::encode(1, true, &[4, 2, 7], b"cmd");
         let decoded = Head::decode(&head[1..]).unwrap();
