@@ -5,18 +5,10 @@
 
 use std::process::Command;
 
-use distarray::context::CommStats;
-use distarray::prelude::*;
+#[path = "support/comm_stats.rs"]
+mod comm_stats;
 
-/// Messages sent and received by `f`, run after a `sync` (so nothing earlier
-/// is still counted).
-fn cost(ctx: &Context, f: impl FnOnce() -> Result<()>) -> Result<(u64, u64)> {
-    ctx.sync()?;
-    let before: CommStats = ctx.comm_stats();
-    f()?;
-    let after = ctx.comm_stats();
-    Ok((after.messages_sent - before.messages_sent, after.messages_received - before.messages_received))
-}
+use distarray::prelude::*;
 
 #[test]
 #[ignore = "run by client_messages_do_not_grow_with_the_engine_count, one process per engine count"]
@@ -29,13 +21,13 @@ fn counts_for_this_engine_count() -> Result<()> {
     let d = Distribution::from_shape(&ctx, &[64 * n])?;
     let mut a = ctx.ones::<f64>(&d)?;
     let b = ctx.ones::<f64>(&d)?;
-    let pipelined = cost(&ctx, || {
+    let pipelined = comm_stats::messages(&ctx, || {
         a += &b;
         Ok(())
     })?;
-    let sync = cost(&ctx, || ctx.sync())?;
+    let sync = comm_stats::messages(&ctx, || ctx.sync())?;
     let mut total = 0.0;
-    let sum = cost(&ctx, || {
+    let sum = comm_stats::messages(&ctx, || {
         total = a.sum()?;
         Ok(())
     })?;

@@ -1,19 +1,12 @@
 //! The reduction suite as one program for `mpirun -n N+1`; on thread engines
 //! under a plain `cargo test`.
 
+#[path = "support/comm_stats.rs"]
+mod comm_stats;
 #[path = "support/reductions.rs"]
 mod reductions;
 
 use distarray::prelude::*;
-
-/// Messages sent and received by the client while `f` runs (after a sync).
-fn cost(ctx: &Context, f: impl FnOnce() -> Result<()>) -> Result<(u64, u64)> {
-    ctx.sync()?;
-    let before = ctx.comm_stats();
-    f()?;
-    let after = ctx.comm_stats();
-    Ok((after.messages_sent - before.messages_sent, after.messages_received - before.messages_received))
-}
 
 /// A pipelined operation is one client message, and a waited `sync` or
 /// `sum` one each way, whatever the engine count: on thread engines always,
@@ -24,10 +17,10 @@ fn check_client_messages(ctx: &Context) -> Result<()> {
     let per = if ctx.backend_name() == "mpi" && ctx.num_engines() < 4 { n as u64 } else { 1 };
     let d = Distribution::from_shape(ctx, &[16 * n])?;
     let mut a = ctx.ones::<f64>(&d)?;
-    assert_eq!(cost(ctx, || Ok(a *= 2.0))?, (per, 0), "a pipelined operation on {n} engines");
-    assert_eq!(cost(ctx, || ctx.sync())?, (per, per), "sync on {n} engines");
+    assert_eq!(comm_stats::messages(ctx, || Ok(a *= 2.0))?, (per, 0), "a pipelined operation on {n} engines");
+    assert_eq!(comm_stats::messages(ctx, || ctx.sync())?, (per, per), "sync on {n} engines");
     let mut total = 0.0;
-    assert_eq!(cost(ctx, || Ok(total = a.sum()?))?, (per, per), "sum on {n} engines");
+    assert_eq!(comm_stats::messages(ctx, || Ok(total = a.sum()?))?, (per, per), "sum on {n} engines");
     assert_eq!(total, 32.0 * n as f64);
     Ok(())
 }
