@@ -176,7 +176,7 @@ extern "C" fn shutdown_at_exit() {
     if let Some(Serialized(mut client)) = guard.take() {
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             // Through the tree, engine 0 tells the others.
-            let ranks = if tree::TREE_MIN < client.world.size() as usize { 1..2 } else { 1..client.world.size() };
+            let ranks = if tree::tree_min() < client.world.size() as usize { 1..2 } else { 1..client.world.size() };
             for rank in ranks {
                 send_parts(&client.world.process_at_rank(rank), TAG_COMMAND, &[Kind::Shutdown as u8], &[]);
             }
@@ -212,7 +212,7 @@ impl Backend for MpiBackend {
         };
         let answer = wait || client.in_flight >= MAX_IN_FLIGHT;
         client.in_flight = if answer { 0 } else { client.in_flight + 1 };
-        if self.engines >= tree::TREE_MIN {
+        if self.engines >= tree::tree_min() {
             return Ok(execute_tree(client, targets, command, payloads, answer));
         }
         let world = &client.world;
@@ -318,7 +318,7 @@ fn execute_tree(
 fn serve(world: &SimpleCommunicator, engines: SimpleCommunicator, id: usize) {
     let count = world.size() as usize - 1;
     let mut engine = Engine::new(id, Box::new(MpiCommFactory { engines: Serialized(engines) }));
-    if count >= tree::TREE_MIN {
+    if count >= tree::tree_min() {
         return serve_tree(world, engine, id, count);
     }
     let client = world.process_at_rank(0);
@@ -513,7 +513,7 @@ impl Default for Idle {
 }
 
 impl Idle {
-    const POLL: Duration = Duration::from_micros(200);
+    const POLL: Duration = Duration::from_millis(2);
     const SHORT: Duration = Duration::from_millis(20);
 
     fn wait(&mut self) {

@@ -1,5 +1,5 @@
-//! Commands and answers through a tree of engines, from [`TREE_MIN`] engines
-//! on: the client sends each command once, to engine 0, and each engine
+//! Commands and answers through a tree of engines, from [`tree_min`] engines
+//! on (`DISTARRAY_TREE_MIN`, default 16): the client sends each command once, to engine 0, and each engine
 //! forwards it to the children of the binomial tree over engine ids whose
 //! subtrees hold a target, before running it itself; every engine has one
 //! parent, so each sees its commands in the client's order. Answers come back
@@ -13,9 +13,24 @@ use std::ops::Range;
 
 use crate::core::error::{bail, Result};
 
-/// Engines from which commands go through the tree: below, the client's
-/// direct messages cost less than the tree's hops.
-pub(super) const TREE_MIN: usize = 4;
+/// Engines from which commands go through the tree by default: below, the
+/// client's direct messages cost less than the tree's hops (a hop is a
+/// scheduling of the next rank, which on an oversubscribed machine is slow:
+/// on 2 cores, `sync()` on 8 engines took 145 µs by the tree).
+const DEFAULT_TREE_MIN: usize = 16;
+
+/// Engines from which commands go through the tree: `DISTARRAY_TREE_MIN`,
+/// default [`DEFAULT_TREE_MIN`]; read once (every rank reads the same).
+pub(super) fn tree_min() -> usize {
+    static MIN: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *MIN.get_or_init(|| match std::env::var("DISTARRAY_TREE_MIN") {
+        Ok(v) => v.trim().parse().unwrap_or_else(|_| {
+            eprintln!("distarray: ignoring DISTARRAY_TREE_MIN={v:?}: not an engine count");
+            DEFAULT_TREE_MIN
+        }),
+        Err(_) => DEFAULT_TREE_MIN,
+    })
+}
 
 /// The children of `engine` in the binomial tree over engines `0..engines`
 /// rooted at 0: `engine + 2^k` for every `2^k` above its highest bit.

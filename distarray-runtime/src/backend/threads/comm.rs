@@ -64,7 +64,10 @@ impl ThreadComm {
     /// The next data packet from `from`.
     fn recv_packet(&self, from: usize) -> Result<Packet> {
         let timeout = collective_timeout();
-        match self.from[from].recv_timeout(timeout) {
+        // Polled first, yielding the core: the sender is usually a step of
+        // the same collective away, and a blocked thread takes microseconds
+        // to wake (engines outnumber cores when oversubscribed).
+        match super::log::receive_soon(&self.from[from], Some(timeout)) {
             Ok(Packet::Abort(reason)) => Err(aborted_by(from, &reason)),
             Ok(packet) => Ok(packet),
             Err(RecvTimeoutError::Timeout) => Err(timed_out(Some(from), timeout)),

@@ -276,7 +276,7 @@ impl Log {
 
 /// The next message of `rx`: polled (yielding the core) for up to [`SPIN`],
 /// then waited for, up to `timeout` in all if there is one.
-pub(super) fn receive_soon<T>(
+pub(crate) fn receive_soon<T>(
     rx: &std::sync::mpsc::Receiver<T>,
     timeout: Option<Duration>,
 ) -> std::result::Result<T, RecvTimeoutError> {
