@@ -145,7 +145,7 @@ pub(crate) fn check_parts(size: usize, len: usize, counts: &[usize], displs: &[u
     if counts.len() != size || displs.len() != size {
         return Err(err!(InvalidShape, "all_to_all needs {size} receive counts and displacements"));
     }
-    if counts.iter().zip(displs).any(|(&c, &d)| d.checked_add(c).is_none_or(|end| end > len)) {
+    if counts.iter().zip(displs).any(|(&c, &d)| d.checked_add(c).map_or(true, |end| end > len)) {
         return Err(err!(InvalidShape, "an all_to_all part lies beyond the {len} bytes of the receive buffer"));
     }
     Ok(())
