@@ -98,8 +98,19 @@ pub trait Comm: Send {
                 recv[at..at + part.len()].copy_from_slice(bytes);
             }
         }
-        received.recycle();
+        self.release(received)?;
         Ok(counts)
+    }
+
+    /// Lets the buffers of `received` go once the caller is done with them
+    /// (by default [`Received::recycle`]). Every member calls it after the
+    /// same exchange: thread engines hand each buffer back to its sender,
+    /// so that each send buffer returns to its own engine's pool. Not public
+    /// API.
+    #[doc(hidden)]
+    fn release(&self, received: Received) -> Result<()> {
+        received.recycle();
+        Ok(())
     }
 
     /// The raw MPI communicator of the members when they are MPI ranks
@@ -151,12 +162,15 @@ pub(crate) fn check_parts(size: usize, len: usize, counts: &[usize], displs: &[u
     Ok(())
 }
 
+/// One received part: a range of a buffer that may be shared.
+pub(crate) type SharedPart = (Arc<Vec<u8>>, Range<usize>);
+
 /// What [`Comm::all_to_all_v_parts`] received: one part per member, in rank
 /// order, each a range of a buffer that may be shared with other members.
 /// Not public API.
 #[doc(hidden)]
 pub struct Received {
-    parts: Vec<(Arc<Vec<u8>>, Range<usize>)>,
+    parts: Vec<SharedPart>,
     /// Other buffers the exchange kept alive until now (a thread engine's
     /// own send buffer, which the others read).
     held: Vec<Arc<Vec<u8>>>,
@@ -183,7 +197,7 @@ impl Received {
 
     /// Parts that are ranges of other members' buffers; `held` is kept alive
     /// with them.
-    pub(crate) fn shared(parts: Vec<(Arc<Vec<u8>>, Range<usize>)>, held: Vec<Arc<Vec<u8>>>) -> Self {
+    pub(crate) fn shared(parts: Vec<SharedPart>, held: Vec<Arc<Vec<u8>>>) -> Self {
         Received { parts, held, allocated: 0 }
     }
 
@@ -202,6 +216,12 @@ impl Received {
     /// buffers).
     pub fn allocated(&self) -> usize {
         self.allocated
+    }
+
+    /// The parts and the other buffers held, for a backend's
+    /// [`Comm::release`].
+    pub(crate) fn into_parts(self) -> (Vec<SharedPart>, Vec<Arc<Vec<u8>>>) {
+        (self.parts, self.held)
     }
 
     /// Lets the buffers go: each goes to the buffer pool of the member that

@@ -216,7 +216,7 @@ fn exchange<T: Element>(
                     None
                 }
             };
-            received.recycle();
+            comm.release(received)?;
             piece
         }
     };

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::core::alloc::Side;
 use crate::core::error::{err, Result};
 use crate::engine::comm::{aborted_by, check_counts, collective_timeout, timed_out, Comm, Received};
+use crate::engine::pool;
 
 /// A thread engine's end of a shared-memory communicator: one FIFO channel per
 /// ordered pair of members, so collectives stay matched as long as every member
@@ -23,6 +24,8 @@ enum Packet {
     Data(Vec<u8>),
     /// The bytes `range` of a buffer the sender shares with every member.
     Shared(Arc<Vec<u8>>, Range<usize>),
+    /// A buffer the sender read, back to its owner (see [`Comm::release`]).
+    Return(Arc<Vec<u8>>),
     /// The sender will not join this command's collectives (see [`Comm::abort`]).
     Abort(String),
 }
@@ -140,6 +143,36 @@ impl Comm for ThreadComm {
         Ok(Received::shared(parts, vec![send]))
     }
 
+    fn release(&self, received: Received) -> Result<()> {
+        let (parts, held) = received.into_parts();
+        if held.is_empty() {
+            // Not shared parts: nothing to hand back.
+            Received::shared(parts, held).recycle();
+            return Ok(());
+        }
+        // Each part back to the member whose buffer it is, then this
+        // member's own buffer back from every other: its last reference is
+        // then here, and it goes to this engine's pool.
+        for (from, (buf, _)) in parts.into_iter().enumerate() {
+            if from != self.rank {
+                self.to[from].send(Packet::Return(buf)).map_err(|_| err!(Backend, "engine rank {from} has stopped"))?;
+            }
+        }
+        for from in (0..self.size()).filter(|&f| f != self.rank) {
+            match self.recv_packet(from)? {
+                // This member's own buffer: dropped, the last reference is `held`.
+                Packet::Return(buf) => drop(buf),
+                _ => return Err(err!(Protocol, "engine rank {from} sent data where a returned buffer was expected")),
+            }
+        }
+        for buf in held {
+            if let Some(buf) = Arc::into_inner(buf) {
+                pool::keep_vec(buf);
+            }
+        }
+        Ok(())
+    }
+
     fn abort(&self, reason: &str) {
         for (to, sender) in self.to.iter().enumerate() {
             if to != self.rank {
@@ -235,7 +268,7 @@ mod tests {
                     assert_eq!(parts.counts(), got.1);
                     let joined: Vec<u8> = (0..4).flat_map(|j| parts.part(j).to_vec()).collect();
                     assert_eq!(joined, got.0);
-                    parts.recycle();
+                    c.release(parts).unwrap();
                     let want: Vec<usize> = (0..4).map(|i| v_counts(i)[me]).collect();
                     let total: usize = want.iter().sum();
                     let displs: Vec<usize> = (0..4).map(|j| want[j + 1..].iter().sum()).collect();
