@@ -180,9 +180,10 @@ pub struct Received {
 
 impl Received {
     /// Parts of `bytes`, `counts[j]` bytes from rank `j` after those of the
-    /// ranks below it (a buffer this member allocated).
+    /// ranks below it (a buffer this member allocated; counted by its
+    /// length, as a pooled buffer may be a little larger).
     pub(crate) fn one_buffer(bytes: Vec<u8>, counts: &[usize]) -> Self {
-        let allocated = bytes.capacity();
+        let allocated = bytes.len();
         let bytes = Arc::new(bytes);
         let mut at = 0;
         let parts = counts

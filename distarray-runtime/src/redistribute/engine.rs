@@ -30,7 +30,8 @@ pub struct ExchangeStats {
     /// Bytes of the send buffer this engine packed (taken from the engine's
     /// buffer pool when it holds one of about that size).
     pub send_bytes: usize,
-    /// Capacity of the receive buffers this engine allocated: 0 when it
+    /// Bytes of the receive buffer this engine allocated (taken from the
+    /// engine's buffer pool when it holds one of about that size): 0 when it
     /// received straight into its new piece (each source's part one run of
     /// it) or read the senders' own buffers (thread engines).
     pub recv_bytes: usize,
