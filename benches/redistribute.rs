@@ -16,7 +16,10 @@
 //!   repetition). The
 //!   redistribution is timed on the client, so its figure also includes the
 //!   command round trip, the planning, packing and unpacking, and allocating
-//!   the new pieces. Both figures are the best of 5 repetitions.
+//!   the new pieces (each repetition drops its result, so from the second on
+//!   the new pieces and send buffers come from the engines' buffer pools, as
+//!   in a loop of a user program; the thread baseline's fresh `out` pays its
+//!   page faults). Both figures are the best of 5 repetitions.
 
 use std::sync::mpsc::channel;
 use std::time::Instant;

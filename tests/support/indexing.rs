@@ -218,7 +218,9 @@ pub fn check_redistribution(ctx: &Context) -> Result<usize> {
                 for s in a.redistribute_stats(to)? {
                     assert!(s.peak_extra_bytes() <= s.bound_bytes, "{from} -> {to}: {s:?}");
                     assert_eq!(s.send_bytes, s.source_bytes, "{from} -> {to}: {s:?}");
-                    assert_eq!(s.recv_bytes, s.dest_bytes, "{from} -> {to}: {s:?}");
+                    // Nothing when the piece received directly (or, on thread
+                    // engines, read the senders' buffers), else one buffer.
+                    assert!(s.recv_bytes == 0 || s.recv_bytes == s.dest_bytes, "{from} -> {to}: {s:?}");
                 }
                 checked += 1;
             }

@@ -2,7 +2,9 @@
 //! shared-memory channels for thread engines and by an MPI communicator of the
 //! engine ranks (without the client) under MPI.
 
-use std::sync::OnceLock;
+use std::mem::MaybeUninit;
+use std::ops::Range;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use serde::{de::DeserializeOwned, Serialize};
@@ -69,6 +71,64 @@ pub trait Comm: Send {
         Err(err!(Unsupported, "this communicator receives no point-to-point messages (from rank {from})"))
     }
 
+    /// [`all_to_all_v_bytes`](Self::all_to_all_v_bytes) without
+    /// concatenating what arrives: each member's part is a range of a buffer
+    /// shared where the backend can (thread engines read the senders' own
+    /// buffers, MPI receives into one buffer). Not public API.
+    #[doc(hidden)]
+    fn all_to_all_v_parts(&self, send: Vec<u8>, send_counts: &[usize]) -> Result<Received> {
+        let (bytes, counts) = self.all_to_all_v_bytes(send, send_counts)?;
+        Ok(Received::one_buffer(bytes, &counts))
+    }
+
+    /// [`all_to_all_v_bytes`](Self::all_to_all_v_bytes) straight into
+    /// `recv`, the part of rank `j` at byte `recv_displs[j]`, when every rank
+    /// sends as many bytes as `recv_counts` expects: returns the counts the
+    /// ranks sent, and `recv` holds their bytes only if those equal
+    /// `recv_counts` (else nothing was written; the caller reports the
+    /// mismatch). The parts must lie within `recv` and not overlap. `send`
+    /// goes to the engine's buffer pool afterwards where it is the last
+    /// holder.
+    ///
+    /// If it fails, the backend may still write into `recv` later (an
+    /// abandoned MPI collective): the caller must then leak the allocation
+    /// behind `recv` (`std::mem::forget`). Not public API.
+    #[doc(hidden)]
+    fn all_to_all_v_into(
+        &self,
+        send: Vec<u8>,
+        send_counts: &[usize],
+        recv: &mut [MaybeUninit<u8>],
+        recv_counts: &[usize],
+        recv_displs: &[usize],
+    ) -> Result<Vec<usize>> {
+        check_parts(self.size(), recv.len(), recv_counts, recv_displs)?;
+        let received = self.all_to_all_v_parts(send, send_counts)?;
+        let counts = received.counts();
+        if counts == recv_counts {
+            for (j, &at) in recv_displs.iter().enumerate() {
+                let part = received.part(j);
+                // SAFETY: `MaybeUninit<u8>` has the layout of `u8`; the
+                // destination range lies in `recv` (checked above).
+                let bytes = unsafe { &*(part as *const [u8] as *const [MaybeUninit<u8>]) };
+                recv[at..at + part.len()].copy_from_slice(bytes);
+            }
+        }
+        self.release(received)?;
+        Ok(counts)
+    }
+
+    /// Lets the buffers of `received` go once the caller is done with them
+    /// (by default [`Received::recycle`]). Every member calls it after the
+    /// same exchange: thread engines hand each buffer back to its sender,
+    /// so that each send buffer returns to its own engine's pool. Not public
+    /// API.
+    #[doc(hidden)]
+    fn release(&self, received: Received) -> Result<()> {
+        received.recycle();
+        Ok(())
+    }
+
     /// The raw MPI communicator of the members when they are MPI ranks
     /// (`None` for thread engines). Used by parallel HDF5 (MPI-IO). Not
     /// public API.
@@ -104,6 +164,92 @@ pub(crate) fn check_counts(size: usize, len: usize, counts: &[usize]) -> Result<
         return Err(err!(InvalidShape, "all_to_all counts {counts:?} do not add up to the {len} bytes sent"));
     }
     Ok(())
+}
+
+/// Checks the receive layout of [`Comm::all_to_all_v_into`]: one count and
+/// displacement per member of `size`, each part within the `len` bytes.
+pub(crate) fn check_parts(size: usize, len: usize, counts: &[usize], displs: &[usize]) -> Result<()> {
+    if counts.len() != size || displs.len() != size {
+        return Err(err!(InvalidShape, "all_to_all needs {size} receive counts and displacements"));
+    }
+    if counts.iter().zip(displs).any(|(&c, &d)| d.checked_add(c).map_or(true, |end| end > len)) {
+        return Err(err!(InvalidShape, "an all_to_all part lies beyond the {len} bytes of the receive buffer"));
+    }
+    Ok(())
+}
+
+/// One received part: a range of a buffer that may be shared.
+pub(crate) type SharedPart = (Arc<Vec<u8>>, Range<usize>);
+
+/// What [`Comm::all_to_all_v_parts`] received: one part per member, in rank
+/// order, each a range of a buffer that may be shared with other members.
+/// Not public API.
+#[doc(hidden)]
+pub struct Received {
+    parts: Vec<SharedPart>,
+    /// Other buffers the exchange kept alive until now (a thread engine's
+    /// own send buffer, which the others read).
+    held: Vec<Arc<Vec<u8>>>,
+    /// Bytes this member allocated to receive.
+    allocated: usize,
+}
+
+impl Received {
+    /// Parts of `bytes`, `counts[j]` bytes from rank `j` after those of the
+    /// ranks below it (a buffer this member allocated; counted by its
+    /// length, as a pooled buffer may be a little larger).
+    pub(crate) fn one_buffer(bytes: Vec<u8>, counts: &[usize]) -> Self {
+        let allocated = bytes.len();
+        let bytes = Arc::new(bytes);
+        let mut at = 0;
+        let parts = counts
+            .iter()
+            .map(|&c| {
+                at += c;
+                (Arc::clone(&bytes), at - c..at)
+            })
+            .collect();
+        Received { parts, held: Vec::new(), allocated }
+    }
+
+    /// Parts that are ranges of other members' buffers; `held` is kept alive
+    /// with them.
+    pub(crate) fn shared(parts: Vec<SharedPart>, held: Vec<Arc<Vec<u8>>>) -> Self {
+        Received { parts, held, allocated: 0 }
+    }
+
+    /// Bytes from each member, in rank order.
+    pub fn counts(&self) -> Vec<usize> {
+        self.parts.iter().map(|(_, r)| r.len()).collect()
+    }
+
+    /// The bytes rank `j` sent. **Panics** if `j` is not a rank.
+    pub fn part(&self, j: usize) -> &[u8] {
+        let (buf, range) = &self.parts[j];
+        &buf[range.clone()]
+    }
+
+    /// Bytes this member allocated to receive (0 when it read the senders'
+    /// buffers).
+    pub fn allocated(&self) -> usize {
+        self.allocated
+    }
+
+    /// The parts and the other buffers held, for a backend's
+    /// [`Comm::release`].
+    pub(crate) fn into_parts(self) -> (Vec<SharedPart>, Vec<Arc<Vec<u8>>>) {
+        (self.parts, self.held)
+    }
+
+    /// Lets the buffers go: each goes to the buffer pool of the member that
+    /// lets it go last.
+    pub fn recycle(self) {
+        for buf in self.parts.into_iter().map(|(b, _)| b).chain(self.held) {
+            if let Some(buf) = Arc::into_inner(buf) {
+                crate::engine::pool::keep_vec(buf);
+            }
+        }
+    }
 }
 
 /// How long an engine waits for another member in a collective before it

@@ -100,6 +100,19 @@ pub(crate) fn recycle(array: Box<dyn StoredArray>) {
     }
 }
 
+/// Keeps `values`, a buffer the engine is done with (an exchange's send or
+/// receive buffer), for a later buffer of its element type and size (or
+/// frees it, as [`recycle`] does).
+pub(crate) fn keep_vec<T: Element>(mut values: Vec<T>) {
+    let cap = cap();
+    let bytes = values.capacity().saturating_mul(std::mem::size_of::<T>());
+    if cap == 0 || bytes < MIN_POOLED {
+        return;
+    }
+    values.clear();
+    POOL.with(|pool| pool.borrow_mut().keep(Pooled { dtype: T::DTYPE, bytes, buffer: Box::new(values) }, cap));
+}
+
 /// Frees every pooled buffer of this engine; returns how many bytes they held.
 pub(crate) fn release() -> usize {
     POOL.with(|pool| {

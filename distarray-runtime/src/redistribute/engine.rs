@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::core::alloc::{size_of_shape, Side};
 use crate::core::element::{as_bytes, DType, Element};
 use crate::core::error::{bail, err, Result};
-use crate::engine::comm::Comm;
+use crate::engine::comm::{Comm, Received};
 use crate::engine::kernel::{
     output_array, output_unit, output_value, register_internal, InternalKernel, KernelInputs, KernelOutput,
 };
 use crate::engine::local::LocalArray;
+use crate::engine::pool;
 use crate::layout::{advance, rank_to_coords, Layout, Locator, Map, MapBase};
 
 /// What one engine allocated for one redistribution exchange, as returned by
@@ -26,9 +27,13 @@ pub struct ExchangeStats {
     pub source_bytes: usize,
     /// Bytes of this engine's piece of the result (0 if it holds none).
     pub dest_bytes: usize,
-    /// Capacity of the send buffers this engine packed.
+    /// Bytes of the send buffer this engine packed (taken from the engine's
+    /// buffer pool when it holds one of about that size).
     pub send_bytes: usize,
-    /// Capacity of the receive buffers this engine got.
+    /// Bytes of the receive buffer this engine allocated (taken from the
+    /// engine's buffer pool when it holds one of about that size): 0 when it
+    /// received straight into its new piece (each source's part one run of
+    /// it) or read the senders' own buffers (thread engines).
     pub recv_bytes: usize,
     /// Capacity of the per-axis plan tables (index lists, lookups).
     pub plan_bytes: usize,
@@ -149,32 +154,71 @@ fn exchange<T: Element>(
     let mut stats = ExchangeStats {
         engine: me,
         source_bytes: source.filter(|_| src_rank.is_some()).map_or(0, |p| p.len() * size),
-        send_bytes: send.capacity(),
+        send_bytes: send.len(),
         ..ExchangeStats::default()
     };
     // The counts each way.
     plan += 2 * send_counts.capacity() * std::mem::size_of::<usize>();
-    let (received, recv_counts) = comm.all_to_all_v_bytes(send, &send_counts)?;
-    packed?;
-    if recv_counts.len() != args.union.len() || recv_counts.iter().sum::<usize>() != received.len() {
-        bail!(
-            Protocol,
-            "the exchange got {} counts for {} engines and {} bytes",
-            recv_counts.len(),
-            args.union.len(),
-            received.len()
-        );
-    }
-    stats.recv_bytes = received.capacity();
-    let piece = match dst_rank {
-        Some(rank) => {
-            Some(unpack::<T>(&received, &recv_counts, &args.source, &src_union, &args.dest, rank, &mut plan)?)
-        }
-        None => {
-            if let Some(from) = recv_counts.iter().position(|&c| c != 0) {
-                bail!(Protocol, "engine {me} holds no result piece but engine {} sent it data", args.union[from]);
+    // The receive side is planned before the exchange: where each source's
+    // part goes, and whether every part is one run of the new piece, which
+    // then receives it directly.
+    let recv_plan = dst_rank
+        .map(|rank| RecvPlan::new::<T>(&args.source, &src_union, &args.dest, rank, args.union.len(), &mut plan));
+    let piece = match recv_plan {
+        Some(Ok(recv_plan)) if recv_plan.direct.is_some() => {
+            let mut out: Vec<T> = pool::vec(recv_plan.total)?;
+            let spare = &mut out.spare_capacity_mut()[..recv_plan.total];
+            // SAFETY: `MaybeUninit<T>` is `T`'s size, and `T` plain data.
+            let bytes = unsafe {
+                std::slice::from_raw_parts_mut(spare.as_mut_ptr().cast::<MaybeUninit<u8>>(), recv_plan.total * size)
+            };
+            let displs = recv_plan.direct.as_deref().unwrap_or_default();
+            let counts = match comm.all_to_all_v_into(send, &send_counts, bytes, &recv_plan.counts, displs) {
+                Ok(counts) => counts,
+                Err(e) => {
+                    // The collective may still write into the piece.
+                    std::mem::forget(out);
+                    return Err(e);
+                }
+            };
+            packed?;
+            recv_plan.check_counts(&counts)?;
+            // SAFETY: the parts, one run each, tile the piece (their sum is
+            // its size, checked in `RecvPlan::new`), and the collective
+            // wrote them all.
+            unsafe { out.set_len(recv_plan.total) };
+            if T::DTYPE == DType::Bool && as_bytes(&out).chunks_exact(size).any(|b| !T::valid_bytes(b)) {
+                bail!(DTypeMismatch, "a received {} buffer holds an invalid value", T::DTYPE);
             }
-            None
+            Some(recv_plan.into_piece(out)?)
+        }
+        recv_plan => {
+            let received = comm.all_to_all_v_parts(send, &send_counts)?;
+            packed?;
+            stats.recv_bytes = received.allocated();
+            let counts = received.counts();
+            if counts.len() != args.union.len() {
+                bail!(Protocol, "the exchange got {} counts for {} engines", counts.len(), args.union.len());
+            }
+            let piece = match recv_plan {
+                Some(recv_plan) => {
+                    let recv_plan = recv_plan?;
+                    recv_plan.check_counts(&counts)?;
+                    Some(unpack::<T>(&received, &recv_plan)?)
+                }
+                None => {
+                    if let Some(from) = counts.iter().position(|&c| c != 0) {
+                        bail!(
+                            Protocol,
+                            "engine {me} holds no result piece but engine {} sent it data",
+                            args.union[from]
+                        );
+                    }
+                    None
+                }
+            };
+            comm.release(received)?;
+            piece
         }
     };
     stats.dest_bytes = piece.as_ref().map_or(0, |p| p.len() * size);
@@ -476,6 +520,64 @@ fn copy_run<T: Element>(out: &mut [MaybeUninit<T>], at: usize, bytes: &[u8]) {
     unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), dst.as_mut_ptr().cast::<u8>(), bytes.len()) };
 }
 
+/// Positions of a 1-D piece packed per destination at a time, all
+/// destinations taking turns (see [`pack`]).
+const WINDOW: usize = 1 << 13;
+
+/// One destination's part of a 1-D send buffer being packed: its runs, how
+/// far they are done, and the byte where the next one goes.
+struct Part<'a> {
+    segs: &'a [Seg],
+    seg: usize,
+    run: usize,
+    at: usize,
+}
+
+impl Part<'_> {
+    /// Packs the runs of this part that start below position `end`.
+    fn pack_below<T: Element>(&mut self, end: usize, values: &[T], out: &mut [MaybeUninit<u8>]) {
+        let size = std::mem::size_of::<T>();
+        while let Some(seg) = self.segs.get(self.seg) {
+            let first = seg.start + self.run * seg.step;
+            if first >= end {
+                return;
+            }
+            let runs = (seg.count - self.run).min((end - first).div_ceil(seg.step.max(1)));
+            let bytes = &mut out[self.at..self.at + runs * seg.len * size];
+            if seg.len == 1 {
+                let mut written = 0;
+                for (j, v) in values[first..].iter().step_by(seg.step).take(runs).enumerate() {
+                    // SAFETY: `j < runs`, so the `size` bytes at `j * size` lie in `bytes`.
+                    unsafe { bytes.as_mut_ptr().cast::<u8>().add(j * size).cast::<T>().write_unaligned(*v) };
+                    written += 1;
+                }
+                assert_eq!(written, runs, "a strided run reaches past the piece");
+            } else if seg.step == seg.len {
+                // Runs back to back: one copy.
+                bytes.copy_from_slice(uninit(as_bytes(&values[first..first + runs * seg.len])));
+            } else {
+                for (k, chunk) in bytes.chunks_exact_mut(seg.len * size).enumerate() {
+                    let r = first + k * seg.step;
+                    chunk.copy_from_slice(uninit(as_bytes(&values[r..r + seg.len])));
+                }
+            }
+            self.at += runs * seg.len * size;
+            self.run += runs;
+            if self.run == seg.count {
+                self.seg += 1;
+                self.run = 0;
+            }
+        }
+    }
+}
+
+/// `bytes` as possibly uninitialized bytes, to copy into spare capacity.
+fn uninit(bytes: &[u8]) -> &[MaybeUninit<u8>] {
+    // SAFETY: `MaybeUninit<u8>` has the layout of `u8`, and every `u8` is a
+    // valid `MaybeUninit<u8>`.
+    unsafe { &*(bytes as *const [u8] as *const [MaybeUninit<u8>]) }
+}
+
 /// Packs this engine's source piece into `send`, the part for each union rank
 /// after those of the ranks below it (`counts[u]` bytes for union rank `u`),
 /// copying runs of consecutive elements with the same destination in one go.
@@ -514,12 +616,38 @@ fn pack<T: Element>(
     };
     // Each part has its own element count, so the sum fits: it is at most
     // the piece's.
-    *send = Side::Engine.vec((0..dst_union.len()).map(elements).sum::<usize>() * size)?;
+    *send = pool::vec((0..dst_union.len()).map(elements).sum::<usize>() * size)?;
     // The destination ranks in union rank order.
     let mut order: Vec<(usize, usize)> = dst_union.iter().enumerate().map(|(d, &u)| (u, d)).collect();
     order.sort_unstable();
     *plan += order.capacity() * std::mem::size_of::<(usize, usize)>();
     let buf = send;
+    if ndim == 1 && order.len() > 1 {
+        // One axis: every destination's runs are ascending positions of the
+        // piece. Taken window by window, all destinations at once, the
+        // piece is read from memory once instead of once per destination
+        // (block -> cyclic reads every destination's elements interleaved).
+        let mut at = 0;
+        let mut parts: Vec<Part<'_>> = Vec::with_capacity(order.len());
+        for &(u, d) in &order {
+            let n = elements(d);
+            counts[u] = n * size;
+            parts.push(Part { segs: &segs[0].0[rank_to_coords(d, &dgrid)[0]], seg: 0, run: 0, at });
+            at += n * size;
+        }
+        *plan += parts.capacity() * std::mem::size_of::<Part<'_>>();
+        let spare = &mut buf.spare_capacity_mut()[..at];
+        let mut window = 0;
+        while parts.iter().any(|p| p.seg < p.segs.len()) {
+            window += WINDOW;
+            parts.iter_mut().for_each(|p| p.pack_below(window, &values, spare));
+        }
+        debug_assert!(parts.iter().zip(&order).all(|(p, &(u, _))| p.at == counts[..=u].iter().sum::<usize>()));
+        // SAFETY: every part wrote all its `counts[u]` bytes (its runs
+        // cover them), and the parts tile `0..at`.
+        unsafe { buf.set_len(at) };
+        return Ok(());
+    }
     for &(u, d) in &order {
         let n = elements(d);
         if n == 0 {
@@ -546,49 +674,179 @@ fn pack<T: Element>(
     Ok(())
 }
 
-/// Builds this engine's result piece from what every source rank sent.
-fn unpack<T: Element>(
-    received: &[u8],
-    counts: &[usize],
-    src: &Layout,
-    src_union: &[usize],
-    dst: &Layout,
-    rank: usize,
-    plan: &mut usize,
-) -> Result<LocalArray<T>> {
-    let ndim = dst.maps.len();
+/// The receive side of one engine: the shape and plan of its result piece,
+/// what each union rank sends it and, when every part is one run of the
+/// piece, where each starts.
+struct RecvPlan {
+    shape: Vec<usize>,
+    dim_data: Vec<crate::layout::DimDict>,
+    /// Elements of the piece, and bytes of one.
+    total: usize,
+    size: usize,
+    /// Per union rank, the source rank it is (if any).
+    sources: Vec<Option<usize>>,
+    /// Per axis, per source coordinate: the local positions here of the
+    /// indices that source coordinate sends, in its own local order.
+    segs: Vec<Segments>,
+    outer_offsets: Vec<Vec<Vec<usize>>>,
+    sgrid: Vec<usize>,
+    /// Bytes expected from each union rank.
+    counts: Vec<usize>,
+    /// Per union rank, the byte offset in the piece of its part, if every
+    /// part is one run.
+    direct: Option<Vec<usize>>,
+}
+
+impl RecvPlan {
+    fn new<T: Element>(
+        src: &Layout,
+        src_union: &[usize],
+        dst: &Layout,
+        rank: usize,
+        union: usize,
+        plan: &mut usize,
+    ) -> Result<Self> {
+        let ndim = dst.maps.len();
+        let size = std::mem::size_of::<T>();
+        let coords = rank_to_coords(rank, &grid_of(dst));
+        let dim_data = dst.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
+        let shape: Vec<usize> = dst.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
+        let total = size_of_shape(&shape)?;
+        let sgrid = grid_of(src);
+        let segs: Vec<Segments> = if total > 0 {
+            (0..ndim).map(|k| receive_segments(&dst.maps[k], coords[k], &src.maps[k], plan)).collect()
+        } else {
+            Vec::new()
+        };
+        let strides = rank_strides(&shape);
+        let outer_offsets: Vec<Vec<Vec<usize>>> =
+            segs.iter().take(ndim.saturating_sub(1)).enumerate().map(|(k, sg)| offsets(sg, strides[k], plan)).collect();
+        let mut sources = vec![None; union];
+        for (s, &u) in src_union.iter().enumerate() {
+            sources[u] = Some(s);
+        }
+        let mut this = RecvPlan {
+            shape,
+            dim_data,
+            total,
+            size,
+            sources,
+            segs,
+            outer_offsets,
+            sgrid,
+            counts: vec![0; union],
+            direct: None,
+        };
+        let mut direct = Some(vec![0usize; union]);
+        for u in 0..union {
+            let Some(s) = this.sources[u] else { continue };
+            let elements = this.elements(s);
+            this.counts[u] = elements * size;
+            if elements == 0 || ndim == 0 {
+                continue;
+            }
+            if let Some(d) = direct.as_mut() {
+                match this.one_run(s) {
+                    Some(start) => d[u] = start * size,
+                    None => direct = None,
+                }
+            }
+        }
+        if ndim == 0 || this.counts.iter().sum::<usize>() != total * size {
+            // (A mismatch is reported after the exchange.)
+            direct = None;
+        }
+        *plan += 3 * union * std::mem::size_of::<usize>();
+        this.direct = direct;
+        Ok(this)
+    }
+
+    /// The number of elements source rank `s` sends here.
+    fn elements(&self, s: usize) -> usize {
+        if self.total == 0 {
+            return 0;
+        }
+        let sc = rank_to_coords(s, &self.sgrid);
+        (0..self.segs.len()).map(|k| self.segs[k].total(sc[k])).product()
+    }
+
+    /// The axis offsets and last-axis segments of source rank `s`.
+    fn walk(&self, s: usize) -> (Vec<&[usize]>, &[Seg]) {
+        let ndim = self.segs.len();
+        let sc = rank_to_coords(s, &self.sgrid);
+        let outer = (0..ndim - 1).map(|k| self.outer_offsets[k][sc[k]].as_slice()).collect();
+        (outer, &self.segs[ndim - 1].0[sc[ndim - 1]])
+    }
+
+    /// The first position of the part of source rank `s` (`ndim > 0`, not
+    /// empty), if it is one run of consecutive positions in its order.
+    fn one_run(&self, s: usize) -> Option<usize> {
+        let (outer, last) = self.walk(s);
+        let (mut first, mut next, mut run) = (None, 0, true);
+        for_each_offset(&outer, |base| {
+            for seg in last.iter().filter(|_| run) {
+                if seg.count > 1 && seg.step != seg.len {
+                    run = false;
+                    return;
+                }
+                let start = base + seg.start;
+                match first {
+                    None => first = Some(start),
+                    Some(_) if start != next => {
+                        run = false;
+                        return;
+                    }
+                    Some(_) => {}
+                }
+                next = start + seg.len * seg.count;
+            }
+        });
+        first.filter(|_| run)
+    }
+
+    /// Checks the counts that arrived against the expected ones.
+    fn check_counts(&self, counts: &[usize]) -> Result<()> {
+        for (u, (&got, &want)) in counts.iter().zip(&self.counts).enumerate() {
+            if got == want {
+                continue;
+            }
+            match self.sources[u] {
+                Some(s) => bail!(
+                    Protocol,
+                    "source rank {s} sent {got} bytes where {} elements were expected",
+                    want / self.size
+                ),
+                // Engines that hold no source piece must have sent nothing.
+                None => bail!(Protocol, "union rank {u} sent data but holds no source piece"),
+            }
+        }
+        if counts.len() != self.counts.len() {
+            bail!(Protocol, "the exchange got {} counts for {} engines", counts.len(), self.counts.len());
+        }
+        Ok(())
+    }
+
+    fn into_piece<T: Element>(self, out: Vec<T>) -> Result<LocalArray<T>> {
+        let data = ArrayD::from_shape_vec(IxDyn(&self.shape), out).map_err(|e| err!(InvalidShape, "{e}"))?;
+        LocalArray::new(data, self.dim_data)
+    }
+}
+
+/// Builds this engine's result piece from what every source rank sent (whose
+/// counts `plan` checked).
+fn unpack<T: Element>(received: &Received, plan: &RecvPlan) -> Result<LocalArray<T>> {
+    let ndim = plan.shape.len();
     let size = std::mem::size_of::<T>();
-    let coords = rank_to_coords(rank, &grid_of(dst));
-    let dim_data = dst.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
-    let shape: Vec<usize> = dst.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
-    let total = size_of_shape(&shape)?;
+    let total = plan.total;
     // Written through spare capacity: the receive segments of the source
     // coordinates partition the local positions, so every element is written
     // exactly once (counted below before the length is set).
-    let mut out: Vec<T> = Side::Engine.vec(total)?;
+    let mut out: Vec<T> = pool::vec(total)?;
     let spare = &mut out.spare_capacity_mut()[..total];
     let mut written = 0usize;
-    let sgrid = grid_of(src);
-    // Per axis, per source coordinate: the local positions here of the
-    // indices that source coordinate sends, in its own local order.
-    let segs: Vec<Segments> = if total > 0 {
-        (0..ndim).map(|k| receive_segments(&dst.maps[k], coords[k], &src.maps[k], plan)).collect()
-    } else {
-        Vec::new()
-    };
-    let strides = rank_strides(&shape);
-    let outer_offsets: Vec<Vec<Vec<usize>>> =
-        segs.iter().take(ndim.saturating_sub(1)).enumerate().map(|(k, sg)| offsets(sg, strides[k], plan)).collect();
-    let starts: Vec<usize> = counts.iter().scan(0, |at, &c| Some(std::mem::replace(at, *at + c))).collect();
-    *plan += starts.capacity() * std::mem::size_of::<usize>();
-    for (s, &u) in src_union.iter().enumerate() {
-        let bytes = &received[starts[u]..starts[u] + counts[u]];
-        let sc = rank_to_coords(s, &sgrid);
-        let expected = if total == 0 { 0 } else { (0..ndim).map(|k| segs[k].total(sc[k])).product() };
-        if bytes.len() != expected * size {
-            bail!(Protocol, "source rank {s} sent {} bytes where {expected} elements were expected", bytes.len());
-        }
-        if expected == 0 {
+    for (u, source) in plan.sources.iter().enumerate() {
+        let (Some(s), bytes) = (*source, received.part(u)) else { continue };
+        if bytes.is_empty() {
             continue;
         }
         if T::DTYPE == DType::Bool && bytes.chunks_exact(size).any(|b| !T::valid_bytes(b)) {
@@ -599,8 +857,7 @@ fn unpack<T: Element>(
             written += 1;
             continue;
         }
-        let outer: Vec<&[usize]> = (0..ndim - 1).map(|k| outer_offsets[k][sc[k]].as_slice()).collect();
-        let last = &segs[ndim - 1].0[sc[ndim - 1]];
+        let (outer, last) = plan.walk(s);
         let mut at = 0;
         for_each_offset(&outer, |base| {
             for seg in last {
@@ -624,18 +881,14 @@ fn unpack<T: Element>(
             }
         });
     }
-    // Engines that hold no source piece must have sent nothing.
-    if let Some(u) = (0..counts.len()).find(|&u| counts[u] != 0 && !src_union.contains(&u)) {
-        bail!(Protocol, "union rank {u} sent data but holds no source piece");
-    }
     if written != total {
         bail!(Protocol, "the exchange wrote {written} of the piece's {total} elements");
     }
     // SAFETY: all `total` elements were written (the segments do not overlap,
     // as `segments_match_brute_force` checks, and their count is `total`).
     unsafe { out.set_len(total) };
-    let data = ArrayD::from_shape_vec(IxDyn(&shape), out).map_err(|e| err!(InvalidShape, "{e}"))?;
-    LocalArray::new(data, dim_data)
+    let data = ArrayD::from_shape_vec(IxDyn(&plan.shape), out).map_err(|e| err!(InvalidShape, "{e}"))?;
+    LocalArray::new(data, plan.dim_data.clone())
 }
 
 register_internal!(EXCHANGE, run_exchange);

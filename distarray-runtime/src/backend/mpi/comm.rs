@@ -2,7 +2,8 @@
 //! context's engine ranks (the client is not a member), with non-blocking
 //! collectives that a failing member or a timeout can abandon.
 
-use std::time::Instant;
+use std::mem::MaybeUninit;
+use std::time::{Duration, Instant};
 
 use mpi::ffi;
 use mpi::topology::{Communicator, SimpleCommunicator};
@@ -11,7 +12,8 @@ use mpi::traits::*;
 use super::{Idle, Serialized, TAG_ABORT, TAG_P2P};
 use crate::core::alloc::Side;
 use crate::core::error::{bail, err, Result};
-use crate::engine::comm::{aborted_by, check_counts, collective_timeout, timed_out, Comm};
+use crate::engine::comm::{aborted_by, check_counts, check_parts, collective_timeout, timed_out, Comm, Received};
+use crate::engine::pool;
 use crate::engine::CommFactory;
 
 pub(super) struct MpiCommFactory {
@@ -93,6 +95,10 @@ type CountCollective = unsafe extern "C" fn(
     *mut ffi::MPI_Request,
 ) -> std::os::raw::c_int;
 
+/// How long the wait of a collective that moves data polls without sleeping
+/// (see [`Idle::polling`]).
+const DATA_POLL: Duration = Duration::from_secs(2);
+
 /// Buffers of a non-blocking collective, kept alive for as long as MPI may
 /// use them.
 struct Buffers {
@@ -106,10 +112,16 @@ impl MpiComm {
     /// the collective timeout. MPI cannot cancel a collective: on either, the
     /// request and its buffers are leaked, and the communicator must be
     /// retired (the client resets it after the failed call).
-    fn wait(&self, mut request: ffi::MPI_Request, buffers: Buffers) -> Result<Buffers> {
+    fn wait(&self, request: ffi::MPI_Request, buffers: Buffers) -> Result<Buffers> {
+        self.wait_polling(request, buffers, Idle::POLL)
+    }
+
+    /// [`wait`](Self::wait), polling without sleeping for up to `poll`
+    /// (see [`Idle::polling`]).
+    fn wait_polling(&self, mut request: ffi::MPI_Request, buffers: Buffers, poll: Duration) -> Result<Buffers> {
         let timeout = collective_timeout();
         let started = Instant::now();
-        let mut idle = Idle::default();
+        let mut idle = Idle::polling(poll);
         loop {
             let mut done = 0;
             // SAFETY: `request` is a live request of this communicator; the
@@ -166,6 +178,54 @@ impl MpiComm {
             bail!(InvalidArgument, "there is no rank {rank} in a communicator of {}", self.size());
         }
         Ok(())
+    }
+
+    /// One `MPI_Ialltoallv` of bytes: `send` by `send_counts` (and their
+    /// displacements), into `recv_counts` bytes at `recv_displs` from `at`;
+    /// `recv` is kept alive with `send` until it completes. Returns the
+    /// buffers, `send` already given to the pool.
+    ///
+    /// # Safety
+    /// The parts from `at` must be writable memory that lives until the
+    /// collective completes, or forever if this fails (an abandoned
+    /// collective may still write).
+    unsafe fn all_to_all_v_raw(
+        &self,
+        send: Vec<u8>,
+        send_counts: Vec<i32>,
+        at: *mut u8,
+        recv: Vec<u8>,
+        recv_counts: Vec<i32>,
+        recv_displs: Vec<i32>,
+    ) -> Result<Buffers> {
+        // An empty send buffer gets its own byte (see `distinct_buffer`).
+        let send = if send.is_empty() { distinct_buffer(0)? } else { send };
+        let send_displs = displacements(&send_counts);
+        let buffers =
+            Buffers { bytes: vec![send, recv], counts: vec![send_counts, send_displs, recv_counts, recv_displs] };
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: the send buffer and the counts live in `buffers` until the
+        // request completes (or forever, see `wait`); the receive parts are
+        // the caller's (see above).
+        unsafe {
+            ffi::MPI_Ialltoallv(
+                buffers.bytes[0].as_ptr().cast(),
+                buffers.counts[0].as_ptr(),
+                buffers.counts[1].as_ptr(),
+                ffi::RSMPI_UINT8_T,
+                at.cast(),
+                buffers.counts[2].as_ptr(),
+                buffers.counts[3].as_ptr(),
+                ffi::RSMPI_UINT8_T,
+                self.raw(),
+                request.as_mut_ptr(),
+            );
+        }
+        // SAFETY: MPI_Ialltoallv set the request. A transfer of data: poll
+        // without sleeping for a while, MPI progresses only when tested.
+        let mut buffers = self.wait_polling(unsafe { request.assume_init() }, buffers, DATA_POLL)?;
+        pool::keep_vec(std::mem::take(&mut buffers.bytes[0]));
+        Ok(buffers)
     }
 
     fn raw(&self) -> ffi::MPI_Comm {
@@ -247,32 +307,13 @@ impl Comm for MpiComm {
         let total: usize = recv_counts.iter().map(|&c| c as usize).sum();
         // Empty buffers get their own byte (see `distinct_buffer`); the
         // receive buffer is only reserved: MPI writes every byte of it.
-        let send = if send.is_empty() { distinct_buffer(0)? } else { send };
-        let recv = if total == 0 { distinct_buffer(0)? } else { Side::Engine.vec(total)? };
-        let (send_displs, recv_displs) = (displacements(&send_counts), displacements(&recv_counts));
-        let mut buffers =
-            Buffers { bytes: vec![send, recv], counts: vec![send_counts, send_displs, recv_counts, recv_displs] };
-        let mut request = std::mem::MaybeUninit::uninit();
-        // SAFETY: as in `all_to_all_bytes`; the receive pointer is that of
-        // an allocation of at least `total` bytes (capacity), which the
-        // receive counts and displacements tile.
-        unsafe {
-            ffi::MPI_Ialltoallv(
-                buffers.bytes[0].as_ptr().cast(),
-                buffers.counts[0].as_ptr(),
-                buffers.counts[1].as_ptr(),
-                ffi::RSMPI_UINT8_T,
-                buffers.bytes[1].as_mut_ptr().cast(),
-                buffers.counts[2].as_ptr(),
-                buffers.counts[3].as_ptr(),
-                ffi::RSMPI_UINT8_T,
-                self.raw(),
-                request.as_mut_ptr(),
-            );
-        }
-        // SAFETY: MPI_Ialltoallv set the request.
-        let mut buffers = self.wait(unsafe { request.assume_init() }, buffers)?;
-        let counts = buffers.counts[2].iter().map(|&c| c as usize).collect();
+        let mut recv = if total == 0 { distinct_buffer(0)? } else { pool::vec::<u8>(total)? };
+        let (at, displs) = (recv.as_mut_ptr(), displacements(&recv_counts));
+        let counts: Vec<usize> = recv_counts.iter().map(|&c| c as usize).collect();
+        // SAFETY: `at` is the start of `recv`'s allocation of at least
+        // `total` bytes, which the counts and displacements tile, and `recv`
+        // moves into the kept buffers.
+        let mut buffers = unsafe { self.all_to_all_v_raw(send, send_counts, at, recv, recv_counts, displs)? };
         if total == 0 {
             return Ok((Vec::new(), counts));
         }
@@ -325,6 +366,42 @@ impl Comm for MpiComm {
             }
             idle.wait();
         }
+    }
+
+    fn all_to_all_v_parts(&self, send: Vec<u8>, send_counts: &[usize]) -> Result<Received> {
+        let (bytes, counts) = self.all_to_all_v_bytes(send, send_counts)?;
+        Ok(Received::one_buffer(bytes, &counts))
+    }
+
+    fn all_to_all_v_into(
+        &self,
+        send: Vec<u8>,
+        send_counts: &[usize],
+        recv: &mut [MaybeUninit<u8>],
+        recv_counts: &[usize],
+        recv_displs: &[usize],
+    ) -> Result<Vec<usize>> {
+        check_counts(self.size(), send.len(), send_counts)?;
+        check_parts(self.size(), recv.len(), recv_counts, recv_displs)?;
+        let send_counts = send_counts.iter().map(|&c| count(c)).collect::<Result<Vec<i32>>>()?;
+        let (send_counts, sent) = self.exchange_counts(ffi::MPI_Ialltoall, send_counts)?;
+        let counts: Vec<usize> = sent.iter().map(|&c| c as usize).collect();
+        if counts != recv_counts || recv.is_empty() {
+            // Another layout than expected (a sender failed), or nothing to
+            // receive: take part into a buffer of its own.
+            let total = counts.iter().sum::<usize>();
+            let mut scratch = distinct_buffer(total)?;
+            let (at, displs) = (scratch.as_mut_ptr(), displacements(&sent));
+            // SAFETY: `scratch` holds `total` (at least one) bytes, tiled by
+            // the counts and displacements, and moves into the kept buffers.
+            unsafe { self.all_to_all_v_raw(send, send_counts, at, scratch, sent, displs)? };
+            return Ok(counts);
+        }
+        let displs = recv_displs.iter().map(|&d| count(d)).collect::<Result<Vec<i32>>>()?;
+        // SAFETY: the parts lie within `recv` (checked), whose allocation
+        // the caller leaks if this fails (the documented contract).
+        unsafe { self.all_to_all_v_raw(send, send_counts, recv.as_mut_ptr().cast(), Vec::new(), sent, displs)? };
+        Ok(counts)
     }
 
     fn abort(&self, reason: &str) {

@@ -504,11 +504,12 @@ fn receive_parts<P: Source>(
 /// next to no CPU.
 struct Idle {
     start: Instant,
+    poll: Duration,
 }
 
 impl Default for Idle {
     fn default() -> Self {
-        Idle { start: Instant::now() }
+        Idle { start: Instant::now(), poll: Self::POLL }
     }
 }
 
@@ -516,11 +517,18 @@ impl Idle {
     const POLL: Duration = Duration::from_millis(2);
     const SHORT: Duration = Duration::from_millis(20);
 
+    /// The wait of a collective that moves data: MPI progresses it only
+    /// while it is tested, so it polls (yielding) for up to `poll` before
+    /// sleeping, instead of sleeping through the transfer.
+    fn polling(poll: Duration) -> Self {
+        Idle { start: Instant::now(), poll }
+    }
+
     fn wait(&mut self) {
         let waited = self.start.elapsed();
-        if waited < Self::POLL {
+        if waited < self.poll {
             std::thread::yield_now();
-        } else if waited < Self::SHORT {
+        } else if waited < self.poll + Self::SHORT {
             std::thread::sleep(Duration::from_micros(50));
         } else {
             std::thread::sleep(Duration::from_millis(1));

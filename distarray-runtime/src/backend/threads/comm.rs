@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use crate::core::alloc::Side;
 use crate::core::error::{err, Result};
-use crate::engine::comm::{aborted_by, check_counts, collective_timeout, timed_out, Comm};
+use crate::engine::comm::{aborted_by, check_counts, collective_timeout, timed_out, Comm, Received};
+use crate::engine::pool;
 
 /// A thread engine's end of a shared-memory communicator: one FIFO channel per
 /// ordered pair of members, so collectives stay matched as long as every member
@@ -23,6 +24,8 @@ enum Packet {
     Data(Vec<u8>),
     /// The bytes `range` of a buffer the sender shares with every member.
     Shared(Arc<Vec<u8>>, Range<usize>),
+    /// A buffer the sender read, back to its owner (see [`Comm::release`]).
+    Return(Arc<Vec<u8>>),
     /// The sender will not join this command's collectives (see [`Comm::abort`]).
     Abort(String),
 }
@@ -138,6 +141,58 @@ impl Comm for ThreadComm {
         self.recv(from)
     }
 
+    fn all_to_all_v_parts(&self, send: Vec<u8>, send_counts: &[usize]) -> Result<Received> {
+        check_counts(self.size(), send.len(), send_counts)?;
+        // Every member reads its part straight from the sender's buffer: no
+        // copy here at all. The sender keeps its own reference until the
+        // caller lets the parts go, so that the last member done with the
+        // buffer (whichever) can keep it in its pool.
+        let send = Arc::new(send);
+        let mut at = 0;
+        for (to, &c) in send_counts.iter().enumerate() {
+            let packet = Packet::Shared(Arc::clone(&send), at..at + c);
+            self.to[to].send(packet).map_err(|_| err!(Backend, "engine rank {to} has stopped"))?;
+            at += c;
+        }
+        let parts = (0..self.size())
+            .map(|from| match self.recv_packet(from)? {
+                Packet::Shared(buf, range) => Ok((buf, range)),
+                _ => Err(err!(Protocol, "engine rank {from} sent bytes where a shared buffer was expected")),
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Received::shared(parts, vec![send]))
+    }
+
+    fn release(&self, received: Received) -> Result<()> {
+        let (parts, held) = received.into_parts();
+        if held.is_empty() {
+            // Not shared parts: nothing to hand back.
+            Received::shared(parts, held).recycle();
+            return Ok(());
+        }
+        // Each part back to the member whose buffer it is, then this
+        // member's own buffer back from every other: its last reference is
+        // then here, and it goes to this engine's pool.
+        for (from, (buf, _)) in parts.into_iter().enumerate() {
+            if from != self.rank {
+                self.to[from].send(Packet::Return(buf)).map_err(|_| err!(Backend, "engine rank {from} has stopped"))?;
+            }
+        }
+        for from in (0..self.size()).filter(|&f| f != self.rank) {
+            match self.recv_packet(from)? {
+                // This member's own buffer: dropped, the last reference is `held`.
+                Packet::Return(buf) => drop(buf),
+                _ => return Err(err!(Protocol, "engine rank {from} sent data where a returned buffer was expected")),
+            }
+        }
+        for buf in held {
+            if let Some(buf) = Arc::into_inner(buf) {
+                pool::keep_vec(buf);
+            }
+        }
+        Ok(())
+    }
+
     fn abort(&self, reason: &str) {
         for (to, sender) in self.to.iter().enumerate() {
             if to != self.rank {
@@ -215,6 +270,12 @@ mod tests {
         (0..4).map(|j| if i == 2 { 0 } else { (i + j) % 3 * (1 + i) }).collect()
     }
 
+    /// The range of rank `j`'s part among parts of `counts` in rank order.
+    fn displs_in(counts: &[usize], j: usize) -> Range<usize> {
+        let at = counts[..j].iter().sum::<usize>();
+        at..at + counts[j]
+    }
+
     /// A communicator with only the required methods, for the default
     /// `all_to_all_v_bytes`.
     struct Plain(ThreadComm);
@@ -255,7 +316,28 @@ mod tests {
                         .enumerate()
                         .flat_map(|(j, &n)| std::iter::repeat((10 * me + j) as u8).take(n))
                         .collect();
-                    let got = c.all_to_all_v_bytes(send, &counts).unwrap();
+                    let got = c.all_to_all_v_bytes(send.clone(), &counts).unwrap();
+                    // The same parts, shared, and straight into a buffer in
+                    // reverse rank order.
+                    let parts = c.all_to_all_v_parts(send.clone(), &counts).unwrap();
+                    assert_eq!(parts.counts(), got.1);
+                    let joined: Vec<u8> = (0..4).flat_map(|j| parts.part(j).to_vec()).collect();
+                    assert_eq!(joined, got.0);
+                    c.release(parts).unwrap();
+                    let want: Vec<usize> = (0..4).map(|i| v_counts(i)[me]).collect();
+                    let total: usize = want.iter().sum();
+                    let displs: Vec<usize> = (0..4).map(|j| want[j + 1..].iter().sum()).collect();
+                    let mut into = vec![std::mem::MaybeUninit::new(0u8); total];
+                    assert_eq!(c.all_to_all_v_into(send.clone(), &counts, &mut into, &want, &displs).unwrap(), want);
+                    let into: Vec<u8> = into.iter().map(|b| unsafe { b.assume_init() }).collect();
+                    let reversed: Vec<u8> = (0..4).rev().flat_map(|j| got.0[displs_in(&want, j)].to_vec()).collect();
+                    assert_eq!(into, reversed);
+                    // Other counts than expected: nothing written, the counts returned.
+                    let mut short = vec![std::mem::MaybeUninit::new(7u8); total + 1];
+                    let other: Vec<usize> = (0..4).map(|j| want[j] + usize::from(j == 0)).collect();
+                    let zeros = vec![0; 4];
+                    assert_eq!(c.all_to_all_v_into(send, &counts, &mut short, &other, &zeros).unwrap(), want);
+                    assert!(short.iter().all(|b| unsafe { b.assume_init() } == 7));
                     // Mismatched counts fail before any message is sent.
                     assert!(c.all_to_all_v_bytes(vec![0; 3], &[1, 1, 0, 0]).is_err());
                     assert!(c.all_to_all_v_bytes(vec![], &[0, 0]).is_err());

@@ -26,16 +26,18 @@ impl<T: Element> DistArray<T> {
     /// where `nₖ`/`mₖ` are the lengths along axis `k` of its source/result
     /// piece, `Nᵤ` the lengths of the unstructured axes of either layout,
     /// `gₖ`/`hₖ` the grid sizes and `|U|` the number of engines involved: the
-    /// send buffers (exactly `S`), the receive buffers (exactly `D`) and
+    /// send buffer (exactly `S`; taken from the engine's buffer pool when it
+    /// holds one of that size), the receive buffer (at most `D`: none when
+    /// every source's part is one run of the new piece, which then receives
+    /// it directly, nor on thread engines, which read the senders' buffers) and
     /// per-axis plans — sums, not products, of axis lengths, so for 2-D and
     /// higher the extra memory is about `S + D`, twice the pieces. The per-axis
     /// plans are lists of strided runs computed arithmetically from the maps
     /// (one run per destination for block <-> block-cyclic), so in practice
     /// they are far below the `104·(Σₖ nₖ + Σₖ mₖ)` worst case, which only
-    /// unstructured maps approach. (The MPI
-    /// backend's all-to-all additionally packs each side into one contiguous
-    /// buffer for `MPI_Alltoallv`.) [`redistribute_stats`](Self::redistribute_stats)
-    /// measures it.
+    /// unstructured maps approach. The new piece itself comes from the
+    /// engine's buffer pool when a deleted piece of its size is there.
+    /// [`redistribute_stats`](Self::redistribute_stats) measures it.
     ///
     /// # Examples
     /// ```
