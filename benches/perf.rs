@@ -424,6 +424,9 @@ impl Bench {
         let bytes = (n * 8) as f64;
         let measure = |what: &str, arrays: f64, f: &dyn Fn() -> Result<()>| -> Result<()> {
             self.ctx.sync()?;
+            // Pooled buffers are resident already: new pieces taken from
+            // them would not show.
+            self.ctx.release_pooled_memory()?;
             let before = self.resident()?;
             self.reset_peak()?;
             f()?;
