@@ -100,7 +100,7 @@ run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
 }
 for n in 3 5; do
     # 2 engines talk to the client directly; 4 through the command tree
-    # (by default it starts at 16 engines).
+    # (by default it starts at 32 engines).
     if [ "$n" = 5 ]; then export DISTARRAY_TREE_MIN=4; else unset DISTARRAY_TREE_MIN; fi
     run "mpi_layouts_np$n" 0 "${mpirun[@]}" -n "$n" "$layouts"
     run "mpi_kernels_np$n" 0 "${mpirun[@]}" -n "$n" "$kernels"

@@ -14,8 +14,8 @@ use distarray::prelude::*;
 /// one message per engine each way).
 fn check_client_messages(ctx: &Context) -> Result<()> {
     let n = ctx.num_targets();
-    // The MPI tree starts at DISTARRAY_TREE_MIN engines (default 16).
-    let tree_min = std::env::var("DISTARRAY_TREE_MIN").ok().and_then(|v| v.parse().ok()).unwrap_or(16);
+    // The MPI tree starts at DISTARRAY_TREE_MIN engines (default 32).
+    let tree_min = std::env::var("DISTARRAY_TREE_MIN").ok().and_then(|v| v.parse().ok()).unwrap_or(32);
     let per = if ctx.backend_name() == "mpi" && ctx.num_engines() < tree_min { n as u64 } else { 1 };
     let d = Distribution::from_shape(ctx, &[16 * n])?;
     let mut a = ctx.ones::<f64>(&d)?;

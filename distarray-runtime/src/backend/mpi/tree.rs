@@ -1,5 +1,5 @@
 //! Commands and answers through a tree of engines, from [`tree_min`] engines
-//! on (`DISTARRAY_TREE_MIN`, default 16): the client sends each command once, to engine 0, and each engine
+//! on (`DISTARRAY_TREE_MIN`, default 32): the client sends each command once, to engine 0, and each engine
 //! forwards it to the children of the binomial tree over engine ids whose
 //! subtrees hold a target, before running it itself; every engine has one
 //! parent, so each sees its commands in the client's order. Answers come back
@@ -16,8 +16,9 @@ use crate::core::error::{bail, Result};
 /// Engines from which commands go through the tree by default: below, the
 /// client's direct messages cost less than the tree's hops (a hop is a
 /// scheduling of the next rank, which on an oversubscribed machine is slow:
-/// on 2 cores, `sync()` on 8 engines took 145 µs by the tree).
-const DEFAULT_TREE_MIN: usize = 16;
+/// on 2 cores, `sync()` on 8 engines took 145 µs by the tree and on 16
+/// 420 µs, where direct messages took 144 µs on 16).
+const DEFAULT_TREE_MIN: usize = 32;
 
 /// Engines from which commands go through the tree: `DISTARRAY_TREE_MIN`,
 /// default [`DEFAULT_TREE_MIN`]; read once (every rank reads the same).
