@@ -251,5 +251,3 @@ impl Engine {
     }
 }
 
-#[cfg(test)]
-mod tests;
