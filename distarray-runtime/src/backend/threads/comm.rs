@@ -229,21 +229,24 @@ mod tests {
         }
     }
 
+    /// The pairwise combination of ranks `0..size`, as the tree collectives
+    /// promise it: `((01)(23))` for 4.
+    fn pairwise(size: usize) -> String {
+        let mut level: Vec<String> = (0..size).map(|r| r.to_string()).collect();
+        while level.len() > 1 {
+            level = level
+                .chunks(2)
+                .map(|p| if p.len() == 2 { format!("({}{})", p[0], p[1]) } else { p[0].clone() })
+                .collect();
+        }
+        level.pop().unwrap()
+    }
+
     /// Broadcasts from every root and all-reduces for 1 to 9 members: each
     /// gets the root's value, and the reduction's order is the pairwise tree
     /// the docs promise, the same on every member.
     #[test]
     fn tree_collectives() {
-        let pairwise = |size: usize| {
-            let mut level: Vec<String> = (0..size).map(|r| r.to_string()).collect();
-            while level.len() > 1 {
-                level = level
-                    .chunks(2)
-                    .map(|p| if p.len() == 2 { format!("({}{})", p[0], p[1]) } else { p[0].clone() })
-                    .collect();
-            }
-            level.pop().unwrap()
-        };
         for size in 1..=9 {
             let handles: Vec<_> = ThreadComm::group(size)
                 .into_iter()
@@ -260,6 +263,30 @@ mod tests {
                 let (roots, order) = h.join().unwrap();
                 assert_eq!(roots, (0..size).map(|r| 100 + r).collect::<Vec<_>>(), "size {size}");
                 assert_eq!(order, pairwise(size), "size {size}");
+            }
+        }
+    }
+
+    /// Whole-array reductions merge partials in the all-reduce's order on
+    /// both of their paths: direct sends to rank 0 and the binomial tree.
+    #[test]
+    fn merge_to_root_in_the_tree_order_on_both_paths() {
+        for size in 1..=9 {
+            for direct_max in [0, 64] {
+                let handles: Vec<_> = ThreadComm::group(size)
+                    .into_iter()
+                    .map(|c| {
+                        std::thread::spawn(move || {
+                            crate::reduce::engine::merge_to_root(&c, c.rank().to_string(), direct_max, |a, b| {
+                                *a = format!("({a}{b})")
+                            })
+                            .unwrap()
+                        })
+                    })
+                    .collect();
+                let results: Vec<Option<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+                assert_eq!(results[0].as_deref(), Some(pairwise(size).as_str()), "size {size}, direct {direct_max}");
+                assert!(results[1..].iter().all(Option::is_none), "size {size}: only rank 0 holds the result");
             }
         }
     }

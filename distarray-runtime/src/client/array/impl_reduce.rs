@@ -7,6 +7,7 @@ use super::DistArray;
 use crate::client::{Distribution, KernelCall};
 use crate::core::element::{DType, Element};
 use crate::core::error::{err, Result};
+use crate::protocol::{decode, KernelReply};
 use crate::reduce::engine::{Finish, OrdElem, ReduceArgs, ReduceOp, SumElem, Widen, REDUCE};
 
 /// # Reductions
@@ -197,9 +198,16 @@ impl<T: Element> DistArray<T> {
     }
 
     fn reduce_all<O: Element + DeserializeOwned>(&self, op: ReduceOp, into: DType, ddof: f64) -> Result<O> {
-        // Every engine computes the same all-reduced value; take the first.
-        let values: Vec<O> = self.reduction(op, None, into, ddof)?.run_values()?;
-        values.into_iter().next().ok_or_else(|| err!(Backend, "a reduction got no result from any engine"))
+        // Engine rank 0 returns the value, the others `()`.
+        let call = self.reduction(op, None, into, ddof)?;
+        let (_, _, value) = call.send_then(None, None, |_, replies| {
+            let (_, data) = replies
+                .iter()
+                .find(|(reply, _)| matches!(reply, KernelReply::Value))
+                .ok_or_else(|| err!(Protocol, "`{}` got no value from engine rank 0", op.name()))?;
+            decode::<O>(data)
+        })?;
+        Ok(value)
     }
 
     fn reduce_axes<O: Element>(&self, op: ReduceOp, axes: &[usize], into: DType, ddof: f64) -> Result<DistArray<O>> {

@@ -4,20 +4,20 @@
 
 use ndarray::{ArrayD, IxDyn};
 use num_complex::Complex;
-use serde::{Deserialize, Serialize};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
 
 mod acc;
 
 use crate::core::alloc::{size_of_shape, Side};
 use crate::core::element::{for_each_element, DType, Element};
 use crate::core::error::{bail, Result};
-use crate::engine::comm::{Collectives, Comm};
+use crate::engine::comm::Comm;
 use crate::engine::kernel::{
     output_array, output_unit, output_value, register_internal, InternalKernel, KernelInputs, KernelOutput,
 };
 use crate::engine::local::LocalArray;
 use crate::layout::{coords_to_rank, DimDict};
-use crate::protocol::decode;
+use crate::protocol::{decode, encode};
 pub(crate) use acc::Finish;
 use acc::{Acc, Extreme, MeanOf, Stat, StdOf, Sum, VarOf};
 pub use acc::{OrdElem, SumElem, Widen};
@@ -35,7 +35,7 @@ pub(crate) enum ReduceOp {
 
 impl ReduceOp {
     /// The numpy name.
-    fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             ReduceOp::Sum => "sum",
             ReduceOp::Min => "min",
@@ -63,6 +63,9 @@ pub(crate) const REDUCE: InternalKernel = InternalKernel::new("distarray::reduce
 
 enum Reduced<O> {
     Value(O),
+    /// A whole-array reduction on an engine other than rank 0, which holds
+    /// the value.
+    Partial,
     Piece(LocalArray<O>),
     NotOwner,
 }
@@ -73,7 +76,10 @@ fn run<T: Element, A: Acc<T>>(inputs: &mut KernelInputs<'_>, args: &ReduceArgs) 
         let (_, mut arrays, engine) = inputs.split();
         let a = arrays.next_ref::<T>("a")?;
         match &args.axes {
-            None => Reduced::Value(reduce_all::<T, A>(a, &args.finish, engine.comm())?),
+            None => match reduce_all::<T, A>(a, &args.finish, engine.comm())? {
+                Some(v) => Reduced::Value(v),
+                None => Reduced::Partial,
+            },
             Some(axes) => match reduce_axes::<T, A>(a, axes, &args.finish, engine.comm())? {
                 Some(piece) => Reduced::Piece(piece),
                 None => Reduced::NotOwner,
@@ -83,26 +89,85 @@ fn run<T: Element, A: Acc<T>>(inputs: &mut KernelInputs<'_>, args: &ReduceArgs) 
     match reduced {
         Reduced::Value(v) => output_value(&v),
         Reduced::Piece(p) => output_array(inputs, p),
-        Reduced::NotOwner => output_unit(()),
+        Reduced::Partial | Reduced::NotOwner => output_unit(()),
     }
 }
 
-/// Every element: local partial, then an all-reduce (every engine gets the
-/// same value, combined in an order fixed by the engine count).
-fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &dyn Comm) -> Result<A::Out> {
+/// Every element: local partial, then a reduction to rank 0, which alone
+/// returns the value (the client needs it once: a broadcast back would double
+/// the steps). `None` on the other engines.
+fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &dyn Comm) -> Result<Option<A::Out>> {
     let mut acc = A::empty();
     // Memory order is fine: the order of a whole-array reduction is free.
     match a.as_slice_memory_order() {
         Some(values) => acc.push_slice(values),
         None => a.iter().for_each(|&x| acc.push(x)),
     }
-    // A tree: 2 log2(P) steps per engine, where an all-gather took P
-    // messages from each of P engines.
-    let total = comm.all_reduce(acc, |mut low, high| {
-        low.merge(&high);
-        low
-    })?;
-    total.finish(finish)
+    match reduce_to_root(comm, acc)? {
+        Some(total) => total.finish(finish).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Up to this many engines send their partials straight to rank 0: one hop,
+/// where the tree takes `ceil(log2(P))` hops in sequence, each a wake-up of
+/// a parked engine.
+const DIRECT_MAX: usize = 64;
+
+/// The partials of every engine merged on rank 0, in an order fixed by the
+/// engine count alone (lower ranks first, pairwise: `((p0, p1), (p2, p3))`
+/// for 4, the order of
+/// [`all_reduce`](crate::engine::comm::Collectives::all_reduce)), so the same
+/// pieces give the same bits every time, whichever path carries them: direct
+/// sends to rank 0 up to [`DIRECT_MAX`] engines, else a binomial tree in
+/// `ceil(log2(P))` steps (where an all-gather took P messages from each of P
+/// engines).
+fn reduce_to_root<T, A: Acc<T>>(comm: &dyn Comm, acc: A) -> Result<Option<A>> {
+    merge_to_root(comm, acc, DIRECT_MAX, |low, high| low.merge(high))
+}
+
+/// [`reduce_to_root`] for any value and merge, with the direct-send limit as
+/// a parameter (so both paths can be tested against each other).
+pub(crate) fn merge_to_root<V: Serialize + DeserializeOwned + Clone>(
+    comm: &dyn Comm,
+    mut value: V,
+    direct_max: usize,
+    mut merge: impl FnMut(&mut V, &V),
+) -> Result<Option<V>> {
+    let (rank, size) = (comm.rank(), comm.size());
+    if size <= direct_max {
+        if rank != 0 {
+            comm.send_bytes(0, encode(&value)?)?;
+            return Ok(None);
+        }
+        let mut partials = vec![value];
+        for from in 1..size {
+            partials.push(decode(&comm.receive_bytes(from)?)?);
+        }
+        // The tree's merges, in its order.
+        let mut step = 1;
+        while step < size {
+            for low in (0..size - step).step_by(2 * step) {
+                let high = partials[low + step].clone();
+                merge(&mut partials[low], &high);
+            }
+            step *= 2;
+        }
+        return Ok(partials.into_iter().next());
+    }
+    let mut step = 1;
+    while step < size {
+        if rank % (2 * step) != 0 {
+            comm.send_bytes(rank - step, encode(&value)?)?;
+            return Ok(None);
+        }
+        if rank + step < size {
+            let theirs: V = decode(&comm.receive_bytes(rank + step)?)?;
+            merge(&mut value, &theirs);
+        }
+        step *= 2;
+    }
+    Ok(Some(value))
 }
 
 /// Along `axes`: each engine reduces its piece along them, then sends its
