@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::context::{check_targets, same_context, Context};
 use crate::core::error::{bail, err, Result};
 use crate::layout::{
-    check_size, grid_size, map_from_global_dim_dict, plan, rank_to_coords, DimDict, Dist, GlobalDimDict, Layout, Map,
+    check_size, grid_size, map_from_global_dim_dict, map_ghost_widths, plan, rank_to_coords, DimDict, Dist, GlobalDimDict, Layout, Map,
     MapBase,
 };
 
@@ -51,6 +51,8 @@ pub struct DistributionBuilder<'a> {
     dist: Option<Result<Vec<Dist>>>,
     grid_shape: Option<Vec<usize>>,
     targets: Option<Vec<usize>>,
+    halo: Option<Vec<usize>>,
+    periodic: Option<Vec<bool>>,
 }
 
 impl DistributionBuilder<'_> {
@@ -75,6 +77,36 @@ impl DistributionBuilder<'_> {
     /// choice, see [`make_grid_shape`](crate::maps::make_grid_shape).
     pub fn grid_shape(mut self, grid_shape: &[usize]) -> Self {
         self.grid_shape = Some(grid_shape.to_vec());
+        self
+    }
+
+    /// Ghost cells: the halo width of each axis (fewer entries than axes
+    /// leave the rest 0). Each piece then also stores copies of that many
+    /// cells of its neighbour on each side of a block axis, filled by
+    /// [`DistArray::exchange_halos`](crate::DistArray::exchange_halos); the
+    /// outer cells of the edge pieces are the boundary. This is the
+    /// Distributed Array Protocol's `padding`.
+    ///
+    /// # Examples
+    /// ```
+    /// use distarray::prelude::*;
+    ///
+    /// let ctx = Context::new()?;
+    /// let d = Distribution::builder(&ctx, &[16, 8]).dist("bb").halo(&[1, 1]).periodic(&[true, false]).build()?;
+    /// assert_eq!(d.halo(), vec![1, 1]);
+    /// assert_eq!(d.periodic(), vec![true, false]);
+    /// # Ok::<(), distarray::Error>(())
+    /// ```
+    pub fn halo(mut self, widths: &[usize]) -> Self {
+        self.halo = Some(widths.to_vec());
+        self
+    }
+
+    /// Which axes wrap around for the halo (fewer entries than axes leave
+    /// the rest `false`): the first piece's lower ghost cells then hold the
+    /// last cells of the axis, and the last piece's upper ones the first.
+    pub fn periodic(mut self, periodic: &[bool]) -> Self {
+        self.periodic = Some(periodic.to_vec());
         self
     }
 
@@ -112,7 +144,9 @@ impl DistributionBuilder<'_> {
     /// letters or more letters than axes, `InvalidGridShape` for a grid with
     /// more entries than axes, a 0 entry, more than 1 on an `'n'` axis or more
     /// processes than engines, `InvalidTarget` for targets outside the context,
-    /// repeated, or more than one for an array with no distributed axis.
+    /// repeated, or more than one for an array with no distributed axis;
+    /// `InvalidDist` for a halo or `periodic` on an axis that is not `'b'`, a
+    /// halo wider than a piece, or more halo or periodic entries than axes.
     pub fn build(self) -> Result<Distribution> {
         let ndim = self.shape.len();
         check_size(&self.shape)?;
@@ -126,8 +160,46 @@ impl DistributionBuilder<'_> {
             None => (self.context.targets().to_vec(), false),
         };
         let (maps, targets) = plan(&self.shape, &dist, self.grid_shape.as_deref(), targets, given)?;
+        let maps = with_halos(maps, &dist, self.halo.as_deref().unwrap_or(&[]), self.periodic.as_deref().unwrap_or(&[]))?;
         Distribution::from_maps(self.context, maps, targets)
     }
+}
+
+/// `maps` with the halo widths and periodic flags given per axis.
+fn with_halos(maps: Vec<Map>, dist: &[Dist], halo: &[usize], periodic: &[bool]) -> Result<Vec<Map>> {
+    let ndim = maps.len();
+    for (what, given) in [("halo widths", halo.len()), ("periodic flags", periodic.len())] {
+        if given > ndim {
+            bail!(InvalidDist, "{given} {what} given for an array with {ndim} axes");
+        }
+    }
+    maps.into_iter()
+        .enumerate()
+        .map(|(axis, map)| {
+            let width = halo.get(axis).copied().unwrap_or(0);
+            let wraps = periodic.get(axis).copied().unwrap_or(false);
+            if width == 0 && !wraps {
+                return Ok(map);
+            }
+            let what = if width > 0 { format!("a halo of {width}") } else { "periodic".to_string() };
+            match (map, dist[axis]) {
+                (Map::Block(b), Dist::Block) => b
+                    .with_halo(width, wraps)
+                    .map(Map::Block)
+                    .map_err(|e| err!(InvalidDist, "axis {axis}: {}", e.message())),
+                (_, Dist::NoDist) => bail!(
+                    InvalidDist,
+                    "axis {axis} has {what} but is not distributed ('n'): its neighbouring cells are on the same \
+                     engine; distribute it as 'b' or give no halo there"
+                ),
+                (_, d) => bail!(
+                    InvalidDist,
+                    "axis {axis} has {what} but is distributed as {d}: ghost cells need contiguous pieces, a block ('b') \
+                     axis"
+                ),
+            }
+        })
+        .collect()
 }
 
 impl Distribution {
@@ -146,7 +218,15 @@ impl Distribution {
 
     /// A builder for a distribution of `shape` with options.
     pub fn builder<'a>(context: &'a Context, shape: &[usize]) -> DistributionBuilder<'a> {
-        DistributionBuilder { context, shape: shape.to_vec(), dist: None, grid_shape: None, targets: None }
+        DistributionBuilder {
+            context,
+            shape: shape.to_vec(),
+            dist: None,
+            grid_shape: None,
+            targets: None,
+            halo: None,
+            periodic: None,
+        }
     }
 
     /// A distribution from one global dim dict per axis (the reference's
@@ -316,11 +396,34 @@ impl Distribution {
         self.maps().iter().map(MapBase::global_dim_dict).collect()
     }
 
-    /// The shape of `rank`'s piece.
+    /// The shape of `rank`'s piece: its buffer, ghost cells included.
     ///
     /// **Panics** if `rank >= self.nprocs()`.
     pub fn local_shape(&self, rank: usize) -> Vec<usize> {
-        self.maps().iter().zip(self.coords(rank)).map(|(m, c)| m.local_size(c)).collect()
+        self.maps()
+            .iter()
+            .zip(self.coords(rank))
+            .map(|(m, c)| {
+                let (lower, upper) = map_ghost_widths(m, c);
+                m.local_size(c) + lower + upper
+            })
+            .collect()
+    }
+
+    /// The halo width of each axis (0 where there is none); see
+    /// [`DistributionBuilder::halo`].
+    pub fn halo(&self) -> Vec<usize> {
+        self.maps().iter().map(|m| if let Map::Block(b) = m { b.halo() } else { 0 }).collect()
+    }
+
+    /// Which axes wrap around for the halo.
+    pub fn periodic(&self) -> Vec<bool> {
+        self.maps().iter().map(|m| matches!(m, Map::Block(b) if b.periodic())).collect()
+    }
+
+    /// Whether any piece stores ghost cells.
+    pub fn has_ghosts(&self) -> bool {
+        (0..self.nprocs()).any(|r| self.maps().iter().zip(self.coords(r)).any(|(m, c)| map_ghost_widths(m, c) != (0, 0)))
     }
 
     /// The shape of every rank's piece, in rank order.

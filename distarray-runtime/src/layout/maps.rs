@@ -276,22 +276,32 @@ fn check_tiling(size: usize, indices: &[Vec<usize>]) -> Result<()> {
 // Block
 
 /// Block map: grid rank `r` holds the contiguous range `bounds[r]..bounds[r + 1]`.
+///
+/// With a halo (ghost cells, the protocol's `padding`), each piece also
+/// stores copies of `halo` cells of each neighbouring piece along the axis,
+/// before and after its own (see [`with_halo`](Self::with_halo)).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "BlockMapRepr")]
 pub struct BlockMap {
     bounds: Vec<usize>,
+    halo: usize,
+    periodic: bool,
 }
 
 // Deserialisation goes through the checked constructor so invariants hold.
 #[derive(Deserialize)]
 struct BlockMapRepr {
     bounds: Vec<usize>,
+    #[serde(default)]
+    halo: usize,
+    #[serde(default)]
+    periodic: bool,
 }
 
 impl TryFrom<BlockMapRepr> for BlockMap {
     type Error = Error;
     fn try_from(r: BlockMapRepr) -> Result<Self> {
-        BlockMap::from_bounds(r.bounds)
+        BlockMap::from_bounds(r.bounds)?.with_halo(r.halo, r.periodic)
     }
 }
 
@@ -303,7 +313,7 @@ impl BlockMap {
         let chunk = size / grid_size + usize::from(size % grid_size != 0);
         let mut bounds = vec_with_capacity(grid_size.saturating_add(1))?;
         bounds.extend((0..=grid_size).map(|r| r.saturating_mul(chunk).min(size)));
-        Ok(BlockMap { bounds })
+        Ok(BlockMap { bounds, halo: 0, periodic: false })
     }
 
     /// A block map from explicit bounds: at least two, the first 0, ascending
@@ -318,7 +328,43 @@ impl BlockMap {
         if let Some(w) = bounds.windows(2).position(|w| w[0] > w[1]) {
             bail!(InvalidDimData, "block bounds must be ascending, but entry {} > entry {}: {bounds:?}", w, w + 1);
         }
-        Ok(BlockMap { bounds })
+        Ok(BlockMap { bounds, halo: 0, periodic: false })
+    }
+
+    /// This map with ghost cells: every piece also holds `halo` cells of its
+    /// neighbour on each side along the axis, the protocol's communication
+    /// padding. With `periodic` the axis wraps around (the first piece's
+    /// lower neighbour is the last piece); without it, the outer side of an
+    /// edge piece has no ghost cells and its first (or last) `halo` cells are
+    /// the boundary (the protocol's boundary padding, part of the array).
+    ///
+    /// # Errors
+    /// `InvalidDimData` if a piece is shorter than `halo` (its neighbours
+    /// could not fill their ghost cells from it).
+    pub fn with_halo(mut self, halo: usize, periodic: bool) -> Result<Self> {
+        if halo > 0 {
+            if let Some((r, len)) =
+                (0..self.grid_size()).map(|r| (r, self.bounds[r + 1] - self.bounds[r])).find(|&(_, len)| len < halo)
+            {
+                bail!(
+                    InvalidDimData,
+                    "a halo of {halo} is wider than the piece of grid rank {r}, which has {len} elements along the axis"
+                );
+            }
+        }
+        self.halo = halo;
+        self.periodic = periodic;
+        Ok(self)
+    }
+
+    /// The ghost-cell width on each side (0 without a halo).
+    pub fn halo(&self) -> usize {
+        self.halo
+    }
+
+    /// Whether the axis wraps around for the halo.
+    pub fn periodic(&self) -> bool {
+        self.periodic
     }
 
     /// The `grid_size + 1` piece bounds.
@@ -337,20 +383,35 @@ impl BlockMap {
     }
 
     /// The map described by one axis' `'b'` dim dicts (see [`Map::from_axis_dim_dicts`]).
-    /// Padding is not supported and `periodic` is dropped.
+    /// Padding becomes a halo: one width for the axis, on every side that
+    /// has a neighbour (boundary sides may give it or 0), and one `periodic`.
     pub fn from_axis_dim_dicts(dicts: &[DimDict]) -> Result<Self> {
         let (size, grid_size, ranks) = collect_axis(dicts, 'b')?;
         let mut bounds = vec_with_capacity(grid_size + 1)?;
         let mut prev_stop = 0usize;
+        let widths = |d: &DimDict| match *d {
+            DimDict::Block { padding, periodic, .. } => (padding.0.max(padding.1), periodic),
+            _ => (0, false),
+        };
+        let halo = ranks.iter().map(|d| widths(d).0).max().unwrap_or(0);
+        let periodic = ranks.first().is_some_and(|d| widths(d).1);
         for (r, d) in ranks.iter().enumerate() {
-            let DimDict::Block { start, stop, padding, .. } = **d else {
+            let DimDict::Block { start, stop, padding, periodic: p, .. } = **d else {
                 bail!(InvalidDimData, "expected a block dim dict, got {d:?}");
             };
-            if padding != (0, 0) {
-                bail!(
-                    InvalidDimData,
-                    "block dim dict of proc_grid_rank {r} has padding {padding:?}; padding is not supported"
-                );
+            if p != periodic {
+                bail!(InvalidDimData, "block dim dicts of one axis disagree on periodic: rank {r} says {p}");
+            }
+            let has_lower = r > 0 || periodic;
+            let has_upper = r + 1 < grid_size || periodic;
+            for (side, width, neighbour) in [("lower", padding.0, has_lower), ("upper", padding.1, has_upper)] {
+                if width != halo && (neighbour || width != 0) {
+                    bail!(
+                        InvalidDimData,
+                        "block dim dict of proc_grid_rank {r} has {side} padding {width} where the axis has {halo}; \
+                         padding must be one width for every piece of an axis"
+                    );
+                }
             }
             if start != prev_stop {
                 if r == 0 {
@@ -376,7 +437,7 @@ impl BlockMap {
             );
         }
         bounds.push(size);
-        BlockMap::from_bounds(bounds)
+        BlockMap::from_bounds(bounds)?.with_halo(halo, periodic).map_err(as_dim_data_error("block dim dicts"))
     }
 
     fn piece(&self, grid_rank: usize) -> Option<Range<usize>> {
@@ -416,8 +477,10 @@ impl MapBase for BlockMap {
             proc_grid_rank: grid_rank,
             start: range.start,
             stop: range.end,
-            padding: (0, 0),
-            periodic: false,
+            // The protocol's padding is all or nothing: every piece gives the
+            // width, whether a side is communication or boundary padding.
+            padding: (self.halo, self.halo),
+            periodic: self.periodic,
         }
     }
     fn global_dim_dict(&self) -> GlobalDimDict {

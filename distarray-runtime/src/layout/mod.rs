@@ -6,6 +6,7 @@
 
 mod dim_data;
 mod grid;
+mod halo;
 mod maps;
 mod pieces;
 mod plan;
@@ -21,6 +22,8 @@ pub use maps::{
     choose_map, map_from_global_dim_dict, map_from_sizes, BlockCyclicMap, BlockMap, Dist, Map, MapBase, NoDistMap,
     UnstructuredMap,
 };
+pub use halo::{ghost_widths, has_ghosts, owned_region};
+pub(crate) use halo::{buffer_indices, map_ghost_widths};
 pub(crate) use pieces::{check_size, local_shape, piece, Layout};
 pub(crate) use plan::{grid_size, plan};
 pub(crate) use runs::{advance, Locator};

@@ -33,12 +33,16 @@ impl Layout {
     }
 }
 
-/// The local shape that a rank's dim data describes.
+/// The local shape that a rank's dim data describes: its buffer, ghost cells
+/// included.
 pub(crate) fn local_shape(dim_data: &[DimDict]) -> Vec<usize> {
     dim_data
         .iter()
         .map(|d| match d {
-            DimDict::Block { start, stop, .. } => stop.saturating_sub(*start),
+            DimDict::Block { start, stop, .. } => {
+                let (lower, upper) = super::halo::ghost_widths(d);
+                stop.saturating_sub(*start) + lower + upper
+            }
             DimDict::BlockCyclic { size, proc_grid_size, proc_grid_rank, block_size, .. } => {
                 super::BlockCyclicMap::new(*size, *proc_grid_size, *block_size)
                     .map(|m| MapBase::local_size(&m, *proc_grid_rank))

@@ -3,7 +3,7 @@
 
 use ndarray::{ArrayBase, Data, Dimension};
 
-use super::impl_conversions::{for_each_offset, pieces_of};
+use super::impl_conversions::{buffers_of, for_each_offset};
 use super::DistArray;
 use crate::client::context::Context;
 use crate::client::Distribution;
@@ -85,8 +85,9 @@ impl Context {
             );
         }
         let values = Side::Client.standard(array.view().into_dyn())?;
-        // One payload per engine, each a checked allocation on the client.
-        let payloads = pieces_of(&distribution)
+        // One payload per engine, each a checked allocation on the client;
+        // ghost cells get their neighbours' values, so halos start filled.
+        let payloads = buffers_of(&distribution)
             .zip(distribution.localshapes())
             .map(|(indices, shape)| {
                 let indices = indices?;

@@ -8,6 +8,7 @@ use crate::core::alloc::Side;
 use crate::core::element::{from_bytes, Element};
 use crate::core::error::{err, Result};
 use crate::engine::local::LocalArray;
+use crate::layout::{buffer_indices, has_ghosts, owned_region, DimDict};
 use crate::protocol::Command;
 
 impl<T: Element> DistArray<T> {
@@ -22,7 +23,8 @@ impl<T: Element> DistArray<T> {
         // before any piece travels.
         let mut values = Side::Client.filled(distribution.global_size(), T::default())?;
         let pieces = self.pull()?;
-        for (indices, piece) in pieces_of(distribution).zip(pieces) {
+        for (rank, (indices, piece)) in pieces_of(distribution).zip(pieces).enumerate() {
+            let piece = own_cells(piece, &distribution.local_shape(rank), &distribution.dim_data(rank))?;
             let mut piece = piece.into_iter();
             let indices = indices?;
             for_each_offset(distribution.shape(), &indices, |offset| {
@@ -111,6 +113,34 @@ pub(crate) fn pieces_of(distribution: &Distribution) -> impl Iterator<Item = Res
             .map(|(m, c)| Side::Client.global_indices(m, c))
             .collect()
     })
+}
+
+/// For each rank in order, the global indices along each axis of its
+/// buffer: [`pieces_of`] with the ghost cells' indices (see
+/// [`DistributionBuilder::halo`](crate::DistributionBuilder::halo)).
+pub(crate) fn buffers_of(distribution: &Distribution) -> impl Iterator<Item = Result<Vec<Vec<usize>>>> + '_ {
+    (0..distribution.nprocs()).map(|rank| {
+        if distribution.local_shape(rank).contains(&0) {
+            return Ok(vec![Vec::new(); distribution.ndim()]);
+        }
+        let coords = distribution.coords(rank);
+        Ok(distribution.maps().iter().zip(coords).map(|(m, c)| buffer_indices(m, c)).collect())
+    })
+}
+
+/// A piece's own cells in C order, from its buffer of `shape` (ghost cells
+/// dropped; the buffer itself when it has none).
+fn own_cells<T: Element>(buffer: Vec<T>, shape: &[usize], dim_data: &[DimDict]) -> Result<Vec<T>> {
+    if !has_ghosts(dim_data) {
+        return Ok(buffer);
+    }
+    let buffer = ArrayD::from_shape_vec(IxDyn(shape), buffer).map_err(|e| err!(Protocol, "{e}"))?;
+    let region = owned_region(dim_data);
+    let own = buffer.slice_each_axis(|ax| {
+        let r = &region[ax.axis.index()];
+        ndarray::Slice::from(r.start..r.end)
+    });
+    Ok(own.iter().cloned().collect())
 }
 
 /// Calls `f` with the C-order offset in an array of `shape` of every element

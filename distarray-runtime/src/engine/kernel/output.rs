@@ -9,7 +9,7 @@ use crate::core::alloc::{size_of_shape, Side};
 use crate::core::element::{for_each_element, Element};
 use crate::core::error::{bail, err, Result};
 use crate::engine::local::LocalArray;
-use crate::layout::{rank_to_coords, DimDict, MapBase};
+use crate::layout::{buffer_indices, local_shape, map_ghost_widths, rank_to_coords, DimDict, MapBase};
 use crate::protocol::{encode, KernelReply};
 
 /// A kernel's `()` result.
@@ -146,7 +146,9 @@ pub(crate) fn output_from_global_index<T: Element>(
     let grid_shape: Vec<usize> = layout.maps.iter().map(MapBase::grid_size).collect();
     let coords = rank_to_coords(rank, &grid_shape);
     let dim_data: Vec<DimDict> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.dimdict(c)).collect();
-    let shape: Vec<usize> = layout.maps.iter().zip(&coords).map(|(m, &c)| m.local_size(c)).collect();
+    // The buffer: ghost cells get the value of the cell they copy, so a new
+    // array's halos start filled.
+    let shape = local_shape(&dim_data);
     // The elements first, then the index lists (each as long as its axis
     // piece): both are checked allocations, so a piece too big for the
     // engine is `Err(OutOfMemory)`.
@@ -154,7 +156,15 @@ pub(crate) fn output_from_global_index<T: Element>(
     let indices: Vec<Vec<usize>> = if shape.contains(&0) {
         vec![Vec::new(); shape.len()]
     } else {
-        layout.maps.iter().zip(&coords).map(|(m, &c)| Side::Engine.global_indices(m, c)).collect::<Result<_>>()?
+        layout
+            .maps
+            .iter()
+            .zip(&coords)
+            .map(|(m, &c)| match map_ghost_widths(m, c) {
+                (0, 0) => Side::Engine.global_indices(m, c),
+                _ => Ok(buffer_indices(m, c)),
+            })
+            .collect::<Result<_>>()?
     };
     if let Some((inner, outer)) = indices.split_last() {
         if !shape.contains(&0) {
