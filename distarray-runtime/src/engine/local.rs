@@ -170,7 +170,7 @@ impl<T: Element> LocalArray<T> {
     /// The global ranges this piece covers, one per axis, when each axis's
     /// piece is one contiguous run of global indices: always for block and
     /// undistributed axes; for a block-cyclic axis when the piece holds at
-    /// most one block; for an unstructured axis when its indices are
+    /// most one block (or the grid has one piece along it); for an unstructured axis when its indices are
     /// consecutive and ascending. `None` otherwise (use
     /// [`global_indices`](Self::global_indices) or
     /// [`global_index`](Self::global_index)).
@@ -212,7 +212,10 @@ fn contiguous(d: &DimDict, n: usize) -> Option<Range<usize>> {
     match d {
         DimDict::Block { start, stop, .. } => Some(*start..*stop),
         DimDict::NoDist { size } => Some(0..*size),
-        DimDict::BlockCyclic { start, block_size, .. } if n <= *block_size => Some(*start..*start + n),
+        // One block, or every block of a grid of one.
+        DimDict::BlockCyclic { start, block_size, proc_grid_size, .. } if n <= *block_size || *proc_grid_size == 1 => {
+            Some(*start..*start + n)
+        }
         DimDict::BlockCyclic { .. } => None,
         DimDict::Unstructured { indices, .. } => match indices.first() {
             None => Some(0..0),
