@@ -204,6 +204,10 @@ pub fn ring(engine: &EngineCtx) -> Vec<Vec<i64>> {
         got.push(r.wait().expect("immediate_receive"));
     }
     sends.into_iter().for_each(|s| s.wait().expect("send completes"));
+    // Large enough for MPI's rendezvous protocol, where two blocking sends
+    // to each other would wait forever.
+    let big = comm.send_receive(&vec![me as i64; 1 << 17], prev, next).expect("large send_receive");
+    assert!(big.len() == 1 << 17 && big.iter().all(|&v| v == next as i64), "large message from rank {next}");
     // Blocking: the even ranks send first (a lone rank sends to itself).
     if me % 2 == 0 || n == 1 {
         comm.send(next, &[me as i64 * 2]).expect("send");
