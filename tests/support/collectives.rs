@@ -258,7 +258,7 @@ fn with_halo(a: &LocalArray<f64>, comm: &dyn Comm, periodic: bool) -> ArrayD<f64
     let cart = a.cart(comm).expect("cart");
     let shape: Vec<usize> = a.shape().iter().map(|n| n + 2).collect();
     let mut padded = ArrayD::zeros(IxDyn(&shape));
-    padded.slice_each_axis_mut(|_| ndarray::Slice::from(1..-1)).assign(&**a);
+    padded.slice_each_axis_mut(|ax| ndarray::Slice::from(1..ax.len - 1)).assign(&**a);
     for axis in 0..a.ndim() {
         let (lower, upper) = if periodic {
             let (l, u) = cart.neighbours_periodic(axis);
