@@ -128,3 +128,39 @@ impl Cart {
         (at((c + n - 1) % n), at((c + 1) % n))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn neighbours_in_c_order_with_and_without_wrapping() {
+        // A 3x2 grid: rank = 2 * row + column.
+        let cart = Cart::new(vec![3, 2], vec![1, 0], 2, 6).unwrap();
+        assert_eq!((cart.rank(), cart.ndim()), (2, 2));
+        assert_eq!(cart.neighbours(0), (Some(0), Some(4)));
+        assert_eq!(cart.neighbours(1), (None, Some(3)));
+        assert_eq!(cart.neighbours_periodic(1), (3, 3));
+        let corner = Cart::new(vec![3, 2], vec![2, 1], 5, 6).unwrap();
+        assert_eq!(corner.neighbours(0), (Some(3), None));
+        assert_eq!(corner.neighbours_periodic(0), (3, 1));
+        assert_eq!(corner.neighbours(1), (Some(4), None));
+        assert_eq!((corner.rank_at(&[0, 1]), corner.rank_at(&[3, 0]), corner.rank_at(&[0])), (Some(1), None, None));
+        assert_eq!((corner.coords_of(3), corner.coords_of(6)), (Some(vec![1, 1]), None));
+        // One piece along an axis: its own neighbour when wrapping.
+        let line = Cart::new(vec![1, 4], vec![0, 3], 3, 4).unwrap();
+        assert_eq!((line.neighbours(0), line.neighbours_periodic(0)), ((None, None), (3, 3)));
+        assert_eq!(line.neighbours_periodic(1), (2, 0));
+    }
+
+    #[test]
+    fn ranks_that_do_not_match_the_pieces_are_refused() {
+        // Rank 1 of 4 does not hold the piece at (1, 0) of a 2x2 grid (rank 2).
+        let e = Cart::new(vec![2, 2], vec![1, 0], 1, 4).unwrap_err();
+        assert_eq!(e.kind(), crate::core::error::ErrorKind::InvalidTarget);
+        // Fewer members than pieces.
+        assert!(Cart::new(vec![2, 2], vec![0, 0], 0, 3).is_err());
+        // More members than pieces is fine: the first ones hold them.
+        assert!(Cart::new(vec![2, 1], vec![1, 0], 1, 4).is_ok());
+    }
+}

@@ -26,9 +26,9 @@ impl<'a> SendRequest<'a> {
         SendRequest { finish: None }
     }
 
-    /// A send that `finish` completes. Not public API.
-    #[doc(hidden)]
-    pub fn pending(finish: impl FnOnce() -> Result<()> + 'a) -> Self {
+    /// A send that `finish` completes.
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // only MPI sends wait
+    pub(crate) fn pending(finish: impl FnOnce() -> Result<()> + 'a) -> Self {
         SendRequest { finish: Some(Box::new(finish)) }
     }
 
