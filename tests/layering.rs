@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 const LAYERS: [&str; 5] = ["core", "layout", "protocol", "engine", "backend"];
 
 /// Modules with a client part and an engine part.
-const FEATURES: [&str; 6] = ["index", "io", "ops", "random", "redistribute", "reduce"];
+const FEATURES: [&str; 7] = ["halo", "index", "io", "ops", "random", "redistribute", "reduce"];
 
 /// The client types the engine side must not name.
 const CLIENT_TYPES: [&str; 4] = ["Context", "Distribution", "DistributionBuilder", "DistArray"];

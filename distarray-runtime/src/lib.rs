@@ -39,6 +39,7 @@ mod backend;
 mod client;
 
 // Features: each has a client part and an engine part (its `engine` module).
+mod halo;
 mod index;
 /// Saving and loading distributed arrays: the file calls of the reference's
 /// `context` module (`Context.save_dnpy`, `load_dnpy`, `load_npy`,
@@ -59,7 +60,8 @@ pub use crate::client::{Context, DistArray, Distribution, DistributionBuilder, K
 pub use crate::client::{IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
 pub use crate::core::element::{DType, Element};
 pub use crate::core::error::{Error, ErrorKind, Result};
-pub use crate::engine::comm::{Collectives, Comm};
+pub use crate::engine::cart::Cart;
+pub use crate::engine::comm::{Collectives, Comm, Op, ReceiveRequest, Reducible, SendRequest};
 pub use crate::engine::kernel::EngineCtx;
 pub use crate::engine::kernel::FromIndex;
 pub use crate::engine::local::LocalArray;
@@ -180,7 +182,7 @@ pub mod __fuzz {
 pub mod traits {
     pub use crate::client::{IndexKernel, Kernel, KernelReturn};
     pub use crate::core::element::Element;
-    pub use crate::engine::comm::{Collectives, Comm};
+    pub use crate::engine::comm::{Collectives, Comm, Reducible};
     pub use crate::engine::kernel::FromIndex;
     pub use crate::layout::MapBase;
     pub use crate::ops::{Bitwise, Number, Operands, Real, Ufunc};
@@ -191,7 +193,8 @@ pub mod traits {
 pub mod prelude {
     pub use crate::traits::*;
     pub use crate::{
-        Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Random, Result,
+        Cart, Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Op, Random,
+        Result,
     };
 }
 

@@ -17,8 +17,10 @@ use comm::{Collectives, Comm};
 use local::{LocalArray, StoredArray};
 use running::{panic_message, RunningCommand};
 
+pub(crate) mod cart;
 pub mod comm;
 pub(crate) mod fusion;
+mod halo;
 mod fuzz;
 pub(crate) mod kernel;
 pub(crate) mod local;

@@ -11,7 +11,7 @@ use crate::engine::kernel::{
     output_array, output_unit, output_value, register_internal, InternalKernel, KernelInputs, KernelOutput,
 };
 use crate::engine::local::LocalArray;
-use crate::layout::{advance, local_shape, rank_to_coords, DimDict, Layout, Map, MapBase};
+use crate::layout::{advance, ghost_widths, local_shape, rank_to_coords, DimDict, Layout, Map, MapBase};
 
 /// The selection along one axis: `len` indices `first + j * step`; `drop`
 /// for an integer index, which removes the axis.
@@ -55,7 +55,8 @@ fn local_selection(map: &Map, coord: usize, s: &AxisSel) -> Result<Vec<usize>> {
 /// The local position of global index `g` in a piece with dim dict `d`.
 fn local_position(d: &DimDict, g: usize) -> Option<usize> {
     match d {
-        DimDict::Block { start, stop, .. } => (*start..*stop).contains(&g).then(|| g - start),
+        // Own cells come after the lower ghost cells.
+        DimDict::Block { start, stop, .. } => (*start..*stop).contains(&g).then(|| g - start + ghost_widths(d).0),
         DimDict::BlockCyclic { size, proc_grid_size, proc_grid_rank, block_size, .. } => {
             let b = g / block_size;
             (g < *size && b % proc_grid_size == *proc_grid_rank)

@@ -9,6 +9,7 @@ use crate::core::element::{DType, Element};
 
 mod impl_constructors;
 mod impl_conversions;
+mod impl_halo;
 mod impl_indexing;
 mod impl_methods;
 mod impl_plot;

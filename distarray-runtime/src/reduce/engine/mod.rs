@@ -11,7 +11,7 @@ mod acc;
 use crate::core::alloc::{size_of_shape, Side};
 use crate::core::element::{for_each_element, DType, Element};
 use crate::core::error::{bail, Result};
-use crate::engine::comm::Comm;
+use crate::engine::comm::{Collectives, Comm};
 use crate::engine::kernel::{
     output_array, output_unit, output_value, register_internal, InternalKernel, KernelInputs, KernelOutput,
 };
@@ -98,6 +98,8 @@ fn run<T: Element, A: Acc<T>>(inputs: &mut KernelInputs<'_>, args: &ReduceArgs) 
 /// the steps). `None` on the other engines.
 fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &dyn Comm) -> Result<Option<A::Out>> {
     let mut acc = A::empty();
+    // The piece's own cells: its ghost cells are copies of others'.
+    let a = a.interior();
     // Memory order is fine: the order of a whole-array reduction is free.
     match a.as_slice_memory_order() {
         Some(values) => acc.push_slice(values),
@@ -116,12 +118,11 @@ const DIRECT_MAX: usize = 64;
 
 /// The partials of every engine merged on rank 0, in an order fixed by the
 /// engine count alone (lower ranks first, pairwise: `((p0, p1), (p2, p3))`
-/// for 4, the order of
-/// [`all_reduce`](crate::engine::comm::Collectives::all_reduce)), so the same
-/// pieces give the same bits every time, whichever path carries them: direct
-/// sends to rank 0 up to [`DIRECT_MAX`] engines, else a binomial tree in
-/// `ceil(log2(P))` steps (where an all-gather took P messages from each of P
-/// engines).
+/// for 4, the order of [`Collectives::all_reduce`]), so the same pieces give
+/// the same bits every time, whichever path carries them: direct sends to
+/// rank 0 up to [`DIRECT_MAX`] engines, else [`Collectives::reduce`]'s
+/// binomial tree in `ceil(log2(P))` steps (where an all-gather took P
+/// messages from each of P engines).
 fn reduce_to_root<T, A: Acc<T>>(comm: &dyn Comm, acc: A) -> Result<Option<A>> {
     merge_to_root(comm, acc, DIRECT_MAX, |low, high| low.merge(high))
 }
@@ -130,7 +131,7 @@ fn reduce_to_root<T, A: Acc<T>>(comm: &dyn Comm, acc: A) -> Result<Option<A>> {
 /// a parameter (so both paths can be tested against each other).
 pub(crate) fn merge_to_root<V: Serialize + DeserializeOwned + Clone>(
     comm: &dyn Comm,
-    mut value: V,
+    value: V,
     direct_max: usize,
     mut merge: impl FnMut(&mut V, &V),
 ) -> Result<Option<V>> {
@@ -155,19 +156,10 @@ pub(crate) fn merge_to_root<V: Serialize + DeserializeOwned + Clone>(
         }
         return Ok(partials.into_iter().next());
     }
-    let mut step = 1;
-    while step < size {
-        if rank % (2 * step) != 0 {
-            comm.send_bytes(rank - step, encode(&value)?)?;
-            return Ok(None);
-        }
-        if rank + step < size {
-            let theirs: V = decode(&comm.receive_bytes(rank + step)?)?;
-            merge(&mut value, &theirs);
-        }
-        step *= 2;
-    }
-    Ok(Some(value))
+    comm.reduce(0, value, |mut low, high| {
+        merge(&mut low, &high);
+        low
+    })
 }
 
 /// Along `axes`: each engine reduces its piece along them, then sends its
