@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::context::{check_targets, same_context, Context};
 use crate::core::error::{bail, err, Result};
 use crate::layout::{
-    check_size, grid_size, map_from_global_dim_dict, map_ghost_widths, plan, rank_to_coords, DimDict, Dist, GlobalDimDict, Layout, Map,
-    MapBase,
+    check_size, grid_size, map_from_global_dim_dict, map_ghost_widths, plan, rank_to_coords, DimDict, Dist,
+    GlobalDimDict, Layout, Map, MapBase,
 };
 
 /// The mapping between global indices and engine ranks of a distributed array:
@@ -160,7 +160,8 @@ impl DistributionBuilder<'_> {
             None => (self.context.targets().to_vec(), false),
         };
         let (maps, targets) = plan(&self.shape, &dist, self.grid_shape.as_deref(), targets, given)?;
-        let maps = with_halos(maps, &dist, self.halo.as_deref().unwrap_or(&[]), self.periodic.as_deref().unwrap_or(&[]))?;
+        let maps =
+            with_halos(maps, &dist, self.halo.as_deref().unwrap_or(&[]), self.periodic.as_deref().unwrap_or(&[]))?;
         Distribution::from_maps(self.context, maps, targets)
     }
 }
@@ -421,9 +422,25 @@ impl Distribution {
         self.maps().iter().map(|m| matches!(m, Map::Block(b) if b.periodic())).collect()
     }
 
+    /// Fails with `Unsupported` for a distribution with ghost cells: `what`
+    /// does not handle them yet.
+    pub(crate) fn refuse_ghosts(&self, what: &str) -> Result<()> {
+        if self.has_ghosts() {
+            bail!(
+                Unsupported,
+                "{what} does not support arrays with ghost cells yet (halo {:?}): redistribute the array's values \
+                 into a distribution without a halo first (`fromarray` of its `toarray`), or work on the pieces in \
+                 a kernel",
+                self.halo()
+            );
+        }
+        Ok(())
+    }
+
     /// Whether any piece stores ghost cells.
     pub fn has_ghosts(&self) -> bool {
-        (0..self.nprocs()).any(|r| self.maps().iter().zip(self.coords(r)).any(|(m, c)| map_ghost_widths(m, c) != (0, 0)))
+        (0..self.nprocs())
+            .any(|r| self.maps().iter().zip(self.coords(r)).any(|(m, c)| map_ghost_widths(m, c) != (0, 0)))
     }
 
     /// The shape of every rank's piece, in rank order.

@@ -119,7 +119,7 @@ impl<T: Element> LocalArray<T> {
     /// The global index along `axis` of each local index along it, in
     /// local order, for every map type: `start..stop` for block axes, the
     /// dealt blocks for block-cyclic ones, the listed indices for
-    /// unstructured ones.
+    /// unstructured ones. Ghost cells give the index of the cell they copy.
     ///
     /// **Panics** if `axis` is not an axis of the array.
     pub fn global_indices(&self, axis: usize) -> Vec<usize> {
@@ -173,7 +173,8 @@ impl<T: Element> LocalArray<T> {
     /// most one block (or the grid has one piece along it); for an unstructured axis when its indices are
     /// consecutive and ascending. `None` otherwise (use
     /// [`global_indices`](Self::global_indices) or
-    /// [`global_index`](Self::global_index)).
+    /// [`global_index`](Self::global_index)). With ghost cells, the ranges
+    /// of the piece's own cells.
     pub fn global_ranges(&self) -> Option<Vec<Range<usize>>> {
         self.dim_data.iter().zip(self.data.shape()).map(|(d, &n)| contiguous(d, n)).collect()
     }
@@ -196,7 +197,8 @@ impl<T: Element> LocalArray<T> {
 /// The global index of local index `i` along an axis of dim dict `d`.
 fn global_along(d: &DimDict, i: usize) -> usize {
     match d {
-        DimDict::Block { start, .. } => start + i,
+        // Ghost cells first (a periodic axis wraps around).
+        DimDict::Block { start, size, .. } => (start + size + i - crate::layout::ghost_widths(d).0) % size.max(&1),
         DimDict::BlockCyclic { proc_grid_size, start, block_size, .. } => {
             // Local block `i / b` is global block `rank + (i / b) * grid`.
             start + (i / block_size) * proc_grid_size * block_size + i % block_size

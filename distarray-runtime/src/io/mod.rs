@@ -150,6 +150,7 @@ impl<P: AsRef<Path>, const N: usize> From<[P; N]> for DnpyNames {
 /// `Io` if the file cannot be created or written.
 pub fn save_npy<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>) -> Result<()> {
     let path = path.as_ref().display().to_string();
+    array.distribution().refuse_ghosts("save_npy")?;
     let call = KernelCall::internal::<T>(&engine::SAVE_NPY).array("a", array)?.args(&PathArgs { path })?;
     run_unit(call, array.distribution())
 }
@@ -164,6 +165,7 @@ pub fn save_npy<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>) -> Res
 /// [module table](self).
 pub fn load_npy<T: Element>(path: impl AsRef<Path>, distribution: &Distribution) -> Result<DistArray<T>> {
     let path = path.as_ref().display().to_string();
+    distribution.refuse_ghosts("load_npy")?;
     // The client checks the header (small and bounded by the file's size), so
     // a bad file fails before any engine works.
     let header = engine::open_npy(&path)?.1;

@@ -234,6 +234,7 @@ impl<T: Element> DistArray<T> {
     /// # Errors
     /// As [`slice_distribution`](Self::slice_distribution); backend failures.
     pub fn slice(&self, info: impl AsRef<[SliceInfoElem]>) -> Result<DistArray<T>> {
+        self.distribution().refuse_ghosts("slicing")?;
         let sel = selection(self.shape(), info.as_ref())?;
         let result = slice_layout(self.distribution(), &sel)?;
         let args = SliceArgs { source: self.distribution().layout().clone(), sel, result: result.layout().clone() };
@@ -309,6 +310,7 @@ impl<T: Element> DistArray<T> {
     }
 
     fn assign(&mut self, sel: Vec<AxisSel>, value: Option<T>, piece: Option<&DistArray<T>>) -> Result<()> {
+        self.distribution().refuse_ghosts("assigning to a slice")?;
         let args = AssignArgs {
             source: self.distribution().layout().clone(),
             sel,

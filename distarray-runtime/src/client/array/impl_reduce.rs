@@ -211,6 +211,7 @@ impl<T: Element> DistArray<T> {
     }
 
     fn reduce_axes<O: Element>(&self, op: ReduceOp, axes: &[usize], into: DType, ddof: f64) -> Result<DistArray<O>> {
+        self.distribution().refuse_ghosts(&format!("`{}` along axes", op.name()))?;
         let out: Distribution = self.distribution().reduce(axes)?;
         self.reduction(op, Some(axes.to_vec()), into, ddof)?.run_array_onto(None, &out)
     }

@@ -134,6 +134,7 @@ impl Hdf5Options {
 #[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 pub fn save_hdf5<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>, options: &Hdf5Options) -> Result<()> {
     let path = path.as_ref().display().to_string();
+    array.distribution().refuse_ghosts("save_hdf5")?;
     if options.key.is_empty() {
         bail!(InvalidArgument, "{path}: an HDF5 dataset needs a non-empty key");
     }
@@ -166,6 +167,7 @@ pub fn save_hdf5<T: Element>(path: impl AsRef<Path>, array: &DistArray<T>, optio
 #[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
 pub fn load_hdf5<T: Element>(path: impl AsRef<Path>, distribution: &Distribution, key: &str) -> Result<DistArray<T>> {
     let path = path.as_ref().display().to_string();
+    distribution.refuse_ghosts("load_hdf5")?;
     // The client checks the file first, so a bad file fails before any
     // engine opens it (and no collective is left half-done).
     {

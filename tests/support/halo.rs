@@ -1,0 +1,254 @@
+//! The ghost-cell suite shared by `tests/halo.rs` (threads) and
+//! `tests/mpi_halo.rs` (mpirun): halo distributions and their dim data,
+//! filled ghost cells after `fromarray`, elementwise operations and
+//! `exchange_halos` (widths 1 and 2, corners, periodic wrap, untouched
+//! boundaries), reductions over own cells only, a Jacobi time loop inside
+//! one kernel against a serial ndarray solution, `.dnpy` round trips, and
+//! clear errors. Every expected value is computed from the global index
+//! alone, independently of the library.
+
+use distarray::prelude::*;
+use distarray::{load_dnpy, local, save_dnpy, save_npy, DimDict, ErrorKind};
+use ndarray::{Array2, ArrayD, Dimension, IxDyn};
+
+/// The global array every check starts from: distinct values.
+fn global(shape: &[usize]) -> ArrayD<f64> {
+    ArrayD::from_shape_fn(IxDyn(shape), |i| i.slice().iter().fold(0.0, |acc, &k| acc * 100.0 + k as f64 + 1.0))
+}
+
+/// The global index that buffer index `i` of a piece's axis holds: the own
+/// cells start at `start`, after `lower` ghost cells; a periodic axis wraps.
+fn global_of(i: usize, start: usize, lower: usize, size: usize) -> usize {
+    (start + size + i - lower) % size
+}
+
+/// Checks every cell of every piece, ghost cells included, against `want`
+/// at the global index it holds.
+fn check_pieces(a: &DistArray<f64>, want: &ArrayD<f64>, what: &str) -> Result<()> {
+    for (rank, piece) in a.get_localarrays()?.iter().enumerate() {
+        let widths = piece.ghost_widths();
+        let starts: Vec<usize> = piece
+            .dim_data()
+            .iter()
+            .map(|d| match d {
+                DimDict::Block { start, .. } => *start,
+                _ => 0,
+            })
+            .collect();
+        for (local, &v) in piece.indexed_iter() {
+            let g: Vec<usize> =
+                (0..want.ndim()).map(|ax| global_of(local[ax], starts[ax], widths[ax].0, want.shape()[ax])).collect();
+            assert_eq!(v, want[IxDyn(&g)], "{what}: rank {rank}, local {:?}, global {g:?}", local.slice());
+        }
+    }
+    Ok(())
+}
+
+/// Sets every own cell to `10000 + its global value`, leaving ghost cells
+/// stale: the exchange must bring the neighbours' new values.
+#[local]
+pub fn bump_own(a: &mut LocalArray<f64>) {
+    a.interior_mut().mapv_inplace(|x| x + 10000.0);
+}
+
+/// The ghost widths of each piece.
+#[local]
+pub fn widths_of(a: &LocalArray<f64>) -> Vec<(usize, usize)> {
+    a.ghost_widths()
+}
+
+/// `steps` Jacobi steps of the 5-point heat stencil inside one kernel call:
+/// exchange, then the update of every cell with four neighbours in the
+/// global grid (the outer cells are the fixed boundary).
+#[local]
+pub fn jacobi_steps(u: &mut LocalArray<f64>, steps: usize, alpha: f64, engine: &EngineCtx) {
+    let dims = u.dim_data().to_vec();
+    let shape = u.shape().to_vec();
+    // The buffer cells to update: those whose global index is inside the
+    // boundary.
+    let inner: Vec<std::ops::Range<usize>> = (0..2)
+        .map(|ax| {
+            let (lower, _) = u.ghost_widths()[ax];
+            let (start, size) = match dims[ax] {
+                DimDict::Block { start, size, .. } => (start, size),
+                _ => (0, shape[ax]),
+            };
+            let own = lower..shape[ax] - u.ghost_widths()[ax].1;
+            let first = if start == 0 { own.start + 1 } else { own.start };
+            let last = if start + own.len() == size { own.end - 1 } else { own.end };
+            first..last.max(first)
+        })
+        .collect();
+    let mut next = u.ndarray().clone();
+    for _ in 0..steps {
+        u.exchange_halos(engine.comm()).expect("halo exchange");
+        for i in inner[0].clone() {
+            for j in inner[1].clone() {
+                let c = u[[i, j].as_slice()];
+                let lap = u[[i - 1, j].as_slice()]
+                    + u[[i + 1, j].as_slice()]
+                    + u[[i, j - 1].as_slice()]
+                    + u[[i, j + 1].as_slice()]
+                    - 4.0 * c;
+                next[[i, j].as_slice()] = c + alpha * lap;
+            }
+        }
+        std::mem::swap(u.ndarray_mut(), &mut next);
+    }
+}
+
+/// The serial reference: the same steps on the whole grid.
+fn jacobi_serial(u0: &Array2<f64>, steps: usize, alpha: f64) -> Array2<f64> {
+    let (n, m) = u0.dim();
+    let mut u = u0.clone();
+    let mut next = u.clone();
+    for _ in 0..steps {
+        for i in 1..n - 1 {
+            for j in 1..m - 1 {
+                let lap = u[[i - 1, j]] + u[[i + 1, j]] + u[[i, j - 1]] + u[[i, j + 1]] - 4.0 * u[[i, j]];
+                next[[i, j]] = u[[i, j]] + alpha * lap;
+            }
+        }
+        std::mem::swap(&mut u, &mut next);
+    }
+    u
+}
+
+/// Distributions, dim data and shapes with halos; fromarray fills ghost
+/// cells; toarray, sum, elementwise operations and the exchange.
+pub fn check_halos(ctx: &Context) -> Result<()> {
+    let n = ctx.num_targets();
+    for (shape, dist, halo, periodic) in [
+        (vec![4 * n + 3], "b", vec![1], vec![false]),
+        (vec![4 * n + 3], "b", vec![2], vec![true]),
+        (vec![3 * n + 2, 7], "bb", vec![1, 1], vec![true, false]),
+        (vec![2 * n + 4, 9], "bn", vec![2], vec![false]),
+        (vec![6, 4 * n], "bb", vec![1, 2], vec![false, true]),
+    ] {
+        let what = format!("{shape:?} {dist} halo {halo:?} periodic {periodic:?}");
+        let d = Distribution::builder(ctx, &shape).dist(dist).halo(&halo).periodic(&periodic).build()?;
+        let mut want_halo = halo.clone();
+        want_halo.resize(shape.len(), 0);
+        assert_eq!(d.halo(), want_halo, "{what}");
+        for rank in 0..d.nprocs() {
+            for (ax, dd) in d.dim_data(rank).iter().enumerate() {
+                if let DimDict::Block { padding, periodic: p, proc_grid_rank, proc_grid_size, start, stop, .. } = dd {
+                    assert_eq!(*padding, (want_halo[ax], want_halo[ax]), "{what}: the protocol's padding");
+                    assert_eq!(*p, periodic.get(ax).copied().unwrap_or(false), "{what}");
+                    // The buffer: own cells plus a ghost side wherever there is a neighbour.
+                    let lower = if *proc_grid_rank > 0 || *p { padding.0 } else { 0 };
+                    let upper = if proc_grid_rank + 1 < *proc_grid_size || *p { padding.1 } else { 0 };
+                    assert_eq!(d.local_shape(rank)[ax], stop - start + lower + upper, "{what}: rank {rank} axis {ax}");
+                }
+            }
+        }
+        let data = global(&shape);
+        let mut a = ctx.fromarray(&data, Some(&d))?;
+        assert_eq!(a.toarray()?, data, "{what}: toarray gives own cells only");
+        check_pieces(&a, &data, &format!("{what}, after fromarray"))?;
+        assert_eq!(a.sum()?, data.sum(), "{what}: sum over own cells");
+        assert_eq!(a.max()?, data.iter().copied().fold(f64::MIN, f64::max), "{what}");
+        // Elementwise results keep their halos filled.
+        let b = &(&a * 2.0) + 1.0;
+        check_pieces(&b, &data.mapv(|x| 2.0 * x + 1.0), &format!("{what}, after an elementwise op"))?;
+        // Own cells changed in a kernel: stale ghosts until the exchange.
+        bump_own(&mut a)?;
+        let bumped = data.mapv(|x| x + 10000.0);
+        assert_eq!(a.toarray()?, bumped, "{what}");
+        a.exchange_halos()?;
+        check_pieces(&a, &bumped, &format!("{what}, after exchange_halos"))?;
+        // A clone keeps ghost cells; zeros and ones fill them.
+        check_pieces(&a.clone(), &bumped, &format!("{what}, a clone"))?;
+        check_pieces(&ctx.ones::<f64>(&d)?, &ArrayD::from_elem(IxDyn(&shape), 1.0), &what)?;
+        let widths = widths_of(&a)?;
+        assert_eq!(widths.len(), d.nprocs(), "{what}");
+        // get/set address own cells.
+        let last: Vec<isize> = shape.iter().map(|&s| s as isize - 1).collect();
+        a.set(&last, -5.0)?;
+        assert_eq!(a.get(&last)?, -5.0, "{what}");
+    }
+    Ok(())
+}
+
+/// The heat equation in one kernel call against the serial solution, for
+/// halo width 1 on a 2-D grid of pieces.
+pub fn check_jacobi(ctx: &Context) -> Result<()> {
+    let (rows, cols) = (5 * ctx.num_targets() + 3, 11);
+    let u0 =
+        Array2::from_shape_fn((rows, cols), |(i, j)| if i == 0 || j == cols - 1 { 100.0 } else { (i * j % 7) as f64 });
+    for dist in ["bb", "bn"] {
+        let halo: &[usize] = if dist == "bb" { &[1, 1] } else { &[1] };
+        let d = Distribution::builder(ctx, &[rows, cols]).dist(dist).halo(halo).build()?;
+        let mut u = ctx.fromarray(&u0, Some(&d))?;
+        jacobi_steps(&mut u, 25, 0.2)?;
+        let want = jacobi_serial(&u0, 25, 0.2);
+        let got = u.toarray()?;
+        for (g, w) in got.iter().zip(want.iter()) {
+            assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "{dist}: {g} vs {w}");
+        }
+    }
+    Ok(())
+}
+
+/// `.dnpy` files carry the padding as the protocol says and load back as
+/// the same halo distribution.
+pub fn check_dnpy(ctx: &Context, dir: &std::path::Path) -> Result<()> {
+    let shape = [3 * ctx.num_targets() + 1, 5];
+    let d = Distribution::builder(ctx, &shape).dist("bn").halo(&[1]).periodic(&[true]).build()?;
+    let data = global(&shape);
+    let a = ctx.fromarray(&data, Some(&d))?;
+    let base = dir.join(format!("halo_{}", ctx.num_targets()));
+    let base = base.to_string_lossy().to_string();
+    save_dnpy(base.as_str(), &a)?;
+    let header = std::fs::read(format!("{base}_0.dnpy")).expect("the rank-0 file");
+    let text = String::from_utf8_lossy(&header[10..]);
+    assert!(text.contains("'padding': (1, 1)"), "{text}");
+    assert!(text.contains("'periodic': True"), "{text}");
+    let b: DistArray<f64> = load_dnpy(ctx, base.as_str())?;
+    assert_eq!(b.distribution().halo(), vec![1, 0]);
+    assert_eq!(b.distribution().periodic(), vec![true, false]);
+    assert_eq!(b.toarray()?, data);
+    check_pieces(&b, &data, "loaded from .dnpy")
+}
+
+/// Clear errors: bad halos at build time, unsupported operations on arrays
+/// with ghost cells (which stay unchanged).
+pub fn check_halo_errors(ctx: &Context) -> Result<()> {
+    let n = ctx.num_targets();
+    let kind = |r: Result<Distribution>| r.map(drop).unwrap_err().kind();
+    let b = |shape: &[usize]| Distribution::builder(ctx, shape);
+    // A halo wider than a piece (n pieces of 2).
+    let e = b(&[2 * n]).halo(&[3]).build().map(drop).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidDist);
+    assert!(e.to_string().contains("wider than the piece"), "{e}");
+    assert_eq!(kind(b(&[8 * n]).dist("c").halo(&[1]).build()), ErrorKind::InvalidDist);
+    assert_eq!(kind(b(&[8 * n, 4]).dist("bn").halo(&[1, 1]).build()), ErrorKind::InvalidDist);
+    assert_eq!(kind(b(&[8 * n, 4]).dist("bn").periodic(&[false, true]).build()), ErrorKind::InvalidDist);
+    assert_eq!(kind(b(&[8 * n]).halo(&[1, 1]).build()), ErrorKind::InvalidDist);
+    let e = b(&[8 * n]).dist("c").halo(&[1]).build().map(drop).unwrap_err();
+    assert!(e.to_string().contains("axis 0"), "{e}");
+
+    // Periodic, so that one piece has ghost cells too.
+    let d = b(&[4 * n, 3]).dist("bn").halo(&[1]).periodic(&[true]).build()?;
+    assert!(d.has_ghosts());
+    let data = global(&[4 * n, 3]);
+    let mut a = ctx.fromarray(&data, Some(&d))?;
+    let plain = Distribution::builder(ctx, &[4 * n, 3]).dist("bn").build()?;
+    let unsupported = |r: Result<()>| assert_eq!(r.unwrap_err().kind(), ErrorKind::Unsupported);
+    unsupported(a.slice(ndarray::s![1.., ..]).map(drop));
+    unsupported(a.fill_slice(ndarray::s![1.., ..], 0.0));
+    unsupported(a.redistribute(&plain).map(drop));
+    unsupported(a.sum_axis(&[0]).map(drop));
+    unsupported(save_npy("never-written.npy", &a));
+    assert_eq!(a.toarray()?, data, "unchanged after the refused operations");
+    // Different halos are different distributions: an elementwise op aligns
+    // through a redistribution, which is refused.
+    let other = ctx.fromarray(&data, Some(&plain))?;
+    assert!(!d.is_compatible(&plain));
+    assert_eq!(distarray::functions::add(&a, &other).map(drop).unwrap_err().kind(), ErrorKind::Unsupported);
+    // Nothing to exchange without ghost cells.
+    let mut flat = ctx.fromarray(&data, Some(&plain))?;
+    flat.exchange_halos()?;
+    assert_eq!(flat.toarray()?, data);
+    Ok(())
+}
