@@ -80,6 +80,7 @@ random=$(test_binary mpi_random)
 reductions=$(test_binary mpi_reductions)
 indexing=$(test_binary mpi_indexing)
 io=$(test_binary mpi_io)
+halo=$(test_binary mpi_halo)
 badinput=$(test_binary mpi_bad_input)
 isolation=$(test_binary mpi_isolation)
 hdf5prog=$(test_binary mpi_hdf5)
@@ -110,6 +111,7 @@ for n in 3 5; do
     run "mpi_reductions_np$n" 0 "${mpirun[@]}" -n "$n" "$reductions"
     run "mpi_indexing_np$n" 0 "${mpirun[@]}" -n "$n" "$indexing"
     run "mpi_io_np$n" 0 "${mpirun[@]}" -n "$n" "$io"
+    run "mpi_halo_np$n" 0 "${mpirun[@]}" -n "$n" "$halo"
     run "mpi_bad_input_np$n" 0 "${mpirun[@]}" -n "$n" "$badinput"
     run "mpi_collectives_np$n" 0 "${mpirun[@]}" -n "$n" "$collectives"
     # Without RUST_BACKTRACE a panicking engine prints one line.

@@ -24,6 +24,11 @@ fn jacobi_in_one_kernel_matches_the_serial_solution() -> Result<()> {
 }
 
 #[test]
+fn stencils_match_the_serial_solutions() -> Result<()> {
+    each_engine_count(halo::check_stencils)
+}
+
+#[test]
 fn dnpy_files_carry_the_padding() -> Result<()> {
     let dir = std::env::temp_dir().join(format!("distarray-halo-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");

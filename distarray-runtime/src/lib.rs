@@ -62,9 +62,11 @@ pub use crate::core::element::{DType, Element};
 pub use crate::core::error::{Error, ErrorKind, Result};
 pub use crate::engine::cart::Cart;
 pub use crate::engine::comm::{Collectives, Comm, Op, ReceiveRequest, Reducible, SendRequest};
+pub use crate::engine::halo::HaloExchange;
 pub use crate::engine::kernel::EngineCtx;
 pub use crate::engine::kernel::FromIndex;
 pub use crate::engine::local::LocalArray;
+pub use crate::engine::stencil::Neighbourhood;
 pub use crate::io::{load_dnpy, load_npy, save_dnpy, save_npy, DnpyNames};
 #[cfg(feature = "hdf5")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hdf5")))]
@@ -148,6 +150,7 @@ pub mod __private {
         check_same_local_shape, collect_values, kernel_result, local_like, output_array, output_from_index,
         output_unit, output_value, KernelArgs, KernelArrays, KernelEntry, KernelFn, KernelInputs, KernelOutput,
     };
+    pub use crate::engine::stencil::apply_stencil;
     pub use crate::{Context, DistArray, Result};
     pub use inventory;
 }

@@ -114,6 +114,87 @@ fn jacobi_serial(u0: &Array2<f64>, steps: usize, alpha: f64) -> Array2<f64> {
     u
 }
 
+/// One explicit heat step through the stencil pass: exchange, then the
+/// 5-point update of every cell inside the boundary into `out`.
+#[local(undo = false)]
+pub fn heat_step(u: &mut LocalArray<f64>, out: &mut LocalArray<f64>, alpha: f64, engine: &EngineCtx) {
+    distarray::__private::apply_stencil(u, out, 1, engine.comm(), |n| {
+        n.center() + alpha * (n[[-1, 0]] + n[[1, 0]] + n[[0, -1]] + n[[0, 1]] - 4.0 * n.center())
+    })
+    .expect("heat step");
+}
+
+/// The Parallel Research Kernels' star stencil of radius 2 (weights
+/// `1 / (2 k r)` at distance `k` along each axis, signed by side).
+#[local(undo = false)]
+pub fn star2(u: &mut LocalArray<f64>, out: &mut LocalArray<f64>, engine: &EngineCtx) {
+    distarray::__private::apply_stencil(u, out, 2, engine.comm(), |n| {
+        let mut s = 0.0;
+        for k in 1..=2isize {
+            let w = 1.0 / (2.0 * k as f64 * 2.0);
+            s += w * (n[[k, 0]] - n[[-k, 0]] + n[[0, k]] - n[[0, -k]]);
+        }
+        s
+    })
+    .expect("star stencil");
+}
+
+/// The star stencil on the whole grid; the boundary (2 cells) copied.
+fn star2_serial(u: &Array2<f64>) -> Array2<f64> {
+    let (n, m) = u.dim();
+    let mut out = u.clone();
+    for i in 2..n - 2 {
+        for j in 2..m - 2 {
+            let mut s = 0.0;
+            for k in 1..=2usize {
+                let w = 1.0 / (2.0 * k as f64 * 2.0);
+                s += w * (u[[i + k, j]] - u[[i - k, j]] + u[[i, j + k]] - u[[i, j - k]]);
+            }
+            out[[i, j]] = s;
+        }
+    }
+    out
+}
+
+/// Stencil passes (5-point heat and the radius-2 star) against the serial
+/// ndarray solutions, on 2-D grids of pieces; a halo narrower than the
+/// radius is an error.
+pub fn check_stencils(ctx: &Context) -> Result<()> {
+    let (rows, cols) = (4 * ctx.num_targets() + 5, 13);
+    let u0 = Array2::from_shape_fn((rows, cols), |(i, j)| ((i * 31 + j * 17) % 11) as f64);
+    for dist in ["bb", "bn"] {
+        // Halos on the distributed axes.
+        let axes = dist.matches('b').count();
+        let d1 = Distribution::builder(ctx, &[rows, cols]).dist(dist).halo(&[1, 1][..axes]).build()?;
+        let mut u = ctx.fromarray(&u0, Some(&d1))?;
+        let mut out = ctx.zeros::<f64>(&d1)?;
+        for _ in 0..20 {
+            heat_step(&mut u, &mut out, 0.15)?;
+            std::mem::swap(&mut u, &mut out);
+        }
+        let want = jacobi_serial(&u0, 20, 0.15);
+        for (g, w) in u.toarray()?.iter().zip(want.iter()) {
+            assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "heat {dist}: {g} vs {w}");
+        }
+        let d2 = Distribution::builder(ctx, &[rows, cols]).dist(dist).halo(&[2, 2][..axes]).build()?;
+        let mut u = ctx.fromarray(&u0, Some(&d2))?;
+        let mut out = ctx.zeros::<f64>(&d2)?;
+        star2(&mut u, &mut out)?;
+        let want = star2_serial(&u0);
+        for (g, w) in out.toarray()?.iter().zip(want.iter()) {
+            assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "star {dist}: {g} vs {w}");
+        }
+        // Radius 2 over a halo of 1: refused, when a piece has a neighbour.
+        if d1.has_ghosts() {
+            let mut u = ctx.fromarray(&u0, Some(&d1))?;
+            let mut out = ctx.zeros::<f64>(&d1)?;
+            assert!(star2(&mut u, &mut out).is_err(), "{dist}");
+            assert_eq!(u.toarray()?, u0.clone().into_dyn());
+        }
+    }
+    Ok(())
+}
+
 /// Distributions, dim data and shapes with halos; fromarray fills ghost
 /// cells; toarray, sum, elementwise operations and the exchange.
 pub fn check_halos(ctx: &Context) -> Result<()> {

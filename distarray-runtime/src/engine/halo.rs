@@ -5,7 +5,8 @@ use ndarray::{ArrayViewD, ArrayViewMutD, Axis, Slice};
 
 use crate::core::element::Element;
 use crate::core::error::{bail, Result};
-use crate::engine::comm::{Collectives, Comm};
+use crate::engine::cart::Cart;
+use crate::engine::comm::{Collectives, Comm, SendRequest};
 use crate::engine::local::LocalArray;
 use crate::layout::{ghost_widths, has_ghosts, owned_region, DimDict};
 
@@ -53,37 +54,54 @@ impl<T: Element> LocalArray<T> {
     /// `InvalidTarget` if `comm` is not the array's engines in order, or a
     /// failure of the communication (a neighbour failed or timed out).
     pub fn exchange_halos(&mut self, comm: &dyn Comm) -> Result<()> {
+        self.begin_exchange_halos(comm)?.finish(self)
+    }
+
+    /// The split form of [`exchange_halos`](Self::exchange_halos): sends
+    /// this piece's cells along the first axis with a halo and returns at
+    /// once, so that the caller can update the cells that need no ghost
+    /// cell while they travel; [`HaloExchange::finish`] receives them, then
+    /// exchanges the other axes (which need the first one's ghost cells for
+    /// the corners).
+    ///
+    /// # Examples
+    /// ```
+    /// use distarray::prelude::*;
+    ///
+    /// /// The sum of the own cells, computed while the ghost cells travel.
+    /// #[local]
+    /// fn sum_while_exchanging(u: &mut LocalArray<f64>, engine: &EngineCtx) -> f64 {
+    ///     let exchange = u.begin_exchange_halos(engine.comm()).expect("sends posted");
+    ///     let own: f64 = u.interior().sum(); // needs no ghost cell
+    ///     exchange.finish(u).expect("ghost cells received");
+    ///     own
+    /// }
+    ///
+    /// let ctx = Context::new()?;
+    /// let d = Distribution::builder(&ctx, &[16]).halo(&[1]).periodic(&[true]).build()?;
+    /// let data = ndarray::Array1::from_iter((0..16).map(f64::from)).into_dyn();
+    /// let mut u = ctx.fromarray(&data, Some(&d))?;
+    /// assert_eq!(sum_while_exchanging(&mut u)?.iter().sum::<f64>(), data.sum());
+    /// // The first piece's lower ghost cell holds the last cell of the axis.
+    /// assert_eq!(u.get_localarrays()?[0].padded()[0], 15.0);
+    /// # Ok::<(), distarray::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`exchange_halos`](Self::exchange_halos).
+    pub fn begin_exchange_halos<'c>(&self, comm: &'c dyn Comm) -> Result<HaloExchange<'c>> {
         let cart = self.cart(comm)?;
-        let dims: Vec<DimDict> = self.dim_data().to_vec();
-        for (axis, d) in dims.iter().enumerate() {
-            let DimDict::Block { padding, periodic, .. } = *d else { continue };
-            let halo = padding.0.max(padding.1);
-            if halo == 0 {
-                continue;
-            }
-            let (lower_ghosts, upper_ghosts) = ghost_widths(d);
-            let (lower, upper) = if periodic {
-                let (l, u) = cart.neighbours_periodic(axis);
-                (Some(l), Some(u))
-            } else {
-                cart.neighbours(axis)
-            };
-            let len = self.len_of(Axis(axis));
-            let own = lower_ghosts..len - upper_ghosts;
-            // Upwards: my last `halo` own cells fill the upper neighbour's
-            // lower ghosts, while the lower neighbour's fill mine.
-            let top = self.slab(axis, own.end - halo..own.end);
-            let bottom = self.slab(axis, own.start..own.start + halo);
-            let from_below = self.shift(comm, &top, upper, lower)?;
-            let from_above = self.shift(comm, &bottom, lower, upper)?;
-            if let Some(values) = from_below {
-                self.set_slab(axis, 0..lower_ghosts, &values)?;
-            }
-            if let Some(values) = from_above {
-                self.set_slab(axis, len - upper_ghosts..len, &values)?;
-            }
-        }
-        Ok(())
+        let axes: Vec<AxisPlan> = self
+            .dim_data()
+            .iter()
+            .enumerate()
+            .filter_map(|(axis, d)| AxisPlan::new(axis, d, &cart, self.len_of(Axis(axis))))
+            .collect();
+        let first = match axes.first() {
+            Some(plan) => Some(plan.send(self, comm)?),
+            None => None,
+        };
+        Ok(HaloExchange { comm, axes, first })
     }
 
     /// The cells `range` along `axis`, over the whole extent of the other
@@ -100,16 +118,132 @@ impl<T: Element> LocalArray<T> {
         slab.iter_mut().zip(values).for_each(|(cell, &v)| *cell = v);
         Ok(())
     }
+}
 
-    /// Sends `values` to `to` and receives from `from` (either may be
-    /// absent at an edge); what came from `from`.
-    fn shift(&self, comm: &dyn Comm, values: &[T], to: Option<usize>, from: Option<usize>) -> Result<Option<Vec<T>>> {
-        match (to, from) {
-            (Some(to), Some(from)) if to == comm.rank() && from == comm.rank() => Ok(Some(values.to_vec())),
-            (Some(to), Some(from)) => comm.send_receive(values, to, from).map(Some),
-            (Some(to), None) => comm.send(to, values).map(|()| None),
-            (None, Some(from)) => comm.receive(from).map(Some),
-            (None, None) => Ok(None),
+/// A halo exchange under way: see
+/// [`LocalArray::begin_exchange_halos`](crate::LocalArray::begin_exchange_halos).
+#[must_use = "the ghost cells are only filled by finish()"]
+pub struct HaloExchange<'c> {
+    comm: &'c dyn Comm,
+    axes: Vec<AxisPlan>,
+    /// The first axis's sends and its piece's own copies for itself.
+    first: Option<Sent<'c>>,
+}
+
+impl HaloExchange<'_> {
+    /// Receives the first axis's ghost cells into `a` (the piece that began
+    /// the exchange), then exchanges the other axes.
+    ///
+    /// # Errors
+    /// As [`LocalArray::exchange_halos`](crate::LocalArray::exchange_halos);
+    /// `InvalidShape` for another piece than the one that began it.
+    pub fn finish<T: Element>(mut self, a: &mut LocalArray<T>) -> Result<()> {
+        let comm = self.comm;
+        let mut axes = std::mem::take(&mut self.axes).into_iter();
+        if let (Some(plan), Some(sent)) = (axes.next(), self.first.take()) {
+            plan.receive(a, comm, sent)?;
         }
+        for plan in axes {
+            let sent = plan.send(a, comm)?;
+            plan.receive(a, comm, sent)?;
+        }
+        Ok(())
+    }
+}
+
+/// What one axis's exchange moves: the halo width, the ghost widths of this
+/// piece and its neighbours' ranks.
+struct AxisPlan {
+    axis: usize,
+    halo: usize,
+    ghosts: (usize, usize),
+    lower: Option<usize>,
+    upper: Option<usize>,
+    len: usize,
+}
+
+/// One axis's sends in flight, and the cells a piece that is its own
+/// neighbour (one piece along a periodic axis) copies to itself.
+struct Sent<'c> {
+    requests: Vec<SendRequest<'c>>,
+    own_top: Option<Box<dyn std::any::Any>>,
+    own_bottom: Option<Box<dyn std::any::Any>>,
+}
+
+impl AxisPlan {
+    fn new(axis: usize, d: &DimDict, cart: &Cart, len: usize) -> Option<Self> {
+        let DimDict::Block { padding, periodic, .. } = *d else { return None };
+        let halo = padding.0.max(padding.1);
+        if halo == 0 {
+            return None;
+        }
+        let (lower, upper) = if periodic {
+            let (l, u) = cart.neighbours_periodic(axis);
+            (Some(l), Some(u))
+        } else {
+            cart.neighbours(axis)
+        };
+        Some(AxisPlan { axis, halo, ghosts: ghost_widths(d), lower, upper, len })
+    }
+
+    fn own(&self) -> std::ops::Range<usize> {
+        self.ghosts.0..self.len - self.ghosts.1
+    }
+
+    /// Sends my last `halo` own cells up (the upper neighbour's lower ghost
+    /// cells) and my first down.
+    fn send<'c, T: Element>(&self, a: &LocalArray<T>, comm: &'c dyn Comm) -> Result<Sent<'c>> {
+        let own = self.own();
+        let top = a.slab(self.axis, own.end - self.halo..own.end);
+        let bottom = a.slab(self.axis, own.start..own.start + self.halo);
+        let me = comm.rank();
+        let mut sent = Sent { requests: Vec::new(), own_top: None, own_bottom: None };
+        match self.upper {
+            Some(up) if up == me => sent.own_top = Some(Box::new(top)),
+            Some(up) => sent.requests.push(comm.immediate_send(up, &top)?),
+            None => {}
+        }
+        match self.lower {
+            Some(down) if down == me => sent.own_bottom = Some(Box::new(bottom)),
+            Some(down) => sent.requests.push(comm.immediate_send(down, &bottom)?),
+            None => {}
+        }
+        Ok(sent)
+    }
+
+    /// Receives the lower neighbour's top cells into my lower ghost cells
+    /// and the upper neighbour's bottom cells into my upper ones (messages
+    /// from one rank arrive in the order sent: up before down).
+    fn receive<T: Element>(&self, a: &mut LocalArray<T>, comm: &dyn Comm, mut sent: Sent<'_>) -> Result<()> {
+        if a.len_of(Axis(self.axis)) != self.len {
+            bail!(InvalidShape, "a halo exchange finished on another piece than the one that began it");
+        }
+        let me = comm.rank();
+        let take = |cells: Option<Box<dyn std::any::Any>>| -> Result<Vec<T>> {
+            cells
+                .and_then(|c| c.downcast::<Vec<T>>().ok())
+                .map(|c| *c)
+                .ok_or_else(|| crate::core::error::err!(Protocol, "a halo of another element type"))
+        };
+        let from_below = match self.lower {
+            Some(down) if down == me => Some(take(sent.own_top.take())?),
+            Some(down) => Some(comm.receive::<T>(down)?),
+            None => None,
+        };
+        let from_above = match self.upper {
+            Some(up) if up == me => Some(take(sent.own_bottom.take())?),
+            Some(up) => Some(comm.receive::<T>(up)?),
+            None => None,
+        };
+        for request in sent.requests {
+            request.wait()?;
+        }
+        if let Some(values) = from_below {
+            a.set_slab(self.axis, 0..self.ghosts.0, &values)?;
+        }
+        if let Some(values) = from_above {
+            a.set_slab(self.axis, self.len - self.ghosts.1..self.len, &values)?;
+        }
+        Ok(())
     }
 }

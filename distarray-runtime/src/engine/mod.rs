@@ -21,11 +21,12 @@ pub(crate) mod cart;
 pub mod comm;
 pub(crate) mod fusion;
 mod fuzz;
-mod halo;
+pub(crate) mod halo;
 pub(crate) mod kernel;
 pub(crate) mod local;
 pub(crate) mod pool;
 mod running;
+pub(crate) mod stencil;
 
 pub use fuzz::fuzz_command;
 pub(crate) use running::{quiet_engine_panics, running_command, running_command_engine};

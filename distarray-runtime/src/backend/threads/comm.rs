@@ -483,7 +483,7 @@ mod tests {
     fn merge_to_root_in_the_all_reduce_order_on_both_paths() {
         for size in 1..=9 {
             for direct_max in [0, 64] {
-                let results = on_group(size, |c| {
+                let results = on_group(size, move |c| {
                     let order = c.all_reduce(c.rank().to_string(), |a, b| format!("({a}{b})"))?;
                     let merged = crate::reduce::engine::merge_to_root(c, c.rank().to_string(), direct_max, |a, b| {
                         *a = format!("({a}{b})")

@@ -1,0 +1,153 @@
+//! Stencils over padded pieces: a [`Neighbourhood`] of one cell, and the
+//! pass that exchanges the ghost cells and then updates every cell whose
+//! neighbourhood lies in the array, into an existing output.
+
+use std::ops::{Index, Range};
+
+use crate::core::element::Element;
+use crate::core::error::{bail, Result};
+use crate::engine::comm::Comm;
+use crate::engine::local::LocalArray;
+use crate::layout::{ghost_widths, DimDict};
+
+/// The cells around one cell of a padded piece, as a stencil sees them:
+/// `u[[di, dj]]` is the cell `di` rows and `dj` columns away (offsets up to
+/// the stencil's radius), `u[[0, 0]]` the cell itself. One index per axis
+/// of the array.
+#[derive(Debug, Clone, Copy)]
+pub struct Neighbourhood<'a, T> {
+    data: &'a [T],
+    strides: &'a [usize],
+    center: usize,
+    radius: usize,
+}
+
+impl<T: Copy> Neighbourhood<'_, T> {
+    /// The cell itself.
+    pub fn center(&self) -> T {
+        self.data[self.center]
+    }
+
+    /// The stencil's radius: the largest offset it may use.
+    pub fn radius(&self) -> usize {
+        self.radius
+    }
+
+    #[inline(always)]
+    fn at(&self, offsets: &[isize]) -> &T {
+        debug_assert_eq!(offsets.len(), self.strides.len(), "one offset per axis of the array");
+        debug_assert!(
+            offsets.iter().all(|o| o.unsigned_abs() <= self.radius),
+            "offset {offsets:?} beyond the stencil's radius {}",
+            self.radius
+        );
+        let at = offsets.iter().zip(self.strides).fold(self.center as isize, |at, (&o, &s)| at + o * s as isize);
+        // A checked index: an offset beyond the radius cannot read outside
+        // the piece.
+        &self.data[at as usize]
+    }
+}
+
+macro_rules! index_by_offsets {
+    ($($n:literal)*) => {$(
+        impl<T: Copy> Index<[isize; $n]> for Neighbourhood<'_, T> {
+            type Output = T;
+            #[inline(always)]
+            fn index(&self, offsets: [isize; $n]) -> &T {
+                self.at(&offsets)
+            }
+        }
+    )*};
+}
+index_by_offsets!(1 2 3 4);
+
+/// The buffer ranges, per axis, of the cells a stencil of `radius` updates:
+/// the own cells whose neighbourhood lies in the array (all of them along a
+/// periodic axis). Fails when the ghost cells are too narrow for `radius`.
+fn update_region(dims: &[DimDict], shape: &[usize], radius: usize) -> Result<Vec<Range<usize>>> {
+    dims.iter()
+        .zip(shape)
+        .enumerate()
+        .map(|(axis, (d, &len))| {
+            let (lower, upper) = ghost_widths(d);
+            let (start, size, periodic) = match *d {
+                DimDict::Block { start, size, periodic, .. } => (start, size, periodic),
+                DimDict::NoDist { size } => (0, size, false),
+                _ => {
+                    bail!(InvalidDist, "a stencil needs block axes; axis {axis} is distributed as {:?}", d.dist_type())
+                }
+            };
+            let own = len - lower - upper;
+            let (has_lower, has_upper) = (start > 0 || periodic, start + own < size || periodic);
+            if (has_lower && lower < radius) || (has_upper && upper < radius) {
+                bail!(
+                    InvalidDist,
+                    "a stencil of radius {radius} needs a halo of at least {radius} on axis {axis}, which has {}",
+                    lower.max(upper)
+                );
+            }
+            // Cells within `radius` of the array's edge are the boundary.
+            let first = if has_lower { lower } else { radius.min(own) };
+            let last = if has_upper { lower + own } else { (lower + own).saturating_sub(radius) };
+            Ok(first..last.max(first))
+        })
+        .collect()
+}
+
+/// Exchanges `u`'s ghost cells, then writes `f` of the neighbourhood of
+/// every cell that has a whole one (see [`update_region`]) into the same
+/// cell of `out`; the other own cells of `out` (the boundary) get `u`'s
+/// values. `out`'s ghost cells are left as they were: exchange before
+/// reading them. Not public API: `#[stencil]` kernels call it.
+#[doc(hidden)]
+pub fn apply_stencil<T: Element>(
+    u: &mut LocalArray<T>,
+    out: &mut LocalArray<T>,
+    radius: usize,
+    comm: &dyn Comm,
+    f: impl Fn(&Neighbourhood<'_, T>) -> T,
+) -> Result<()> {
+    if u.dim_data() != out.dim_data() {
+        bail!(IncompatibleDistribution, "a stencil's input and output must be laid out alike");
+    }
+    let region = update_region(u.dim_data(), u.shape(), radius)?;
+    u.exchange_halos(comm)?;
+    // The boundary keeps its values: the whole interior first, then the
+    // update overwrites the cells that have a neighbourhood.
+    out.interior_mut().assign(&u.interior());
+    let shape = u.shape().to_vec();
+    let mut strides = vec![1usize; shape.len()];
+    for axis in (0..shape.len().saturating_sub(1)).rev() {
+        strides[axis] = strides[axis + 1] * shape[axis + 1];
+    }
+    let (Some(data), Some(dest)) = (u.as_slice(), out.as_slice_mut()) else {
+        bail!(Protocol, "a stencil needs pieces in C order");
+    };
+    if region.iter().any(|r| r.is_empty()) {
+        return Ok(());
+    }
+    let Some((inner, outer)) = region.split_last() else {
+        return Ok(()); // a 0-d array has no neighbours
+    };
+    // An odometer over the outer axes, the last axis in a tight loop.
+    let mut index: Vec<usize> = outer.iter().map(|r| r.start).collect();
+    loop {
+        let row: usize = index.iter().zip(&strides).map(|(&i, &s)| i * s).sum();
+        for j in inner.clone() {
+            let center = row + j;
+            dest[center] = f(&Neighbourhood { data, strides: &strides, center, radius });
+        }
+        let mut axis = outer.len();
+        loop {
+            if axis == 0 {
+                return Ok(());
+            }
+            axis -= 1;
+            index[axis] += 1;
+            if index[axis] < outer[axis].end {
+                break;
+            }
+            index[axis] = outer[axis].start;
+        }
+    }
+}

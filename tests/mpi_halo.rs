@@ -1,0 +1,25 @@
+//! The ghost-cell suite as one program for `mpirun -n N+1` (N >= 1); on
+//! thread engines under a plain `cargo test`. Files go to a directory unique
+//! to the run, removed at the end.
+
+#[path = "support/halo.rs"]
+mod halo;
+
+use distarray::prelude::*;
+
+fn main() -> Result<()> {
+    let ctx = Context::new()?;
+    let dir = std::env::temp_dir().join(format!("distarray-mpi-halo-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let reversed: Vec<usize> = ctx.targets().iter().rev().copied().collect();
+    for c in [ctx.clone(), Context::with_targets(&reversed)?] {
+        halo::check_halos(&c)?;
+        halo::check_jacobi(&c)?;
+        halo::check_stencils(&c)?;
+        halo::check_dnpy(&c, &dir)?;
+        halo::check_halo_errors(&c)?;
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    println!("mpi_halo: ok on {} engines ({})", ctx.num_targets(), ctx.backend_name());
+    Ok(())
+}
