@@ -94,11 +94,59 @@ fn update_region(dims: &[DimDict], shape: &[usize], radius: usize) -> Result<Vec
         .collect()
 }
 
-/// Exchanges `u`'s ghost cells, then writes `f` of the neighbourhood of
-/// every cell that has a whole one (see [`update_region`]) into the same
-/// cell of `out`; the other own cells of `out` (the boundary) get `u`'s
-/// values. `out`'s ghost cells are left as they were: exchange before
-/// reading them. Not public API: `#[stencil]` kernels call it.
+impl<T: Element> LocalArray<T> {
+    /// One stencil pass, inside a kernel: exchanges this piece's ghost cells
+    /// (see [`exchange_halos`](Self::exchange_halos); every engine of the
+    /// array must call it), then writes `f` of the [`Neighbourhood`] of
+    /// every cell that has a whole one within `radius` into the same cell
+    /// of `out`, in one pass (the last axis innermost). The other own cells
+    /// of `out` (within `radius` of the edge of an axis that is not
+    /// periodic: the boundary) get this piece's values; `out`'s ghost cells
+    /// are left as they were. `out` must be laid out as `self`, and is
+    /// typically swapped with it after each step of a time loop, so no step
+    /// allocates a piece.
+    ///
+    /// # Examples
+    /// ```
+    /// use distarray::prelude::*;
+    ///
+    /// /// `steps` explicit steps of the 1-D heat equation in one kernel call.
+    /// #[local(undo = false)]
+    /// fn heat(u: &mut LocalArray<f64>, tmp: &mut LocalArray<f64>, steps: usize, engine: &EngineCtx) {
+    ///     for _ in 0..steps {
+    ///         u.apply_stencil(tmp, 1, engine.comm(), |n| n.center() + 0.25 * (n[[-1]] - 2.0 * n.center() + n[[1]]))
+    ///             .expect("a stencil pass");
+    ///         std::mem::swap(u, tmp);
+    ///     }
+    /// }
+    ///
+    /// let ctx = Context::new()?;
+    /// let d = Distribution::builder(&ctx, &[32]).halo(&[1]).build()?;
+    /// let mut u = ctx.fromarray(&ndarray::Array1::from_shape_fn(32, |i| if i == 16 { 1.0 } else { 0.0 }).into_dyn(), Some(&d))?;
+    /// let mut tmp = ctx.zeros::<f64>(&d)?;
+    /// heat(&mut u, &mut tmp, 10)?;
+    /// // Heat spreads but is conserved away from the fixed boundary.
+    /// assert!((u.sum()? - 1.0).abs() < 1e-12);
+    /// # Ok::<(), distarray::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// `IncompatibleDistribution` if `out` is laid out otherwise;
+    /// `InvalidDist` if an axis is not a block axis or its halo is
+    /// narrower than `radius` where the piece has a neighbour; as
+    /// [`exchange_halos`](Self::exchange_halos).
+    pub fn apply_stencil(
+        &mut self,
+        out: &mut LocalArray<T>,
+        radius: usize,
+        comm: &dyn Comm,
+        f: impl Fn(&Neighbourhood<'_, T>) -> T,
+    ) -> Result<()> {
+        apply_stencil(self, out, radius, comm, f)
+    }
+}
+
+/// [`LocalArray::apply_stencil`], for the code `#[stencil]` generates.
 #[doc(hidden)]
 pub fn apply_stencil<T: Element>(
     u: &mut LocalArray<T>,
