@@ -9,7 +9,7 @@ use crate::engine::kernel::{find_kernel, registered_keys, InternalKernel, Untype
 
 /// Every internal kernel registered per element type, by its constant.
 fn internal_kernels() -> Vec<&'static InternalKernel> {
-    use crate::{index, io, ops, redistribute, reduce};
+    use crate::{halo, index, io, ops, redistribute, reduce};
     #[allow(unused_mut)]
     let mut kernels = vec![
         &ops::engine::UNARY_SAME,
@@ -23,6 +23,7 @@ fn internal_kernels() -> Vec<&'static InternalKernel> {
         &ops::engine::COMPARE,
         &reduce::engine::REDUCE,
         &redistribute::engine::EXCHANGE,
+        &halo::engine::EXCHANGE_HALOS,
         &index::engine::GET,
         &index::engine::SET,
         &index::engine::SLICE,

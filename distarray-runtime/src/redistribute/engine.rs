@@ -132,10 +132,11 @@ fn exchange<T: Element>(
     }
     let src_rank = args.source.targets.iter().position(|&t| t == me);
     let dst_rank = args.dest.targets.iter().position(|&t| t == me);
-    // The same layout (a clone): each piece is copied where it is, ghost
-    // cells included; every engine decides so from the arguments alone, so
-    // none waits in the all-to-all.
-    if args.source == args.dest {
+    // A copy to the same layout (a clone): each piece is copied where it
+    // is, ghost cells included; every engine decides so from the arguments
+    // alone, so none waits in the all-to-all. (`redistribute_stats` measures
+    // the planned exchange.)
+    if args.keep && args.source == args.dest {
         let Some(piece) = source.filter(|_| src_rank.is_some()) else {
             bail!(KeyNotFound, "engine {me} holds no array named {:?}", args.key);
         };

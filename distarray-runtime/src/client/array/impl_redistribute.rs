@@ -127,7 +127,7 @@ fn union_of(a: &Distribution, b: &Distribution) -> Vec<usize> {
 fn exchange_call<T: Element>(a: &DistArray<T>, distribution: &Distribution, keep: bool) -> Result<KernelCall> {
     same_context(a.context(), distribution.context(), "the target distribution")?;
     // A clone keeps the pieces as they are (see the exchange kernel).
-    if a.distribution() != distribution {
+    if !keep || a.distribution() != distribution {
         a.distribution().refuse_ghosts("redistribution")?;
         distribution.refuse_ghosts("redistribution")?;
     }
