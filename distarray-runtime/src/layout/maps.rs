@@ -292,9 +292,7 @@ pub struct BlockMap {
 #[derive(Deserialize)]
 struct BlockMapRepr {
     bounds: Vec<usize>,
-    #[serde(default)]
     halo: usize,
-    #[serde(default)]
     periodic: bool,
 }
 

@@ -265,6 +265,8 @@ fn deserialising_invalid_maps_fails() {
     #[derive(serde::Serialize)]
     struct FakeBlock {
         bounds: Vec<usize>,
+        halo: usize,
+        periodic: bool,
     }
     #[derive(serde::Serialize)]
     struct FakeCyclic {
@@ -277,10 +279,12 @@ fn deserialising_invalid_maps_fails() {
         size: usize,
         indices: Vec<Vec<usize>>,
     }
-    let b = postcard::to_stdvec(&FakeBlock { bounds: vec![0, 5, 3] }).unwrap();
-    assert!(postcard::from_bytes::<BlockMap>(&b).is_err());
-    let b = postcard::to_stdvec(&FakeBlock { bounds: vec![0, 3, 5] }).unwrap();
-    assert_eq!(postcard::from_bytes::<BlockMap>(&b).unwrap().bounds(), [0, 3, 5]);
+    let fake =
+        |bounds: Vec<usize>, halo: usize| postcard::to_stdvec(&FakeBlock { bounds, halo, periodic: false }).unwrap();
+    assert!(postcard::from_bytes::<BlockMap>(&fake(vec![0, 5, 3], 0)).is_err());
+    assert_eq!(postcard::from_bytes::<BlockMap>(&fake(vec![0, 3, 5], 1)).unwrap().bounds(), [0, 3, 5]);
+    // A halo wider than a piece.
+    assert!(postcard::from_bytes::<BlockMap>(&fake(vec![0, 3, 5], 3)).is_err());
     let b = postcard::to_stdvec(&FakeCyclic { size: 3, grid_size: 2, block_size: 0 }).unwrap();
     assert!(postcard::from_bytes::<BlockCyclicMap>(&b).is_err());
     let b = postcard::to_stdvec(&FakeUnstructured { size: 3, indices: vec![vec![0], vec![0, 2]] }).unwrap();
@@ -328,17 +332,23 @@ fn bad_block_dim_dicts() {
     assert_eq!(bad(vec![block_dd(10, 2, 0, 0, 4), block_dd(11, 2, 1, 4, 11)]), ErrorKind::InvalidDimData);
     assert_eq!(bad(vec![block_dd(10, 2, 0, 0, 4), DimDict::NoDist { size: 10 }]), ErrorKind::InvalidDimData);
     assert_eq!(bad(vec![]), ErrorKind::InvalidDimData);
-    // Padding is refused rather than silently dropped.
-    let padded = DimDict::Block {
-        size: 4,
-        proc_grid_size: 1,
-        proc_grid_rank: 0,
-        start: 0,
-        stop: 4,
-        padding: (1, 0),
+    // Padding is a halo: one width per axis, on every side with a
+    // neighbour (boundary sides may give it or 0).
+    let padded = |p: usize, r: usize, start: usize, stop: usize, padding: (usize, usize)| DimDict::Block {
+        size: 10,
+        proc_grid_size: p,
+        proc_grid_rank: r,
+        start,
+        stop,
+        padding,
         periodic: false,
     };
-    assert_eq!(bad(vec![padded]), ErrorKind::InvalidDimData);
+    let halo = Map::from_axis_dim_dicts(&[padded(2, 0, 0, 4, (0, 2)), padded(2, 1, 4, 10, (2, 2))]).unwrap();
+    assert_eq!(halo, Map::Block(BlockMap::from_bounds(vec![0, 4, 10]).unwrap().with_halo(2, false).unwrap()));
+    // Different widths on the two sides of an inner edge, or a halo wider
+    // than a piece: refused.
+    assert_eq!(bad(vec![padded(2, 0, 0, 4, (0, 1)), padded(2, 1, 4, 10, (2, 2))]), ErrorKind::InvalidDimData);
+    assert_eq!(bad(vec![padded(2, 0, 0, 4, (5, 5)), padded(2, 1, 4, 10, (5, 5))]), ErrorKind::InvalidDimData);
     // The message names what was wrong.
     let e = Map::from_axis_dim_dicts(&[block_dd(10, 2, 0, 0, 4), block_dd(10, 2, 1, 5, 10)]).unwrap_err();
     assert!(e.message().contains("gap"), "{e}");
