@@ -84,6 +84,7 @@ badinput=$(test_binary mpi_bad_input)
 isolation=$(test_binary mpi_isolation)
 hdf5prog=$(test_binary mpi_hdf5)
 failure=$(test_binary mpi_engine_failure)
+collectives=$(test_binary mpi_collectives)
 perf=$(cargo test --features mpi,hdf5 --bench perf --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*perf-[^)]*\)).*/\1/p' | tail -n 1)
 passed=0
 failed=0
@@ -110,6 +111,7 @@ for n in 3 5; do
     run "mpi_indexing_np$n" 0 "${mpirun[@]}" -n "$n" "$indexing"
     run "mpi_io_np$n" 0 "${mpirun[@]}" -n "$n" "$io"
     run "mpi_bad_input_np$n" 0 "${mpirun[@]}" -n "$n" "$badinput"
+    run "mpi_collectives_np$n" 0 "${mpirun[@]}" -n "$n" "$collectives"
     # Without RUST_BACKTRACE a panicking engine prints one line.
     run "mpi_isolation_np$n" 0 env -u RUST_BACKTRACE "${mpirun[@]}" -n "$n" "$isolation"
     if grep -q "stack backtrace" "target/mpi_isolation_np$n.log" || ! grep -q "^distarray engine [0-9]*: panicked at " "target/mpi_isolation_np$n.log"; then

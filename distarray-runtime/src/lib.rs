@@ -59,7 +59,8 @@ pub use crate::client::{Context, DistArray, Distribution, DistributionBuilder, K
 pub use crate::client::{IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
 pub use crate::core::element::{DType, Element};
 pub use crate::core::error::{Error, ErrorKind, Result};
-pub use crate::engine::comm::{Collectives, Comm};
+pub use crate::engine::cart::Cart;
+pub use crate::engine::comm::{Collectives, Comm, Op, ReceiveRequest, Reducible, SendRequest};
 pub use crate::engine::kernel::EngineCtx;
 pub use crate::engine::kernel::FromIndex;
 pub use crate::engine::local::LocalArray;
@@ -180,7 +181,7 @@ pub mod __fuzz {
 pub mod traits {
     pub use crate::client::{IndexKernel, Kernel, KernelReturn};
     pub use crate::core::element::Element;
-    pub use crate::engine::comm::{Collectives, Comm};
+    pub use crate::engine::comm::{Collectives, Comm, Reducible};
     pub use crate::engine::kernel::FromIndex;
     pub use crate::layout::MapBase;
     pub use crate::ops::{Bitwise, Number, Operands, Real, Ufunc};
@@ -191,7 +192,8 @@ pub mod traits {
 pub mod prelude {
     pub use crate::traits::*;
     pub use crate::{
-        Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Random, Result,
+        Cart, Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Op, Random,
+        Result,
     };
 }
 

@@ -1,6 +1,9 @@
 //! Engine-to-engine communication: one [`Comm`] trait, implemented by
 //! shared-memory channels for thread engines and by an MPI communicator of the
-//! engine ranks (without the client) under MPI.
+//! engine ranks (without the client) under MPI, and the typed calls every
+//! communicator has ([`Collectives`]): collectives, reductions by an [`Op`]
+//! or a closure, and point-to-point messages ([`SendRequest`],
+//! [`ReceiveRequest`]).
 
 use std::mem::MaybeUninit;
 use std::ops::Range;
@@ -10,8 +13,15 @@ use std::time::Duration;
 use serde::{de::DeserializeOwned, Serialize};
 
 use crate::core::alloc::Side;
-use crate::core::error::{err, Result};
+use crate::core::element::{as_bytes, from_bytes, DType, Element};
+use crate::core::error::{bail, err, Result};
 use crate::protocol::{decode, encode};
+
+mod op;
+mod request;
+
+pub use op::{Op, Reducible};
+pub use request::{ReceiveRequest, SendRequest};
 
 /// A communicator over the engines of one context.
 ///
@@ -71,6 +81,26 @@ pub trait Comm: Send {
         Err(err!(Unsupported, "this communicator receives no point-to-point messages (from rank {from})"))
     }
 
+    /// [`send_bytes`](Self::send_bytes) without waiting for the message to
+    /// leave: the request completes it. By default a blocking send. Not
+    /// public API.
+    #[doc(hidden)]
+    fn immediate_send_bytes(&self, to: usize, bytes: Vec<u8>) -> Result<SendRequest<'_>> {
+        self.send_bytes(to, bytes)?;
+        Ok(SendRequest::done())
+    }
+
+    /// The backend's own reduction of `send`, elements of `dtype`, by `op`:
+    /// to every member (`root` `None`) or to `root` (the others get an empty
+    /// buffer). `None` when the backend has none for them (the typed
+    /// collectives then combine along a tree); every member gets the same
+    /// answer for the same `dtype` and `op`. Not public API.
+    #[doc(hidden)]
+    fn reduce_bytes(&self, root: Option<usize>, send: Vec<u8>, dtype: DType, op: Op) -> Option<Result<Vec<u8>>> {
+        let _ = (root, send, dtype, op);
+        None
+    }
+
     /// [`all_to_all_v_bytes`](Self::all_to_all_v_bytes) without
     /// concatenating what arrives: each member's part is a range of a buffer
     /// shared where the backend can (thread engines read the senders' own
@@ -94,7 +124,7 @@ pub trait Comm: Send {
     /// abandoned MPI collective): the caller must then leak the allocation
     /// behind `recv` (`std::mem::forget`). Not public API.
     #[doc(hidden)]
-    fn all_to_all_v_into(
+    fn all_to_all_v_bytes_into(
         &self,
         send: Vec<u8>,
         send_counts: &[usize],
@@ -166,7 +196,7 @@ pub(crate) fn check_counts(size: usize, len: usize, counts: &[usize]) -> Result<
     Ok(())
 }
 
-/// Checks the receive layout of [`Comm::all_to_all_v_into`]: one count and
+/// Checks the receive layout of [`Comm::all_to_all_v_bytes_into`]: one count and
 /// displacement per member of `size`, each part within the `len` bytes.
 pub(crate) fn check_parts(size: usize, len: usize, counts: &[usize], displs: &[usize]) -> Result<()> {
     if counts.len() != size || displs.len() != size {
@@ -288,7 +318,47 @@ pub(crate) fn aborted_by(from: usize, reason: &str) -> crate::core::error::Error
     err!(Engine, "engine rank {from} left the collective: {reason}")
 }
 
-/// Typed collectives every [`Comm`] has, built on its byte collectives.
+/// Typed collectives and point-to-point messages every [`Comm`] has, built
+/// on its byte calls (rsmpi's `CommunicatorCollectives` and
+/// `Destination`/`Source`, by their names).
+///
+/// Every member calls the same collectives in the same order; a member that
+/// fails instead (its kernel returns `Err` or panics) makes the others'
+/// calls return `Err` rather than wait forever, and a member that waits
+/// longer than `DISTARRAY_COLLECTIVE_TIMEOUT` seconds (default 300) for
+/// another, in a collective or a blocking receive, gives up with `Err`.
+///
+/// Slices of numbers travel as their raw bytes (`T:` [`Element`]); single
+/// values of any serde type travel encoded ([`all_gather`](Self::all_gather),
+/// [`broadcast`](Self::broadcast), [`all_reduce`](Self::all_reduce),
+/// [`reduce`](Self::reduce)). The `_into` forms write into the caller's
+/// buffer, whose length must be what arrives.
+///
+/// # Examples
+/// Inside a `#[local]` kernel, on the communicator of the engines running it:
+/// ```
+/// use distarray::prelude::*;
+/// use distarray::Op;
+///
+/// #[local]
+/// fn stats(a: &LocalArray<i64>, engine: &EngineCtx) -> (i64, i64, Vec<i64>) {
+///     let comm = engine.comm();
+///     let mine = [a.iter().sum::<i64>(), a.len() as i64];
+///     let mut total = [0; 2];
+///     comm.all_reduce_into(&mine, &mut total, Op::Sum).expect("all_reduce_into");
+///     let max = comm.all_reduce(a.iter().copied().max().unwrap_or(i64::MIN), |x, y| Op::Max.apply(x, y));
+///     // Rank 0 learns every rank's count.
+///     let counts = comm.gather(0, &mine[1..]).expect("gather").unwrap_or_default();
+///     (total[0], max.expect("all_reduce"), counts.concat())
+/// }
+///
+/// let ctx = Context::new()?;
+/// let a = ctx.fromarray(&ndarray::Array1::from_iter(0..10i64).into_dyn(), None)?;
+/// let per_engine = stats(&a)?;
+/// assert!(per_engine.iter().all(|(sum, max, _)| (*sum, *max) == (45, 9)));
+/// assert_eq!(per_engine[0].2.iter().sum::<i64>(), 10);
+/// # Ok::<(), distarray::Error>(())
+/// ```
 pub trait Collectives: Comm {
     /// Returns when every member has called it.
     fn barrier(&self) -> Result<()> {
@@ -300,6 +370,21 @@ pub trait Collectives: Comm {
         self.all_gather_bytes(&encode(value)?)?.iter().map(|b| decode(b)).collect()
     }
 
+    /// Every member's `send`, concatenated in rank order into `recv`, which
+    /// holds `size() * send.len()` elements.
+    ///
+    /// # Errors
+    /// `InvalidShape` if `recv` has another length, or a member sent
+    /// another number of elements.
+    fn all_gather_into<T: Element>(&self, send: &[T], recv: &mut [T]) -> Result<()> {
+        check_len("all_gather_into", recv.len(), self.size() * send.len())?;
+        let parts = self.all_gather_bytes(as_bytes(send))?;
+        for (part, out) in parts.iter().zip(recv.chunks_mut(send.len().max(1))) {
+            elements_into(part, out)?;
+        }
+        Ok(())
+    }
+
     /// Rank `root`'s `value` on every member (the others' `value` is
     /// ignored): a binomial tree, `ceil(log2(size))` steps, each member
     /// receiving once.
@@ -308,31 +393,451 @@ pub trait Collectives: Comm {
         decode(&broadcast_bytes(self, root, bytes)?)
     }
 
+    /// Rank `root`'s `buffer` into every member's `buffer` (rsmpi's
+    /// `broadcast_into`), which must have the root's length.
+    ///
+    /// # Errors
+    /// `InvalidShape` where `buffer` is not as long as the root's.
+    fn broadcast_into<T: Element>(&self, root: usize, buffer: &mut [T]) -> Result<()> {
+        let bytes = if self.rank() == root { Side::Engine.copy(as_bytes(buffer))? } else { Vec::new() };
+        let bytes = broadcast_bytes(self, root, bytes)?;
+        if self.rank() != root {
+            elements_into(&bytes, buffer)?;
+        }
+        Ok(())
+    }
+
     /// Every member's `value` combined by `combine`, on every member: a
     /// binomial tree to rank 0, then [`broadcast`](Self::broadcast), so
     /// `2 * ceil(log2(size))` steps. The combination order is fixed by the
     /// member count alone (`combine(lower ranks, higher ranks)`, pairwise:
     /// `((v0, v1), (v2, v3))` for 4), so the same inputs give the same bits
-    /// every time.
+    /// every time. An [`Op`] makes a combination: `|a, b| Op::Sum.apply(a, b)`.
     fn all_reduce<T: Serialize + DeserializeOwned>(&self, value: T, combine: impl FnMut(T, T) -> T) -> Result<T> {
-        let (rank, size) = (self.rank(), self.size());
-        let mut combine = combine;
-        let mut acc = value;
-        let mut step = 1;
-        while step < size {
-            if rank % (2 * step) != 0 {
-                // Done here: the lower partner takes it from now on.
-                self.send_bytes(rank - step, encode(&acc)?)?;
-                break;
-            }
-            if rank + step < size {
-                let theirs: T = decode(&self.receive_bytes(rank + step)?)?;
-                acc = combine(acc, theirs);
-            }
-            step *= 2;
-        }
-        self.broadcast(0, &acc)
+        let acc = reduce_to_zero(self, value, combine)?;
+        let bytes = match &acc {
+            Some(acc) => encode(acc)?,
+            None => Vec::new(),
+        };
+        decode(&broadcast_bytes(self, 0, bytes)?)
     }
+
+    /// Every member's `value` combined by `combine` on rank `root` (`Some`
+    /// there, `None` elsewhere), in the order of
+    /// [`all_reduce`](Self::all_reduce), so with the same bits.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if `root` is not a rank.
+    fn reduce<T: Serialize + DeserializeOwned>(
+        &self,
+        root: usize,
+        value: T,
+        combine: impl FnMut(T, T) -> T,
+    ) -> Result<Option<T>> {
+        check_root(self, root)?;
+        let acc = reduce_to_zero(self, value, combine)?;
+        match (self.rank(), acc) {
+            (0, acc) if root == 0 => Ok(acc),
+            (0, Some(acc)) => self.send_bytes(root, encode(&acc)?).map(|()| None),
+            (r, _) if r == root => decode(&self.receive_bytes(0)?).map(Some),
+            _ => Ok(None),
+        }
+    }
+
+    /// Every member's `send` combined elementwise by `op` into `recv`, on
+    /// every member (rsmpi's `all_reduce_into`); `recv` is as long as
+    /// `send`, and so is every member's `send`. Under MPI the sums, products
+    /// and integer min/max are MPI's own `MPI_Iallreduce` (for floats in
+    /// MPI's order of combination); otherwise, as on thread engines, the tree
+    /// of [`all_reduce`](Self::all_reduce) in its fixed order.
+    ///
+    /// # Errors
+    /// `InvalidShape` for lengths that differ.
+    fn all_reduce_into<T: Reducible>(&self, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        check_len("all_reduce_into", recv.len(), send.len())?;
+        if op.native_for::<T>() {
+            if let Some(reduced) = self.reduce_bytes(None, Side::Engine.copy(as_bytes(send))?, T::DTYPE, op) {
+                return elements_into(&reduced?, recv);
+            }
+        }
+        let acc = reduce_slices_to_zero(self, send, op)?;
+        let bytes = broadcast_bytes(self, 0, acc.map_or_else(Vec::new, |a| as_bytes(&a).to_vec()))?;
+        elements_into(&bytes, recv)
+    }
+
+    /// Every member's `send` combined elementwise by `op` into `recv` on rank
+    /// `root` (rsmpi's `reduce_into_root`; `recv` is ignored elsewhere and
+    /// may be empty), as [`all_reduce_into`](Self::all_reduce_into) does.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if `root` is not a rank; `InvalidShape` for lengths
+    /// that differ.
+    fn reduce_into<T: Reducible>(&self, root: usize, send: &[T], recv: &mut [T], op: Op) -> Result<()> {
+        check_root(self, root)?;
+        let me = self.rank();
+        if me == root {
+            check_len("reduce_into", recv.len(), send.len())?;
+        }
+        if op.native_for::<T>() {
+            if let Some(reduced) = self.reduce_bytes(Some(root), Side::Engine.copy(as_bytes(send))?, T::DTYPE, op) {
+                let reduced = reduced?;
+                return if me == root { elements_into(&reduced, recv) } else { Ok(()) };
+            }
+        }
+        match (me, reduce_slices_to_zero(self, send, op)?) {
+            (0, Some(acc)) if root == 0 => recv.copy_from_slice(&acc),
+            (0, Some(acc)) => self.send_bytes(root, Side::Engine.copy(as_bytes(&acc))?)?,
+            (r, _) if r == root => elements_into(&self.receive_bytes(0)?, recv)?,
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Every member's `send` on rank `root`, in rank order (`Some` there,
+    /// `None` elsewhere); members may send different numbers of elements
+    /// (rsmpi's `gather_varcount_into_root`).
+    ///
+    /// # Errors
+    /// `InvalidArgument` if `root` is not a rank.
+    fn gather<T: Element>(&self, root: usize, send: &[T]) -> Result<Option<Vec<Vec<T>>>> {
+        check_root(self, root)?;
+        let mut counts = vec![0; self.size()];
+        counts[root] = std::mem::size_of_val(send);
+        let (bytes, got) = self.all_to_all_v_bytes(Side::Engine.copy(as_bytes(send))?, &counts)?;
+        if self.rank() != root {
+            return Ok(None);
+        }
+        split_elements(&bytes, &got).map(Some)
+    }
+
+    /// Every member's `send`, concatenated in rank order into `recv` on rank
+    /// `root` (rsmpi's `gather_into_root`): there `recv` holds
+    /// `size() * send.len()` elements; elsewhere it is ignored and may be
+    /// empty.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if `root` is not a rank; `InvalidShape` on the
+    /// root when `recv` or what a member sent has another length.
+    fn gather_into<T: Element>(&self, root: usize, send: &[T], recv: &mut [T]) -> Result<()> {
+        if self.rank() == root {
+            check_len("gather_into", recv.len(), self.size() * send.len())?;
+        }
+        match self.gather(root, send)? {
+            Some(parts) => copy_parts(&parts, recv, send.len()),
+            None => Ok(()),
+        }
+    }
+
+    /// `parts[j]` of rank `root` to rank `j`, returned there (rsmpi's
+    /// `scatter_varcount_from_root`); `parts` has one entry per member on
+    /// the root and is ignored elsewhere.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if `root` is not a rank; `InvalidShape` on the
+    /// root if `parts` does not have `size()` entries (before any message:
+    /// the others then fail as they do when any member fails).
+    fn scatter<T: Element>(&self, root: usize, parts: &[Vec<T>]) -> Result<Vec<T>> {
+        check_root(self, root)?;
+        let size = self.size();
+        let (send, counts) = if self.rank() == root {
+            check_len("scatter (parts)", parts.len(), size)?;
+            let counts = parts.iter().map(|p| std::mem::size_of_val(p.as_slice())).collect();
+            let mut send = Side::Engine.vec(parts.iter().map(|p| std::mem::size_of_val(p.as_slice())).sum())?;
+            parts.iter().for_each(|p| send.extend_from_slice(as_bytes(p)));
+            (send, counts)
+        } else {
+            (Vec::new(), vec![0; size])
+        };
+        let (bytes, _) = self.all_to_all_v_bytes(send, &counts)?;
+        elements_from(&bytes)
+    }
+
+    /// Rank `root`'s `send` cut into `size()` equal chunks, chunk `j` into
+    /// `recv` on rank `j` (rsmpi's `scatter_into_root`); on the root `send`
+    /// holds `size() * recv.len()` elements, elsewhere it is ignored.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if `root` is not a rank; `InvalidShape` if `send`
+    /// (on the root) or `recv` has another length.
+    fn scatter_into<T: Element>(&self, root: usize, send: &[T], recv: &mut [T]) -> Result<()> {
+        let parts = if self.rank() == root {
+            check_len("scatter_into", send.len(), self.size() * recv.len())?;
+            send.chunks(recv.len().max(1))
+                .map(<[T]>::to_vec)
+                .chain(std::iter::repeat(Vec::new()))
+                .take(self.size())
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let got = self.scatter(root, &parts)?;
+        check_len("scatter_into (received)", got.len(), recv.len())?;
+        recv.copy_from_slice(&got);
+        Ok(())
+    }
+
+    /// `send` cut into `size()` equal chunks, chunk `j` to rank `j`; returns
+    /// the chunks every rank sent this one, concatenated in rank order
+    /// (rsmpi's `all_to_all_into`, allocating).
+    ///
+    /// # Errors
+    /// `InvalidShape` if `send.len()` is not a multiple of `size()`.
+    fn all_to_all<T: Element>(&self, send: &[T]) -> Result<Vec<T>> {
+        let size = self.size();
+        if send.len() % size != 0 {
+            bail!(InvalidShape, "all_to_all: {} elements do not split into {size} equal chunks", send.len());
+        }
+        let counts = vec![send.len() / size; size];
+        Ok(self.all_to_all_v(send, &counts)?.0)
+    }
+
+    /// [`all_to_all`](Self::all_to_all) into `recv`, as long as `send`.
+    ///
+    /// # Errors
+    /// `InvalidShape` for another length, or chunks of other lengths from
+    /// another member.
+    fn all_to_all_into<T: Element>(&self, send: &[T], recv: &mut [T]) -> Result<()> {
+        check_len("all_to_all_into", recv.len(), send.len())?;
+        let got = self.all_to_all(send)?;
+        check_len("all_to_all_into (received)", got.len(), recv.len())?;
+        recv.copy_from_slice(&got);
+        Ok(())
+    }
+
+    /// The `send_counts[j]` elements of `send` after those for ranks below
+    /// `j` to rank `j`; returns what every rank sent this one, concatenated
+    /// in rank order, with the count from each (rsmpi's
+    /// `all_to_all_varcount_into`, allocating).
+    ///
+    /// # Errors
+    /// `InvalidShape` unless `send_counts` has one count per member and sums
+    /// to `send.len()`.
+    fn all_to_all_v<T: Element>(&self, send: &[T], send_counts: &[usize]) -> Result<(Vec<T>, Vec<usize>)> {
+        check_counts(self.size(), send.len(), send_counts)?;
+        let item = std::mem::size_of::<T>();
+        let byte_counts: Vec<usize> = send_counts.iter().map(|c| c * item).collect();
+        let (bytes, counts) = self.all_to_all_v_bytes(Side::Engine.copy(as_bytes(send))?, &byte_counts)?;
+        Ok((elements_from(&bytes)?, counts.iter().map(|c| c / item.max(1)).collect()))
+    }
+
+    /// [`all_to_all_v`](Self::all_to_all_v) into `recv`, `recv_counts[j]`
+    /// elements from rank `j` after those from the ranks below it.
+    ///
+    /// # Errors
+    /// As [`all_to_all_v`](Self::all_to_all_v); `InvalidShape` also if
+    /// `recv_counts` does not sum to `recv.len()` or a rank sent another
+    /// count than `recv_counts` says.
+    fn all_to_all_v_into<T: Element>(
+        &self,
+        send: &[T],
+        send_counts: &[usize],
+        recv: &mut [T],
+        recv_counts: &[usize],
+    ) -> Result<()> {
+        check_counts(self.size(), recv.len(), recv_counts)?;
+        let (got, counts) = self.all_to_all_v(send, send_counts)?;
+        if counts != recv_counts {
+            bail!(InvalidShape, "all_to_all_v_into expected counts {recv_counts:?}, the ranks sent {counts:?}");
+        }
+        recv.copy_from_slice(&got);
+        Ok(())
+    }
+
+    /// Sends `data` to rank `to` (rsmpi's `Destination::send`); messages
+    /// between two members arrive in the order sent. Under MPI it returns
+    /// once the message left (for large messages, once `to` receives it):
+    /// two members that send to each other use
+    /// [`send_receive`](Self::send_receive) or
+    /// [`immediate_send`](Self::immediate_send).
+    ///
+    /// Messages share the communicator with the collectives: receive each
+    /// one before the next collective.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if `to` is not a rank; `Err` when another member
+    /// aborted or after the collective timeout.
+    fn send<T: Element>(&self, to: usize, data: &[T]) -> Result<()> {
+        self.send_bytes(to, Side::Engine.copy(as_bytes(data))?)
+    }
+
+    /// The next message rank `from` sent this one (rsmpi's
+    /// `Source::receive_vec`), waited for.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if `from` is not a rank; `Err` when another member
+    /// aborted, after the collective timeout, and if the bytes are not
+    /// whole elements of `T`.
+    fn receive<T: Element>(&self, from: usize) -> Result<Vec<T>> {
+        elements_from(&self.receive_bytes(from)?)
+    }
+
+    /// [`receive`](Self::receive) into `buffer`, which must be as long as
+    /// the message.
+    ///
+    /// # Errors
+    /// As [`receive`](Self::receive); `InvalidShape` for a message of
+    /// another length.
+    fn receive_into<T: Element>(&self, from: usize, buffer: &mut [T]) -> Result<()> {
+        elements_into(&self.receive_bytes(from)?, buffer)
+    }
+
+    /// Sends `data` to `to` and receives the next message from `from`
+    /// (rsmpi's `send_receive`), without the deadlock of two blocking sends
+    /// to each other: the send goes out, the receive waits, then the send
+    /// completes.
+    ///
+    /// # Errors
+    /// As [`send`](Self::send) and [`receive`](Self::receive).
+    fn send_receive<T: Element>(&self, data: &[T], to: usize, from: usize) -> Result<Vec<T>> {
+        let sent = self.immediate_send(to, data)?;
+        let received = self.receive(from);
+        let completed = sent.wait();
+        let received = received?;
+        completed.map(|()| received)
+    }
+
+    /// [`send_receive`](Self::send_receive) into `buffer` (rsmpi's
+    /// `send_receive_into`), which must be as long as the message.
+    ///
+    /// # Errors
+    /// As [`send_receive`](Self::send_receive); `InvalidShape` for a
+    /// message of another length.
+    fn send_receive_into<T: Element>(&self, data: &[T], to: usize, buffer: &mut [T], from: usize) -> Result<()> {
+        let sent = self.immediate_send(to, data)?;
+        let received = self.receive_into(from, buffer);
+        let completed = sent.wait();
+        received.and(completed)
+    }
+
+    /// Starts sending `data` to `to` and returns at once (rsmpi's
+    /// `immediate_send`; `data` is copied, so it may change right away);
+    /// [`SendRequest::wait`] completes the send.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if `to` is not a rank.
+    fn immediate_send<T: Element>(&self, to: usize, data: &[T]) -> Result<SendRequest<'_>> {
+        self.immediate_send_bytes(to, Side::Engine.copy(as_bytes(data))?)
+    }
+
+    /// A receive of the next message from `from`, completed by
+    /// [`ReceiveRequest::wait`] (rsmpi's `immediate_receive`).
+    fn immediate_receive<T: Element>(&self, from: usize) -> ReceiveRequest<'_, T> {
+        ReceiveRequest::new(self, from)
+    }
+}
+
+/// `Err(InvalidShape)` unless a buffer of `what` has `len` elements where
+/// `expected` are needed.
+fn check_len(what: &str, len: usize, expected: usize) -> Result<()> {
+    if len != expected {
+        bail!(InvalidShape, "{what}: a buffer of {len} elements where {expected} are needed");
+    }
+    Ok(())
+}
+
+/// `Err(InvalidArgument)` unless `root` is a rank of `comm`.
+fn check_root<C: Comm + ?Sized>(comm: &C, root: usize) -> Result<()> {
+    if root >= comm.size() {
+        bail!(InvalidArgument, "there is no root rank {root} in a communicator of {}", comm.size());
+    }
+    Ok(())
+}
+
+/// Elements of `T` from received bytes (whole elements, valid values).
+pub(crate) fn elements_from<T: Element>(bytes: &[u8]) -> Result<Vec<T>> {
+    from_bytes(bytes, Side::Engine)
+}
+
+/// Received bytes into `out`, which must hold exactly that many elements.
+fn elements_into<T: Element>(bytes: &[u8], out: &mut [T]) -> Result<()> {
+    let item = std::mem::size_of::<T>();
+    if bytes.len() != std::mem::size_of_val(out) {
+        bail!(InvalidShape, "received {} bytes into a buffer of {} elements of {item} bytes", bytes.len(), out.len());
+    }
+    out.copy_from_slice(&elements_from::<T>(bytes)?);
+    Ok(())
+}
+
+/// Bytes cut into `counts[j]` bytes per rank `j`, as elements.
+fn split_elements<T: Element>(bytes: &[u8], counts: &[usize]) -> Result<Vec<Vec<T>>> {
+    let mut rest = bytes;
+    counts
+        .iter()
+        .map(|&c| {
+            let (head, tail) = rest.split_at(c);
+            rest = tail;
+            elements_from(head)
+        })
+        .collect()
+}
+
+/// `parts`, each of `each` elements, one after the other into `out`.
+fn copy_parts<T: Element>(parts: &[Vec<T>], out: &mut [T], each: usize) -> Result<()> {
+    if let Some((rank, part)) = parts.iter().enumerate().find(|(_, p)| p.len() != each) {
+        bail!(InvalidShape, "gather_into: rank {rank} sent {} elements where {each} are needed", part.len());
+    }
+    for (part, chunk) in parts.iter().zip(out.chunks_mut(each.max(1))) {
+        chunk.copy_from_slice(part);
+    }
+    Ok(())
+}
+
+/// Every member's `value` combined by `combine` on rank 0 (`Some` there):
+/// a binomial tree, `combine(lower ranks, higher ranks)` pairwise.
+fn reduce_to_zero<C, T>(comm: &C, value: T, mut combine: impl FnMut(T, T) -> T) -> Result<Option<T>>
+where
+    C: Comm + ?Sized,
+    T: Serialize + DeserializeOwned,
+{
+    tree_to_zero(comm, value, |a, b| Ok(combine(a, b)), |v| encode(v), |b| decode(b))
+}
+
+/// Every member's `send` combined elementwise by `op` on rank 0, along the
+/// tree of [`reduce_to_zero`], as raw bytes.
+fn reduce_slices_to_zero<C, T>(comm: &C, send: &[T], op: Op) -> Result<Option<Vec<T>>>
+where
+    C: Comm + ?Sized,
+    T: Reducible,
+{
+    let combine = |mut low: Vec<T>, high: Vec<T>| {
+        if low.len() != high.len() {
+            bail!(InvalidShape, "a reduction of {} elements met one of {}", low.len(), high.len());
+        }
+        op.fold_into(&mut low, &high);
+        Ok(low)
+    };
+    tree_to_zero(comm, Side::Engine.copy(send)?, combine, |v| Side::Engine.copy(as_bytes(v)), |b| elements_from(b))
+}
+
+/// The binomial tree to rank 0 of [`Collectives::all_reduce`]: at step `s`
+/// (1, 2, 4, ...) rank `r` with `r % 2s == s` sends its value to `r - s` and
+/// is done; the others combine what `r + s` sends. Rank 0 ends with `Some`.
+fn tree_to_zero<C, T>(
+    comm: &C,
+    value: T,
+    mut combine: impl FnMut(T, T) -> Result<T>,
+    to_bytes: impl Fn(&T) -> Result<Vec<u8>>,
+    from_bytes: impl Fn(&[u8]) -> Result<T>,
+) -> Result<Option<T>>
+where
+    C: Comm + ?Sized,
+{
+    let (rank, size) = (comm.rank(), comm.size());
+    let mut acc = value;
+    let mut step = 1;
+    while step < size {
+        if rank % (2 * step) != 0 {
+            // Done here: the lower partner takes it from now on.
+            comm.send_bytes(rank - step, to_bytes(&acc)?)?;
+            return Ok(None);
+        }
+        if rank + step < size {
+            let theirs = from_bytes(&comm.receive_bytes(rank + step)?)?;
+            acc = combine(acc, theirs)?;
+        }
+        step *= 2;
+    }
+    Ok(Some(acc))
 }
 
 /// Rank `root`'s `bytes` on every member of `comm`, by a binomial tree over

@@ -1,13 +1,15 @@
 //! [`LocalArray`]: one engine's piece of a distributed array.
 
 use std::any::Any;
-use std::ops::{Deref, DerefMut};
+use std::ops::{Deref, DerefMut, Range};
 
 use ndarray::{ArrayD, IxDyn};
 
 use crate::core::alloc::Side;
 use crate::core::element::{as_bytes, from_bytes, DType, Element};
 use crate::core::error::{bail, Result};
+use crate::engine::cart::Cart;
+use crate::engine::comm::Comm;
 use crate::layout::local_shape;
 use crate::layout::DimDict;
 
@@ -97,6 +99,128 @@ impl<T: Element> LocalArray<T> {
     /// The shape of this piece.
     pub fn local_shape(&self) -> &[usize] {
         self.data.shape()
+    }
+}
+
+/// # Where the piece lies
+impl<T: Element> LocalArray<T> {
+    /// The shape of the distribution's process grid: the number of pieces
+    /// along each axis.
+    pub fn grid_shape(&self) -> Vec<usize> {
+        self.dim_data.iter().map(DimDict::proc_grid_size).collect()
+    }
+
+    /// This piece's coordinates in the process grid (its `proc_grid_rank`
+    /// along each axis).
+    pub fn grid_coords(&self) -> Vec<usize> {
+        self.dim_data.iter().map(DimDict::proc_grid_rank).collect()
+    }
+
+    /// The global index along `axis` of each local index along it, in
+    /// local order, for every map type: `start..stop` for block axes, the
+    /// dealt blocks for block-cyclic ones, the listed indices for
+    /// unstructured ones.
+    ///
+    /// **Panics** if `axis` is not an axis of the array.
+    pub fn global_indices(&self, axis: usize) -> Vec<usize> {
+        (0..self.data.shape()[axis]).map(|i| global_along(&self.dim_data[axis], i)).collect()
+    }
+
+    /// The global index of the element at local index `local` (one index
+    /// per axis), through each axis's map.
+    ///
+    /// **Panics** if `local` has another number of axes, or lies outside
+    /// the piece.
+    ///
+    /// # Examples
+    /// ```
+    /// use distarray::prelude::*;
+    ///
+    /// #[local]
+    /// fn first_global(a: &LocalArray<f64>) -> Vec<usize> {
+    ///     a.global_index(&[0, 0])
+    /// }
+    ///
+    /// let ctx = Context::new()?;
+    /// // Rows dealt round-robin: engine `r` holds rows r, r + 4, ...
+    /// let d = Distribution::builder(&ctx, &[8, 2]).dist("cn").build()?;
+    /// let a = ctx.zeros::<f64>(&d)?;
+    /// assert_eq!(first_global(&a)?, vec![vec![0, 0], vec![1, 0], vec![2, 0], vec![3, 0]]);
+    /// # Ok::<(), distarray::Error>(())
+    /// ```
+    pub fn global_index(&self, local: &[usize]) -> Vec<usize> {
+        assert_eq!(
+            local.len(),
+            self.dim_data.len(),
+            "a local index of {} axes for an array of {}",
+            local.len(),
+            self.ndim()
+        );
+        local
+            .iter()
+            .zip(self.data.shape())
+            .zip(&self.dim_data)
+            .map(|((&i, &n), d)| {
+                assert!(i < n, "local index {i} out of bounds for a piece of length {n}");
+                global_along(d, i)
+            })
+            .collect()
+    }
+
+    /// The global ranges this piece covers, one per axis, when each axis's
+    /// piece is one contiguous run of global indices: always for block and
+    /// undistributed axes; for a block-cyclic axis when the piece holds at
+    /// most one block (or the grid has one piece along it); for an unstructured axis when its indices are
+    /// consecutive and ascending. `None` otherwise (use
+    /// [`global_indices`](Self::global_indices) or
+    /// [`global_index`](Self::global_index)).
+    pub fn global_ranges(&self) -> Option<Vec<Range<usize>>> {
+        self.dim_data.iter().zip(self.data.shape()).map(|(d, &n)| contiguous(d, n)).collect()
+    }
+
+    /// The process grid seen from this piece, with the ranks of `comm` (the
+    /// kernel's `engine.comm()`) of the engines holding the other pieces.
+    ///
+    /// # Errors
+    /// `InvalidTarget` when the kernel does not run on the array's engines
+    /// in the array's order (the default, unless the call names its
+    /// targets), so that ranks would not match pieces.
+    ///
+    /// # Examples
+    /// See [`Cart`].
+    pub fn cart<C: Comm + ?Sized>(&self, comm: &C) -> Result<Cart> {
+        Cart::new(self.grid_shape(), self.grid_coords(), comm.rank(), comm.size())
+    }
+}
+
+/// The global index of local index `i` along an axis of dim dict `d`.
+fn global_along(d: &DimDict, i: usize) -> usize {
+    match d {
+        DimDict::Block { start, .. } => start + i,
+        DimDict::BlockCyclic { proc_grid_size, start, block_size, .. } => {
+            // Local block `i / b` is global block `rank + (i / b) * grid`.
+            start + (i / block_size) * proc_grid_size * block_size + i % block_size
+        }
+        DimDict::Unstructured { indices, .. } => indices[i],
+        DimDict::NoDist { .. } => i,
+    }
+}
+
+/// The global range of the `n` local indices along an axis of dim dict `d`,
+/// if they are one contiguous run.
+fn contiguous(d: &DimDict, n: usize) -> Option<Range<usize>> {
+    match d {
+        DimDict::Block { start, stop, .. } => Some(*start..*stop),
+        DimDict::NoDist { size } => Some(0..*size),
+        // One block, or every block of a grid of one.
+        DimDict::BlockCyclic { start, block_size, proc_grid_size, .. } if n <= *block_size || *proc_grid_size == 1 => {
+            Some(*start..*start + n)
+        }
+        DimDict::BlockCyclic { .. } => None,
+        DimDict::Unstructured { indices, .. } => match indices.first() {
+            None => Some(0..0),
+            Some(&first) => indices.iter().enumerate().all(|(k, &g)| g == first + k).then(|| first..first + n),
+        },
     }
 }
 

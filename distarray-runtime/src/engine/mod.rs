@@ -17,6 +17,7 @@ use comm::{Collectives, Comm};
 use local::{LocalArray, StoredArray};
 use running::{panic_message, RunningCommand};
 
+pub(crate) mod cart;
 pub mod comm;
 pub(crate) mod fusion;
 mod fuzz;

@@ -173,7 +173,7 @@ fn exchange<T: Element>(
                 std::slice::from_raw_parts_mut(spare.as_mut_ptr().cast::<MaybeUninit<u8>>(), recv_plan.total * size)
             };
             let displs = recv_plan.direct.as_deref().unwrap_or_default();
-            let counts = match comm.all_to_all_v_into(send, &send_counts, bytes, &recv_plan.counts, displs) {
+            let counts = match comm.all_to_all_v_bytes_into(send, &send_counts, bytes, &recv_plan.counts, displs) {
                 Ok(counts) => counts,
                 Err(e) => {
                     // The collective may still write into the piece.

@@ -11,8 +11,11 @@ use mpi::traits::*;
 
 use super::{Idle, Serialized, TAG_ABORT, TAG_P2P};
 use crate::core::alloc::Side;
+use crate::core::element::DType;
 use crate::core::error::{bail, err, Result};
-use crate::engine::comm::{aborted_by, check_counts, check_parts, collective_timeout, timed_out, Comm, Received};
+use crate::engine::comm::{
+    aborted_by, check_counts, check_parts, collective_timeout, timed_out, Comm, Op, Received, SendRequest,
+};
 use crate::engine::pool;
 use crate::engine::CommFactory;
 
@@ -228,6 +231,55 @@ impl MpiComm {
         Ok(buffers)
     }
 
+    /// `MPI_Iallreduce` (`root` `None`) or `MPI_Ireduce` of `send`, elements
+    /// of `item` bytes of `datatype`, by `op` (see `Comm::reduce_bytes`).
+    fn reduce_native(
+        &self,
+        root: Option<usize>,
+        send: Vec<u8>,
+        datatype: ffi::MPI_Datatype,
+        op: ffi::MPI_Op,
+        item: usize,
+    ) -> Result<Vec<u8>> {
+        if let Some(root) = root {
+            self.check_rank(root)?;
+        }
+        let len = send.len();
+        let n = count(len / item)?;
+        // Empty buffers get their own byte (see `distinct_buffer`).
+        let send = if send.is_empty() { distinct_buffer(0)? } else { send };
+        let mut buffers = Buffers { bytes: vec![send, distinct_buffer(len)?], counts: Vec::new() };
+        let (sent, received) = (buffers.bytes[0].as_ptr(), buffers.bytes[1].as_mut_ptr());
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: both buffers hold `n` elements of `datatype` and live in
+        // `buffers` until the request completes (or forever, see `wait`).
+        unsafe {
+            match root {
+                None => {
+                    ffi::MPI_Iallreduce(sent.cast(), received.cast(), n, datatype, op, self.raw(), request.as_mut_ptr())
+                }
+                Some(root) => ffi::MPI_Ireduce(
+                    sent.cast(),
+                    received.cast(),
+                    n,
+                    datatype,
+                    op,
+                    root as i32,
+                    self.raw(),
+                    request.as_mut_ptr(),
+                ),
+            };
+        }
+        // SAFETY: the collective set the request.
+        let mut buffers = self.wait_polling(unsafe { request.assume_init() }, buffers, DATA_POLL)?;
+        let mut out = std::mem::take(&mut buffers.bytes[1]);
+        out.truncate(len);
+        if root.is_some_and(|r| r != self.rank()) {
+            out.clear();
+        }
+        Ok(out)
+    }
+
     fn raw(&self) -> ffi::MPI_Comm {
         mpi::raw::AsRaw::as_raw(self.comm())
     }
@@ -325,6 +377,10 @@ impl Comm for MpiComm {
     }
 
     fn send_bytes(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
+        self.immediate_send_bytes(to, bytes)?.wait()
+    }
+
+    fn immediate_send_bytes(&self, to: usize, bytes: Vec<u8>) -> Result<SendRequest<'_>> {
         self.check_rank(to)?;
         let len = count(bytes.len())?;
         let buffers =
@@ -344,7 +400,39 @@ impl Comm for MpiComm {
             );
         }
         // SAFETY: MPI_Isend set the request.
-        self.wait(unsafe { request.assume_init() }, buffers).map(drop)
+        let request = unsafe { request.assume_init() };
+        Ok(SendRequest::pending(move || self.wait(request, buffers).map(drop)))
+    }
+
+    fn reduce_bytes(&self, root: Option<usize>, send: Vec<u8>, dtype: DType, op: Op) -> Option<Result<Vec<u8>>> {
+        // SAFETY: reading MPI's predefined handles, set by MPI_Init.
+        let datatype = unsafe {
+            match dtype {
+                DType::I8 => ffi::RSMPI_INT8_T,
+                DType::I16 => ffi::RSMPI_INT16_T,
+                DType::I32 => ffi::RSMPI_INT32_T,
+                DType::I64 => ffi::RSMPI_INT64_T,
+                DType::U8 => ffi::RSMPI_UINT8_T,
+                DType::U16 => ffi::RSMPI_UINT16_T,
+                DType::U32 => ffi::RSMPI_UINT32_T,
+                DType::U64 => ffi::RSMPI_UINT64_T,
+                DType::F32 => ffi::RSMPI_FLOAT,
+                DType::F64 => ffi::RSMPI_DOUBLE,
+                DType::C64 => ffi::RSMPI_FLOAT_COMPLEX,
+                DType::C128 => ffi::RSMPI_DOUBLE_COMPLEX,
+                DType::Bool => return None,
+            }
+        };
+        // SAFETY: as above.
+        let op = unsafe {
+            match op {
+                Op::Sum => ffi::RSMPI_SUM,
+                Op::Product => ffi::RSMPI_PROD,
+                Op::Min => ffi::RSMPI_MIN,
+                Op::Max => ffi::RSMPI_MAX,
+            }
+        };
+        Some(self.reduce_native(root, send, datatype, op, dtype.itemsize()))
     }
 
     fn receive_bytes(&self, from: usize) -> Result<Vec<u8>> {
@@ -373,7 +461,7 @@ impl Comm for MpiComm {
         Ok(Received::one_buffer(bytes, &counts))
     }
 
-    fn all_to_all_v_into(
+    fn all_to_all_v_bytes_into(
         &self,
         send: Vec<u8>,
         send_counts: &[usize],

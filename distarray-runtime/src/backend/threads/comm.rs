@@ -53,11 +53,11 @@ impl ThreadComm {
         Ok(())
     }
 
-    fn send(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
+    fn post(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
         self.to[to].send(Packet::Data(bytes)).map_err(|_| err!(Backend, "engine rank {to} has stopped"))
     }
 
-    fn recv(&self, from: usize) -> Result<Vec<u8>> {
+    fn take(&self, from: usize) -> Result<Vec<u8>> {
         match self.recv_packet(from)? {
             Packet::Data(bytes) => Ok(bytes),
             _ => Err(err!(Protocol, "engine rank {from} sent a shared buffer where bytes were expected")),
@@ -90,9 +90,9 @@ impl Comm for ThreadComm {
 
     fn all_gather_bytes(&self, send: &[u8]) -> Result<Vec<Vec<u8>>> {
         for to in 0..self.size() {
-            self.send(to, Side::Engine.copy(send)?)?;
+            self.post(to, Side::Engine.copy(send)?)?;
         }
-        (0..self.size()).map(|from| self.recv(from)).collect()
+        (0..self.size()).map(|from| self.take(from)).collect()
     }
 
     fn all_to_all_bytes(&self, send: Vec<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
@@ -100,9 +100,9 @@ impl Comm for ThreadComm {
             return Err(err!(InvalidShape, "all_to_all needs {} buffers, got {}", self.size(), send.len()));
         }
         for (to, bytes) in send.into_iter().enumerate() {
-            self.send(to, bytes)?;
+            self.post(to, bytes)?;
         }
-        (0..self.size()).map(|from| self.recv(from)).collect()
+        (0..self.size()).map(|from| self.take(from)).collect()
     }
 
     fn all_to_all_v_bytes(&self, send: Vec<u8>, send_counts: &[usize]) -> Result<(Vec<u8>, Vec<usize>)> {
@@ -133,12 +133,12 @@ impl Comm for ThreadComm {
 
     fn send_bytes(&self, to: usize, bytes: Vec<u8>) -> Result<()> {
         self.check_rank(to)?;
-        self.send(to, bytes)
+        self.post(to, bytes)
     }
 
     fn receive_bytes(&self, from: usize) -> Result<Vec<u8>> {
         self.check_rank(from)?;
-        self.recv(from)
+        self.take(from)
     }
 
     fn all_to_all_v_parts(&self, send: Vec<u8>, send_counts: &[usize]) -> Result<Received> {
@@ -206,63 +206,273 @@ impl Comm for ThreadComm {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::comm::Collectives;
+    use crate::core::error::ErrorKind;
+    use crate::engine::comm::{Collectives, Op, SendRequest};
 
-    #[test]
-    fn thread_comm_collectives() {
-        let handles: Vec<_> = ThreadComm::group(3)
+    /// `body` on every member of a new communicator of `size`, each on its
+    /// own thread; a member whose body fails tells the others (as a failed
+    /// kernel does, see `Comm::abort`). The results in rank order.
+    fn on_group<R, F>(size: usize, body: F) -> Vec<Result<R>>
+    where
+        R: Send + 'static,
+        F: Fn(&ThreadComm) -> Result<R> + Send + Copy + 'static,
+    {
+        // Every end lives until all are done, as an engine's communicator
+        // outlives its commands.
+        let done = Arc::new(std::sync::Barrier::new(size));
+        let handles: Vec<_> = ThreadComm::group(size)
             .into_iter()
             .map(|c| {
+                let done = Arc::clone(&done);
                 std::thread::spawn(move || {
-                    let gathered: Vec<usize> = c.all_gather(&(c.rank() * 10)).unwrap();
-                    let sent = (0..3).map(|j| vec![c.rank() as u8, j as u8]).collect();
-                    let got = c.all_to_all_bytes(sent).unwrap();
-                    c.barrier().unwrap();
-                    (c.rank(), gathered, got)
+                    let out = body(&c);
+                    if let Err(e) = &out {
+                        c.abort(&e.to_string());
+                    }
+                    done.wait();
+                    out
                 })
             })
             .collect();
-        for h in handles {
-            let (rank, gathered, got) = h.join().unwrap();
-            assert_eq!(gathered, vec![0, 10, 20]);
-            assert_eq!(got, (0..3).map(|i| vec![i as u8, rank as u8]).collect::<Vec<_>>());
-        }
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
     }
 
-    /// The pairwise combination of ranks `0..size`, as the tree collectives
-    /// promise it: `((01)(23))` for 4.
-    fn pairwise(size: usize) -> String {
-        let mut level: Vec<String> = (0..size).map(|r| r.to_string()).collect();
-        while level.len() > 1 {
-            level = level
-                .chunks(2)
-                .map(|p| if p.len() == 2 { format!("({}{})", p[0], p[1]) } else { p[0].clone() })
-                .collect();
-        }
-        level.pop().unwrap()
+    /// Rank `r`'s contribution to the reductions.
+    fn contribution(r: usize) -> Vec<i64> {
+        vec![r as i64 + 1, 2 * r as i64 - 5, (r as i64 * 7) % 4]
     }
 
-    /// Broadcasts from every root and all-reduces for 1 to 9 members: each
-    /// gets the root's value, and the reduction's order is the pairwise tree
-    /// the docs promise, the same on every member.
+    /// Every operation, all-reduced and reduced to every root, for 1 to 9
+    /// members, against closed forms over the contributions.
     #[test]
-    fn tree_collectives() {
+    fn reductions_by_op() {
         for size in 1..=9 {
-            let handles: Vec<_> = ThreadComm::group(size)
-                .into_iter()
-                .map(|c| {
-                    std::thread::spawn(move || {
-                        let roots: Vec<usize> =
-                            (0..c.size()).map(|root| c.broadcast(root, &(100 + c.rank())).unwrap()).collect();
-                        let order = c.all_reduce(c.rank().to_string(), |a, b| format!("({a}{b})")).unwrap();
-                        (roots, order)
+            let results = on_group(size, |c| {
+                let mine = contribution(c.rank());
+                let mut all = Vec::new();
+                for op in [Op::Sum, Op::Product, Op::Min, Op::Max] {
+                    let mut recv = vec![0i64; 3];
+                    c.all_reduce_into(&mine, &mut recv, op)?;
+                    all.push(recv);
+                    let floats: Vec<f64> = mine.iter().map(|&v| v as f64).collect();
+                    let mut recv = vec![0.0; 3];
+                    c.all_reduce_into(&floats, &mut recv, op)?;
+                    all.push(recv.iter().map(|&v| v as i64).collect());
+                    for root in 0..c.size() {
+                        let mut recv = vec![-99i64; 3];
+                        c.reduce_into(root, &mine, &mut recv, op)?;
+                        all.push(recv);
+                    }
+                }
+                Ok(all)
+            });
+            let column = |i: usize| (0..size).map(move |r| contribution(r)[i]);
+            let closed = |op: Op| -> Vec<i64> {
+                (0..3)
+                    .map(|i| match op {
+                        Op::Sum => column(i).sum(),
+                        Op::Product => column(i).product(),
+                        Op::Min => column(i).min().unwrap(),
+                        _ => column(i).max().unwrap(),
                     })
-                })
-                .collect();
-            for h in handles {
-                let (roots, order) = h.join().unwrap();
-                assert_eq!(roots, (0..size).map(|r| 100 + r).collect::<Vec<_>>(), "size {size}");
-                assert_eq!(order, pairwise(size), "size {size}");
+                    .collect()
+            };
+            for (rank, got) in results.into_iter().enumerate() {
+                let got = got.unwrap();
+                let mut at = 0;
+                for op in [Op::Sum, Op::Product, Op::Min, Op::Max] {
+                    assert_eq!(got[at], closed(op), "{op:?} of {size}, integers");
+                    assert_eq!(got[at + 1], closed(op), "{op:?} of {size}, floats");
+                    for root in 0..size {
+                        let want = if root == rank { closed(op) } else { vec![-99; 3] };
+                        assert_eq!(got[at + 2 + root], want, "{op:?} of {size} to root {root}, on rank {rank}");
+                    }
+                    at += 2 + size;
+                }
+            }
+        }
+    }
+
+    /// A NaN wins min and max (numpy's minimum/maximum); complex numbers
+    /// compare lexicographically.
+    #[test]
+    fn reductions_keep_nan_and_order_complex() {
+        let results = on_group(3, |c| {
+            let mine = [if c.rank() == 1 { f64::NAN } else { c.rank() as f64 }, c.rank() as f64];
+            let (mut max, mut min) = ([0.0; 2], [0.0; 2]);
+            c.all_reduce_into(&mine, &mut max, Op::Max)?;
+            c.all_reduce_into(&mine, &mut min, Op::Min)?;
+            let z =
+                [num_complex::Complex::new(1.0, c.rank() as f64), num_complex::Complex::new(-(c.rank() as f64), 0.0)];
+            let mut zmax = [num_complex::Complex::new(0.0, 0.0); 2];
+            c.all_reduce_into(&z, &mut zmax, Op::Max)?;
+            Ok((max, min, zmax))
+        });
+        for r in results {
+            let (max, min, zmax) = r.unwrap();
+            assert!(max[0].is_nan() && min[0].is_nan());
+            assert_eq!((max[1], min[1]), (2.0, 0.0));
+            assert_eq!(zmax, [num_complex::Complex::new(1.0, 2.0), num_complex::Complex::new(0.0, 0.0)]);
+        }
+    }
+
+    /// `reduce` with a closure combines in `all_reduce`'s fixed order, to
+    /// every root.
+    #[test]
+    fn reduce_to_a_root_in_the_fixed_order() {
+        for size in 1..=9 {
+            let results = on_group(size, |c| {
+                let order = c.all_reduce(c.rank().to_string(), |a, b| format!("({a}{b})"))?;
+                let at_roots = (0..c.size())
+                    .map(|root| c.reduce(root, c.rank().to_string(), |a, b| format!("({a}{b})")))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok((order, at_roots))
+            });
+            for (rank, r) in results.into_iter().enumerate() {
+                let (order, at_roots) = r.unwrap();
+                for (root, got) in at_roots.into_iter().enumerate() {
+                    assert_eq!(got, (root == rank).then(|| order.clone()), "size {size}, root {root}");
+                }
+            }
+        }
+    }
+
+    /// Gather, scatter, all-gather, broadcast and all-to-all of typed
+    /// slices, for 1 to 9 members and every root, against what each rank
+    /// sent.
+    #[test]
+    fn typed_collectives() {
+        // Rank `r` sends `r % 3` elements `100 * r + k` (none from some ranks).
+        fn part(r: usize) -> Vec<u32> {
+            (0..r % 3).map(|k| (100 * r + k) as u32).collect()
+        }
+        for size in 1..=9 {
+            let results = on_group(size, |c| {
+                let (me, n) = (c.rank(), c.size());
+                for root in 0..n {
+                    let gathered = c.gather(root, &part(me))?;
+                    assert_eq!(gathered, (me == root).then(|| (0..n).map(part).collect::<Vec<_>>()));
+                    let mut into = vec![0u16; if me == root { 2 * n } else { 0 }];
+                    c.gather_into(root, &[me as u16, 7], &mut into)?;
+                    if me == root {
+                        assert_eq!(into, (0..n).flat_map(|r| [r as u16, 7]).collect::<Vec<_>>());
+                    }
+                    let parts: Vec<Vec<u32>> = if me == root { (0..n).map(part).collect() } else { Vec::new() };
+                    assert_eq!(c.scatter(root, &parts)?, part(me));
+                    let send: Vec<i8> = if me == root { (0..2 * n as i8).collect() } else { Vec::new() };
+                    let mut recv = [0i8; 2];
+                    c.scatter_into(root, &send, &mut recv)?;
+                    assert_eq!(recv, [2 * me as i8, 2 * me as i8 + 1]);
+                    let mut buffer = if me == root { [root as f32, 0.5] } else { [0.0; 2] };
+                    c.broadcast_into(root, &mut buffer)?;
+                    assert_eq!(buffer, [root as f32, 0.5]);
+                }
+                let mut all = vec![0u64; 2 * n];
+                c.all_gather_into(&[me as u64, 1], &mut all)?;
+                assert_eq!(all, (0..n).flat_map(|r| [r as u64, 1]).collect::<Vec<_>>());
+                // Chunk `j` of rank `i` is `[10 i + j, -1]`.
+                let send: Vec<i32> = (0..n).flat_map(|j| [(10 * me + j) as i32, -1]).collect();
+                let want: Vec<i32> = (0..n).flat_map(|i| [(10 * i + me) as i32, -1]).collect();
+                assert_eq!(c.all_to_all(&send)?, want);
+                let mut recv = vec![0; 2 * n];
+                c.all_to_all_into(&send, &mut recv)?;
+                assert_eq!(recv, want);
+                // Rank `i` sends `(i + j) % 3` copies of `10 i + j` to rank `j`.
+                let counts: Vec<usize> = (0..n).map(|j| (me + j) % 3).collect();
+                let send: Vec<i64> = (0..n).flat_map(|j| vec![(10 * me + j) as i64; counts[j]]).collect();
+                let from: Vec<usize> = (0..n).map(|i| (i + me) % 3).collect();
+                let want: Vec<i64> = (0..n).flat_map(|i| vec![(10 * i + me) as i64; from[i]]).collect();
+                assert_eq!(c.all_to_all_v(&send, &counts)?, (want.clone(), from.clone()));
+                let mut recv = vec![0; want.len()];
+                c.all_to_all_v_into(&send, &counts, &mut recv, &from)?;
+                assert_eq!(recv, want);
+                // Wrong lengths fail before any message.
+                assert_eq!(
+                    c.all_to_all(&[0u8; 1]).map(drop).map_err(|e| e.kind()),
+                    if n == 1 { Ok(()) } else { Err(ErrorKind::InvalidShape) }
+                );
+                assert_eq!(c.gather(n, &[0u8]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+                Ok(())
+            });
+            assert!(results.into_iter().all(|r| r.is_ok()), "size {size}");
+        }
+    }
+
+    /// Point-to-point messages around a ring, blocking and not, in order,
+    /// and to oneself, for 1 to 9 members.
+    #[test]
+    fn point_to_point() {
+        for size in 1..=9 {
+            let results = on_group(size, |c| {
+                let (me, n) = (c.rank(), c.size());
+                let (next, prev) = ((me + 1) % n, (me + n - 1) % n);
+                let got: Vec<u64> = c.send_receive(&[me as u64; 3], next, prev)?;
+                assert_eq!(got, vec![prev as u64; 3]);
+                let mut into = [0u64; 3];
+                c.send_receive_into(&[me as u64 + 1; 3], prev, &mut into, next)?;
+                assert_eq!(into, [next as u64 + 1; 3]);
+                // Three messages each way, posted before any is waited for.
+                let sends =
+                    (0..3).map(|k| c.immediate_send(next, &[k as i16, me as i16])).collect::<Result<Vec<_>>>()?;
+                let receives: Vec<_> = (0..3).map(|_| c.immediate_receive::<i16>(prev)).collect();
+                assert!(receives.iter().all(|r| r.source() == prev));
+                for (k, r) in receives.into_iter().enumerate() {
+                    assert_eq!(r.wait()?, vec![k as i16, prev as i16]);
+                }
+                sends.into_iter().try_for_each(SendRequest::wait)?;
+                c.send(me, &[true, false])?;
+                assert_eq!(c.receive::<bool>(me)?, vec![true, false]);
+                c.send(next, &[1.5f32])?;
+                let mut one = [0.0f32];
+                c.receive_into(prev, &mut one)?;
+                assert_eq!(one, [1.5]);
+                // A message of another length than the buffer.
+                c.send(next, &[1u8, 2])?;
+                assert_eq!(c.receive_into(prev, &mut [0u8; 3]).unwrap_err().kind(), ErrorKind::InvalidShape);
+                assert_eq!(c.send(n, &[0u8]).unwrap_err().kind(), ErrorKind::InvalidArgument);
+                Ok(())
+            });
+            assert!(results.into_iter().all(|r| r.is_ok()), "size {size}");
+        }
+    }
+
+    /// One member (the last) fails before joining: the others' calls return
+    /// instead of waiting, and those that need its data return `Err`, for
+    /// each collective and a receive from it, for 2 to 9 members.
+    #[test]
+    fn a_member_that_fails_first_unblocks_the_others() {
+        type Call = fn(&ThreadComm) -> Result<()>;
+        // Each call, and whether every member fails (else only rank 0, the
+        // root of a reduction that others may finish by sending).
+        let calls: [(&str, bool, Call); 11] = [
+            ("all_reduce_into", true, |c| c.all_reduce_into(&[1i32], &mut [0], Op::Sum)),
+            ("all_reduce", true, |c| c.all_reduce(1u8, |a, b| a + b).map(drop)),
+            ("reduce_into", false, |c| c.reduce_into(0, &[1.0f64], &mut [0.0], Op::Max)),
+            ("reduce", false, |c| c.reduce(0, 1u8, |a, b| a + b).map(drop)),
+            ("gather", false, |c| c.gather(0, &[1u8]).map(drop)),
+            ("all_gather_into", true, |c| c.all_gather_into(&[1u8], &mut vec![0; c.size()])),
+            ("scatter from it", true, |c| c.scatter::<u8>(c.size() - 1, &[]).map(drop)),
+            ("broadcast_into from it", true, |c| c.broadcast_into(c.size() - 1, &mut [1u8])),
+            ("all_to_all", true, |c| c.all_to_all(&vec![1u8; c.size()]).map(drop)),
+            ("all_to_all_v", true, |c| c.all_to_all_v(&vec![1u8; c.size()], &vec![1; c.size()]).map(drop)),
+            ("receive from it", true, |c| c.receive::<u8>(c.size() - 1).map(drop)),
+        ];
+        for (name, everyone, call) in calls {
+            for size in 2..=9 {
+                let results = on_group(size, move |c| {
+                    if c.rank() + 1 == c.size() {
+                        return Err(crate::core::error::err!(InvalidArgument, "the last rank gives up"));
+                    }
+                    call(c)
+                });
+                for (rank, r) in results.into_iter().enumerate() {
+                    if rank + 1 == size || (rank > 0 && !everyone) {
+                        continue;
+                    }
+                    let e = r.expect_err(&format!("{name} of {size}: rank {rank} should fail"));
+                    assert_eq!(e.kind(), ErrorKind::Engine, "{name} of {size}, rank {rank}: {e}");
+                    assert!(e.to_string().contains("left the collective"), "{e}");
+                }
             }
         }
     }
@@ -270,23 +480,20 @@ mod tests {
     /// Whole-array reductions merge partials in the all-reduce's order on
     /// both of their paths: direct sends to rank 0 and the binomial tree.
     #[test]
-    fn merge_to_root_in_the_tree_order_on_both_paths() {
+    fn merge_to_root_in_the_all_reduce_order_on_both_paths() {
         for size in 1..=9 {
             for direct_max in [0, 64] {
-                let handles: Vec<_> = ThreadComm::group(size)
-                    .into_iter()
-                    .map(|c| {
-                        std::thread::spawn(move || {
-                            crate::reduce::engine::merge_to_root(&c, c.rank().to_string(), direct_max, |a, b| {
-                                *a = format!("({a}{b})")
-                            })
-                            .unwrap()
-                        })
-                    })
-                    .collect();
-                let results: Vec<Option<String>> = handles.into_iter().map(|h| h.join().unwrap()).collect();
-                assert_eq!(results[0].as_deref(), Some(pairwise(size).as_str()), "size {size}, direct {direct_max}");
-                assert!(results[1..].iter().all(Option::is_none), "size {size}: only rank 0 holds the result");
+                let results = on_group(size, |c| {
+                    let order = c.all_reduce(c.rank().to_string(), |a, b| format!("({a}{b})"))?;
+                    let merged = crate::reduce::engine::merge_to_root(c, c.rank().to_string(), direct_max, |a, b| {
+                        *a = format!("({a}{b})")
+                    })?;
+                    Ok((order, merged))
+                });
+                for (rank, r) in results.into_iter().enumerate() {
+                    let (order, merged) = r.unwrap();
+                    assert_eq!(merged, (rank == 0).then_some(order), "size {size}, direct {direct_max}, rank {rank}");
+                }
             }
         }
     }
@@ -355,7 +562,10 @@ mod tests {
                     let total: usize = want.iter().sum();
                     let displs: Vec<usize> = (0..4).map(|j| want[j + 1..].iter().sum()).collect();
                     let mut into = vec![std::mem::MaybeUninit::new(0u8); total];
-                    assert_eq!(c.all_to_all_v_into(send.clone(), &counts, &mut into, &want, &displs).unwrap(), want);
+                    assert_eq!(
+                        c.all_to_all_v_bytes_into(send.clone(), &counts, &mut into, &want, &displs).unwrap(),
+                        want
+                    );
                     let into: Vec<u8> = into.iter().map(|b| unsafe { b.assume_init() }).collect();
                     let reversed: Vec<u8> = (0..4).rev().flat_map(|j| got.0[displs_in(&want, j)].to_vec()).collect();
                     assert_eq!(into, reversed);
@@ -363,7 +573,7 @@ mod tests {
                     let mut short = vec![std::mem::MaybeUninit::new(7u8); total + 1];
                     let other: Vec<usize> = (0..4).map(|j| want[j] + usize::from(j == 0)).collect();
                     let zeros = vec![0; 4];
-                    assert_eq!(c.all_to_all_v_into(send, &counts, &mut short, &other, &zeros).unwrap(), want);
+                    assert_eq!(c.all_to_all_v_bytes_into(send, &counts, &mut short, &other, &zeros).unwrap(), want);
                     assert!(short.iter().all(|b| unsafe { b.assume_init() } == 7));
                     // Mismatched counts fail before any message is sent.
                     assert!(c.all_to_all_v_bytes(vec![0; 3], &[1, 1, 0, 0]).is_err());
