@@ -21,6 +21,12 @@ fn kernels_on_a_subset() -> Result<()> {
 }
 
 #[test]
+fn fallible_kernels() -> Result<()> {
+    kernels::check_fallible(&Context::new()?)?;
+    kernels::check_fallible(&Context::with_targets(&[3, 1, 2])?)
+}
+
+#[test]
 fn kernels_of_one_name_in_one_module_stay_distinct() -> Result<()> {
     kernels::check_same_name_kernels(&Context::new()?)?;
     kernels::check_same_name_kernels(&Context::with_targets(&[2, 0])?)

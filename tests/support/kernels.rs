@@ -112,6 +112,55 @@ pub fn positive(x: f64) -> bool {
     x > 0.0
 }
 
+/// An error type of the user's, shown through `Display` only.
+#[derive(Debug)]
+pub struct Refused {
+    pub rank: usize,
+    pub why: &'static str,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rank {} refused: {}", self.rank, self.why)
+    }
+}
+
+/// `a * k`, refused on the engines of the ranks in `fail_on`.
+#[local]
+pub fn checked_scale(
+    a: &LocalArray<f64>,
+    k: f64,
+    fail_on: Vec<usize>,
+    engine: &EngineCtx,
+) -> std::result::Result<LocalArray<f64>, Refused> {
+    if fail_on.contains(&engine.rank()) {
+        return Err(Refused { rank: engine.rank(), why: "scale" });
+    }
+    Ok(a.map(|x| x * k))
+}
+
+/// This engine's sum, or a `String` error on the ranks in `fail_on`.
+#[local]
+pub fn checked_sum(a: &LocalArray<f64>, fail_on: Vec<usize>, engine: &EngineCtx) -> std::result::Result<f64, String> {
+    if fail_on.contains(&engine.rank()) {
+        return Err(format!("no sum on rank {}", engine.rank()));
+    }
+    Ok(a.sum())
+}
+
+/// Adds one in place, then fails on the ranks in `fail_on` (after writing).
+#[local]
+pub fn checked_increment(a: &mut LocalArray<i64>, fail_on: Vec<usize>, engine: &EngineCtx) -> Result<()> {
+    a.mapv_inplace(|x| x + 1);
+    if fail_on.contains(&engine.rank()) {
+        return Err(distarray::Error::new(
+            ErrorKind::InvalidArgument,
+            format!("rank {} wrote, then failed", engine.rank()),
+        ));
+    }
+    Ok(())
+}
+
 fn sample(shape: (usize, usize), offset: f64) -> ArrayD<f64> {
     Array2::from_shape_fn(shape, |(i, j)| (i as f64) * 1.5 - (j as f64) + offset).into_dyn()
 }
@@ -323,5 +372,67 @@ pub fn check_in_place(ctx: &Context) -> Result<()> {
     double_in_place(&mut a)?;
     double_in_place(&mut a)?;
     assert_eq!(a.toarray()?, values * 4);
+    Ok(())
+}
+
+/// Kernels returning `Result`: `Ok` gives what the `Ok` type gives, an `Err`
+/// on any engine fails the call with the kernel, the engine and the error's
+/// text (the other engines' errors in `Error::others`), the borrowed arrays
+/// stay as they were and the engines go on.
+pub fn check_fallible(ctx: &Context) -> Result<()> {
+    let n = ctx.num_targets();
+    let data = sample((7, 5), 0.5);
+    let x = ctx.fromarray(&data, None)?;
+    let pieces: Vec<f64> = x.get_ndarrays()?.iter().map(|p| p.sum()).collect();
+
+    // Ok: the client function returns DistArray / Vec / ().
+    let y: DistArray<f64> = checked_scale(&x, 3.0, vec![])?;
+    assert_eq!(y.toarray()?, &data * 3.0);
+    let sums: Vec<f64> = checked_sum(&x, vec![])?;
+    assert_eq!(sums, pieces);
+    let ints = ndarray::Array1::from_iter(0..17i64).into_dyn();
+    let mut m = ctx.fromarray(&ints, None)?;
+    let (): () = checked_increment(&mut m, vec![])?;
+    assert_eq!(m.toarray()?, &ints + 1);
+
+    // Err on one engine: named by kernel, engine and the error's text.
+    let engine = ctx.targets()[1];
+    let e = checked_scale(&x, 3.0, vec![1]).expect_err("rank 1 refuses");
+    assert_eq!(e.kind(), ErrorKind::Engine, "{e}");
+    for needle in ["checked_scale", &format!("engine {engine}"), "rank 1 refused: scale"] {
+        assert!(e.message().contains(needle), "{e} should say {needle:?}");
+    }
+    assert!(e.others().is_empty(), "{e}");
+    let e = checked_sum(&x, vec![1]).expect_err("rank 1 fails");
+    assert!(e.message().contains("checked_sum") && e.message().contains("no sum on rank 1"), "{e}");
+    assert!(e.message().contains(&format!("engine {engine}")), "{e}");
+
+    // A distarray::Error keeps its kind; the array written before the Err
+    // (on every engine) is as it was.
+    let before = m.toarray()?;
+    let e = checked_increment(&mut m, vec![0]).expect_err("rank 0 fails");
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("checked_increment") && e.message().contains("rank 0 wrote, then failed"), "{e}");
+    assert_eq!(m.toarray()?, before, "a failed call changes nothing");
+
+    // Err on every engine: the first engine's error, the others reachable.
+    let all: Vec<usize> = (0..n).collect();
+    let e = checked_increment(&mut m, all.clone()).expect_err("all fail");
+    assert_eq!(e.others().len(), n - 1, "{e}");
+    for (rank, err) in std::iter::once(&e).chain(e.others()).enumerate() {
+        let engine = ctx.targets()[rank];
+        assert!(err.message().contains(&format!("engine {engine}")), "{err}");
+        assert!(err.message().contains(&format!("rank {rank} wrote, then failed")), "{err}");
+    }
+    assert!(e.to_string().contains("other engine"), "{e}");
+    assert_eq!(m.toarray()?, before);
+    let e = checked_sum(&x, all).expect_err("all fail");
+    assert_eq!(e.others().len(), n - 1, "{e}");
+
+    // The engines go on.
+    assert_eq!(checked_sum(&x, vec![])?, pieces);
+    assert_eq!(x.toarray()?, data);
+    checked_increment(&mut m, vec![])?;
+    assert_eq!(m.toarray()?, &ints + 2);
     Ok(())
 }

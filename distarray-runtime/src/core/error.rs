@@ -82,6 +82,8 @@ pub struct Error {
 struct Repr {
     kind: ErrorKind,
     message: String,
+    /// The errors of the other engines that failed in the same call.
+    others: Vec<Error>,
 }
 
 /// Short for `std::result::Result<T, distarray::Error>`.
@@ -90,7 +92,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An error of `kind` with a message that says what was wrong.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { repr: Box::new(Repr { kind, message: message.into() }) }
+        Error { repr: Box::new(Repr { kind, message: message.into(), others: Vec::new() }) }
     }
 
     /// The kind of failure.
@@ -103,6 +105,19 @@ impl Error {
         &self.repr.message
     }
 
+    /// The errors of the other engines that failed in the same call, in
+    /// engine order, when several did (this one is the first engine's):
+    /// empty otherwise. `Display` lists the first few of them.
+    pub fn others(&self) -> &[Error] {
+        &self.repr.others
+    }
+
+    /// This error with `others` as the other engines' errors of its call.
+    pub(crate) fn with_others(mut self, others: Vec<Error>) -> Self {
+        self.repr.others = others;
+        self
+    }
+
     /// The same error with `context` put in front of its message.
     pub(crate) fn context(mut self, context: impl fmt::Display) -> Self {
         self.repr.message = format!("{context}: {}", self.repr.message);
@@ -110,15 +125,35 @@ impl Error {
     }
 }
 
+/// How many of the other engines' errors `Display` lists (thousands of
+/// engines may fail alike; [`Error::others`] has them all).
+const OTHERS_SHOWN: usize = 3;
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.repr.message)
+        f.write_str(&self.repr.message)?;
+        let others = &self.repr.others;
+        if !others.is_empty() {
+            let s = if others.len() == 1 { "" } else { "s" };
+            write!(f, " (and {} other engine{s} failed: ", others.len())?;
+            for (i, e) in others.iter().take(OTHERS_SHOWN).enumerate() {
+                if i > 0 {
+                    f.write_str("; ")?;
+                }
+                f.write_str(e.message())?;
+            }
+            if others.len() > OTHERS_SHOWN {
+                write!(f, "; {} more", others.len() - OTHERS_SHOWN)?;
+            }
+            f.write_str(")")?;
+        }
+        Ok(())
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({:?}: {})", self.repr.kind, self.repr.message)
+        write!(f, "Error({:?}: {})", self.repr.kind, self)
     }
 }
 
