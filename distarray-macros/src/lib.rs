@@ -13,6 +13,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod ctxt;
+mod generic;
 mod local;
 mod options;
 mod signature;
