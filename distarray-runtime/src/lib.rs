@@ -141,8 +141,8 @@ pub mod context {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::client::{
-        not_an_array, scalar_codec, AliasedArray, IsScalarCodec, NotAnArray, NotSerializable, Probe, ProbeAlias,
-        ProbeCodec, ProbeFallback, ScalarCodec, VectorizeArg,
+        not_an_array, scalar_codec, AliasedArray, ArrayArg, ArrayArgMut, IsScalarCodec, NotAnArray, NotSerializable,
+        Probe, ProbeAlias, ProbeCodec, ProbeFallback, ScalarCodec, VectorizeArg,
     };
     pub use crate::client::{IndexKernel, Kernel, KernelCall, ReturnsArray, ReturnsUnit, ReturnsValue};
     pub use crate::engine::kernel::FromIndex;

@@ -128,8 +128,8 @@ struct Client<'a> {
 }
 
 impl Client<'_> {
-    /// The client function's parameters.
-    fn params(&self, params: &[Param]) -> Vec<TokenStream> {
+    /// The client function's parameters, for kernel type `kernel`.
+    fn params(&self, kernel: &TokenStream, params: &[Param]) -> Vec<TokenStream> {
         let krate = self.krate;
         let mut out: Vec<TokenStream> = Vec::new();
         if !self.has_array {
@@ -142,8 +142,12 @@ impl Client<'_> {
                 Kind::Array { elem, .. } if self.vectorize => {
                     quote!(#id: impl #krate::VectorizeArg<'__distarray_a, #elem>)
                 }
-                Kind::Array { elem, mutable: false } => quote!(#id: &#krate::DistArray<#elem>),
-                Kind::Array { elem, mutable: true } => quote!(#id: &mut #krate::DistArray<#elem>),
+                Kind::Array { elem, mutable: false } => {
+                    quote!(#id: impl #krate::ArrayArg<'__distarray_a, #elem, #kernel>)
+                }
+                Kind::Array { elem, mutable: true } => {
+                    quote!(#id: impl #krate::ArrayArgMut<'__distarray_a, #elem, #kernel>)
+                }
                 Kind::Scalar(ty) => quote!(#id: #ty),
                 Kind::Engine => continue,
             });
@@ -151,9 +155,9 @@ impl Client<'_> {
         out
     }
 
-    /// The lifetime of the arrays of a `#[vectorize]` client function.
+    /// The lifetime of the client function's arrays.
     fn lifetime(&self) -> TokenStream {
-        if self.vectorize {
+        if self.has_array {
             quote!('__distarray_a,)
         } else {
             quote!()
@@ -210,13 +214,24 @@ impl Client<'_> {
             };
         }
         let ids: Vec<&Ident> = params.iter().filter(|p| !matches!(p.kind, Kind::Engine)).map(|p| &p.ident).collect();
+        let arrays = params.iter().filter_map(|p| {
+            let id = &p.ident;
+            match &p.kind {
+                Kind::Array { mutable: false, .. } => Some(quote!(let #id = #krate::ArrayArg::array(#id);)),
+                Kind::Array { mutable: true, .. } => Some(quote!(let #id = #krate::ArrayArgMut::array_mut(#id);)),
+                _ => None,
+            }
+        });
         let context_call = if self.has_array {
             quote!()
         } else {
             let ctx = &self.context;
             quote!(.context(#ctx)?)
         };
-        quote!(<#self_ty as #krate::Kernel>::call((#(#ids,)*))? #context_call . #run)
+        quote! {
+            #(#arrays)*
+            <#self_ty as #krate::Kernel>::call((#(#ids,)*))? #context_call . #run
+        }
     }
 }
 
@@ -301,7 +316,7 @@ pub(crate) fn expand_with(k: &Kernel, flavor: Flavor<'_>) -> TokenStream {
     let client_fn = match &k.generic {
         None => {
             let inst = &instances[0];
-            let params = client.params(&inst.params);
+            let params = client.params(&inst.self_ty, &inst.params);
             let ret = client.ret(&inst.ret);
             let call = client.call(&inst.self_ty, &inst.params, &inst.ret);
             let lifetime = client.lifetime();
@@ -322,10 +337,10 @@ pub(crate) fn expand_with(k: &Kernel, flavor: Flavor<'_>) -> TokenStream {
                 .map(|p| Param { ident: p.ident.clone(), kind: p.kind.substituted(param, &self_ty) })
                 .collect();
             let selfed_ret = k.ret.substituted(param, &self_ty);
-            let (params, ret, bounds) =
-                (client.params(&k.params), client.ret(&k.ret), client.bounds(&k.params, &k.ret));
-            let (s_params, s_ret, s_bounds) =
-                (client.params(&selfed), client.ret(&selfed_ret), client.bounds(&selfed, &selfed_ret));
+            let params = client.params(&quote!(#name<#param>), &k.params);
+            let (ret, bounds) = (client.ret(&k.ret), client.bounds(&k.params, &k.ret));
+            let s_params = client.params(&quote!(#name<Self>), &selfed);
+            let (s_ret, s_bounds) = (client.ret(&selfed_ret), client.bounds(&selfed, &selfed_ret));
             let ids = client.ids(&k.params);
             let s_call = client.call(&quote!(#name<Self>), &selfed, &selfed_ret);
             let listed = g.types.iter().map(shown).collect::<Vec<_>>().join(", ");
@@ -379,10 +394,9 @@ pub(crate) fn expand_with(k: &Kernel, flavor: Flavor<'_>) -> TokenStream {
         #kernel_type
 
         #(#cfg_attrs)*
-        #body_impl
-
-        #(#cfg_attrs)*
         const _: () = {
+            #body_impl
+
             #(#registered)*
         };
     }

@@ -173,6 +173,51 @@ pub fn scalar_codec<T, C: IsScalarCodec<T>>(probed: C) -> ScalarCodec<T> {
     probed.codec()
 }
 
+/// An array parameter of the client function of kernel `K`: a
+/// `&DistArray<T>`. A hidden trait rather than the type itself, so that a
+/// `&LocalArray` passed inside a kernel body is one error pointing at `K::body`.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the client function of kernel `{K}` takes `&DistArray<{T}>`, not `{Self}`",
+    label = "expected `&DistArray<{T}>`",
+    note = "inside a kernel, call the other kernel's body on local arrays instead: `{K}::body(..)`"
+)]
+pub trait ArrayArg<'a, T: Element, K> {
+    /// The array.
+    fn array(self) -> &'a DistArray<T>;
+}
+
+impl<'a, T: Element, K> ArrayArg<'a, T, K> for &'a DistArray<T> {
+    fn array(self) -> &'a DistArray<T> {
+        self
+    }
+}
+
+impl<'a, T: Element, K> ArrayArg<'a, T, K> for &'a mut DistArray<T> {
+    fn array(self) -> &'a DistArray<T> {
+        self
+    }
+}
+
+/// A mutable array parameter of the client function of kernel `K` (see
+/// [`ArrayArg`]).
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "the client function of kernel `{K}` takes `&mut DistArray<{T}>`, not `{Self}`",
+    label = "expected `&mut DistArray<{T}>`",
+    note = "inside a kernel, call the other kernel's body on local arrays instead: `{K}::body(..)`"
+)]
+pub trait ArrayArgMut<'a, T: Element, K> {
+    /// The array.
+    fn array_mut(self) -> &'a mut DistArray<T>;
+}
+
+impl<'a, T: Element, K> ArrayArgMut<'a, T, K> for &'a mut DistArray<T> {
+    fn array_mut(self) -> &'a mut DistArray<T> {
+        self
+    }
+}
+
 /// A parameter of a `#[vectorize]` client function: a `&DistArray<T>`, or a
 /// scalar `T` applied to every element (sent as an argument, never made into
 /// an array).

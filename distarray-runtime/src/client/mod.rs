@@ -16,8 +16,8 @@ pub use array::DistArray;
 pub use context::{Context, KEY_PREFIX};
 pub use distribution::{Distribution, DistributionBuilder};
 pub use kernel_args::{
-    not_an_array, scalar_codec, AliasedArray, IsScalarCodec, NotAnArray, NotSerializable, Probe, ProbeAlias,
-    ProbeCodec, ProbeFallback, ScalarCodec, VectorizeArg,
+    not_an_array, scalar_codec, AliasedArray, ArrayArg, ArrayArgMut, IsScalarCodec, NotAnArray, NotSerializable, Probe,
+    ProbeAlias, ProbeCodec, ProbeFallback, ScalarCodec, VectorizeArg,
 };
 pub(crate) use kernel_call::build_from_index;
 pub use kernel_call::{IndexKernel, Kernel, KernelCall, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
