@@ -300,9 +300,10 @@ use proc_macro::TokenStream;
 ///         type Output = ::distarray::__private::ReturnsArray<f64>;
 ///         fn call(__distarray_args: Self::Args<'_>) -> ::distarray::__private::Result<::distarray::__private::KernelCall> {
 ///             let (a, k) = __distarray_args;
-///             Ok(::distarray::__private::KernelCall::new(<Self as ::distarray::__private::Kernel>::KEY)
-///                 .array("a", a)?
-///                 .arg(&codec(), &k)?)
+///             let call = ::distarray::__private::KernelCall::new(<Self as ::distarray::__private::Kernel>::KEY);
+///             let call = call.array("a", a)?;
+///             let call = call.arg(&codec(), &k)?;
+///             Ok(call)
 ///         }
 ///     }
 ///

@@ -359,8 +359,8 @@ pub(crate) fn expand_with(k: &Kernel, flavor: Flavor<'_>) -> TokenStream {
             });
             quote! {
                 #(#attrs)*
-                #vis fn #name<#lifetime #param: #trait_name>(#(#params),*) -> #krate::Result<#ret>
-                where #(#bounds,)*
+                #vis fn #name<#lifetime #param>(#(#params),*) -> #krate::Result<#ret>
+                where #param: #trait_name, #(#bounds,)*
                 {
                     <#param as #trait_name>::__distarray_call(#(#ids),*)
                 }
@@ -441,8 +441,8 @@ fn instance_items(k: &Kernel, flavor: &Flavor<'_>, inst: &Instance) -> TokenStre
             let id = &p.ident;
             let lit = name_lit(id);
             match &p.kind {
-                Kind::Array { mutable: false, .. } => Some(quote!(.array(#lit, #id)?)),
-                Kind::Array { mutable: true, .. } => Some(quote!(.array(#lit, &*#id)?)),
+                Kind::Array { mutable: false, .. } => Some(quote!(.array(#lit, #id))),
+                Kind::Array { mutable: true, .. } => Some(quote!(.array(#lit, &*#id))),
                 _ => None,
             }
         });
@@ -450,17 +450,15 @@ fn instance_items(k: &Kernel, flavor: &Flavor<'_>, inst: &Instance) -> TokenStre
             Kind::Scalar(ty) => {
                 let id = &p.ident;
                 let codec = codec(&private, ty);
-                Some(quote!(.arg(&#codec, &#id)?))
+                Some(quote!(.arg(&#codec, &#id)))
             }
             _ => None,
         });
         quote! {
-            ::core::result::Result::Ok(
-                #krate::KernelCall::new(<Self as #krate::Kernel>::KEY)
-                    #without_undo
-                    #(#arrays)*
-                    #(#scalars)*
-            )
+            let __distarray_call = #krate::KernelCall::new(<Self as #krate::Kernel>::KEY) #without_undo;
+            #(let __distarray_call = __distarray_call #arrays ?;)*
+            #(let __distarray_call = __distarray_call #scalars ?;)*
+            ::core::result::Result::Ok(__distarray_call)
         }
     };
 

@@ -16,6 +16,10 @@ pub enum LocalOperand<'a, T> {
     Scalar(T),
 }
 
+/// The local shape and dim data of an array parameter's piece.
+#[doc(hidden)]
+pub type PieceLayout<'a> = (&'a [usize], &'a [DimDict]);
+
 /// A parameter as the fast loop reads it: a contiguous slice or a scalar.
 #[doc(hidden)]
 pub enum Lane<'a, T> {
@@ -35,7 +39,7 @@ impl<'a, T: Element> LocalOperand<'a, T> {
     }
 
     /// The local shape and dim data of an array parameter.
-    pub fn layout(&self) -> Option<(&'a [usize], &'a [DimDict])> {
+    pub fn layout(&self) -> Option<PieceLayout<'a>> {
         match self {
             LocalOperand::Array(a) => Some((a.local_shape(), a.dim_data())),
             LocalOperand::Scalar(_) => None,
@@ -84,9 +88,7 @@ impl<T: Copy> Iterator for LaneIter<'_, T> {
 /// that every array parameter's piece has that shape; `InvalidArgument` when
 /// no parameter is an array.
 #[doc(hidden)]
-pub fn operand_layout<'a>(
-    params: &[(&str, Option<(&'a [usize], &'a [DimDict])>)],
-) -> Result<(&'a [usize], &'a [DimDict])> {
+pub fn operand_layout<'a>(params: &[(&str, Option<PieceLayout<'a>>)]) -> Result<PieceLayout<'a>> {
     let mut arrays = params.iter().filter_map(|(name, layout)| layout.map(|l| (*name, l)));
     let Some((first, layout)) = arrays.next() else {
         bail!(InvalidArgument, "a `#[vectorize]` call needs at least one array argument");
@@ -99,10 +101,7 @@ pub fn operand_layout<'a>(
 
 /// A local array of `values` (in logical order) with this shape and dim data.
 #[doc(hidden)]
-pub fn local_from_values<T: Element>(
-    (shape, dim_data): (&[usize], &[DimDict]),
-    values: Vec<T>,
-) -> Result<LocalArray<T>> {
+pub fn local_from_values<T: Element>((shape, dim_data): PieceLayout<'_>, values: Vec<T>) -> Result<LocalArray<T>> {
     let data = ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(shape), values).map_err(|e| err!(InvalidShape, "{e}"))?;
     LocalArray::new(data, dim_data.to_vec())
 }
