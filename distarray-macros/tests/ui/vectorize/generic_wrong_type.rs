@@ -9,6 +9,6 @@ fn axpy<T: Element + std::ops::Mul<Output = T> + std::ops::Add<Output = T>>(a: T
 fn main() -> distarray::Result<()> {
     let ctx = Context::new()?;
     let ints = ctx.ones::<i32>(&Distribution::from_shape(&ctx, &[4])?)?;
-    let _ = axpy(2, &ints, 1)?;
+    let _ = axpy(&ints, &ints, &ints)?;
     Ok(())
 }
