@@ -265,9 +265,7 @@ use proc_macro::TokenStream;
 ///         pub fn body(a: &LocalArray<f64>, k: f64) -> LocalArray<f64> {
 ///             #[allow(unused_variables)]
 ///             let scale = Self::body; // recursion reaches the body
-///             {
-///                 a.mapv(|x| x * k)
-///             }
+///             a.mapv(|x| x * k)
 ///         }
 ///     }
 ///

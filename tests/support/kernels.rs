@@ -470,7 +470,6 @@ pub fn check_fallible(ctx: &Context) -> Result<()> {
         assert!(err.message().contains(&format!("engine {engine}")), "{err}");
         assert!(err.message().contains(&format!("rank {rank} wrote, then failed")), "{err}");
     }
-    assert!(e.to_string().contains("other engine"), "{e}");
     assert_eq!(m.toarray()?, before);
     let e = checked_sum(&x, all).expect_err("all fail");
     assert_eq!(e.others().len(), n - 1, "{e}");

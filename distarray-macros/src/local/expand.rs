@@ -281,7 +281,9 @@ pub(crate) fn expand_with(k: &Kernel, flavor: Flavor<'_>) -> TokenStream {
         let mut sig = func.sig.clone();
         sig.ident = Ident::new("body", name.span());
         sig.generics = syn::Generics::default();
-        let block = &func.block;
+        // The statements, not the block: a block as the tail expression
+        // would trip `unused_braces` in the user's code.
+        let stmts = &func.block.stmts;
         let (impl_generics, ty_generics, where_clause) = func.sig.generics.split_for_impl();
         let kernel_type = match &k.generic {
             None => quote!(#vis struct #name {}),
@@ -305,7 +307,7 @@ pub(crate) fn expand_with(k: &Kernel, flavor: Flavor<'_>) -> TokenStream {
                     // that recursion stays on the engine.
                     #[allow(unused_variables)]
                     let #name = Self::body;
-                    #block
+                    #(#stmts)*
                 }
             }
         };

@@ -106,8 +106,10 @@ impl Error {
     }
 
     /// The errors of the other engines that failed in the same call, in
-    /// engine order, when several did (this one is the first engine's):
-    /// empty otherwise. `Display` lists the first few of them.
+    /// engine order, when several did (this one is the first engine's; each
+    /// message names its engine): empty otherwise. `Display` shows this
+    /// error's message only, so that it stays one line for any number of
+    /// engines.
     pub fn others(&self) -> &[Error] {
         &self.repr.others
     }
@@ -125,35 +127,15 @@ impl Error {
     }
 }
 
-/// How many of the other engines' errors `Display` lists (thousands of
-/// engines may fail alike; [`Error::others`] has them all).
-const OTHERS_SHOWN: usize = 3;
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.repr.message)?;
-        let others = &self.repr.others;
-        if !others.is_empty() {
-            let s = if others.len() == 1 { "" } else { "s" };
-            write!(f, " (and {} other engine{s} failed: ", others.len())?;
-            for (i, e) in others.iter().take(OTHERS_SHOWN).enumerate() {
-                if i > 0 {
-                    f.write_str("; ")?;
-                }
-                f.write_str(e.message())?;
-            }
-            if others.len() > OTHERS_SHOWN {
-                write!(f, "; {} more", others.len() - OTHERS_SHOWN)?;
-            }
-            f.write_str(")")?;
-        }
-        Ok(())
+        f.write_str(&self.repr.message)
     }
 }
 
 impl fmt::Debug for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Error({:?}: {})", self.repr.kind, self)
+        write!(f, "Error({:?}: {})", self.repr.kind, self.repr.message)
     }
 }
 
