@@ -8,30 +8,9 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use crate::client::DistArray;
 use crate::core::element::Element;
-use crate::core::error::{err, Result};
+pub use crate::engine::kernel::ScalarCodec;
 use crate::engine::local::LocalArray;
 use crate::ops::Operand;
-use crate::protocol::encode;
-
-/// How a scalar argument of a `#[local]` kernel travels: encoded on the
-/// client, decoded on every engine, in parameter order.
-#[doc(hidden)]
-pub struct ScalarCodec<T> {
-    encode: fn(&T, &mut Vec<u8>) -> Result<()>,
-    decode: fn(&mut &[u8]) -> Result<T>,
-}
-
-impl<T> ScalarCodec<T> {
-    /// Appends `value` to `out`.
-    pub(crate) fn encode(&self, value: &T, out: &mut Vec<u8>) -> Result<()> {
-        (self.encode)(value, out)
-    }
-
-    /// The value at the front of `bytes`, which then start after it.
-    pub(crate) fn decode(&self, bytes: &mut &[u8]) -> Result<T> {
-        (self.decode)(bytes)
-    }
-}
 
 /// Whether a type can be sent: `(&&Probe::<T>::new()).probe()` is
 /// [`AliasedArray`] for a `&LocalArray` (behind a type alias: the macro saw a
@@ -91,18 +70,7 @@ pub trait ProbeCodec<T> {
 
 impl<T: Serialize + DeserializeOwned> ProbeCodec<T> for Probe<T> {
     fn probe(&self) -> ScalarCodec<T> {
-        ScalarCodec {
-            encode: |value, out| {
-                out.extend(encode(value)?);
-                Ok(())
-            },
-            decode: |bytes| {
-                let (value, rest) = postcard::take_from_bytes(bytes)
-                    .map_err(|e| err!(Protocol, "cannot decode a kernel argument: {e}"))?;
-                *bytes = rest;
-                Ok(value)
-            },
-        }
+        ScalarCodec::serde()
     }
 }
 
@@ -144,10 +112,7 @@ impl<T> IsScalarCodec<T> for ScalarCodec<T> {
 // Reported by `not_an_array` instead; never runs.
 impl<T> IsScalarCodec<T> for AliasedArray {
     fn codec(self) -> ScalarCodec<T> {
-        ScalarCodec {
-            encode: |_, _| Err(err!(Protocol, "an array cannot be sent as a scalar")),
-            decode: |_| Err(err!(Protocol, "an array cannot be sent as a scalar")),
-        }
+        ScalarCodec::refusing()
     }
 }
 

@@ -39,7 +39,7 @@ impl KernelArgs<'_> {
 
     /// The next scalar argument, for parameter `param` (those of `#[local]`
     /// kernels come one by one, in order).
-    pub fn next<T>(&mut self, codec: &crate::client::ScalarCodec<T>, param: &str) -> Result<T> {
+    pub fn next<T>(&mut self, codec: &super::ScalarCodec<T>, param: &str) -> Result<T> {
         codec.decode(&mut self.0).map_err(|e| e.context(format_args!("kernel argument `{param}`")))
     }
 }
