@@ -21,6 +21,30 @@ fn kernels_on_a_subset() -> Result<()> {
 }
 
 #[test]
+fn fallible_kernels() -> Result<()> {
+    kernels::check_fallible(&Context::new()?)?;
+    kernels::check_fallible(&Context::with_targets(&[3, 1, 2])?)
+}
+
+#[test]
+fn kernel_bodies() -> Result<()> {
+    kernels::check_bodies(&Context::new()?)?;
+    kernels::check_bodies(&Context::with_targets(&[3, 1, 2])?)
+}
+
+#[test]
+fn vectorize_with_scalars() -> Result<()> {
+    kernels::check_vectorize_scalars(&Context::new()?)?;
+    kernels::check_vectorize_scalars(&Context::with_targets(&[3, 1, 2])?)
+}
+
+#[test]
+fn generic_kernels() -> Result<()> {
+    kernels::check_generic_kernels(&Context::new()?)?;
+    kernels::check_generic_kernels(&Context::with_targets(&[2, 0])?)
+}
+
+#[test]
 fn kernels_of_one_name_in_one_module_stay_distinct() -> Result<()> {
     kernels::check_same_name_kernels(&Context::new()?)?;
     kernels::check_same_name_kernels(&Context::with_targets(&[2, 0])?)

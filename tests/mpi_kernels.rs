@@ -13,6 +13,10 @@ fn main() -> Result<()> {
     kernels::check_kernels(&ctx)?;
     kernels::check_in_place(&ctx)?;
     kernels::check_same_name_kernels(&ctx)?;
+    kernels::check_fallible(&ctx)?;
+    kernels::check_bodies(&ctx)?;
+    kernels::check_vectorize_scalars(&ctx)?;
+    kernels::check_generic_kernels(&ctx)?;
     kernels::check_panic_in_collective(&ctx)?;
     kernels::check_collective_timeout(&ctx)?;
     let n = ctx.num_targets();

@@ -13,6 +13,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod ctxt;
+mod generic;
 mod local;
 mod options;
 mod signature;
@@ -72,7 +73,8 @@ use proc_macro::TokenStream;
 /// # Parameters
 /// - `&LocalArray<T>`: this engine's piece of a `&DistArray<T>` argument of
 ///   the client function; `&mut LocalArray<T>` changes it in place (the client
-///   takes `&mut DistArray<T>`).
+///   takes `&mut DistArray<T>`). Write the type itself: the macro recognises
+///   arrays by it and cannot see through a type alias.
 /// - `&EngineCtx` (at most one, anywhere): the engine's rank, the number of
 ///   engines and a communicator for collectives inside the kernel. The client
 ///   function does not have it.
@@ -85,12 +87,103 @@ use proc_macro::TokenStream;
 /// # Return value
 /// `()` gives `Result<()>`; `LocalArray<T>` gives `Result<DistArray<T>>` (the
 /// engines' pieces, which must tile an array); any other `R` gives
-/// `Result<Vec<R>>`, one value per engine in engine order. A kernel
-/// returning `Result<X, E>` (any `E: Display`) is one returning `X` whose
-/// `Err` fails the call (a `distarray::Error` keeps its kind). A panic or an
-/// `Err` inside the kernel comes back as an `Err` naming the kernel and the
-/// engine. Values that are `Vec<T>` or ndarray arrays of an element type
-/// travel as raw bytes; other values through serde.
+/// `Result<Vec<R>>`, one value per engine in engine order. Values that are
+/// `Vec<T>` or ndarray arrays of an element type travel as raw bytes; other
+/// values through serde.
+///
+/// # Fallible kernels
+/// A kernel returning `Result<X, E>` (any `E: Display`, e.g.
+/// `distarray::Result<X>`) gives what one returning `X` gives. An `Err` on
+/// any engine (or a panic) fails the call with an `Err` naming the kernel,
+/// the engine and the error's `Display` text; a `distarray::Error` keeps its
+/// kind, others are `ErrorKind::Engine`. When several engines fail, the
+/// error is the first one's and [`Error::others`] holds the rest. The
+/// engines keep running, and the call changes nothing (below).
+///
+/// ```
+/// use distarray::prelude::*;
+/// use distarray::local;
+///
+/// #[local]
+/// fn checked_sqrt(a: &LocalArray<f64>) -> Result<LocalArray<f64>, String> {
+///     match a.iter().find(|&&x| x < 0.0) {
+///         Some(x) => Err(format!("cannot take the square root of {x}")),
+///         None => Ok(a.mapv(f64::sqrt)),
+///     }
+/// }
+///
+/// fn main() -> distarray::Result<()> {
+///     let ctx = Context::new()?;
+///     let x = ctx.fromarray(&ndarray::arr1(&[4.0, 9.0, -1.0, 16.0]), None)?;
+///     let e = checked_sqrt(&x).unwrap_err();
+///     assert!(e.message().contains("checked_sqrt") && e.message().contains("square root of -1"), "{e}");
+///     assert_eq!(x.toarray()?, ndarray::arr1(&[4.0, 9.0, -1.0, 16.0]).into_dyn());
+///     Ok(())
+/// }
+/// ```
+///
+/// # The body, callable
+/// The macro keeps the function: the type of the kernel's name has an
+/// associated fn `body` with the function's signature and body, for unit
+/// tests on a [`LocalArray::from_ndarray`] and for other kernels, which call
+/// `other::body(..)` (calling `other(..)`, the client function, inside a
+/// kernel is a compile error saying so). Inside the body, the kernel's own
+/// name is the body: recursion stays on the engine.
+///
+/// ```
+/// use distarray::prelude::*;
+/// use distarray::local;
+///
+/// #[local]
+/// fn scale(a: &LocalArray<f64>, k: f64) -> LocalArray<f64> {
+///     a.mapv(|x| x * k)
+/// }
+///
+/// /// Another kernel's body, called from a kernel.
+/// #[local]
+/// fn scaled_max(a: &LocalArray<f64>, k: f64) -> f64 {
+///     scale::body(a, k).fold(f64::NEG_INFINITY, |m, &x| m.max(x))
+/// }
+///
+/// /// `n!` by recursion, on each engine.
+/// #[local]
+/// fn factorial(n: u64) -> u64 {
+///     if n <= 1 { 1 } else { n * factorial(n - 1) }
+/// }
+///
+/// // A unit test, no engines involved:
+/// let piece = LocalArray::from_ndarray(ndarray::arr2(&[[1.0, -2.0], [3.0, 0.5]]));
+/// assert_eq!(scale::body(&piece, 2.0).ndarray(), &ndarray::arr2(&[[2.0, -4.0], [6.0, 1.0]]).into_dyn());
+/// assert_eq!(scaled_max::body(&piece, 2.0), 6.0);
+/// assert_eq!(factorial::body(5), 120);
+/// ```
+///
+/// # Generic kernels
+/// `#[local(types(f32, f64))]` on a function of one type parameter registers
+/// one kernel per listed type (key `module::name::<f32>@site`); the client
+/// function is generic over exactly those types, and another type is a
+/// compile error naming the kernel and the types. `Context::apply` takes the
+/// kernel by type: `ctx.apply::<scale<f32>>(..)`.
+///
+/// ```
+/// use distarray::prelude::*;
+/// use distarray::local;
+///
+/// #[local(types(f32, f64))]
+/// fn scale<T: Element + std::ops::Mul<Output = T>>(a: &LocalArray<T>, k: T) -> LocalArray<T> {
+///     a.mapv(|x| x * k)
+/// }
+///
+/// fn main() -> distarray::Result<()> {
+///     let ctx = Context::new()?;
+///     let d = Distribution::from_shape(&ctx, &[6])?;
+///     let x = ctx.ones::<f32>(&d)?;
+///     assert!(scale(&x, 3.0)?.toarray()?.iter().all(|&v| v == 3.0));
+///     let y = ctx.ones::<f64>(&d)?;
+///     assert_eq!(ctx.apply::<scale<f64>>((&y, 2.0), None)?.len(), y.targets().len());
+///     Ok(())
+/// }
+/// ```
 ///
 /// # Failures change nothing
 /// When the call fails on any engine, every array it borrowed is, on every
@@ -106,6 +199,9 @@ use proc_macro::TokenStream;
 ///
 /// The macro also defines a hidden type of the same name implementing
 /// `distarray::Kernel`, for [`Context::apply`].
+///
+/// [`Error::others`]: https://docs.rs/distarray/latest/distarray/struct.Error.html#method.others
+/// [`LocalArray::from_ndarray`]: https://docs.rs/distarray/latest/distarray/struct.LocalArray.html#method.from_ndarray
 ///
 /// # Registration
 /// The kernel is registered at link time (through `inventory`) under a key
@@ -128,26 +224,34 @@ use proc_macro::TokenStream;
 /// `#[local(crate = "path")]` names the `distarray` crate by another path
 /// (for a renamed dependency; `crate = "crate"` inside distarray itself).
 ///
+/// `#[local(types(T1, T2, ..))]` registers a generic kernel for these types
+/// (above).
+///
 /// `#[local(undo = false)]` keeps no copies of the `&mut` arrays: no extra
 /// memory and no copy per call (an in-place kernel over large pieces runs at
 /// the speed of the same loop written by hand), but a call that fails
 /// leaves whatever the engines wrote before it failed.
 ///
 /// # Restrictions
-/// Kernels are free functions, not generic, not `async`, `const`, `unsafe`
-/// or `extern`; parameters are plain identifiers. Do not call a kernel
-/// recursively (its name is the client function). A kernel may be defined
-/// inside a function body; its client function and type are then local to
-/// that body.
+/// Kernels are free functions at module level (not associated fns of an
+/// `impl` block), not `async`, `const`, `unsafe` or `extern`, generic only
+/// with `types(..)`; parameters are plain identifiers, arrays are not
+/// optional. A kernel may be defined inside a function body; its client
+/// function and type are then local to that body.
 ///
 /// # Equivalent code without the macro
-/// `scale` above expands to this (the user's body goes to
-/// `__distarray_kernel`):
+/// `scale` of the first example expands to this (the codec of each scalar is
+/// found by a probe that makes a type that is not serializable one error at
+/// the parameter):
 ///
 /// ```
 /// use distarray::prelude::*;
 ///
-/// pub fn scale(a: &::distarray::__private::DistArray<f64>, k: f64) -> ::distarray::__private::Result<::distarray::__private::DistArray<f64>> {
+/// pub fn scale<'__distarray_a>(
+///     a: impl ::distarray::__private::ArrayArg<'__distarray_a, f64, scale>,
+///     k: f64,
+/// ) -> ::distarray::__private::Result<::distarray::__private::DistArray<f64>> {
+///     let a = ::distarray::__private::ArrayArg::array(a);
 ///     <scale as ::distarray::__private::Kernel>::call((a, k))?.run_array()
 /// }
 ///
@@ -156,18 +260,31 @@ use proc_macro::TokenStream;
 /// pub struct scale {}
 ///
 /// const _: () = {
-///     fn __distarray_kernel(a: &LocalArray<f64>, k: f64) -> LocalArray<f64> {
-///         a.mapv(|x| x * k)
+///     impl scale {
+///         /// The body of kernel `scale` as written, to call on local arrays.
+///         pub fn body(a: &LocalArray<f64>, k: f64) -> LocalArray<f64> {
+///             #[allow(unused_variables)]
+///             let scale = Self::body; // recursion reaches the body
+///             a.mapv(|x| x * k)
+///         }
+///     }
+///
+///     fn codec() -> ::distarray::__private::ScalarCodec<f64> {
+///         #[allow(unused_imports)] // the probe needs whichever applies
+///         use ::distarray::__private::{ProbeAlias as _, ProbeCodec as _, ProbeFallback as _};
+///         let probe = (&&::distarray::__private::Probe::<f64>::new()).probe();
+///         ::distarray::__private::not_an_array(&probe);
+///         ::distarray::__private::scalar_codec(probe)
 ///     }
 ///
 ///     fn __distarray_run(
 ///         __distarray_inputs: &mut ::distarray::__private::KernelInputs<'_>,
 ///     ) -> ::distarray::__private::Result<::distarray::__private::KernelOutput> {
 ///         let __distarray_result = {
-///             let (__distarray_args, mut __distarray_arrays, _) = __distarray_inputs.split();
-///             let (k,): (f64,) = __distarray_args.decode()?;
+///             let (mut __distarray_args, mut __distarray_arrays, _) = __distarray_inputs.split();
+///             let k: f64 = __distarray_args.next(&codec(), "k")?;
 ///             let a = __distarray_arrays.next_ref::<f64>("a")?;
-///             __distarray_kernel(a, k)
+///             scale::body(a, k)
 ///         };
 ///         ::distarray::__private::output_array(__distarray_inputs, __distarray_result)
 ///     }
@@ -181,9 +298,10 @@ use proc_macro::TokenStream;
 ///         type Output = ::distarray::__private::ReturnsArray<f64>;
 ///         fn call(__distarray_args: Self::Args<'_>) -> ::distarray::__private::Result<::distarray::__private::KernelCall> {
 ///             let (a, k) = __distarray_args;
-///             ::distarray::__private::KernelCall::new(<Self as ::distarray::__private::Kernel>::KEY)
-///                 .array("a", a)?
-///                 .args(&(k,))
+///             let call = ::distarray::__private::KernelCall::new(<Self as ::distarray::__private::Kernel>::KEY);
+///             let call = call.array("a", a)?;
+///             let call = call.arg(&codec(), &k)?;
+///             Ok(call)
 ///         }
 ///     }
 ///
@@ -204,6 +322,11 @@ use proc_macro::TokenStream;
 /// }
 /// ```
 ///
+/// A generic kernel expands to a type `scale<T>`, one `Kernel` impl and
+/// entry point per listed type (`scale<f32>`, `scale<f64>`), a hidden trait
+/// implemented for exactly those types (with a `#[diagnostic::on_unimplemented]`
+/// message), and a client function generic over it.
+///
 /// [`Context::apply`]: https://docs.rs/distarray/latest/distarray/struct.Context.html#method.apply
 #[proc_macro_attribute]
 pub fn local(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -216,9 +339,11 @@ pub fn local(args: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// Every parameter and the return type must be an element type: `bool`,
 /// `i8`–`i64`, `u8`–`u64`, `f32`, `f64`, `Complex<f32>`, `Complex<f64>`.
-/// The client function takes `&DistArray<T>` for each parameter and returns
-/// `Result<DistArray<R>>`; it fails if the arrays differ in shape or
-/// distribution.
+/// The client function takes, for each parameter, a `&DistArray<T>` or a
+/// scalar `T` applied to every element (sent as an argument, never made into
+/// an array), at least one of them an array, and returns
+/// `Result<DistArray<R>>`, laid out as the arrays; it fails if the arrays
+/// differ in shape or distribution, or if all arguments are scalars.
 ///
 /// ```
 /// use distarray::prelude::*;
@@ -241,30 +366,40 @@ pub fn local(args: TokenStream, item: TokenStream) -> TokenStream {
 ///     let a = ctx.ones::<f64>(&d)?;
 ///     let r = axpy(&a, &t, &t)?;                               // 1 t + t
 ///     assert_eq!(r.toarray()?[[3, 4]], 68.0);
+///     let s = axpy(2.0, &t, 1.0)?;                             // scalars broadcast
+///     assert_eq!(s.toarray()?[[3, 4]], 69.0);
 ///     Ok(())
 /// }
 /// ```
 ///
 /// `#[vectorize(crate = "path")]` names the `distarray` crate by another
-/// path, as for [`macro@local`]. The restrictions of `#[local]` apply too.
+/// path, and `#[vectorize(types(f32, f64))]` registers a generic function
+/// for each listed element type, as for [`macro@local`]; the body is callable
+/// as `axpy::body(2.0, 1.0, 0.5)`. The restrictions of `#[local]` apply too.
 ///
 /// # Equivalent code without the macro
-/// Like [`macro@local`]'s, with an engine body that zips the pieces
+/// Like [`macro@local`]'s; the client function sends each argument as an
+/// array or as `Some(scalar)` in a tuple of `Option`s, and calls
+/// `.needs_array()?.same_layout()?` before `.run_array()`; the engine body is
 ///
 /// ```text
-/// let (_, mut __distarray_arrays, _) = __distarray_inputs.split();
-/// let a = __distarray_arrays.next_ref::<f64>("a")?;  // x, y likewise
-/// __private::check_same_local_shape(&[("a", a.local_shape()), ("x", ..), ("y", ..)])?;
-/// let values: Vec<f64> = __private::collect_values(a.len(), a.iter().zip(x.iter()).zip(y.iter())
-///     .map(|((a, x), y)| __distarray_kernel(*a, *x, *y)))?; // a checked collect()
-/// __private::local_like(a, values)?
+/// let (a, x, y): (Option<f64>, Option<f64>, Option<f64>) = __distarray_args.decode()?;
+/// let a = LocalOperand::take(a, &mut __distarray_arrays, "a")?;  // x, y likewise
+/// let layout = __private::operand_layout(&[("a", a.layout()), ..])?; // one local shape
+/// let values: Vec<f64> = match (a.lane(n), x.lane(n), y.lane(n)) {
+///     // Contiguous pieces: one indexed loop per mix of slices and scalars
+///     // (up to 4 parameters), which the compiler vectorises.
+///     (Some(a), Some(x), Some(y)) => match a { Lane::Slice(a) => match x { .. (0..n).map(|i| axpy::body(a[i], x, y[i])) .. } },
+///     _ => collect_values(n, a.iter().zip(x.iter()).zip(y.iter()).map(|((a, x), y)| axpy::body(a, x, y)))?,
+/// };
+/// __private::local_from_values(layout, values)?
 /// ```
 ///
-/// a client function calling `.same_layout()?` before `.run_array()`, and a
+/// and a
 /// second registered entry point, `<module>::axpy#index` (key
 /// `<module>::axpy#index@<file>:<line>:<column>`, the site as for
 /// [`macro@local`]), that computes
-/// `__distarray_kernel(<f64 as FromIndex>::from_index(i), ..)` at each global
+/// `axpy::body(<f64 as FromIndex>::from_index(i), ..)` at each global
 /// index for `Context::fromfunction` (`impl IndexKernel for axpy`).
 #[proc_macro_attribute]
 pub fn vectorize(args: TokenStream, item: TokenStream) -> TokenStream {

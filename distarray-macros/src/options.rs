@@ -1,4 +1,4 @@
-//! The arguments the macros accept: `crate = "path"` (both) and
+//! The arguments the macros accept: `crate = "path"` and `types(..)` (both),
 //! `undo = false` (`#[local]`).
 
 use proc_macro2::{Span, TokenStream};
@@ -40,6 +40,16 @@ pub(crate) struct Options {
     /// Whether a failed call puts its `&mut` arrays back (`undo = false`
     /// turns it off; `#[local]` only).
     pub(crate) undo: bool,
+    /// `types(f32, f64)`: the types a generic kernel is registered for.
+    pub(crate) types: Option<Types>,
+}
+
+/// The `types(..)` argument.
+pub(crate) struct Types {
+    /// The `types` keyword, to span errors.
+    pub(crate) path: syn::Path,
+    /// The types, in order.
+    pub(crate) types: Vec<syn::Type>,
 }
 
 /// The options the arguments set, with errors for unknown or repeated
@@ -60,8 +70,23 @@ pub(crate) fn build_parsed(cx: &Ctxt, mac: Macro, args: &syn::Result<RawArgs>) -
 pub(crate) fn build(cx: &Ctxt, mac: Macro, args: &RawArgs) -> Options {
     let mut krate: Option<syn::Path> = None;
     let mut undo: Option<bool> = None;
+    let mut types: Option<Types> = None;
     for meta in args {
         match meta {
+            Meta::List(list) if list.path.is_ident("types") => {
+                let Some(listed) = type_list(cx, mac, list) else { continue };
+                if types.is_some() {
+                    cx.error_spanned_by(&list.path, format_args!("`types` set multiple times in {}", mac.attr()));
+                } else {
+                    types = Some(Types { path: list.path.clone(), types: listed });
+                }
+            }
+            Meta::Path(p) | Meta::NameValue(syn::MetaNameValue { path: p, .. }) if p.is_ident("types") => {
+                cx.error_spanned_by(
+                    meta,
+                    format_args!("{} expects `types(..)` with a list of types, e.g. `types(f32, f64)`", mac.attr()),
+                );
+            }
             Meta::NameValue(nv) if nv.path.is_ident("undo") && matches!(mac, Macro::Local) => {
                 let Some(value) = bool_value(cx, mac, "undo", &nv.value) else { continue };
                 if undo.is_some() {
@@ -88,14 +113,41 @@ pub(crate) fn build(cx: &Ctxt, mac: Macro, args: &RawArgs) -> Options {
                 let name = other.path();
                 let shown = quote::quote!(#name).to_string().replace(' ', "");
                 let valid = match mac {
-                    Macro::Local => "the valid arguments are `crate = \"path\"` and `undo = false`",
-                    Macro::Vectorize => "the only valid argument is `crate = \"path\"`",
+                    Macro::Local => "the valid arguments are `crate = \"path\"`, `types(..)` and `undo = false`",
+                    Macro::Vectorize => "the valid arguments are `crate = \"path\"` and `types(..)`",
                 };
                 cx.error_spanned_by(name, format_args!("unknown argument `{shown}` of {}; {valid}", mac.attr()));
             }
         }
     }
-    Options { krate: krate.unwrap_or_else(default_crate), undo: undo.unwrap_or(true) }
+    Options { krate: krate.unwrap_or_else(default_crate), undo: undo.unwrap_or(true), types }
+}
+
+/// The types of `types(..)`: at least one, none twice.
+fn type_list(cx: &Ctxt, mac: Macro, list: &syn::MetaList) -> Option<Vec<syn::Type>> {
+    let parsed = match list.parse_args_with(Punctuated::<syn::Type, Token![,]>::parse_terminated) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            cx.syn_error(e);
+            return None;
+        }
+    };
+    if parsed.is_empty() {
+        cx.error_spanned_by(list, format_args!("{} needs at least one type in `types(..)`", mac.attr()));
+        return None;
+    }
+    let mut seen: Vec<String> = Vec::new();
+    let mut types = Vec::new();
+    for ty in parsed {
+        let shown = crate::generic::shown(&ty);
+        if seen.contains(&shown) {
+            cx.error_spanned_by(&ty, format_args!("`{shown}` is listed twice in `types(..)`; list each type once"));
+            continue;
+        }
+        seen.push(shown);
+        types.push(ty);
+    }
+    Some(types)
 }
 
 fn bool_value(cx: &Ctxt, mac: Macro, name: &str, value: &Expr) -> Option<bool> {

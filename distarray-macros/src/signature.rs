@@ -6,7 +6,8 @@ use quote::{quote, ToTokens};
 use syn::{FnArg, Ident, ItemFn, Pat, PatType, ReturnType, Signature, Type};
 
 use crate::ctxt::Ctxt;
-use crate::options::Macro;
+use crate::generic::Generic;
+use crate::options::{Macro, Types};
 
 /// Parses the item the attribute is on: a function with a body. Anything
 /// else is an error spanned on the item's head.
@@ -46,8 +47,8 @@ fn item_head(item: &syn::Item) -> TokenStream {
     }
 }
 
-/// Rejects what no kernel can be: methods, generic, `async`, `const`,
-/// `unsafe`, `extern` or variadic functions.
+/// Rejects what no kernel can be: methods, `async`, `const`, `unsafe`,
+/// `extern` or variadic functions (generics: [`generic`]).
 pub(crate) fn check_fn_shape(cx: &Ctxt, mac: Macro, sig: &Signature) {
     let what = mac.attr();
     if let Some(t) = &sig.constness {
@@ -76,16 +77,6 @@ pub(crate) fn check_fn_shape(cx: &Ctxt, mac: Macro, sig: &Signature) {
             ),
         );
     }
-    if !sig.generics.params.is_empty() || sig.generics.where_clause.is_some() {
-        let generics = &sig.generics;
-        let where_clause = &sig.generics.where_clause;
-        cx.error_spanned_by(
-            quote!(#generics #where_clause),
-            format_args!(
-                "{what} kernels cannot be generic: each kernel is registered under one name on every engine; write one kernel per concrete type"
-            ),
-        );
-    }
     if let Some(v) = &sig.variadic {
         cx.error_spanned_by(
             v,
@@ -98,6 +89,58 @@ pub(crate) fn check_fn_shape(cx: &Ctxt, mac: Macro, sig: &Signature) {
                 r,
                 format_args!("{what} applies to free functions, not methods: `self` cannot be sent to the engines; make it a free function"),
             );
+        }
+    }
+}
+
+/// The type parameter of a generic kernel with the types of `types(..)`, or
+/// `None` for a kernel that is not generic (or is wrongly so: errors in `cx`).
+pub(crate) fn generic(cx: &Ctxt, mac: Macro, sig: &Signature, types: Option<&Types>) -> Option<Generic> {
+    let what = mac.attr();
+    let generics = &sig.generics;
+    let mut params = generics.params.iter();
+    let first = params.next();
+    for extra in params {
+        cx.error_spanned_by(
+            extra,
+            format_args!("{what} kernels take at most one type parameter, which each type of `types(..)` replaces; remove this one"),
+        );
+    }
+    match (first, types) {
+        (None, None) => {
+            if let Some(w) = &generics.where_clause {
+                cx.error_spanned_by(w, format_args!("{what} kernels without type parameters take no `where` clause"));
+            }
+            None
+        }
+        (None, Some(types)) => {
+            cx.error_spanned_by(
+                &types.path,
+                format_args!("`types(..)` lists the types that replace a generic kernel's type parameter, and this function has none: remove `types(..)`, or declare `<T>`"),
+            );
+            None
+        }
+        (Some(syn::GenericParam::Type(tp)), Some(types)) => {
+            Some(Generic { param: tp.ident.clone(), types: types.types.clone() })
+        }
+        (Some(syn::GenericParam::Type(_)), None) => {
+            let where_clause = &generics.where_clause;
+            let attr = match mac {
+                Macro::Local => "#[distarray::local(types(f32, f64))]",
+                Macro::Vectorize => "#[distarray::vectorize(types(f32, f64))]",
+            };
+            cx.error_spanned_by(
+                quote!(#generics #where_clause),
+                format_args!("{what} registers one kernel per type on every engine: list the types of this generic kernel, e.g. `{attr}`"),
+            );
+            None
+        }
+        (Some(other), _) => {
+            cx.error_spanned_by(
+                other,
+                format_args!("{what} kernels take no lifetime or const parameters: one type parameter, with `types(..)`, is the only generic kind"),
+            );
+            None
         }
     }
 }

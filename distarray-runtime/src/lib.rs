@@ -144,14 +144,20 @@ pub mod context {
 /// Used by code that `#[local]` and `#[vectorize]` generate. Not public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::client::{
+        not_an_array, scalar_codec, AliasedArray, ArrayArg, ArrayArgMut, IsScalarCodec, NotAnArray, NotSerializable,
+        Probe, ProbeAlias, ProbeCodec, ProbeFallback, ScalarCodec, VectorizeArg,
+    };
     pub use crate::client::{IndexKernel, Kernel, KernelCall, ReturnsArray, ReturnsUnit, ReturnsValue};
     pub use crate::engine::kernel::FromIndex;
     pub use crate::engine::kernel::{
-        check_same_local_shape, collect_values, kernel_result, local_like, output_array, output_from_index,
-        output_unit, output_value, KernelArgs, KernelArrays, KernelEntry, KernelFn, KernelInputs, KernelOutput,
+        check_same_local_shape, collect_values, kernel_result, local_from_values, local_like, operand_layout,
+        output_array, output_from_index, output_unit, output_value, KernelArgs, KernelArrays, KernelEntry, KernelFn,
+        KernelInputs, KernelOutput, Lane, LaneIter, LocalOperand,
     };
     pub use crate::engine::stencil::apply_stencil;
-    pub use crate::{Context, DistArray, Result};
+    pub use crate::ops::Operand;
+    pub use crate::{Context, DistArray, Element, Error, ErrorKind, Result};
     pub use inventory;
 }
 

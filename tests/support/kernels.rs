@@ -112,6 +112,101 @@ pub fn positive(x: f64) -> bool {
     x > 0.0
 }
 
+/// An error type of the user's, shown through `Display` only.
+#[derive(Debug)]
+pub struct Refused {
+    pub rank: usize,
+    pub why: &'static str,
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "rank {} refused: {}", self.rank, self.why)
+    }
+}
+
+/// `a * k`, refused on the engines of the ranks in `fail_on`.
+#[local]
+pub fn checked_scale(
+    a: &LocalArray<f64>,
+    k: f64,
+    fail_on: Vec<usize>,
+    engine: &EngineCtx,
+) -> std::result::Result<LocalArray<f64>, Refused> {
+    if fail_on.contains(&engine.rank()) {
+        return Err(Refused { rank: engine.rank(), why: "scale" });
+    }
+    Ok(a.map(|x| x * k))
+}
+
+/// This engine's sum, or a `String` error on the ranks in `fail_on`.
+#[local]
+pub fn checked_sum(a: &LocalArray<f64>, fail_on: Vec<usize>, engine: &EngineCtx) -> std::result::Result<f64, String> {
+    if fail_on.contains(&engine.rank()) {
+        return Err(format!("no sum on rank {}", engine.rank()));
+    }
+    Ok(a.sum())
+}
+
+/// Adds one in place, then fails on the ranks in `fail_on` (after writing).
+#[local]
+pub fn checked_increment(a: &mut LocalArray<i64>, fail_on: Vec<usize>, engine: &EngineCtx) -> Result<()> {
+    a.mapv_inplace(|x| x + 1);
+    if fail_on.contains(&engine.rank()) {
+        return Err(distarray::Error::new(
+            ErrorKind::InvalidArgument,
+            format!("rank {} wrote, then failed", engine.rank()),
+        ));
+    }
+    Ok(())
+}
+
+/// The sum of `a` from element `from` on, by recursion: the kernel's own
+/// name inside its body is the body.
+#[local]
+pub fn tail_sum(a: &LocalArray<f64>, from: usize) -> f64 {
+    match a.iter().nth(from) {
+        Some(x) => x + tail_sum(a, from + 1),
+        None => 0.0,
+    }
+}
+
+/// Another kernel's body, called from a kernel: `scale`, then `local_sum`.
+#[local]
+pub fn scaled_sum(a: &LocalArray<f64>, k: f64) -> f64 {
+    local_sum::body(&scale::body(a, k))
+}
+
+/// `a * x + y` with any parameter a scalar.
+#[vectorize]
+pub fn fma3(a: f64, x: f64, y: f64) -> f64 {
+    a.mul_add(x, y)
+}
+
+/// Five parameters (past the specialised loops), on integers.
+#[vectorize]
+pub fn weigh5(a: i64, b: i64, c: i64, d: i64, e: i64) -> i64 {
+    a + 2 * b + 3 * c + 4 * d + 5 * e
+}
+
+/// Scales by `k`, registered for two element types.
+#[local(types(f32, f64))]
+pub fn gscale<T: Element + std::ops::Mul<Output = T>>(a: &LocalArray<T>, k: T) -> LocalArray<T> {
+    a.mapv(|x| x * k)
+}
+
+/// This engine's element count, for three element types.
+#[local(types(i32, f64, bool))]
+pub fn gcount<T: Element>(a: &LocalArray<T>) -> usize {
+    a.len()
+}
+
+/// `a * x + y`, elementwise, for two element types.
+#[vectorize(types(f32, f64))]
+pub fn gaxpy<T: Element + std::ops::Mul<Output = T> + std::ops::Add<Output = T>>(a: T, x: T, y: T) -> T {
+    a * x + y
+}
+
 fn sample(shape: (usize, usize), offset: f64) -> ArrayD<f64> {
     Array2::from_shape_fn(shape, |(i, j)| (i as f64) * 1.5 - (j as f64) + offset).into_dyn()
 }
@@ -323,5 +418,153 @@ pub fn check_in_place(ctx: &Context) -> Result<()> {
     double_in_place(&mut a)?;
     double_in_place(&mut a)?;
     assert_eq!(a.toarray()?, values * 4);
+    Ok(())
+}
+
+/// Kernels returning `Result`: `Ok` gives what the `Ok` type gives, an `Err`
+/// on any engine fails the call with the kernel, the engine and the error's
+/// text (the other engines' errors in `Error::others`), the borrowed arrays
+/// stay as they were and the engines go on.
+pub fn check_fallible(ctx: &Context) -> Result<()> {
+    let n = ctx.num_targets();
+    let data = sample((7, 5), 0.5);
+    let x = ctx.fromarray(&data, None)?;
+    let pieces: Vec<f64> = x.get_ndarrays()?.iter().map(|p| p.sum()).collect();
+
+    // Ok: the client function returns DistArray / Vec / ().
+    let y: DistArray<f64> = checked_scale(&x, 3.0, vec![])?;
+    assert_eq!(y.toarray()?, &data * 3.0);
+    let sums: Vec<f64> = checked_sum(&x, vec![])?;
+    assert_eq!(sums, pieces);
+    let ints = ndarray::Array1::from_iter(0..17i64).into_dyn();
+    let mut m = ctx.fromarray(&ints, None)?;
+    let (): () = checked_increment(&mut m, vec![])?;
+    assert_eq!(m.toarray()?, &ints + 1);
+
+    // Err on one engine: named by kernel, engine and the error's text.
+    let engine = ctx.targets()[1];
+    let e = checked_scale(&x, 3.0, vec![1]).expect_err("rank 1 refuses");
+    assert_eq!(e.kind(), ErrorKind::Engine, "{e}");
+    for needle in ["checked_scale", &format!("engine {engine}"), "rank 1 refused: scale"] {
+        assert!(e.message().contains(needle), "{e} should say {needle:?}");
+    }
+    assert!(e.others().is_empty(), "{e}");
+    let e = checked_sum(&x, vec![1]).expect_err("rank 1 fails");
+    assert!(e.message().contains("checked_sum") && e.message().contains("no sum on rank 1"), "{e}");
+    assert!(e.message().contains(&format!("engine {engine}")), "{e}");
+
+    // A distarray::Error keeps its kind; the array written before the Err
+    // (on every engine) is as it was.
+    let before = m.toarray()?;
+    let e = checked_increment(&mut m, vec![0]).expect_err("rank 0 fails");
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("checked_increment") && e.message().contains("rank 0 wrote, then failed"), "{e}");
+    assert_eq!(m.toarray()?, before, "a failed call changes nothing");
+
+    // Err on every engine: the first engine's error, the others reachable.
+    let all: Vec<usize> = (0..n).collect();
+    let e = checked_increment(&mut m, all.clone()).expect_err("all fail");
+    assert_eq!(e.others().len(), n - 1, "{e}");
+    for (rank, err) in std::iter::once(&e).chain(e.others()).enumerate() {
+        let engine = ctx.targets()[rank];
+        assert!(err.message().contains(&format!("engine {engine}")), "{err}");
+        assert!(err.message().contains(&format!("rank {rank} wrote, then failed")), "{err}");
+    }
+    assert_eq!(m.toarray()?, before);
+    let e = checked_sum(&x, all).expect_err("all fail");
+    assert_eq!(e.others().len(), n - 1, "{e}");
+
+    // The engines go on.
+    assert_eq!(checked_sum(&x, vec![])?, pieces);
+    assert_eq!(x.toarray()?, data);
+    checked_increment(&mut m, vec![])?;
+    assert_eq!(m.toarray()?, &ints + 2);
+    Ok(())
+}
+
+/// A kernel's body runs as a plain function on local arrays, recursion
+/// included, and calls of other bodies inside kernels run on the engines.
+pub fn check_bodies(ctx: &Context) -> Result<()> {
+    let data = sample((5, 4), 0.25);
+    let piece = LocalArray::from_ndarray(data.clone());
+    assert_eq!(scale::body(&piece, 2.0).ndarray(), &(&data * 2.0));
+    assert_eq!(tail_sum::body(&piece, 0), data.iter().sum::<f64>());
+    assert_eq!(scaled_sum::body(&piece, 3.0), data.iter().map(|x| x * 3.0).sum::<f64>());
+
+    let x = ctx.fromarray(&data, None)?;
+    let pieces = x.get_ndarrays()?;
+    let want: Vec<f64> = pieces.iter().map(|p| p.iter().sum()).collect();
+    let got = tail_sum(&x, 0)?;
+    assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() < 1e-9), "{got:?} vs {want:?}");
+    let want: Vec<f64> = pieces.iter().map(|p| p.iter().map(|v| v * 3.0).sum()).collect();
+    let got = scaled_sum(&x, 3.0)?;
+    assert!(got.iter().zip(&want).all(|(g, w)| (g - w).abs() < 1e-9), "{got:?} vs {want:?}");
+    Ok(())
+}
+
+/// `#[vectorize]` parameters take arrays or scalars, in every mix; only
+/// scalars is an error.
+pub fn check_vectorize_scalars(ctx: &Context) -> Result<()> {
+    for dist in ["bb", "cn", "bc"] {
+        let d = Distribution::builder(ctx, &[7, 5]).dist(dist).build()?;
+        let (an, xn, yn) = (sample((7, 5), 0.5), sample((7, 5), -1.0), sample((7, 5), 2.0));
+        let (a, x, y) = (ctx.fromarray(&an, Some(&d))?, ctx.fromarray(&xn, Some(&d))?, ctx.fromarray(&yn, Some(&d))?);
+        let f = |a: f64, x: f64, y: f64| a.mul_add(x, y);
+        let zip3 = |p: &ArrayD<f64>, q: &ArrayD<f64>, r: &ArrayD<f64>| {
+            ndarray::Zip::from(p).and(q).and(r).map_collect(|&p, &q, &r| f(p, q, r))
+        };
+        let full = |v: f64| ArrayD::from_elem(IxDyn(&[7, 5]), v);
+        assert_eq!(fma3(&a, &x, &y)?.toarray()?, zip3(&an, &xn, &yn));
+        assert_eq!(fma3(2.0, &x, &y)?.toarray()?, zip3(&full(2.0), &xn, &yn));
+        assert_eq!(fma3(&a, -3.0, &y)?.toarray()?, zip3(&an, &full(-3.0), &yn));
+        assert_eq!(fma3(&a, &x, 0.5)?.toarray()?, zip3(&an, &xn, &full(0.5)));
+        assert_eq!(fma3(2.0, 4.0, &y)?.toarray()?, yn.mapv(|v| f(2.0, 4.0, v)));
+        assert_eq!(fma3(&a, 1.5, 0.25)?.toarray()?, an.mapv(|v| f(v, 1.5, 0.25)));
+        let r = fma3(2.0, &x, 1.0)?;
+        assert!(r.distribution().is_compatible(&d));
+
+        // More parameters than the specialised loops (one loop for every mix).
+        let ints = ndarray::Array2::from_shape_fn((7, 5), |(i, j)| (i * 5 + j) as i64).into_dyn();
+        let b = ctx.fromarray(&ints, Some(&d))?;
+        let got = weigh5(&b, 1, &b, 2, &b)?.toarray()?;
+        assert_eq!(got, ints.mapv(|v| v + 2 + 3 * v + 8 + 5 * v));
+        assert_eq!(weigh5(0, 0, 0, 0, &b)?.toarray()?, &ints * 5);
+    }
+    let x = ctx.fromarray(&sample((4, 3), 0.0), None)?;
+    let e = fma3(1.0, 2.0, 3.0).expect_err("no array");
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.message().contains("fma3") && e.message().contains("only scalars"), "{e}");
+    let other = ctx.fromarray(&sample((3, 3), 0.0), None)?;
+    assert_eq!(fma3(&x, 1.0, &other).unwrap_err().kind(), ErrorKind::InvalidShape);
+    assert_eq!(x.toarray()?, sample((4, 3), 0.0));
+    Ok(())
+}
+
+/// Generic kernels: one registered kernel per listed type, each called
+/// through the one generic client function or by its type.
+pub fn check_generic_kernels(ctx: &Context) -> Result<()> {
+    use distarray::Kernel;
+    let data = sample((6, 5), 0.5);
+    let x64 = ctx.fromarray(&data, None)?;
+    let x32 = ctx.fromarray(&data.mapv(|v| v as f32), None)?;
+    assert_eq!(gscale(&x64, 2.0)?.toarray()?, &data * 2.0);
+    assert_eq!(gscale(&x32, 2.0f32)?.toarray()?, data.mapv(|v| v as f32 * 2.0));
+    let lens: Vec<usize> = x64.get_ndarrays()?.iter().map(|p| p.len()).collect();
+    let ints = ctx.fromarray(&data.mapv(|v| v as i32), None)?;
+    let bools = ctx.fromarray(&data.mapv(|v| v > 0.0), None)?;
+    assert_eq!(gcount(&x64)?, lens);
+    assert_eq!(gcount(&ints)?, lens);
+    assert_eq!(gcount(&bools)?, lens);
+    assert_eq!(gaxpy(2.0f32, &x32, 1.0)?.toarray()?, data.mapv(|v| 2.0 * v as f32 + 1.0));
+    assert_eq!(gaxpy(&x64, &x64, &x64)?.toarray()?, data.mapv(|v| v * v + v));
+    assert_eq!(gscale::body(&LocalArray::from_ndarray(data.clone()), 3.0).ndarray(), &(&data * 3.0));
+    // One key per type, and `apply` by type.
+    let keys = [<gscale<f32> as Kernel>::KEY, <gscale<f64> as Kernel>::KEY];
+    assert_ne!(keys[0], keys[1]);
+    assert!(<gscale<f32> as Kernel>::NAME.ends_with("gscale::<f32>"), "{}", <gscale<f32> as Kernel>::NAME);
+    let pieces = ctx.apply::<gscale<f64>>((&x64, 4.0), None)?;
+    assert_eq!(pieces[0].ndarray(), &(&x64.get_ndarrays()?[0] * 4.0));
+    let f = ctx.fromfunction::<gaxpy<f64>>(&[3, 4, 2], None)?;
+    assert_eq!(f.toarray()?, ArrayD::from_shape_fn(IxDyn(&[3, 4, 2]), |i| (i[0] * i[1] + i[2]) as f64));
     Ok(())
 }

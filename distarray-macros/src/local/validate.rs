@@ -6,8 +6,31 @@ use syn::{Ident, ItemFn, Type};
 
 use super::parse::{param_type, return_kind, Input, ParamType, ReturnType};
 use crate::ctxt::Ctxt;
+use crate::generic::{substitute, Generic};
 use crate::options::{self, Macro};
-use crate::signature::{check_fn_shape, typed_params};
+use crate::signature::{check_fn_shape, generic, path_named, typed_params, ungroup};
+
+impl Kind {
+    /// This parameter with `with` in place of type parameter `param`.
+    pub(crate) fn substituted(&self, param: &Ident, with: &Type) -> Kind {
+        match self {
+            Kind::Array { elem, mutable } => Kind::Array { elem: substitute(elem, param, with), mutable: *mutable },
+            Kind::Engine => Kind::Engine,
+            Kind::Scalar(ty) => Kind::Scalar(substitute(ty, param, with)),
+        }
+    }
+}
+
+impl Ret {
+    /// This return type with `with` in place of type parameter `param`.
+    pub(crate) fn substituted(&self, param: &Ident, with: &Type) -> Ret {
+        match self {
+            Ret::Unit => Ret::Unit,
+            Ret::Array(elem) => Ret::Array(substitute(elem, param, with)),
+            Ret::Value(ty) => Ret::Value(substitute(ty, param, with)),
+        }
+    }
+}
 
 /// A checked `#[local]` kernel, ready to expand.
 pub(crate) struct Kernel {
@@ -23,9 +46,12 @@ pub(crate) struct Kernel {
     pub(crate) fallible: bool,
     /// A failed call puts its `&mut` arrays back (`undo = false` turns it off).
     pub(crate) undo: bool,
+    /// The type parameter and `types(..)` of a generic kernel.
+    pub(crate) generic: Option<Generic>,
 }
 
 /// One parameter of a kernel.
+#[derive(Clone)]
 pub(crate) struct Param {
     /// Its name.
     pub(crate) ident: Ident,
@@ -34,6 +60,7 @@ pub(crate) struct Param {
 }
 
 /// What a parameter is.
+#[derive(Clone)]
 pub(crate) enum Kind {
     /// `&LocalArray<elem>` or `&mut LocalArray<elem>`.
     Array { elem: Type, mutable: bool },
@@ -44,6 +71,7 @@ pub(crate) enum Kind {
 }
 
 /// What a kernel returns.
+#[derive(Clone)]
 pub(crate) enum Ret {
     /// `()`.
     Unit,
@@ -62,7 +90,7 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Kernel> {
     let options = options::build_parsed(cx, MAC, &input.args);
     let sig = &input.func.sig;
     check_fn_shape(cx, MAC, sig);
-
+    let generic = generic(cx, MAC, sig, options.types.as_ref());
     let mut ok = true;
     let mut params = Vec::new();
     let mut engine_seen = false;
@@ -113,9 +141,20 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Kernel> {
             }
             ParamType::Reference(r) => {
                 let owned = owned_suggestion(r);
+                let msg = if matches!(ungroup(&r.elem), Type::Path(_)) && owned != "String" {
+                    // `&Piece` may be an alias of `LocalArray<T>`, which the
+                    // macro cannot see through.
+                    format!("{what} recognises array parameters by the literal type `&LocalArray<T>` (it cannot see through type aliases): for an array, write `&LocalArray<T>` here; a scalar is sent by value, so take it as `{owned}`")
+                } else {
+                    format!("{what} sends scalar arguments to the engines by value: take it by value (`{owned}`), or take `&LocalArray<T>` for an array")
+                };
+                cx.error_spanned_by(ty, msg);
+                None
+            }
+            ParamType::Scalar if is_optional_array(ty) => {
                 cx.error_spanned_by(
                     ty,
-                    format_args!("{what} sends scalar arguments to the engines by value: take it by value (`{owned}`), or take `&LocalArray<T>` for an array"),
+                    format_args!("{what} kernels cannot take optional arrays: every array argument is sent to the kernel's engines; take `&LocalArray<T>` (with a `bool` scalar saying whether to use it), or write two kernels"),
                 );
                 None
             }
@@ -156,11 +195,22 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Kernel> {
     };
 
     match (ok, ret) {
-        (true, Some(ret)) => {
-            Some(Kernel { krate: options.krate, func: input.func.clone(), params, ret, fallible, undo: options.undo })
-        }
+        (true, Some(ret)) => Some(Kernel {
+            krate: options.krate,
+            func: input.func.clone(),
+            params,
+            ret,
+            fallible,
+            undo: options.undo,
+            generic,
+        }),
         _ => None,
     }
+}
+
+/// Whether `ty` is `Option<&LocalArray<..>>`.
+fn is_optional_array(ty: &Type) -> bool {
+    matches!(path_named(ty, "Option").as_deref(), Some([inner]) if matches!(ungroup(inner), Type::Reference(r) if path_named(&r.elem, "LocalArray").is_some()))
 }
 
 /// The `T` of a `LocalArray<T>`.

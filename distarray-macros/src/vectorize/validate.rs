@@ -7,17 +7,14 @@ use super::parse::{is_element_type, Input, ELEMENT_TYPES};
 use crate::ctxt::Ctxt;
 use crate::local::validate::{Kernel, Kind, Param, Ret};
 use crate::options::{self, Macro};
-use crate::signature::{check_fn_shape, is_type_param, return_type, typed_params, ungroup};
+use crate::signature::{check_fn_shape, generic, is_type_param, return_type, typed_params, ungroup};
 
 /// A checked `#[vectorize]` kernel: a `#[local]` kernel whose parameters are
-/// all `&LocalArray<T>`, returning `LocalArray<R>`, plus the scalar types.
+/// all `&LocalArray<T>` (each of which the client may replace by a scalar),
+/// returning `LocalArray<R>`.
 pub(crate) struct Vectorized {
     /// The kernel as `#[local]` would see it.
     pub(crate) kernel: Kernel,
-    /// The parameter types, in order.
-    pub(crate) param_types: Vec<Type>,
-    /// The return type.
-    pub(crate) ret: Type,
 }
 
 const MAC: Macro = Macro::Vectorize;
@@ -29,10 +26,22 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Vectorized> {
     let options = options::build_parsed(cx, MAC, &input.args);
     let sig = &input.func.sig;
     check_fn_shape(cx, MAC, sig);
+    let generic = generic(cx, MAC, sig, options.types.as_ref());
+    for ty in generic.iter().flat_map(|g| &g.types) {
+        if !is_element_type(ty) {
+            cx.error_spanned_by(
+                ty,
+                format_args!(
+                    "{what} registers kernels of element types only: list some of {ELEMENT_TYPES} in `types(..)`"
+                ),
+            );
+        }
+    }
+    // A generic kernel's type parameter stands for the listed element types.
+    let element = |ty: &Type| is_element_type(ty) || (generic.is_some() && is_type_param(sig, ty));
 
     let mut ok = true;
     let mut params = Vec::new();
-    let mut param_types = Vec::new();
     if sig.inputs.is_empty() {
         cx.error_at(
             sig.paren_token.span.join(),
@@ -42,7 +51,7 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Vectorized> {
     }
     for (ident, pt) in typed_params(cx, MAC, sig) {
         let ty = &*pt.ty;
-        if !is_element_type(ty) {
+        if !element(ty) {
             match ungroup(ty) {
                 _ if is_type_param(sig, ty) => {}
                 Type::Reference(r) if is_element_type(&r.elem) => {
@@ -61,15 +70,12 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Vectorized> {
             continue;
         }
         match ident {
-            Some(ident) => {
-                params.push(Param { ident, kind: Kind::Array { elem: ty.clone(), mutable: false } });
-                param_types.push(ty.clone());
-            }
+            Some(ident) => params.push(Param { ident, kind: Kind::Array { elem: ty.clone(), mutable: false } }),
             None => ok = false,
         }
     }
     let ret = match return_type(&sig.output) {
-        Some(ty) if is_element_type(ty) => Some(ty.clone()),
+        Some(ty) if element(ty) => Some(ty.clone()),
         Some(ty) if is_type_param(sig, ty) => None,
         Some(ty) => {
             cx.error_spanned_by(
@@ -92,12 +98,11 @@ pub(crate) fn validate(cx: &Ctxt, input: &Input) -> Option<Vectorized> {
                 krate: options.krate,
                 func: input.func.clone(),
                 params,
-                ret: Ret::Array(ret.clone()),
+                ret: Ret::Array(ret),
                 fallible: false,
                 undo: true,
+                generic,
             },
-            param_types,
-            ret,
         }),
         _ => None,
     }

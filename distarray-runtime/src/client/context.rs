@@ -595,13 +595,19 @@ impl Context {
     ) -> Result<Vec<(Reply, Vec<u8>)>> {
         let responses = self.inner.backend.execute(targets, &encode(command)?, payloads, wait)?;
         let mut out = Vec::with_capacity(responses.len());
+        let mut failed = Vec::new();
         for response in responses {
             match decode::<Reply>(&response.reply)? {
-                Reply::Failed(e) => return Err(e),
+                Reply::Failed(e) => failed.push(e),
                 reply => out.push((reply, response.data)),
             }
         }
-        Ok(out)
+        // The first engine's error, carrying the others' (each names its engine).
+        let mut failed = failed.into_iter();
+        match failed.next() {
+            Some(first) => Err(first.with_others(failed.collect())),
+            None => Ok(out),
+        }
     }
 
     /// Runs a command that may use the engines' communicator over `targets`

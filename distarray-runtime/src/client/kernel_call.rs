@@ -136,6 +136,25 @@ impl KernelCall {
         self
     }
 
+    /// Appends the scalar argument `value` (the next parameter's, in order).
+    pub fn arg<T>(mut self, codec: &super::ScalarCodec<T>, value: &T) -> Result<Self> {
+        codec.encode(value, &mut self.args)?;
+        Ok(self)
+    }
+
+    /// Fails unless some argument is an array (`#[vectorize]` calls, whose
+    /// parameters may all be scalars).
+    pub fn needs_array(self) -> Result<Self> {
+        if self.distributions.is_empty() {
+            bail!(
+                InvalidArgument,
+                "kernel `{}` was given only scalars: pass at least one `&DistArray` (the result has its shape)",
+                self.name()
+            );
+        }
+        Ok(self)
+    }
+
     /// Sets the scalar arguments, as one tuple.
     pub fn args<A: Serialize>(mut self, args: &A) -> Result<Self> {
         self.args = encode(args)?;

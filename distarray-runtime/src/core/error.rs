@@ -82,6 +82,8 @@ pub struct Error {
 struct Repr {
     kind: ErrorKind,
     message: String,
+    /// The errors of the other engines that failed in the same call.
+    others: Vec<Error>,
 }
 
 /// Short for `std::result::Result<T, distarray::Error>`.
@@ -90,7 +92,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// An error of `kind` with a message that says what was wrong.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error { repr: Box::new(Repr { kind, message: message.into() }) }
+        Error { repr: Box::new(Repr { kind, message: message.into(), others: Vec::new() }) }
     }
 
     /// The kind of failure.
@@ -101,6 +103,21 @@ impl Error {
     /// The message, without the kind.
     pub fn message(&self) -> &str {
         &self.repr.message
+    }
+
+    /// The errors of the other engines that failed in the same call, in
+    /// engine order, when several did (this one is the first engine's; each
+    /// message names its engine): empty otherwise. `Display` shows this
+    /// error's message only, so that it stays one line for any number of
+    /// engines.
+    pub fn others(&self) -> &[Error] {
+        &self.repr.others
+    }
+
+    /// This error with `others` as the other engines' errors of its call.
+    pub(crate) fn with_others(mut self, others: Vec<Error>) -> Self {
+        self.repr.others = others;
+        self
     }
 
     /// The same error with `context` put in front of its message.

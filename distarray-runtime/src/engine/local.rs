@@ -42,6 +42,24 @@ impl<T: Element> LocalArray<T> {
         Ok(LocalArray { data, dim_data })
     }
 
+    /// A local array holding all of `data`, as the one piece of an
+    /// undistributed array of its shape (dim data `NoDist` on every axis).
+    /// For calling a kernel's body outside the engines, e.g. in a unit
+    /// test: `scale::body(&LocalArray::from_ndarray(a), 2.0)`.
+    ///
+    /// ```
+    /// use distarray::LocalArray;
+    ///
+    /// let a = LocalArray::from_ndarray(ndarray::arr2(&[[1.0, 2.0], [3.0, 4.0]]));
+    /// assert_eq!(a.local_shape(), a.global_shape().as_slice());
+    /// assert_eq!(a[[1, 0]], 3.0);
+    /// ```
+    pub fn from_ndarray<D: ndarray::Dimension>(data: ndarray::Array<T, D>) -> Self {
+        let data = data.into_dyn();
+        let dim_data = data.shape().iter().map(|&size| DimDict::NoDist { size }).collect();
+        LocalArray { data, dim_data }
+    }
+
     /// From raw native-order bytes in C order, checked against the dim data.
     /// The elements are a checked allocation `on` the engine or the client.
     pub(crate) fn from_bytes(bytes: &[u8], dim_data: Vec<DimDict>, on: Side) -> Result<Self> {

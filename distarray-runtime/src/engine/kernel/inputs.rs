@@ -36,6 +36,12 @@ impl KernelArgs<'_> {
     pub fn decode<A: DeserializeOwned>(&self) -> Result<A> {
         decode(self.0).map_err(|e| e.context("kernel arguments"))
     }
+
+    /// The next scalar argument, for parameter `param` (those of `#[local]`
+    /// kernels come one by one, in order).
+    pub fn next<T>(&mut self, codec: &super::ScalarCodec<T>, param: &str) -> Result<T> {
+        codec.decode(&mut self.0).map_err(|e| e.context(format_args!("kernel argument `{param}`")))
+    }
 }
 
 /// The array arguments of a kernel call, taken one by one in order.

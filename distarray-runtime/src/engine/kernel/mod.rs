@@ -8,12 +8,16 @@
 
 use super::comm::Comm;
 
+mod codec;
 mod inputs;
+mod lanes;
 mod output;
 mod registry;
 mod run;
 
+pub use codec::ScalarCodec;
 pub use inputs::{KernelArgs, KernelArrays, KernelInputs};
+pub use lanes::{local_from_values, operand_layout, Lane, LaneIter, LocalOperand};
 pub(crate) use output::output_from_global_index;
 pub use output::{
     check_same_local_shape, collect_values, kernel_result, local_like, output_array, output_from_index, output_unit,
