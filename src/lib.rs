@@ -31,14 +31,14 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 #[doc(inline)]
-pub use distarray_macros::{local, vectorize};
+pub use distarray_macros::{local, stencil, vectorize};
 #[doc(inline)]
 pub use distarray_runtime::*;
 
 /// The common imports, kernels' attribute macros included:
 /// `use distarray::prelude::*;`.
 pub mod prelude {
-    pub use distarray_macros::{local, vectorize};
+    pub use distarray_macros::{local, stencil, vectorize};
     pub use distarray_runtime::prelude::*;
 }
 

@@ -17,6 +17,7 @@ mod generic;
 mod local;
 mod options;
 mod signature;
+mod stencil;
 mod vectorize;
 
 use proc_macro::TokenStream;
@@ -404,4 +405,54 @@ pub fn local(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn vectorize(args: TokenStream, item: TokenStream) -> TokenStream {
     vectorize::vectorize(args.into(), item.into()).into()
+}
+
+/// The update of one point of a grid from its neighbourhood, applied over an
+/// array with ghost cells: a kernel that exchanges the input's ghost cells,
+/// then writes the function of every cell's neighbourhood into an existing
+/// output in one pass.
+///
+/// ```
+/// use distarray::prelude::*;
+///
+/// /// One explicit step of the 2-D heat equation.
+/// #[stencil(radius = 1)]
+/// fn heat(u: &Neighbourhood<f64>, alpha: f64) -> f64 {
+///     u[[0, 0]] + alpha * (u[[-1, 0]] + u[[1, 0]] + u[[0, -1]] + u[[0, 1]] - 4.0 * u[[0, 0]])
+/// }
+///
+/// fn main() -> distarray::Result<()> {
+///     let ctx = Context::new()?;
+///     let d = Distribution::builder(&ctx, &[32, 16]).dist("bb").halo(&[1, 1]).build()?;
+///     let mut u = ctx.fromarray(&ndarray::Array2::from_shape_fn((32, 16), |(i, _)| if i == 0 { 1.0 } else { 0.0 }), Some(&d))?;
+///     let mut next = ctx.zeros::<f64>(&d)?;
+///     for _ in 0..10 {
+///         heat(&mut u, &mut next, 0.2)?;   // exchange, then one pass into `next`
+///         std::mem::swap(&mut u, &mut next);
+///     }
+///     assert!(u.toarray()?[[1, 5]] > 0.0);
+///     Ok(())
+/// }
+/// ```
+///
+/// The function takes the point's [`Neighbourhood`] first (`u[[di, dj]]`
+/// is the cell `di` rows and `dj` columns away, offsets up to `radius`),
+/// then any scalars, and returns the point's new value. The generated
+/// client function is `heat(&mut u, &mut out, alpha) -> Result<()>`: `u`'s
+/// ghost cells are exchanged, every cell of `out` whose neighbourhood lies
+/// in the array gets the function's value, and the other own cells of `out`
+/// (within `radius` of the edge of an axis that is not periodic: the
+/// boundary) get `u`'s. Both arrays must have one distribution, with a halo
+/// of at least `radius` on every distributed axis. `heat::point` is the
+/// function as written, for unit tests. Inside a kernel's time loop, use
+/// `LocalArray::apply_stencil` with the same closure.
+///
+/// # Arguments
+/// - `radius = N` (required): the largest offset the update reads.
+/// - `crate = "path"`: as for [`macro@local`].
+///
+/// [`Neighbourhood`]: https://docs.rs/distarray/latest/distarray/struct.Neighbourhood.html
+#[proc_macro_attribute]
+pub fn stencil(args: TokenStream, item: TokenStream) -> TokenStream {
+    stencil::stencil(args.into(), item.into()).into()
 }

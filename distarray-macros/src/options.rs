@@ -13,6 +13,7 @@ use crate::ctxt::Ctxt;
 pub(crate) enum Macro {
     Local,
     Vectorize,
+    Stencil,
 }
 
 impl Macro {
@@ -21,6 +22,7 @@ impl Macro {
         match self {
             Macro::Local => "`#[distarray::local]`",
             Macro::Vectorize => "`#[distarray::vectorize]`",
+            Macro::Stencil => "`#[distarray::stencil]`",
         }
     }
 }
@@ -115,6 +117,7 @@ pub(crate) fn build(cx: &Ctxt, mac: Macro, args: &RawArgs) -> Options {
                 let valid = match mac {
                     Macro::Local => "the valid arguments are `crate = \"path\"`, `types(..)` and `undo = false`",
                     Macro::Vectorize => "the valid arguments are `crate = \"path\"` and `types(..)`",
+                    Macro::Stencil => "the valid arguments are `radius = N` and `crate = \"path\"`",
                 };
                 cx.error_spanned_by(name, format_args!("unknown argument `{shown}` of {}; {valid}", mac.attr()));
             }

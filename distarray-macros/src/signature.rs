@@ -128,6 +128,7 @@ pub(crate) fn generic(cx: &Ctxt, mac: Macro, sig: &Signature, types: Option<&Typ
             let attr = match mac {
                 Macro::Local => "#[distarray::local(types(f32, f64))]",
                 Macro::Vectorize => "#[distarray::vectorize(types(f32, f64))]",
+                Macro::Stencil => "#[distarray::stencil(radius = 1)]",
             };
             cx.error_spanned_by(
                 quote!(#generics #where_clause),

@@ -202,8 +202,8 @@ pub mod traits {
 pub mod prelude {
     pub use crate::traits::*;
     pub use crate::{
-        Cart, Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Op, Random,
-        Result,
+        Cart, Context, DType, Dist, DistArray, Distribution, EngineCtx, Error, ErrorKind, LocalArray, Neighbourhood,
+        Op, Random, Result,
     };
 }
 

@@ -8,7 +8,7 @@
 //! alone, independently of the library.
 
 use distarray::prelude::*;
-use distarray::{load_dnpy, local, save_dnpy, save_npy, DimDict, ErrorKind};
+use distarray::{load_dnpy, local, save_dnpy, save_npy, stencil, DimDict, ErrorKind};
 use ndarray::{Array2, ArrayD, Dimension, IxDyn};
 
 /// The global array every check starts from: distinct values.
@@ -114,29 +114,32 @@ fn jacobi_serial(u0: &Array2<f64>, steps: usize, alpha: f64) -> Array2<f64> {
     u
 }
 
-/// One explicit heat step through the stencil pass: exchange, then the
-/// 5-point update of every cell inside the boundary into `out`.
-#[local(undo = false)]
-pub fn heat_step(u: &mut LocalArray<f64>, out: &mut LocalArray<f64>, alpha: f64, engine: &EngineCtx) {
-    distarray::__private::apply_stencil(u, out, 1, engine.comm(), |n| {
-        n.center() + alpha * (n[[-1, 0]] + n[[1, 0]] + n[[0, -1]] + n[[0, 1]] - 4.0 * n.center())
-    })
-    .expect("heat step");
+/// One explicit heat step: the 5-point update of every cell inside the
+/// boundary, as a stencil.
+#[stencil(radius = 1)]
+pub fn heat_step(u: &Neighbourhood<f64>, alpha: f64) -> f64 {
+    u.center() + alpha * (u[[-1, 0]] + u[[1, 0]] + u[[0, -1]] + u[[0, 1]] - 4.0 * u.center())
 }
 
 /// The Parallel Research Kernels' star stencil of radius 2 (weights
 /// `1 / (2 k r)` at distance `k` along each axis, signed by side).
+#[stencil(radius = 2)]
+pub fn star2(u: &Neighbourhood<f64>) -> f64 {
+    let mut s = 0.0;
+    for k in 1..=2isize {
+        let w = 1.0 / (2.0 * k as f64 * 2.0);
+        s += w * (u[[k, 0]] - u[[-k, 0]] + u[[0, k]] - u[[0, -k]]);
+    }
+    s
+}
+
+/// The same heat step inside a kernel's loop: `steps` passes in one call.
 #[local(undo = false)]
-pub fn star2(u: &mut LocalArray<f64>, out: &mut LocalArray<f64>, engine: &EngineCtx) {
-    distarray::__private::apply_stencil(u, out, 2, engine.comm(), |n| {
-        let mut s = 0.0;
-        for k in 1..=2isize {
-            let w = 1.0 / (2.0 * k as f64 * 2.0);
-            s += w * (n[[k, 0]] - n[[-k, 0]] + n[[0, k]] - n[[0, -k]]);
-        }
-        s
-    })
-    .expect("star stencil");
+pub fn heat_steps(u: &mut LocalArray<f64>, tmp: &mut LocalArray<f64>, steps: usize, alpha: f64, engine: &EngineCtx) {
+    for _ in 0..steps {
+        u.apply_stencil(tmp, 1, engine.comm(), |n| heat_step::point(n, alpha)).expect("a stencil pass");
+        std::mem::swap(u, tmp);
+    }
 }
 
 /// The star stencil on the whole grid; the boundary (2 cells) copied.
@@ -176,6 +179,12 @@ pub fn check_stencils(ctx: &Context) -> Result<()> {
         for (g, w) in u.toarray()?.iter().zip(want.iter()) {
             assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "heat {dist}: {g} vs {w}");
         }
+        // The same 20 steps in one kernel call.
+        let mut u = ctx.fromarray(&u0, Some(&d1))?;
+        heat_steps(&mut u, &mut out, 20, 0.15)?;
+        for (g, w) in u.toarray()?.iter().zip(want.iter()) {
+            assert!((g - w).abs() <= 1e-12 * w.abs().max(1.0), "heat loop {dist}: {g} vs {w}");
+        }
         let d2 = Distribution::builder(ctx, &[rows, cols]).dist(dist).halo(&[2, 2][..axes]).build()?;
         let mut u = ctx.fromarray(&u0, Some(&d2))?;
         let mut out = ctx.zeros::<f64>(&d2)?;
@@ -188,7 +197,8 @@ pub fn check_stencils(ctx: &Context) -> Result<()> {
         if d1.has_ghosts() {
             let mut u = ctx.fromarray(&u0, Some(&d1))?;
             let mut out = ctx.zeros::<f64>(&d1)?;
-            assert!(star2(&mut u, &mut out).is_err(), "{dist}");
+            let e = star2(&mut u, &mut out).unwrap_err();
+            assert!(e.to_string().contains("halo of at least 2"), "{dist}: {e}");
             assert_eq!(u.toarray()?, u0.clone().into_dyn());
         }
     }

@@ -17,12 +17,38 @@ use crate::layout::{ghost_widths, DimDict};
 #[derive(Debug, Clone, Copy)]
 pub struct Neighbourhood<'a, T> {
     data: &'a [T],
-    strides: &'a [usize],
+    strides: &'a [isize],
     center: usize,
     radius: usize,
 }
 
-impl<T: Copy> Neighbourhood<'_, T> {
+impl<'a, T: Copy> Neighbourhood<'a, T> {
+    /// The neighbourhood of radius `radius` of the cell at `index` of
+    /// `array`, for calling a stencil's point function on its own (a unit
+    /// test): `None` if the array is not in C order or the neighbourhood
+    /// does not fit in it.
+    ///
+    /// # Examples
+    /// ```
+    /// use distarray::prelude::*;
+    ///
+    /// #[stencil(radius = 1)]
+    /// fn laplacian(u: &Neighbourhood<f64>) -> f64 {
+    ///     u[[-1, 0]] + u[[1, 0]] + u[[0, -1]] + u[[0, 1]] - 4.0 * u[[0, 0]]
+    /// }
+    ///
+    /// let grid = ndarray::Array2::from_shape_fn((3, 3), |(i, j)| (i * i + j * j) as f64).into_dyn();
+    /// let n = Neighbourhood::new(&grid, &[1, 1], 1).expect("inside the grid");
+    /// assert_eq!(laplacian::point(&n), 4.0); // the Laplacian of x² + y² is 4
+    /// ```
+    pub fn new(array: &'a ndarray::ArrayD<T>, index: &[usize], radius: usize) -> Option<Self> {
+        let data = array.as_slice()?;
+        let fits = index.len() == array.ndim()
+            && index.iter().zip(array.shape()).all(|(&i, &n)| i >= radius && i + radius < n);
+        let center = index.iter().zip(array.strides()).map(|(&i, &s)| i as isize * s).sum::<isize>();
+        fits.then_some(Neighbourhood { data, strides: array.strides(), center: center as usize, radius })
+    }
+
     /// The cell itself.
     pub fn center(&self) -> T {
         self.data[self.center]
@@ -41,7 +67,7 @@ impl<T: Copy> Neighbourhood<'_, T> {
             "offset {offsets:?} beyond the stencil's radius {}",
             self.radius
         );
-        let at = offsets.iter().zip(self.strides).fold(self.center as isize, |at, (&o, &s)| at + o * s as isize);
+        let at = offsets.iter().zip(self.strides).fold(self.center as isize, |at, (&o, &s)| at + o * s);
         // A checked index: an offset beyond the radius cannot read outside
         // the piece.
         &self.data[at as usize]
@@ -163,11 +189,7 @@ pub fn apply_stencil<T: Element>(
     // The boundary keeps its values: the whole interior first, then the
     // update overwrites the cells that have a neighbourhood.
     out.interior_mut().assign(&u.interior());
-    let shape = u.shape().to_vec();
-    let mut strides = vec![1usize; shape.len()];
-    for axis in (0..shape.len().saturating_sub(1)).rev() {
-        strides[axis] = strides[axis + 1] * shape[axis + 1];
-    }
+    let strides: Vec<isize> = u.strides().to_vec();
     let (Some(data), Some(dest)) = (u.as_slice(), out.as_slice_mut()) else {
         bail!(Protocol, "a stencil needs pieces in C order");
     };
@@ -180,7 +202,8 @@ pub fn apply_stencil<T: Element>(
     // An odometer over the outer axes, the last axis in a tight loop.
     let mut index: Vec<usize> = outer.iter().map(|r| r.start).collect();
     loop {
-        let row: usize = index.iter().zip(&strides).map(|(&i, &s)| i * s).sum();
+        // C order (checked by `as_slice`): strides are positive.
+        let row: usize = index.iter().zip(&strides).map(|(&i, &s)| i * s as usize).sum();
         for j in inner.clone() {
             let center = row + j;
             dest[center] = f(&Neighbourhood { data, strides: &strides, center, radius });
