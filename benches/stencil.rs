@@ -261,6 +261,9 @@ fn mpi_baseline(
     times
 }
 
+/// A block's first and last own rows, as its neighbours read them.
+type EdgeRows = (Vec<f64>, Vec<f64>);
+
 /// The thread baseline: S steps over one scoped thread per row block, from
 /// `u0`; seconds (all threads, between barriers) and the final grid.
 fn thread_baseline(star: bool, u0: &Array2<f64>, blocks: &[Range<usize>], steps: usize) -> (f64, Array2<f64>) {
@@ -279,7 +282,7 @@ fn thread_baseline(star: bool, u0: &Array2<f64>, blocks: &[Range<usize>], steps:
         })
         .collect();
     // outbox[block][parity]: (its first own rows, its last own rows).
-    let outbox: Vec<[Mutex<(Vec<f64>, Vec<f64>)>; 2]> =
+    let outbox: Vec<[Mutex<EdgeRows>; 2]> =
         (0..p).map(|_| [0, 1].map(|_| Mutex::new((vec![0.0; r * m], vec![0.0; r * m])))).collect();
     let barrier = Barrier::new(p);
     let elapsed = Mutex::new(0.0);

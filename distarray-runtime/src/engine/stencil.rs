@@ -55,8 +55,8 @@ impl<T: Copy> Neighbourhood<'_, T> {
             }
         }
         let mut at = self.center as isize;
-        for k in 0..N.min(MAX_AXES) {
-            at += offsets[k] * self.strides[k];
+        for (o, s) in offsets.iter().zip(&self.strides) {
+            at += o * s;
         }
         // SAFETY: `apply_stencil` only makes neighbourhoods of cells at
         // least `radius` from both ends of every axis of `data` (an update
