@@ -43,34 +43,29 @@ impl<T: Copy> Neighbourhood<'_, T> {
 
     #[inline(always)]
     fn at<const N: usize>(&self, offsets: [isize; N]) -> &T {
-        // Offsets within the radius keep the index inside the piece (see
-        // `apply_stencil`). Against constant offsets this check is loop
-        // invariant and leaves the inner loop, which a bounds check per
-        // access kept from vectorising; its failure takes values only, so
-        // that the neighbourhood itself never needs an address.
-        let radius = self.radius;
-        for &o in &offsets {
-            if o.unsigned_abs() > radius {
-                beyond_radius(o, radius);
-            }
-        }
+        // Offsets beyond the radius are a bug in the stencil: debug builds
+        // panic; release builds read the cell at the radius instead, so that
+        // the index stays inside the piece (see `apply_stencil`). A check
+        // that panicked there would branch in the inner loop (it does not
+        // leave it for offsets above 1) and keep it from vectorising; the
+        // clamp of constant offsets is computed once, outside it.
+        debug_assert!(
+            offsets.iter().all(|o| o.unsigned_abs() <= self.radius),
+            "offset {offsets:?} beyond the stencil's radius {}",
+            self.radius
+        );
+        let r = self.radius as isize;
         let mut at = self.center as isize;
-        for (o, s) in offsets.iter().zip(&self.strides) {
-            at += o * s;
+        for (&o, &s) in offsets.iter().zip(&self.strides) {
+            at += o.max(-r).min(r) * s;
         }
         // SAFETY: `apply_stencil` only makes neighbourhoods of cells at
         // least `radius` from both ends of every axis of `data` (an update
-        // region within the padded piece), and every offset is at most
+        // region within the padded piece), and every offset is clamped to
         // `radius`, so `at` is a cell of `data`. Offsets for more axes than
         // the array has meet stride 0; fewer move along the first axes only.
         unsafe { self.data.get_unchecked(at as usize) }
     }
-}
-
-#[cold]
-#[inline(never)]
-fn beyond_radius(offset: isize, radius: usize) -> ! {
-    panic!("offset {offset} beyond the stencil's radius {radius}")
 }
 
 macro_rules! index_by_offsets {
