@@ -38,7 +38,7 @@ cargo clippy --quiet --workspace --all-targets --features mpi,hdf5 -- -D warning
 RUSTDOCFLAGS="-D warnings" cargo doc --quiet --no-deps --workspace --features mpi,hdf5
 
 echo "== the examples, thread engines, no features"
-for example in quickstart local_kernels vectorize random; do
+for example in quickstart local_kernels vectorize random heat; do
     cargo run --quiet --example "$example" >/dev/null
 done
 # Writes the picture to target/, not over the committed docs/ image.
@@ -67,6 +67,7 @@ fi
 
 echo "== benches/perf.rs at tiny sizes (checks its code and results, measures nothing)"
 PERF_QUICK=1 cargo test --quiet --features mpi,hdf5 --bench perf
+PERF_QUICK=1 cargo test --quiet --features mpi,hdf5 --bench stencil
 
 echo "== MPI programs"
 cargo build --quiet --features mpi,hdf5 --examples
@@ -87,6 +88,7 @@ hdf5prog=$(test_binary mpi_hdf5)
 failure=$(test_binary mpi_engine_failure)
 collectives=$(test_binary mpi_collectives)
 perf=$(cargo test --features mpi,hdf5 --bench perf --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*perf-[^)]*\)).*/\1/p' | tail -n 1)
+stencil=$(cargo test --features mpi,hdf5 --bench stencil --no-run 2>&1 | sed -n 's/.*Executable.*(\(.*stencil-[^)]*\)).*/\1/p' | tail -n 1)
 passed=0
 failed=0
 run() { # run NAME EXPECTED_STATUS COMMAND...: a hang counts as a failure
@@ -121,7 +123,10 @@ for n in 3 5; do
     fi
     run "mpi_hdf5_np$n" 0 "${mpirun[@]}" -n "$n" "$hdf5prog"
     PERF_QUICK=1 run "mpi_perf_quick_np$n" 0 "${mpirun[@]}" -n "$n" "$perf"
-    for example in quickstart local_kernels vectorize random; do
+    if [ "$n" = 3 ]; then
+        PERF_QUICK=1 run "mpi_stencil_quick_np$n" 0 "${mpirun[@]}" -n "$n" "$stencil"
+    fi
+    for example in quickstart local_kernels vectorize random heat; do
         run "mpi_example_${example}_np$n" 0 "${mpirun[@]}" -n "$n" "target/debug/examples/$example"
     done
     # main returns Err: the client exits 1, the engines end, nobody hangs.

@@ -4,11 +4,13 @@
 
 use std::ops::{Index, Range};
 
+use ndarray::{Axis, Slice};
+
 use crate::core::element::Element;
 use crate::core::error::{bail, Result};
 use crate::engine::comm::Comm;
 use crate::engine::local::LocalArray;
-use crate::layout::{ghost_widths, DimDict};
+use crate::layout::{ghost_widths, owned_region, DimDict};
 
 /// The cells around one cell of a padded piece, as a stencil sees them:
 /// `u[[di, dj]]` is the cell `di` rows and `dj` columns away (offsets up to
@@ -17,16 +19,22 @@ use crate::layout::{ghost_widths, DimDict};
 #[derive(Debug, Clone, Copy)]
 pub struct Neighbourhood<'a, T> {
     data: &'a [T],
-    strides: &'a [isize],
+    /// The strides of the first `MAX_AXES` axes, 0 beyond the array's:
+    /// a fixed size, so that an index compiles to a few multiply-adds.
+    strides: [isize; MAX_AXES],
     center: usize,
     radius: usize,
+    ndim: usize,
 }
+
+/// The most axes a [`Neighbourhood`] can be indexed along.
+const MAX_AXES: usize = 4;
 
 impl<'a, T: Copy> Neighbourhood<'a, T> {
     /// The neighbourhood of radius `radius` of the cell at `index` of
     /// `array`, for calling a stencil's point function on its own (a unit
-    /// test): `None` if the array is not in C order or the neighbourhood
-    /// does not fit in it.
+    /// test): `None` if the array is not in C order, has more than 4 axes,
+    /// or the neighbourhood does not fit in it.
     ///
     /// # Examples
     /// ```
@@ -43,15 +51,22 @@ impl<'a, T: Copy> Neighbourhood<'a, T> {
     /// ```
     pub fn new(array: &'a ndarray::ArrayD<T>, index: &[usize], radius: usize) -> Option<Self> {
         let data = array.as_slice()?;
+        // The reads stay inside `data` only for a whole neighbourhood (see `at`).
         let fits = index.len() == array.ndim()
+            && array.ndim() <= MAX_AXES
             && index.iter().zip(array.shape()).all(|(&i, &n)| i >= radius && i + radius < n);
+        if !fits {
+            return None;
+        }
+        let mut strides = [0isize; MAX_AXES];
+        strides[..array.ndim()].copy_from_slice(array.strides());
         let center = index.iter().zip(array.strides()).map(|(&i, &s)| i as isize * s).sum::<isize>();
-        fits.then_some(Neighbourhood { data, strides: array.strides(), center: center as usize, radius })
+        Some(Neighbourhood { data, strides, center: center as usize, radius, ndim: array.ndim() })
     }
 
     /// The cell itself.
     pub fn center(&self) -> T {
-        self.data[self.center]
+        *self.at([])
     }
 
     /// The stencil's radius: the largest offset it may use.
@@ -60,17 +75,29 @@ impl<'a, T: Copy> Neighbourhood<'a, T> {
     }
 
     #[inline(always)]
-    fn at(&self, offsets: &[isize]) -> &T {
-        debug_assert_eq!(offsets.len(), self.strides.len(), "one offset per axis of the array");
+    fn at<const N: usize>(&self, offsets: [isize; N]) -> &T {
+        // Offsets beyond the radius are a bug in the stencil: debug builds
+        // panic; release builds read the cell at the radius instead, so that
+        // the index stays inside the piece (see `apply_stencil`). A check
+        // that panicked there would branch in the inner loop (it does not
+        // leave it for offsets above 1) and keep it from vectorising; the
+        // clamp of constant offsets is computed once, outside it.
         debug_assert!(
             offsets.iter().all(|o| o.unsigned_abs() <= self.radius),
             "offset {offsets:?} beyond the stencil's radius {}",
             self.radius
         );
-        let at = offsets.iter().zip(self.strides).fold(self.center as isize, |at, (&o, &s)| at + o * s);
-        // A checked index: an offset beyond the radius cannot read outside
-        // the piece.
-        &self.data[at as usize]
+        let r = self.radius as isize;
+        let mut at = self.center as isize;
+        for (&o, &s) in offsets.iter().zip(&self.strides) {
+            at += o.max(-r).min(r) * s;
+        }
+        // SAFETY: `apply_stencil` and `new` only make neighbourhoods of cells
+        // at least `radius` from both ends of every axis of `data` (an update
+        // region within the padded piece), and every offset is clamped to
+        // `radius`, so `at` is a cell of `data`. Offsets for more axes than
+        // the array has meet stride 0; fewer move along the first axes only.
+        unsafe { self.data.get_unchecked(at as usize) }
     }
 }
 
@@ -80,7 +107,8 @@ macro_rules! index_by_offsets {
             type Output = T;
             #[inline(always)]
             fn index(&self, offsets: [isize; $n]) -> &T {
-                self.at(&offsets)
+                debug_assert_eq!($n, self.ndim, "one offset per axis of the array");
+                self.at(offsets)
             }
         }
     )*};
@@ -184,12 +212,27 @@ pub fn apply_stencil<T: Element>(
     if u.dim_data() != out.dim_data() {
         bail!(IncompatibleDistribution, "a stencil's input and output must be laid out alike");
     }
+    if u.ndim() > MAX_AXES {
+        bail!(InvalidShape, "a stencil runs over at most {MAX_AXES} axes; this array has {}", u.ndim());
+    }
     let region = update_region(u.dim_data(), u.shape(), radius)?;
     u.exchange_halos(comm)?;
-    // The boundary keeps its values: the whole interior first, then the
-    // update overwrites the cells that have a neighbourhood.
-    out.interior_mut().assign(&u.interior());
-    let strides: Vec<isize> = u.strides().to_vec();
+    let shape = u.shape().to_vec();
+    if shape.is_empty() {
+        // A 0-d array: one cell, no neighbours, the boundary.
+        out.interior_mut().assign(&u.interior());
+        return Ok(());
+    }
+    copy_boundary(u, out, &region);
+    let mut row_strides = vec![1usize; shape.len()];
+    for axis in (0..shape.len() - 1).rev() {
+        row_strides[axis] = row_strides[axis + 1] * shape[axis + 1];
+    }
+    let mut strides = [0isize; MAX_AXES];
+    for (s, &r) in strides.iter_mut().zip(&row_strides) {
+        *s = r as isize;
+    }
+    let ndim = shape.len();
     let (Some(data), Some(dest)) = (u.as_slice(), out.as_slice_mut()) else {
         bail!(Protocol, "a stencil needs pieces in C order");
     };
@@ -197,17 +240,15 @@ pub fn apply_stencil<T: Element>(
         return Ok(());
     }
     let Some((inner, outer)) = region.split_last() else {
-        return Ok(()); // a 0-d array has no neighbours
+        return Ok(());
     };
-    // An odometer over the outer axes, the last axis in a tight loop.
+    // An odometer over the outer axes, the last axis in a tight loop over
+    // a slice of the output (no bounds check per cell).
     let mut index: Vec<usize> = outer.iter().map(|r| r.start).collect();
     loop {
-        // C order (checked by `as_slice`): strides are positive.
-        let row: usize = index.iter().zip(&strides).map(|(&i, &s)| i * s as usize).sum();
-        for j in inner.clone() {
-            let center = row + j;
-            dest[center] = f(&Neighbourhood { data, strides: &strides, center, radius });
-        }
+        let row: usize = index.iter().zip(&row_strides).map(|(&i, &s)| i * s).sum();
+        let first = row + inner.start;
+        update_row(data, &mut dest[first..row + inner.end], first, strides, radius, ndim, &f);
         let mut axis = outer.len();
         loop {
             if axis == 0 {
@@ -219,6 +260,42 @@ pub fn apply_stencil<T: Element>(
                 break;
             }
             index[axis] = outer[axis].start;
+        }
+    }
+}
+
+/// `f` of the cells `first..first + dest.len()` of `data` into `dest`: the
+/// tight loop, over two distinct slices (no aliasing for the compiler to
+/// rule out).
+#[inline]
+fn update_row<T: Copy>(
+    data: &[T],
+    dest: &mut [T],
+    first: usize,
+    strides: [isize; MAX_AXES],
+    radius: usize,
+    ndim: usize,
+    f: &impl Fn(&Neighbourhood<'_, T>) -> T,
+) {
+    for (k, cell) in dest.iter_mut().enumerate() {
+        *cell = f(&Neighbourhood { data, strides, center: first + k, radius, ndim });
+    }
+}
+
+/// Copies into `out` the own cells of `u` outside the update `region` (the
+/// boundary), slab by slab along each axis: copying the whole piece first
+/// would add a read and a write of every cell to a memory-bound step.
+fn copy_boundary<T: Element>(u: &LocalArray<T>, out: &mut LocalArray<T>, region: &[Range<usize>]) {
+    let own = owned_region(u.dim_data());
+    for (axis, r) in region.iter().enumerate() {
+        for slab in [own[axis].start..r.start, r.end..own[axis].end] {
+            if slab.is_empty() {
+                continue;
+            }
+            let pick = |ax: Axis| Slice::from(if ax.index() == axis { slab.clone() } else { own[ax.index()].clone() });
+            out.ndarray_mut()
+                .slice_each_axis_mut(|d| pick(d.axis))
+                .assign(&u.ndarray().slice_each_axis(|d| pick(d.axis)));
         }
     }
 }
