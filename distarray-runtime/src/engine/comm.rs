@@ -65,6 +65,22 @@ pub trait Comm: Send {
         Ok((out, counts))
     }
 
+    /// Every member's `bytes`, in rank order, on exactly one member (the
+    /// backend's choice), `None` on the others, which need not wait: by
+    /// default rank 0 receives them. Not public API: whole-array reductions
+    /// merge their partials with it.
+    #[doc(hidden)]
+    fn gather_to_one_bytes(&self, bytes: Vec<u8>) -> Result<Option<Vec<Vec<u8>>>> {
+        if self.rank() != 0 {
+            return self.send_bytes(0, bytes).map(|()| None);
+        }
+        let mut all = vec![bytes];
+        for from in 1..self.size() {
+            all.push(self.receive_bytes(from)?);
+        }
+        Ok(Some(all))
+    }
+
     /// Sends `bytes` to rank `to`, point to point; messages between two
     /// members arrive in the order sent. Not public API (yet): the tree
     /// collectives of [`Collectives`] are built on it.

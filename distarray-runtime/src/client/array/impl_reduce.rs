@@ -198,13 +198,13 @@ impl<T: Element> DistArray<T> {
     }
 
     fn reduce_all<O: Element + DeserializeOwned>(&self, op: ReduceOp, into: DType, ddof: f64) -> Result<O> {
-        // Engine rank 0 returns the value, the others `()`.
+        // One engine returns the value, the others `()`.
         let call = self.reduction(op, None, into, ddof)?;
         let (_, _, value) = call.send_then(None, None, |_, replies| {
             let (_, data) = replies
                 .iter()
                 .find(|(reply, _)| matches!(reply, KernelReply::Value))
-                .ok_or_else(|| err!(Protocol, "`{}` got no value from engine rank 0", op.name()))?;
+                .ok_or_else(|| err!(Protocol, "`{}` got its value from no engine", op.name()))?;
             decode::<O>(data)
         })?;
         Ok(value)

@@ -93,7 +93,7 @@ fn run<T: Element, A: Acc<T>>(inputs: &mut KernelInputs<'_>, args: &ReduceArgs) 
     }
 }
 
-/// Every element: local partial, then a reduction to rank 0, which alone
+/// Every element: local partial, then a reduction to one engine, which alone
 /// returns the value (the client needs it once: a broadcast back would double
 /// the steps). `None` on the other engines.
 fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &dyn Comm) -> Result<Option<A::Out>> {
@@ -105,46 +105,41 @@ fn reduce_all<T: Element, A: Acc<T>>(a: &LocalArray<T>, finish: &Finish, comm: &
         Some(values) => acc.push_slice(values),
         None => a.iter().for_each(|&x| acc.push(x)),
     }
-    match reduce_to_root(comm, acc)? {
+    match reduce_to_one(comm, acc)? {
         Some(total) => total.finish(finish).map(Some),
         None => Ok(None),
     }
 }
 
-/// Up to this many engines send their partials straight to rank 0: one hop,
-/// where the tree takes `ceil(log2(P))` hops in sequence, each a wake-up of
-/// a parked engine.
+/// Up to this many engines gather their partials on one engine in one hop
+/// ([`Comm::gather_to_one_bytes`]), where the tree takes `ceil(log2(P))`
+/// hops in sequence, each a wake-up of a parked engine.
 const DIRECT_MAX: usize = 64;
 
-/// The partials of every engine merged on rank 0, in an order fixed by the
-/// engine count alone (lower ranks first, pairwise: `((p0, p1), (p2, p3))`
-/// for 4, the order of [`Collectives::all_reduce`]), so the same pieces give
-/// the same bits every time, whichever path carries them: direct sends to
-/// rank 0 up to [`DIRECT_MAX`] engines, else [`Collectives::reduce`]'s
-/// binomial tree in `ceil(log2(P))` steps (where an all-gather took P
-/// messages from each of P engines).
-fn reduce_to_root<T, A: Acc<T>>(comm: &dyn Comm, acc: A) -> Result<Option<A>> {
-    merge_to_root(comm, acc, DIRECT_MAX, |low, high| low.merge(high))
+/// The partials of every engine merged on one engine, in an order fixed by
+/// the engine count alone (lower ranks first, pairwise: `((p0, p1), (p2,
+/// p3))` for 4, the order of [`Collectives::all_reduce`]), so the same pieces
+/// give the same bits every time, whichever path carries them: up to
+/// [`DIRECT_MAX`] engines a gather to one engine (rank 0 under MPI; on thread
+/// engines the last to arrive, so that none waits), else
+/// [`Collectives::reduce`]'s binomial tree to rank 0 in `ceil(log2(P))`
+/// steps (where an all-gather took P messages from each of P engines).
+fn reduce_to_one<T, A: Acc<T>>(comm: &dyn Comm, acc: A) -> Result<Option<A>> {
+    merge_to_one(comm, acc, DIRECT_MAX, |low, high| low.merge(high))
 }
 
-/// [`reduce_to_root`] for any value and merge, with the direct-send limit as
+/// [`reduce_to_one`] for any value and merge, with the direct-send limit as
 /// a parameter (so both paths can be tested against each other).
-pub(crate) fn merge_to_root<V: Serialize + DeserializeOwned + Clone>(
+pub(crate) fn merge_to_one<V: Serialize + DeserializeOwned + Clone>(
     comm: &dyn Comm,
     value: V,
     direct_max: usize,
     mut merge: impl FnMut(&mut V, &V),
 ) -> Result<Option<V>> {
-    let (rank, size) = (comm.rank(), comm.size());
-    if size <= direct_max {
-        if rank != 0 {
-            comm.send_bytes(0, encode(&value)?)?;
-            return Ok(None);
-        }
-        let mut partials = vec![value];
-        for from in 1..size {
-            partials.push(decode(&comm.receive_bytes(from)?)?);
-        }
+    if comm.size() <= direct_max {
+        let Some(parts) = comm.gather_to_one_bytes(encode(&value)?)? else { return Ok(None) };
+        let mut partials = parts.iter().map(|p| decode(p)).collect::<Result<Vec<V>>>()?;
+        let size = partials.len();
         // The tree's merges, in its order.
         let mut step = 1;
         while step < size {
