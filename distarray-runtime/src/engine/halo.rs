@@ -89,7 +89,7 @@ impl<T: Element> LocalArray<T> {
     ///
     /// # Errors
     /// As [`exchange_halos`](Self::exchange_halos).
-    pub fn begin_exchange_halos<'c>(&self, comm: &'c dyn Comm) -> Result<HaloExchange<'c>> {
+    pub fn begin_exchange_halos<'c>(&self, comm: &'c dyn Comm) -> Result<HaloExchange<'c, T>> {
         let cart = self.cart(comm)?;
         let axes: Vec<AxisPlan> = self
             .dim_data()
@@ -123,21 +123,21 @@ impl<T: Element> LocalArray<T> {
 /// A halo exchange under way: see
 /// [`LocalArray::begin_exchange_halos`](crate::LocalArray::begin_exchange_halos).
 #[must_use = "the ghost cells are only filled by finish()"]
-pub struct HaloExchange<'c> {
+pub struct HaloExchange<'c, T> {
     comm: &'c dyn Comm,
     axes: Vec<AxisPlan>,
     /// The first axis's sends and its piece's own copies for itself.
-    first: Option<Sent<'c>>,
+    first: Option<Sent<'c, T>>,
 }
 
-impl HaloExchange<'_> {
+impl<T: Element> HaloExchange<'_, T> {
     /// Receives the first axis's ghost cells into `a` (the piece that began
     /// the exchange), then exchanges the other axes.
     ///
     /// # Errors
     /// As [`LocalArray::exchange_halos`](crate::LocalArray::exchange_halos);
     /// `InvalidShape` for another piece than the one that began it.
-    pub fn finish<T: Element>(mut self, a: &mut LocalArray<T>) -> Result<()> {
+    pub fn finish(mut self, a: &mut LocalArray<T>) -> Result<()> {
         let comm = self.comm;
         let mut axes = std::mem::take(&mut self.axes).into_iter();
         if let (Some(plan), Some(sent)) = (axes.next(), self.first.take()) {
@@ -164,10 +164,10 @@ struct AxisPlan {
 
 /// One axis's sends in flight, and the cells a piece that is its own
 /// neighbour (one piece along a periodic axis) copies to itself.
-struct Sent<'c> {
+struct Sent<'c, T> {
     requests: Vec<SendRequest<'c>>,
-    own_top: Option<Box<dyn std::any::Any>>,
-    own_bottom: Option<Box<dyn std::any::Any>>,
+    own_top: Option<Vec<T>>,
+    own_bottom: Option<Vec<T>>,
 }
 
 impl AxisPlan {
@@ -192,19 +192,19 @@ impl AxisPlan {
 
     /// Sends my last `halo` own cells up (the upper neighbour's lower ghost
     /// cells) and my first down.
-    fn send<'c, T: Element>(&self, a: &LocalArray<T>, comm: &'c dyn Comm) -> Result<Sent<'c>> {
+    fn send<'c, T: Element>(&self, a: &LocalArray<T>, comm: &'c dyn Comm) -> Result<Sent<'c, T>> {
         let own = self.own();
         let top = a.slab(self.axis, own.end - self.halo..own.end);
         let bottom = a.slab(self.axis, own.start..own.start + self.halo);
         let me = comm.rank();
         let mut sent = Sent { requests: Vec::new(), own_top: None, own_bottom: None };
         match self.upper {
-            Some(up) if up == me => sent.own_top = Some(Box::new(top)),
+            Some(up) if up == me => sent.own_top = Some(top),
             Some(up) => sent.requests.push(comm.immediate_send(up, &top)?),
             None => {}
         }
         match self.lower {
-            Some(down) if down == me => sent.own_bottom = Some(Box::new(bottom)),
+            Some(down) if down == me => sent.own_bottom = Some(bottom),
             Some(down) => sent.requests.push(comm.immediate_send(down, &bottom)?),
             None => {}
         }
@@ -214,24 +214,19 @@ impl AxisPlan {
     /// Receives the lower neighbour's top cells into my lower ghost cells
     /// and the upper neighbour's bottom cells into my upper ones (messages
     /// from one rank arrive in the order sent: up before down).
-    fn receive<T: Element>(&self, a: &mut LocalArray<T>, comm: &dyn Comm, mut sent: Sent<'_>) -> Result<()> {
+    fn receive<T: Element>(&self, a: &mut LocalArray<T>, comm: &dyn Comm, sent: Sent<'_, T>) -> Result<()> {
         if a.len_of(Axis(self.axis)) != self.len {
             bail!(InvalidShape, "a halo exchange finished on another piece than the one that began it");
         }
         let me = comm.rank();
-        let take = |cells: Option<Box<dyn std::any::Any>>| -> Result<Vec<T>> {
-            cells
-                .and_then(|c| c.downcast::<Vec<T>>().ok())
-                .map(|c| *c)
-                .ok_or_else(|| crate::core::error::err!(Protocol, "a halo of another element type"))
-        };
+        // A piece that is its own neighbour kept its cells in `sent`.
         let from_below = match self.lower {
-            Some(down) if down == me => Some(take(sent.own_top.take())?),
+            Some(down) if down == me => sent.own_top,
             Some(down) => Some(comm.receive::<T>(down)?),
             None => None,
         };
         let from_above = match self.upper {
-            Some(up) if up == me => Some(take(sent.own_bottom.take())?),
+            Some(up) if up == me => sent.own_bottom,
             Some(up) => Some(comm.receive::<T>(up)?),
             None => None,
         };

@@ -14,7 +14,7 @@ use crate::core::alloc::Side;
 use crate::core::element::DType;
 use crate::core::error::{bail, err, Result};
 use crate::engine::comm::{
-    aborted_by, check_counts, check_parts, collective_timeout, timed_out, Comm, Op, Received, SendRequest,
+    aborted_by, check_counts, check_parts, collective_timeout, timed_out, Comm, Op, SendRequest,
 };
 use crate::engine::pool;
 use crate::engine::CommFactory;
@@ -454,11 +454,6 @@ impl Comm for MpiComm {
             }
             idle.wait();
         }
-    }
-
-    fn all_to_all_v_parts(&self, send: Vec<u8>, send_counts: &[usize]) -> Result<Received> {
-        let (bytes, counts) = self.all_to_all_v_bytes(send, send_counts)?;
-        Ok(Received::one_buffer(bytes, &counts))
     }
 
     fn all_to_all_v_bytes_into(

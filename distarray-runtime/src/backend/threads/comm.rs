@@ -32,6 +32,9 @@ struct Deposit {
     count: usize,
 }
 
+/// A range of a buffer another member shares.
+type SharedPart = (Arc<Vec<u8>>, Range<usize>);
+
 /// What travels between two members.
 enum Packet {
     Data(Vec<u8>),
@@ -89,6 +92,29 @@ impl ThreadComm {
         }
     }
 
+    /// Sends every member its part of `send`: the next `send_counts[j]`
+    /// bytes to rank `j`, as a range of the one shared buffer.
+    fn share(&self, send: &Arc<Vec<u8>>, send_counts: &[usize]) -> Result<()> {
+        let mut at = 0;
+        for (to, &c) in send_counts.iter().enumerate() {
+            let packet = Packet::Shared(Arc::clone(send), at..at + c);
+            self.to[to].send(packet).map_err(|_| err!(Backend, "engine rank {to} has stopped"))?;
+            at += c;
+        }
+        Ok(())
+    }
+
+    /// The part every member [`share`](Self::share)d with this one, in rank
+    /// order.
+    fn take_shared(&self) -> Result<Vec<SharedPart>> {
+        (0..self.size())
+            .map(|from| match self.recv_packet(from)? {
+                Packet::Shared(buf, range) => Ok((buf, range)),
+                _ => Err(err!(Protocol, "engine rank {from} sent bytes where a shared buffer was expected")),
+            })
+            .collect()
+    }
+
     /// The next data packet from `from`.
     fn recv_packet(&self, from: usize) -> Result<Packet> {
         let timeout = collective_timeout();
@@ -135,19 +161,9 @@ impl Comm for ThreadComm {
         // Every member reads its part straight from the one shared buffer: a
         // single copy per byte, into the receiver's buffer.
         let send = Arc::new(send);
-        let mut at = 0;
-        for (to, &c) in send_counts.iter().enumerate() {
-            let packet = Packet::Shared(Arc::clone(&send), at..at + c);
-            self.to[to].send(packet).map_err(|_| err!(Backend, "engine rank {to} has stopped"))?;
-            at += c;
-        }
+        self.share(&send, send_counts)?;
         drop(send);
-        let parts = (0..self.size())
-            .map(|from| match self.recv_packet(from)? {
-                Packet::Shared(buf, range) => Ok((buf, range)),
-                _ => Err(err!(Protocol, "engine rank {from} sent bytes where a shared buffer was expected")),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let parts = self.take_shared()?;
         let counts: Vec<usize> = parts.iter().map(|(_, r)| r.len()).collect();
         let mut out = Side::Engine.vec(counts.iter().sum())?;
         for (buf, range) in parts {
@@ -173,18 +189,8 @@ impl Comm for ThreadComm {
         // caller lets the parts go, so that the last member done with the
         // buffer (whichever) can keep it in its pool.
         let send = Arc::new(send);
-        let mut at = 0;
-        for (to, &c) in send_counts.iter().enumerate() {
-            let packet = Packet::Shared(Arc::clone(&send), at..at + c);
-            self.to[to].send(packet).map_err(|_| err!(Backend, "engine rank {to} has stopped"))?;
-            at += c;
-        }
-        let parts = (0..self.size())
-            .map(|from| match self.recv_packet(from)? {
-                Packet::Shared(buf, range) => Ok((buf, range)),
-                _ => Err(err!(Protocol, "engine rank {from} sent bytes where a shared buffer was expected")),
-            })
-            .collect::<Result<Vec<_>>>()?;
+        self.share(&send, send_counts)?;
+        let parts = self.take_shared()?;
         Ok(Received::shared(parts, vec![send]))
     }
 
