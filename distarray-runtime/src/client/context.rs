@@ -615,18 +615,18 @@ impl Context {
     /// collective leaves it in an unknown state) before any other call — from
     /// any client thread — can reach the engines.
     pub(crate) fn run_collective(&self, targets: &[usize], command: &Command) -> Result<Vec<(Reply, Vec<u8>)>> {
-        self.run_undoable(targets, command, None, Ok)
+        self.run_undoable(targets, command, None::<fn() -> Command>, Ok)
     }
 
     /// [`run_collective`](Self::run_collective), whose replies `finish` turns
     /// into the outcome while no other call can reach the engines. Should the
-    /// command or `finish` fail, `undo` goes to `targets` right after the
+    /// command or `finish` fail, the command `undo` builds goes to `targets` right after the
     /// command: no other call, from any client thread, comes between them.
     pub(crate) fn run_undoable<O>(
         &self,
         targets: &[usize],
         command: &Command,
-        undo: Option<&Command>,
+        undo: Option<impl FnOnce() -> Command>,
         finish: impl FnOnce(Vec<(Reply, Vec<u8>)>) -> Result<O>,
     ) -> Result<O> {
         self.check_open(true)?;
@@ -638,7 +638,7 @@ impl Context {
         if let (Err(_), Some(undo)) = (&outcome, undo) {
             // Not waited for: an engine that is gone or busy must not make
             // this wait too; each engine runs it before anything else.
-            let _ = self.dispatch_locked(targets, undo, Vec::new(), false);
+            let _ = self.dispatch_locked(targets, &undo(), Vec::new(), false);
         }
         // An engine that is gone or busy would only make a reset wait too.
         if failed.is_some_and(|kind| kind != crate::core::error::ErrorKind::EngineUnavailable) {
@@ -727,7 +727,7 @@ impl Drop for ContextInner {
 }
 
 /// `Err(WrongContext)` unless `a` and `b` are the same context.
-pub(crate) fn same_context(a: &Context, b: &Context, what: &str) -> Result<()> {
+pub(crate) fn same_context(a: &Context, b: &Context, what: impl std::fmt::Display) -> Result<()> {
     if a != b {
         return Err(err!(WrongContext, "{what} belongs to context {} but context {} was used", b.id(), a.id()));
     }

@@ -101,10 +101,10 @@ impl KernelCall {
     pub fn array<T: Element>(mut self, param: &'static str, array: &DistArray<T>) -> Result<Self> {
         let d = array.distribution();
         if let Some(ctx) = &self.context {
-            same_context(ctx, d.context(), &format!("array `{param}`"))?;
+            same_context(ctx, d.context(), format_args!("array `{param}`"))?;
         }
         if let Some(first) = self.distributions.first() {
-            same_context(first.context(), d.context(), &format!("array `{param}`"))?;
+            same_context(first.context(), d.context(), format_args!("array `{param}`"))?;
         }
         self.distributions.push(d.clone());
         self.arrays.push((array.key().to_string(), T::DTYPE));
@@ -205,7 +205,7 @@ impl KernelCall {
     /// Sends the call to `targets` (default: the arrays' engines, else the
     /// context's); returns the result key, the targets and each engine's reply
     /// and data.
-    pub(crate) fn send(&self, targets: Option<&[usize]>, index_layout: Option<Layout>) -> Result<Sent> {
+    pub(crate) fn send(self, targets: Option<&[usize]>, index_layout: Option<Layout>) -> Result<Sent> {
         self.send_then(targets, index_layout, |_, replies| Ok(replies))
     }
 
@@ -214,13 +214,16 @@ impl KernelCall {
     /// call or `finish` fails, every engine puts back what the call changed
     /// (see `Command::Rollback`). `finish` must not call the engines. A
     /// pipelined call has no replies (`finish` gets none).
+    ///
+    /// Takes the call by value: its arrays and arguments move into the
+    /// request rather than being copied for it.
     pub(crate) fn send_then<O>(
-        &self,
+        self,
         targets: Option<&[usize]>,
         index_layout: Option<Layout>,
         finish: impl FnOnce(&[usize], Vec<(KernelReply, Vec<u8>)>) -> Result<O>,
     ) -> Result<(String, Vec<usize>, O)> {
-        let ctx = self.context_ref()?;
+        let ctx = self.context_ref()?.clone();
         // Checked here rather than in `array`, so that `same_layout` reports
         // a shape mismatch first (arrays of other shapes often live on other
         // engines).
@@ -247,46 +250,49 @@ impl KernelCall {
         };
         let result_key = ctx.new_key();
         ctx.prepare_comm(&targets);
-        let request = KernelRequest {
+        let pipelined = self.pipelined && !self.stale;
+        let command = Command::RunKernel(KernelRequest {
             name: self.key.to_string(),
             dtype: self.dtype,
-            targets: targets.clone(),
-            arrays: self.arrays.clone(),
-            optional: self.optional.clone(),
-            args: self.args.clone(),
-            result_key: result_key.clone(),
+            targets,
+            arrays: self.arrays,
+            optional: self.optional,
+            args: self.args,
+            result_key,
             index_layout,
             undo: self.undo,
+        });
+        let Command::RunKernel(request) = &command else { unreachable!("built above") };
+        let (targets, result_key) = (&request.targets, &request.result_key);
+        let outcome = if pipelined {
+            ctx.post(targets, &command)?;
+            finish(targets, Vec::new())?
+        } else {
+            // Engines that succeeded put back what the call changed and
+            // delete the result nobody will own.
+            let undo = || Command::Rollback { call: result_key.clone() };
+            ctx.run_undoable(targets, &command, Some(undo), |replies| {
+                let replies = replies
+                    .into_iter()
+                    .map(|(reply, data)| match reply {
+                        Reply::Kernel(k) => Ok((k, data)),
+                        other => Err(err!(Protocol, "a kernel call was answered with {other:?}")),
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                finish(targets, replies)
+            })?
         };
-        if self.pipelined && !self.stale {
-            ctx.post(&targets, &Command::RunKernel(request))?;
-            let outcome = finish(&targets, Vec::new())?;
-            return Ok((result_key, targets, outcome));
-        }
-        // Engines that succeeded put back what the call changed and delete
-        // the result nobody will own.
-        let undo = Command::Rollback { call: result_key.clone() };
-        let outcome = ctx.run_undoable(&targets, &Command::RunKernel(request), Some(&undo), |replies| {
-            let replies = replies
-                .into_iter()
-                .map(|(reply, data)| match reply {
-                    Reply::Kernel(k) => Ok((k, data)),
-                    other => Err(err!(Protocol, "a kernel call was answered with {other:?}")),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            finish(&targets, replies)
-        })?;
-        Ok((result_key, targets, outcome))
+        let Command::RunKernel(request) = command else { unreachable!("built above") };
+        Ok((request.result_key, request.targets, outcome))
     }
 
     /// Runs the kernel; its `LocalArray<T>` results form a new DistArray.
     pub fn run_array<T: Element>(self) -> Result<DistArray<T>> {
-        let ctx = self.context_ref()?;
+        let (ctx, name) = (self.context_ref()?.clone(), self.name());
         let (key, _, distribution) = self.send_then(None, None, |targets, replies| {
-            let dim_data = array_replies::<T>(self.name(), &replies)?;
-            Distribution::from_dim_data_per_rank(ctx, &dim_data, Some(targets)).map_err(|e| {
-                e.context(format_args!("kernel `{}` returned pieces that do not form an array", self.name()))
-            })
+            let dim_data = array_replies::<T>(name, &replies)?;
+            Distribution::from_dim_data_per_rank(&ctx, &dim_data, Some(targets))
+                .map_err(|e| e.context(format_args!("kernel `{name}` returned pieces that do not form an array")))
         })?;
         Ok(DistArray::from_key(key, distribution))
     }
@@ -307,13 +313,14 @@ impl KernelCall {
         targets: Option<&[usize]>,
         result: &Distribution,
     ) -> Result<DistArray<T>> {
+        let name = self.name();
         let (key, _, ()) = self.send_then(targets, None, |targets, replies| {
             for ((reply, _), target) in replies.iter().zip(targets) {
                 let keeps = result.targets().contains(target);
                 match reply {
                     KernelReply::Array { dtype, .. } if keeps && *dtype == T::DTYPE => {}
                     KernelReply::Unit if !keeps => {}
-                    other => bail!(Protocol, "engine {target} answered kernel `{}` with {other:?}", self.name()),
+                    other => bail!(Protocol, "engine {target} answered kernel `{name}` with {other:?}"),
                 }
             }
             Ok(())
@@ -323,12 +330,14 @@ impl KernelCall {
 
     /// Runs the kernel, which returns `()`.
     pub fn run_unit(self) -> Result<()> {
-        self.send_then(None, None, |_, replies| expect_unit(self.name(), &replies)).map(drop)
+        let name = self.name();
+        self.send_then(None, None, |_, replies| expect_unit(name, &replies)).map(drop)
     }
 
     /// Runs the kernel; one value per engine, in engine order.
     pub fn run_values<R: DeserializeOwned + 'static>(self) -> Result<Vec<R>> {
-        self.send_then(None, None, |_, replies| decode_values(self.name(), &replies)).map(|(_, _, values)| values)
+        let name = self.name();
+        self.send_then(None, None, |_, replies| decode_values(name, &replies)).map(|(_, _, values)| values)
     }
 }
 
@@ -405,9 +414,9 @@ pub struct ReturnsValue<R>(PhantomData<R>);
 impl<T: Element> KernelReturn for ReturnsArray<T> {
     type PerEngine = LocalArray<T>;
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<LocalArray<T>>> {
+        let (ctx, name) = (call.context_ref()?.clone(), call.name());
         let (key, targets, dim_data) =
-            call.send_then(targets, None, |_, replies| array_replies::<T>(call.name(), &replies))?;
-        let ctx = call.context_ref()?;
+            call.send_then(targets, None, |_, replies| array_replies::<T>(name, &replies))?;
         let pull = || -> Result<Vec<LocalArray<T>>> {
             let pulled = ctx.run(&targets, &Command::Pull { key: key.clone(), dtype: T::DTYPE }, Vec::new())?;
             pulled
@@ -425,7 +434,8 @@ impl<T: Element> KernelReturn for ReturnsArray<T> {
 impl KernelReturn for ReturnsUnit {
     type PerEngine = ();
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<()>> {
-        let (_, targets, ()) = call.send_then(targets, None, |_, replies| expect_unit(call.name(), &replies))?;
+        let name = call.name();
+        let (_, targets, ()) = call.send_then(targets, None, |_, replies| expect_unit(name, &replies))?;
         Ok(vec![(); targets.len()])
     }
 }
@@ -433,7 +443,8 @@ impl KernelReturn for ReturnsUnit {
 impl<R: DeserializeOwned + 'static> KernelReturn for ReturnsValue<R> {
     type PerEngine = R;
     fn apply(call: KernelCall, targets: Option<&[usize]>) -> Result<Vec<R>> {
-        call.send_then(targets, None, |_, replies| decode_values(call.name(), &replies)).map(|(_, _, values)| values)
+        let name = call.name();
+        call.send_then(targets, None, |_, replies| decode_values(name, &replies)).map(|(_, _, values)| values)
     }
 }
 
@@ -508,7 +519,8 @@ pub(crate) fn build_from_index<T: Element, A: Serialize>(
 ) -> Result<DistArray<T>> {
     let call = call.context(ctx)?.args(args)?;
     let layout = Some(distribution.layout().clone());
+    let name = call.name();
     let (key, _, _) =
-        call.send_then(Some(distribution.targets()), layout, |_, replies| array_replies::<T>(call.name(), &replies))?;
+        call.send_then(Some(distribution.targets()), layout, |_, replies| array_replies::<T>(name, &replies))?;
     Ok(DistArray::from_key(key, distribution.clone()))
 }

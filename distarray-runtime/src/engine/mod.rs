@@ -314,14 +314,15 @@ impl Engine {
         let mut taken: Vec<(String, Box<dyn StoredArray>)> = Vec::with_capacity(keys.len());
         for (key, dtype) in keys {
             let array = match taken.iter().find(|(k, _)| k == key) {
-                Some((_, first)) => first.clone_box(),
+                Some((_, first)) => first.clone_box().map(|copy| (key.clone(), copy)),
                 None => match self.get(key, Some(*dtype)) {
-                    Ok(_) => self.remove(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}")),
+                    // The store's own key goes with it: no copy of the name.
+                    Ok(_) => self.remove_entry(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}")),
                     Err(e) => Err(e),
                 },
             }
             .inspect_err(|_| self.restore(std::mem::take(&mut taken)))?;
-            taken.push((key.clone(), array));
+            taken.push(array);
         }
         Ok(taken)
     }
@@ -339,9 +340,14 @@ impl Engine {
 
     /// Moves `key`'s array out of the store (no longer counted as held).
     fn remove(&mut self, key: &str) -> Option<Box<dyn StoredArray>> {
-        let array = self.store.remove(key)?;
+        self.remove_entry(key).map(|(_, array)| array)
+    }
+
+    /// [`remove`](Self::remove), with the store's key.
+    fn remove_entry(&mut self, key: &str) -> Option<(String, Box<dyn StoredArray>)> {
+        let (key, array) = self.store.remove_entry(key)?;
         self.stats.release(array.nbytes());
-        Some(array)
+        Some((key, array))
     }
 
     /// Keeps what undoes the kernel call just run (see [`Undo`]).

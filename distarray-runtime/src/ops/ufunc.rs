@@ -33,7 +33,7 @@ fn check_layouts(ufunc: &str, arrays: &[(&str, &Distribution)]) -> Result<()> {
         return Ok(());
     };
     for (name, d) in rest {
-        same_context(first.context(), d.context(), &format!("{ufunc}: `{name}`"))?;
+        same_context(first.context(), d.context(), format_args!("{ufunc}: `{name}`"))?;
         if d.shape() != first.shape() {
             bail!(
                 InvalidShape,
@@ -96,7 +96,7 @@ pub(crate) fn unary_inplace<T: Ufunc>(family: Family, op: UnaryOp, x: &mut DistA
 /// differ, or a redistribution failure.
 fn aligned<'b, T: Element>(ufunc: &str, x1: &DistArray<T>, x2: &'b DistArray<T>) -> Result<Cow<'b, DistArray<T>>> {
     let (first, d) = (x1.distribution(), x2.distribution());
-    same_context(first.context(), d.context(), &format!("{ufunc}: `x2`"))?;
+    same_context(first.context(), d.context(), format_args!("{ufunc}: `x2`"))?;
     if d.shape() != first.shape() {
         bail!(InvalidShape, "{ufunc}: `x1` has shape {:?} but `x2` has shape {:?}", first.shape(), d.shape());
     }
