@@ -41,3 +41,8 @@ fn dnpy_files_carry_the_padding() -> Result<()> {
 fn halo_errors() -> Result<()> {
     each_engine_count(halo::check_halo_errors)
 }
+
+#[test]
+fn split_exchange_with_calls_in_between() -> Result<()> {
+    each_engine_count(halo::check_split_exchange)
+}

@@ -18,6 +18,7 @@ fn main() -> Result<()> {
         halo::check_stencils(&c)?;
         halo::check_dnpy(&c, &dir)?;
         halo::check_halo_errors(&c)?;
+        halo::check_split_exchange(&c)?;
     }
     std::fs::remove_dir_all(&dir).ok();
     println!("mpi_halo: ok on {} engines ({})", ctx.num_targets(), ctx.backend_name());

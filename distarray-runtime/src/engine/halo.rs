@@ -11,6 +11,8 @@ use crate::engine::comm::Comm;
 use crate::engine::local::LocalArray;
 use crate::layout::{ghost_widths, has_ghosts, owned_region, DimDict};
 
+pub(crate) mod pending;
+
 impl<T: Element> LocalArray<T> {
     /// The ghost cells this piece stores before and after its own cells along
     /// each axis (`(0, 0)` without a halo; see
