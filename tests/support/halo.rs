@@ -442,7 +442,8 @@ pub fn check_split_exchange(ctx: &Context) -> Result<()> {
     // The array's pieces deleted while in flight (a cleanup of the
     // context), then the context closed: clear errors, no hang.
     let other = Context::with_targets(ctx.targets())?;
-    let od = Distribution::builder(&other, &[3 * n + 2, 5]).dist("bb").halo(&[1, 1]).periodic(&[true, false]).build()?;
+    let od =
+        Distribution::builder(&other, &[3 * n + 2, 5]).dist("bb").halo(&[1, 1]).periodic(&[true, false]).build()?;
     let b = other.fromarray(&data, Some(&od))?;
     let exchange = b.begin_halo_exchange()?;
     other.cleanup()?;

@@ -75,7 +75,11 @@ impl MpiComm {
     /// spare one if one is big enough (or any, grown), else a new one.
     fn buffer(&self, len: usize) -> Result<Vec<u8>> {
         let mut spare = self.spare.borrow_mut();
-        let mut buf = match spare.iter().position(|b| b.capacity() >= len.max(1)) {
+        // The smallest that fits: a halo exchange's buffers then keep their
+        // sizes from step to step.
+        let fits =
+            spare.iter().enumerate().filter(|(_, b)| b.capacity() >= len.max(1)).min_by_key(|(_, b)| b.capacity());
+        let mut buf = match fits.map(|(i, _)| i) {
             Some(i) => spare.swap_remove(i),
             None => match spare.pop() {
                 Some(b) => b,

@@ -4,9 +4,9 @@
 use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::core::alloc::Side;
 use crate::core::error::{err, Result};
@@ -156,7 +156,10 @@ impl ThreadComm {
     /// enough (or any, grown), else a new one.
     fn buffer(&self, len: usize) -> Result<Vec<u8>> {
         let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
-        let mut buf = match spare.iter().position(|b| b.capacity() >= len) {
+        // The smallest that fits: a halo exchange's buffers then keep their
+        // sizes from step to step.
+        let fits = spare.iter().enumerate().filter(|(_, b)| b.capacity() >= len).min_by_key(|(_, b)| b.capacity());
+        let mut buf = match fits.map(|(i, _)| i) {
             Some(i) => spare.swap_remove(i),
             None => match spare.pop() {
                 Some(b) => b,
@@ -355,7 +358,10 @@ impl Comm for ThreadComm {
     }
 
     fn abort(&self, reason: &str) {
-        self.aborted.lock().unwrap_or_else(PoisonError::into_inner).get_or_insert_with(|| (self.rank, reason.to_string()));
+        self.aborted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(|| (self.rank, reason.to_string()));
         for (to, sender) in self.to.iter().enumerate() {
             if to != self.rank {
                 // A member that has stopped needs no warning.

@@ -88,4 +88,3 @@ impl Engine {
         self.halos.retain(|_, p| p.targets != targets);
     }
 }
-
