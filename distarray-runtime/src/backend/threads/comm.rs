@@ -604,6 +604,55 @@ mod tests {
         }
     }
 
+    /// Tagged messages: apart from the untagged ones and from each other
+    /// (received in another order than sent, across tags), in order within
+    /// a tag, to oneself too; the buffers come back for the next sends; a
+    /// member that aborts unblocks a tagged receive from it.
+    #[test]
+    fn tagged_messages_stay_apart() {
+        for size in 1..=5 {
+            let results = on_group(size, |c| {
+                let (me, n) = (c.rank(), c.size());
+                let (next, prev) = ((me + 1) % n, (me + n - 1) % n);
+                for tag in [7u16, 9] {
+                    for k in 0..2u8 {
+                        c.send_tagged(next, tag, 3, &mut |b| b.copy_from_slice(&[tag as u8, k, me as u8]))?;
+                    }
+                }
+                c.send(next, &[42u8])?;
+                // The untagged message first, then tag 9 before tag 7.
+                assert_eq!(c.receive::<u8>(prev)?, vec![42]);
+                for tag in [9u16, 7] {
+                    for k in 0..2u8 {
+                        c.receive_tagged(prev, tag, &mut |b| {
+                            assert_eq!(b, [tag as u8, k, prev as u8]);
+                            Ok(())
+                        })?;
+                    }
+                }
+                c.complete_tagged(7)?;
+                // A read that fails reports it.
+                c.send_tagged(me, 3, 1, &mut |b| b[0] = 1)?;
+                let e = c.receive_tagged(me, 3, &mut |_| Err(crate::core::error::err!(Protocol, "bad"))).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Protocol);
+                // Four received; the message to itself took one and gave it back.
+                assert_eq!(c.spare.lock().unwrap().len(), 4, "the received buffers are kept");
+                assert!(c.send_tagged(n, 3, 1, &mut |_| {}).is_err());
+                Ok(())
+            });
+            assert!(results.into_iter().all(|r| r.is_ok()), "size {size}");
+        }
+        let results = on_group(3, |c| {
+            if c.rank() == 2 {
+                return Err(crate::core::error::err!(InvalidArgument, "the last rank gives up"));
+            }
+            c.receive_tagged(2, 1, &mut |_| Ok(()))
+        });
+        for r in &results[..2] {
+            assert!(r.as_ref().unwrap_err().to_string().contains("left the collective"));
+        }
+    }
+
     /// One member (the last) fails before joining: the others' calls return
     /// instead of waiting, and those that need its data return `Err`, for
     /// each collective and a receive from it, for 2 to 9 members.
