@@ -61,7 +61,9 @@ impl<T: Element> DistArray<T> {
     /// The handle borrows the array, which therefore stays alive and is not
     /// written through it (its cells in flight were copied when sent).
     /// Dropped without `finish`, the handle finishes the exchange all the
-    /// same, ignoring failures.
+    /// same, ignoring failures. A call that fails on the array's engines
+    /// meanwhile (from any client thread) resets their communicator, which
+    /// drops the exchange: `finish` then says so.
     ///
     /// # Examples
     /// ```
