@@ -26,7 +26,8 @@
 //! from the process grid: each split axis of g pieces (not periodic) sends
 //! 2 (g - 1) messages per line of pieces along it (2 per piece and split
 //! axis, less the missing neighbours of the edge pieces). Every figure is
-//! the best of `PERF_REPS` runs (3 unless set); `STENCIL_N` and
+//! the best of `PERF_REPS` runs (3 unless set), the three variants run in
+//! turn in every rep; `STENCIL_N` and
 //! `STENCIL_STEPS` change the grid (4096) and S (20); `PERF_QUICK=1` runs
 //! a tiny grid (a smoke test of the bench itself, which the test script
 //! runs).
@@ -375,11 +376,21 @@ fn main() -> Result<()> {
         };
         // Each run starts from u0 (created outside the timing).
         let fresh = || -> Result<(DistArray<f64>, DistArray<f64>)> {
-            Ok((ctx.fromarray(&u0, Some(&d))?, ctx.fromarray(&u0, Some(&d))?))
+            let arrays = (ctx.fromarray(&u0, Some(&d))?, ctx.fromarray(&u0, Some(&d))?);
+            // The engines may still be storing them (pipelined): not timed.
+            ctx.sync()?;
+            Ok(arrays)
         };
-        let mut ours = f64::INFINITY;
-        let mut split = f64::INFINITY;
-        let mut result = None;
+        let blocks: Vec<Range<usize>> = (0..d.nprocs())
+            .map(|k| match d.dim_data(k)[0] {
+                DimDict::Block { start, stop, .. } => start..stop,
+                ref other => panic!("row blocks expected, not {other:?}"),
+            })
+            .collect();
+        // The three in turn, rep after rep, so that a change of load on a
+        // shared machine meets all of them alike.
+        let (mut ours, mut split, mut baseline) = (f64::INFINITY, f64::INFINITY, f64::INFINITY);
+        let (mut result, mut theirs) = (None, None);
         for _ in 0..reps {
             let (mut u, mut tmp) = fresh()?;
             let start = Instant::now();
@@ -392,32 +403,19 @@ fn main() -> Result<()> {
             split = split.min(start.elapsed().as_secs_f64());
             let diff = max_diff(&u.toarray()?, result.as_ref().expect("set above"));
             assert!(diff < 1e-12, "{name}: split-phase differs from apply_stencil by {diff}");
-        }
-        let result = result.expect("at least one run");
-        let (baseline, theirs) = if mpi {
-            // Each run continues from the last: timed runs, then one from u0 to check.
-            let (mut u, mut tmp) = fresh()?;
-            let per_rank = mpi_steps(&mut u, &mut tmp, star, steps, reps)?;
-            let slowest = (0..reps).map(|k| per_rank.iter().map(|t| t[k]).fold(0.0, f64::max));
-            let (mut u, mut tmp) = fresh()?;
-            mpi_steps(&mut u, &mut tmp, star, steps, 1)?;
-            (slowest.fold(f64::INFINITY, f64::min), u.toarray()?)
-        } else {
-            let blocks: Vec<Range<usize>> = (0..d.nprocs())
-                .map(|k| match d.dim_data(k)[0] {
-                    DimDict::Block { start, stop, .. } => start..stop,
-                    ref other => panic!("row blocks expected, not {other:?}"),
-                })
-                .collect();
-            let mut best = f64::INFINITY;
-            let mut out = None;
-            for _ in 0..reps {
+            if mpi {
+                // Timed between barriers on the engines, slowest rank.
+                let (mut u, mut tmp) = fresh()?;
+                let per_rank = mpi_steps(&mut u, &mut tmp, star, steps, 1)?;
+                baseline = baseline.min(per_rank.iter().map(|t| t[0]).fold(0.0, f64::max));
+                theirs.get_or_insert(u.toarray()?);
+            } else {
                 let (secs, grid) = thread_baseline(star, &u0, &blocks, steps);
-                best = best.min(secs);
-                out.get_or_insert(grid.into_dyn());
+                baseline = baseline.min(secs);
+                theirs.get_or_insert(grid.into_dyn());
             }
-            (best, out.expect("at least one run"))
-        };
+        }
+        let (result, theirs) = (result.expect("at least one run"), theirs.expect("at least one run"));
         let diff = max_diff(&theirs, &result);
         assert!(diff < 1e-12, "{name}: the baseline differs from distarray by {diff}");
         row("distarray `apply_stencil`", ours, Some(baseline / ours));

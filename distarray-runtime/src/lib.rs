@@ -56,7 +56,7 @@ mod reduce;
 
 pub use crate::client::cleanup;
 pub use crate::client::context::ContextBuilder;
-pub use crate::client::{Context, DistArray, Distribution, DistributionBuilder, KEY_PREFIX};
+pub use crate::client::{Context, DistArray, Distribution, DistributionBuilder, PendingHaloExchange, KEY_PREFIX};
 pub use crate::client::{IndexKernel, Kernel, KernelReturn, ReturnsArray, ReturnsUnit, ReturnsValue};
 pub use crate::core::element::{DType, Element};
 pub use crate::core::error::{Error, ErrorKind, Result};

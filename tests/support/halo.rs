@@ -343,3 +343,115 @@ pub fn check_halo_errors(ctx: &Context) -> Result<()> {
     assert_eq!(flat.toarray()?, data);
     Ok(())
 }
+
+/// Doubles the own cells of `u` into `out` (no ghost cell needed) and
+/// returns the sum of `u`'s own cells over every engine: a collective, run
+/// while a split exchange of `u` is in flight.
+#[local]
+pub fn double_and_total(u: &LocalArray<f64>, out: &mut LocalArray<f64>, engine: &EngineCtx) -> f64 {
+    out.interior_mut().zip_mut_with(&u.interior(), |o, &x| *o = 2.0 * x);
+    let mine: f64 = u.interior().sum();
+    engine.comm().all_reduce(mine, |a, b| a + b).expect("an all-reduce")
+}
+
+/// Fails on the last engine (the others wait in a collective): a call that
+/// resets the engines' communicator.
+#[local]
+pub fn fail_on_last(_u: &LocalArray<f64>, engine: &EngineCtx) -> distarray::Result<f64> {
+    if engine.rank() + 1 == engine.size() {
+        return Err(distarray::Error::new(ErrorKind::InvalidArgument, "the last engine gives up"));
+    }
+    engine.comm().all_reduce(1.0, |a, b| a + b)
+}
+
+/// The split exchange, `begin_halo_exchange` then `finish`, with a kernel
+/// (its own collective) and another array's exchanges, whole and split, in
+/// between: every ghost cell against its global index, for 2-D and 3-D
+/// grids, widths 1 and 2, periodic and not. Dropped unfinished it still
+/// fills the ghost cells; a second exchange of one array in flight, a
+/// failed call in between and a closed context are clear errors.
+pub fn check_split_exchange(ctx: &Context) -> Result<()> {
+    let n = ctx.num_targets();
+    for (shape, dist, halo, periodic) in [
+        (vec![3 * n + 2, 7], "bb", vec![1, 1], vec![true, false]),
+        (vec![2 * n + 5, 9], "bb", vec![2, 2], vec![false, true]),
+        (vec![4 * n + 3], "b", vec![2], vec![true]),
+        (vec![n + 5, 6, 5], "bbb", vec![1, 1, 1], vec![true, true, true]),
+        (vec![2 * n + 4, 6, 7], "bbn", vec![2, 1], vec![false, true]),
+        (vec![2 * n + 4, 5, 8], "bbb", vec![2, 2, 2], vec![false, false, false]),
+    ] {
+        let what = format!("split: {shape:?} {dist} halo {halo:?} periodic {periodic:?}");
+        let d = Distribution::builder(ctx, &shape).dist(dist).halo(&halo).periodic(&periodic).build()?;
+        let data = global(&shape);
+        let bumped = data.mapv(|x| x + 10000.0);
+        let twice = bumped.mapv(|x| x + 10000.0);
+        let mut a = ctx.fromarray(&data, Some(&d))?;
+        let mut b = ctx.fromarray(&data, Some(&d))?;
+        let mut out = ctx.zeros::<f64>(&d)?;
+        bump_own(&mut a)?;
+        bump_own(&mut b)?;
+        bump_own(&mut b)?;
+        let exchange = a.begin_halo_exchange()?;
+        // In flight: a kernel over `a` with a collective, then `b`'s
+        // exchanges, whole and split.
+        let total = double_and_total(&a, &mut out)?;
+        assert!(total.iter().all(|&t| (t - bumped.sum()).abs() < 1e-6 * bumped.sum()), "{what}: {total:?}");
+        b.exchange_halos()?;
+        let inner = b.begin_halo_exchange()?;
+        inner.finish()?;
+        exchange.finish()?;
+        check_pieces(&a, &bumped, &what)?;
+        check_pieces(&b, &twice, &format!("{what}, another array in between"))?;
+        assert_eq!(out.toarray()?, bumped.mapv(|x| 2.0 * x), "{what}: the kernel in between");
+        // Two in flight, finished in the other order than begun.
+        bump_own(&mut a)?;
+        bump_own(&mut b)?;
+        let (first, second) = (a.begin_halo_exchange()?, b.begin_halo_exchange()?);
+        second.finish()?;
+        first.finish()?;
+        check_pieces(&a, &twice, &format!("{what}, two in flight"))?;
+        check_pieces(&b, &twice.mapv(|x| x + 10000.0), &format!("{what}, two in flight"))?;
+        // Dropped unfinished: still done on the engines.
+        bump_own(&mut a)?;
+        drop(a.begin_halo_exchange()?);
+        check_pieces(&a, &twice.mapv(|x| x + 10000.0), &format!("{what}, dropped"))?;
+    }
+
+    let d = Distribution::builder(ctx, &[3 * n + 2, 5]).dist("bb").halo(&[1, 1]).periodic(&[true, true]).build()?;
+    let data = global(&[3 * n + 2, 5]);
+    let a = ctx.fromarray(&data, Some(&d))?;
+    // One exchange of an array at a time.
+    let exchange = a.begin_halo_exchange()?;
+    let e = a.begin_halo_exchange().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert!(e.to_string().contains("already in flight"), "{e}");
+    exchange.finish()?;
+    check_pieces(&a, &data, "split: after a refused second exchange")?;
+    // A failed call in between resets the communicator: the exchange is
+    // gone, and says so; the next one works.
+    let exchange = a.begin_halo_exchange()?;
+    assert!(fail_on_last(&a).is_err());
+    let e = exchange.finish().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::KeyNotFound, "{e}");
+    assert!(e.to_string().contains("no halo exchange"), "{e}");
+    a.begin_halo_exchange()?.finish()?;
+    check_pieces(&a, &data, "split: after a failed call in between")?;
+    // Without ghost cells: nothing to do.
+    let plain = ctx.fromarray(&data, None)?;
+    plain.begin_halo_exchange()?.finish()?;
+    // The array's pieces deleted while in flight (a cleanup of the
+    // context), then the context closed: clear errors, no hang.
+    let other = Context::with_targets(ctx.targets())?;
+    let od =
+        Distribution::builder(&other, &[3 * n + 2, 5]).dist("bb").halo(&[1, 1]).periodic(&[true, false]).build()?;
+    let b = other.fromarray(&data, Some(&od))?;
+    let exchange = b.begin_halo_exchange()?;
+    other.cleanup()?;
+    let e = exchange.finish().unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::KeyNotFound, "{e}");
+    let c = other.fromarray(&data, Some(&od))?;
+    let pending = c.begin_halo_exchange()?;
+    other.close()?;
+    assert_eq!(pending.finish().unwrap_err().kind(), ErrorKind::ContextClosed);
+    Ok(())
+}

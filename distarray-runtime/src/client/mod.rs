@@ -12,7 +12,7 @@ mod kernel_args;
 pub(crate) mod kernel_call;
 mod plot;
 
-pub use array::DistArray;
+pub use array::{DistArray, PendingHaloExchange};
 pub use context::{Context, KEY_PREFIX};
 pub use distribution::{Distribution, DistributionBuilder};
 pub use kernel_args::{

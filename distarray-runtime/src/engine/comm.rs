@@ -106,6 +106,47 @@ pub trait Comm: Send {
         Ok(SendRequest::done())
     }
 
+    /// Sends `len` bytes, written by `fill` into a buffer of the
+    /// communicator's own (reused from message to message, so that a time
+    /// loop does not allocate), to rank `to` under `tag`: apart from the
+    /// untagged messages, the collectives and the other tags, so that a halo
+    /// exchange's messages may wait in flight while other commands
+    /// communicate. Messages of one tag between two members arrive in the
+    /// order sent; a member may send to itself. The send may still be in
+    /// flight on return: [`complete_tagged`](Self::complete_tagged) waits for
+    /// it. Tags are [`CLIENT_TAGS`] and [`KERNEL_TAGS`]. Not public API.
+    #[doc(hidden)]
+    fn send_tagged(&self, to: usize, tag: u16, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<()> {
+        let _ = (len, fill);
+        Err(err!(Unsupported, "this communicator sends no tagged messages (to rank {to}, tag {tag})"))
+    }
+
+    /// The next message [`send_tagged`](Self::send_tagged) sent from rank
+    /// `from` under `tag`, waited for (as long as a collective) and handed to
+    /// `read`; its buffer is kept for later messages. Not public API.
+    #[doc(hidden)]
+    fn receive_tagged(&self, from: usize, tag: u16, read: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        let _ = read;
+        Err(err!(Unsupported, "this communicator receives no tagged messages (from rank {from}, tag {tag})"))
+    }
+
+    /// Waits until this member's sends under `tag` are done with their
+    /// buffers (nothing to wait for on thread engines). Not public API.
+    #[doc(hidden)]
+    fn complete_tagged(&self, tag: u16) -> Result<()> {
+        let _ = tag;
+        Ok(())
+    }
+
+    /// A tag of [`KERNEL_TAGS`] for an exchange begun inside a kernel: the
+    /// next of a sequence that every member walks alike (they begin the same
+    /// exchanges in the same order), so that exchanges in flight at once
+    /// never share one. Not public API.
+    #[doc(hidden)]
+    fn next_kernel_tag(&self) -> u16 {
+        KERNEL_TAGS.start
+    }
+
     /// The backend's own reduction of `send`, elements of `dtype`, by `op`:
     /// to every member (`root` `None`) or to `root` (the others get an empty
     /// buffer). `None` when the backend has none for them (the typed
@@ -197,6 +238,26 @@ pub trait Comm: Send {
     /// API.
     #[doc(hidden)]
     fn retire(self: Box<Self>) {}
+}
+
+/// The tags of [`Comm::send_tagged`] the client gives the halo exchanges
+/// it splits over two commands (`DistArray::begin_halo_exchange`), one per
+/// exchange in flight. Not public API.
+#[doc(hidden)]
+pub const CLIENT_TAGS: Range<u16> = 1..16384;
+
+/// The tags of [`Comm::send_tagged`] for exchanges inside a kernel
+/// ([`Comm::next_kernel_tag`]). Not public API.
+#[doc(hidden)]
+pub const KERNEL_TAGS: Range<u16> = 16384..32000;
+
+/// The next tag of [`KERNEL_TAGS`] after `tag`, wrapping around.
+pub(crate) fn kernel_tag_after(tag: u16) -> u16 {
+    if tag + 1 >= KERNEL_TAGS.end || tag < KERNEL_TAGS.start {
+        KERNEL_TAGS.start
+    } else {
+        tag + 1
+    }
 }
 
 /// Checks the counts of [`Comm::all_to_all_v_bytes`]: one per member of

@@ -1,14 +1,17 @@
 //! Ghost cells on the engines: a piece's own cells and its ghost cells, and
 //! the halo exchange that fills the ghost cells from the neighbouring pieces.
 
+use std::marker::PhantomData;
+
 use ndarray::{ArrayViewD, ArrayViewMutD, Axis, Slice};
 
-use crate::core::element::Element;
+use crate::core::element::{as_bytes, Element};
 use crate::core::error::{bail, Result};
-use crate::engine::cart::Cart;
-use crate::engine::comm::{Collectives, Comm, SendRequest};
+use crate::engine::comm::Comm;
 use crate::engine::local::LocalArray;
 use crate::layout::{ghost_widths, has_ghosts, owned_region, DimDict};
+
+pub(crate) mod pending;
 
 impl<T: Element> LocalArray<T> {
     /// The ghost cells this piece stores before and after its own cells along
@@ -90,44 +93,80 @@ impl<T: Element> LocalArray<T> {
     /// # Errors
     /// As [`exchange_halos`](Self::exchange_halos).
     pub fn begin_exchange_halos<'c>(&self, comm: &'c dyn Comm) -> Result<HaloExchange<'c, T>> {
-        let cart = self.cart(comm)?;
-        let axes: Vec<AxisPlan> = self
-            .dim_data()
-            .iter()
-            .enumerate()
-            .filter_map(|(axis, d)| AxisPlan::new(axis, d, &cart, self.len_of(Axis(axis))))
-            .collect();
-        let first = match axes.first() {
-            Some(plan) => Some(plan.send(self, comm)?),
-            None => None,
-        };
-        Ok(HaloExchange { comm, axes, first })
+        let tag = comm.next_kernel_tag();
+        let first = begin_exchange(self, comm, tag)?;
+        Ok(HaloExchange { comm, tag, first, finished: false, element: PhantomData })
     }
+}
 
-    /// The cells `range` along `axis`, over the whole extent of the other
-    /// axes, in C order.
-    fn slab(&self, axis: usize, range: std::ops::Range<usize>) -> Vec<T> {
-        self.ndarray().slice_axis(Axis(axis), Slice::from(range)).iter().copied().collect()
+/// Checks that `comm` is the array's engines in order (as
+/// [`LocalArray::cart`] does, without allocating).
+fn check_grid(dims: &[DimDict], comm: &dyn Comm) -> Result<()> {
+    let (rank, size) = (comm.rank(), comm.size());
+    let mut at = 0;
+    let mut cells = 1usize;
+    for d in dims {
+        at = at * d.proc_grid_size() + d.proc_grid_rank();
+        cells = cells.saturating_mul(d.proc_grid_size());
     }
+    if cells > size || at != rank {
+        bail!(
+            InvalidTarget,
+            "this piece belongs to rank {at} of a grid of {cells} pieces, but this is rank {rank} of {size}: the \
+             exchange must run on the array's engines, in its order"
+        );
+    }
+    Ok(())
+}
 
-    fn set_slab(&mut self, axis: usize, range: std::ops::Range<usize>, values: &[T]) -> Result<()> {
-        let mut slab = self.ndarray_mut().slice_axis_mut(Axis(axis), Slice::from(range));
-        if slab.len() != values.len() {
-            bail!(Protocol, "a halo of {} cells where {} were expected along axis {axis}", values.len(), slab.len());
+/// Sends the first axis with a halo (see [`LocalArray::begin_exchange_halos`])
+/// under `tag`; returns its plan, `None` without ghost cells.
+pub(crate) fn begin_exchange<T: Element>(a: &LocalArray<T>, comm: &dyn Comm, tag: u16) -> Result<Option<AxisPlan>> {
+    check_grid(a.dim_data(), comm)?;
+    let Some(first) = (0..a.ndim()).find_map(|axis| AxisPlan::new(a, axis, comm)) else { return Ok(None) };
+    first.send(a, comm, tag)?;
+    Ok(Some(first))
+}
+
+/// Receives the first axis of an exchange begun by [`begin_exchange`] as
+/// `first`, then exchanges the other axes, all under `tag`.
+pub(crate) fn finish_exchange<T: Element>(
+    a: &mut LocalArray<T>,
+    comm: &dyn Comm,
+    tag: u16,
+    first: Option<AxisPlan>,
+) -> Result<()> {
+    let Some(first) = first else { return Ok(()) };
+    if AxisPlan::new(a, first.axis, comm) != Some(first) {
+        // Drain it, so that its messages do not stay behind.
+        first.drain(comm, tag);
+        bail!(InvalidShape, "a halo exchange finished on another piece than the one that began it");
+    }
+    first.receive(a, comm, tag)?;
+    comm.complete_tagged(tag)?;
+    for axis in first.axis + 1..a.ndim() {
+        if let Some(plan) = AxisPlan::new(a, axis, comm) {
+            plan.send(a, comm, tag)?;
+            plan.receive(a, comm, tag)?;
+            comm.complete_tagged(tag)?;
         }
-        slab.iter_mut().zip(values).for_each(|(cell, &v)| *cell = v);
-        Ok(())
     }
+    Ok(())
 }
 
 /// A halo exchange under way: see
 /// [`LocalArray::begin_exchange_halos`](crate::LocalArray::begin_exchange_halos).
+/// Dropped without [`finish`](Self::finish), it receives the messages sent
+/// to it and drops them (every engine of the array must then drop it
+/// too), so that none is left behind for a later exchange.
 #[must_use = "the ghost cells are only filled by finish()"]
 pub struct HaloExchange<'c, T> {
     comm: &'c dyn Comm,
-    axes: Vec<AxisPlan>,
-    /// The first axis's sends and its piece's own copies for itself.
-    first: Option<Sent<'c, T>>,
+    tag: u16,
+    /// The first axis, whose cells are in flight.
+    first: Option<AxisPlan>,
+    finished: bool,
+    element: PhantomData<T>,
 }
 
 impl<T: Element> HaloExchange<'_, T> {
@@ -138,22 +177,23 @@ impl<T: Element> HaloExchange<'_, T> {
     /// As [`LocalArray::exchange_halos`](crate::LocalArray::exchange_halos);
     /// `InvalidShape` for another piece than the one that began it.
     pub fn finish(mut self, a: &mut LocalArray<T>) -> Result<()> {
-        let comm = self.comm;
-        let mut axes = std::mem::take(&mut self.axes).into_iter();
-        if let (Some(plan), Some(sent)) = (axes.next(), self.first.take()) {
-            plan.receive(a, comm, sent)?;
+        self.finished = true;
+        finish_exchange(a, self.comm, self.tag, self.first)
+    }
+}
+
+impl<T> Drop for HaloExchange<'_, T> {
+    fn drop(&mut self) {
+        if let (false, Some(first)) = (self.finished, self.first) {
+            first.drain(self.comm, self.tag);
         }
-        for plan in axes {
-            let sent = plan.send(a, comm)?;
-            plan.receive(a, comm, sent)?;
-        }
-        Ok(())
     }
 }
 
 /// What one axis's exchange moves: the halo width, the ghost widths of this
 /// piece and its neighbours' ranks.
-struct AxisPlan {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AxisPlan {
     axis: usize,
     halo: usize,
     ghosts: (usize, usize),
@@ -162,28 +202,32 @@ struct AxisPlan {
     len: usize,
 }
 
-/// One axis's sends in flight, and the cells a piece that is its own
-/// neighbour (one piece along a periodic axis) copies to itself.
-struct Sent<'c, T> {
-    requests: Vec<SendRequest<'c>>,
-    own_top: Option<Vec<T>>,
-    own_bottom: Option<Vec<T>>,
-}
-
 impl AxisPlan {
-    fn new(axis: usize, d: &DimDict, cart: &Cart, len: usize) -> Option<Self> {
-        let DimDict::Block { padding, periodic, .. } = *d else { return None };
+    /// The plan of `axis` of `a`, `None` without a halo along it. The
+    /// neighbours' ranks are this rank's plus or minus the grid stride of
+    /// the axis (ranks in C order of the grid; see [`check_grid`]).
+    fn new<T: Element>(a: &LocalArray<T>, axis: usize, comm: &dyn Comm) -> Option<Self> {
+        let dims = a.dim_data();
+        let DimDict::Block { padding, periodic, proc_grid_size: n, proc_grid_rank: c, .. } = dims[axis] else {
+            return None;
+        };
         let halo = padding.0.max(padding.1);
         if halo == 0 {
             return None;
         }
-        let (lower, upper) = if periodic {
-            let (l, u) = cart.neighbours_periodic(axis);
-            (Some(l), Some(u))
-        } else {
-            cart.neighbours(axis)
+        let stride: usize = dims[axis + 1..].iter().map(DimDict::proc_grid_size).product();
+        let me = comm.rank();
+        let lower = match c {
+            0 if periodic => Some(me + (n - 1) * stride),
+            0 => None,
+            _ => Some(me - stride),
         };
-        Some(AxisPlan { axis, halo, ghosts: ghost_widths(d), lower, upper, len })
+        let upper = match c + 1 {
+            up if up < n => Some(me + stride),
+            _ if periodic => Some(me - c * stride),
+            _ => None,
+        };
+        Some(AxisPlan { axis, halo, ghosts: ghost_widths(&dims[axis]), lower, upper, len: a.len_of(Axis(axis)) })
     }
 
     fn own(&self) -> std::ops::Range<usize> {
@@ -191,54 +235,121 @@ impl AxisPlan {
     }
 
     /// Sends my last `halo` own cells up (the upper neighbour's lower ghost
-    /// cells) and my first down.
-    fn send<'c, T: Element>(&self, a: &LocalArray<T>, comm: &'c dyn Comm) -> Result<Sent<'c, T>> {
+    /// cells), then my first down.
+    fn send<T: Element>(&self, a: &LocalArray<T>, comm: &dyn Comm, tag: u16) -> Result<()> {
         let own = self.own();
-        let top = a.slab(self.axis, own.end - self.halo..own.end);
-        let bottom = a.slab(self.axis, own.start..own.start + self.halo);
-        let me = comm.rank();
-        let mut sent = Sent { requests: Vec::new(), own_top: None, own_bottom: None };
-        match self.upper {
-            Some(up) if up == me => sent.own_top = Some(top),
-            Some(up) => sent.requests.push(comm.immediate_send(up, &top)?),
-            None => {}
+        if let Some(up) = self.upper {
+            send_slab(a, self.axis, own.end - self.halo..own.end, comm, up, tag)?;
         }
-        match self.lower {
-            Some(down) if down == me => sent.own_bottom = Some(bottom),
-            Some(down) => sent.requests.push(comm.immediate_send(down, &bottom)?),
-            None => {}
-        }
-        Ok(sent)
-    }
-
-    /// Receives the lower neighbour's top cells into my lower ghost cells
-    /// and the upper neighbour's bottom cells into my upper ones (messages
-    /// from one rank arrive in the order sent: up before down).
-    fn receive<T: Element>(&self, a: &mut LocalArray<T>, comm: &dyn Comm, sent: Sent<'_, T>) -> Result<()> {
-        if a.len_of(Axis(self.axis)) != self.len {
-            bail!(InvalidShape, "a halo exchange finished on another piece than the one that began it");
-        }
-        let me = comm.rank();
-        // A piece that is its own neighbour kept its cells in `sent`.
-        let from_below = match self.lower {
-            Some(down) if down == me => sent.own_top,
-            Some(down) => Some(comm.receive::<T>(down)?),
-            None => None,
-        };
-        let from_above = match self.upper {
-            Some(up) if up == me => sent.own_bottom,
-            Some(up) => Some(comm.receive::<T>(up)?),
-            None => None,
-        };
-        for request in sent.requests {
-            request.wait()?;
-        }
-        if let Some(values) = from_below {
-            a.set_slab(self.axis, 0..self.ghosts.0, &values)?;
-        }
-        if let Some(values) = from_above {
-            a.set_slab(self.axis, self.len - self.ghosts.1..self.len, &values)?;
+        if let Some(down) = self.lower {
+            send_slab(a, self.axis, own.start..own.start + self.halo, comm, down, tag)?;
         }
         Ok(())
     }
+
+    /// Receives the lower neighbour's top cells into my lower ghost cells,
+    /// then the upper neighbour's bottom cells into my upper ones (messages
+    /// of one tag from one rank arrive in the order sent: up before down,
+    /// which is what a neighbour on both sides, or oneself, sends).
+    fn receive<T: Element>(&self, a: &mut LocalArray<T>, comm: &dyn Comm, tag: u16) -> Result<()> {
+        if let Some(down) = self.lower {
+            receive_slab(a, self.axis, 0..self.ghosts.0, comm, down, tag)?;
+        }
+        if let Some(up) = self.upper {
+            receive_slab(a, self.axis, self.len - self.ghosts.1..self.len, comm, up, tag)?;
+        }
+        Ok(())
+    }
+
+    /// Receives and drops what [`send`](Self::send) sent this piece, and
+    /// completes its own sends, ignoring failures: an exchange given up.
+    pub(crate) fn drain(&self, comm: &dyn Comm, tag: u16) {
+        for from in [self.lower, self.upper].into_iter().flatten() {
+            let _ = comm.receive_tagged(from, tag, &mut |_| Ok(()));
+        }
+        let _ = comm.complete_tagged(tag);
+    }
+}
+
+/// Sends the cells `range` along `axis` of `a`, over the whole padded
+/// extent of the other axes, in C order: copied once, row by row, into the
+/// communicator's buffer.
+fn send_slab<T: Element>(
+    a: &LocalArray<T>,
+    axis: usize,
+    range: std::ops::Range<usize>,
+    comm: &dyn Comm,
+    to: usize,
+    tag: u16,
+) -> Result<()> {
+    let slab = a.ndarray().slice_axis(Axis(axis), Slice::from(range));
+    let item = std::mem::size_of::<T>();
+    comm.send_tagged(to, tag, slab.len() * item, &mut |bytes| {
+        if let Some(cells) = slab.as_slice() {
+            bytes.copy_from_slice(as_bytes(cells));
+            return;
+        }
+        let mut at = 0;
+        for row in slab.rows() {
+            match row.as_slice() {
+                Some(cells) => {
+                    let n = std::mem::size_of_val(cells);
+                    bytes[at..at + n].copy_from_slice(as_bytes(cells));
+                    at += n;
+                }
+                None => {
+                    for cell in row.iter() {
+                        bytes[at..at + item].copy_from_slice(as_bytes(std::slice::from_ref(cell)));
+                        at += item;
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// Receives the next message from `from` under `tag` into the cells `range`
+/// along `axis` of `a` (the layout of [`send_slab`]).
+fn receive_slab<T: Element>(
+    a: &mut LocalArray<T>,
+    axis: usize,
+    range: std::ops::Range<usize>,
+    comm: &dyn Comm,
+    from: usize,
+    tag: u16,
+) -> Result<()> {
+    let mut slab = a.ndarray_mut().slice_axis_mut(Axis(axis), Slice::from(range));
+    let item = std::mem::size_of::<T>();
+    comm.receive_tagged(from, tag, &mut |bytes| {
+        if bytes.len() != slab.len() * item {
+            bail!(
+                Protocol,
+                "a halo of {} bytes where {} cells were expected along axis {axis}",
+                bytes.len(),
+                slab.len()
+            );
+        }
+        if let Some(bad) = bytes.chunks_exact(item).position(|b| !T::valid_bytes(b)) {
+            bail!(DTypeMismatch, "cell {bad} of a halo of {} holds an invalid value", T::DTYPE);
+        }
+        let mut at = 0;
+        for mut row in slab.rows_mut() {
+            if let Some(cells) = row.as_slice_mut() {
+                let n = std::mem::size_of_val(cells);
+                // SAFETY: as below, for a contiguous row of `n` bytes, which
+                // does not overlap the received buffer.
+                unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr().add(at), cells.as_mut_ptr().cast::<u8>(), n) };
+                at += n;
+                continue;
+            }
+            for cell in row.iter_mut() {
+                // SAFETY: `bytes[at..at + item]` lies in `bytes` (its length
+                // was checked) and holds a valid `T` (checked above); an
+                // unaligned read, as a byte buffer need not be aligned for `T`.
+                *cell = unsafe { std::ptr::read_unaligned(bytes.as_ptr().add(at).cast::<T>()) };
+                at += item;
+            }
+        }
+        Ok(())
+    })
 }

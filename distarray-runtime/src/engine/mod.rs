@@ -68,6 +68,9 @@ pub(crate) struct Engine {
     /// one another: the next call's copies of the same arrays go into them
     /// instead of freshly allocated (page-faulted) memory.
     spares: Vec<Box<dyn StoredArray>>,
+    /// The halo exchanges begun by one command and finished by a later one,
+    /// by array key (see [`halo::pending`]).
+    halos: HashMap<String, halo::pending::PendingHalo>,
 }
 
 /// What undoes a kernel call on this engine (see [`Engine::run_kernel`]).
@@ -121,6 +124,7 @@ impl Engine {
             stats: EngineStats::default(),
             undo: None,
             spares: Vec::new(),
+            halos: HashMap::new(),
         }
     }
 
@@ -271,7 +275,16 @@ impl Engine {
                 self.stopped = true;
                 done(Vec::new())
             }
+            Command::BeginHalo { key, dtype, targets, tag } => {
+                self.begin_halo(key, dtype, targets, tag)?;
+                done(Vec::new())
+            }
+            Command::FinishHalo { key, tag } => {
+                self.finish_halo(&key, tag)?;
+                done(Vec::new())
+            }
             Command::ResetComm { targets, generation } => {
+                self.forget_halos(&targets);
                 if let Some(comm) = self.comms.remove(&targets) {
                     comm.retire();
                 }
@@ -371,6 +384,7 @@ impl Engine {
 
     /// Deletes `key` (a missing key is not an error); its piece goes to the pool.
     fn delete(&mut self, key: &str) {
+        self.abandon_halo(key);
         if let Some(array) = self.remove(key) {
             pool::recycle(array);
         }

@@ -10,7 +10,7 @@ use crate::core::element::Element;
 use crate::core::error::{bail, Result};
 use crate::engine::comm::Comm;
 use crate::engine::local::LocalArray;
-use crate::layout::{ghost_widths, owned_region, DimDict};
+use crate::layout::{ghost_widths, DimDict};
 
 /// The cells around one cell of a padded piece, as a stencil sees them:
 /// `u[[di, dj]]` is the cell `di` rows and `dj` columns away (offsets up to
@@ -115,37 +115,41 @@ macro_rules! index_by_offsets {
 }
 index_by_offsets!(1 2 3 4);
 
+/// Ranges along the first `MAX_AXES` axes of a piece (a fixed size, so
+/// that a time step of stencil passes does not allocate).
+type Ranges = [Range<usize>; MAX_AXES];
+
 /// The buffer ranges, per axis, of the cells a stencil of `radius` updates:
 /// the own cells whose neighbourhood lies in the array (all of them along a
-/// periodic axis). Fails when the ghost cells are too narrow for `radius`.
-fn update_region(dims: &[DimDict], shape: &[usize], radius: usize) -> Result<Vec<Range<usize>>> {
-    dims.iter()
-        .zip(shape)
-        .enumerate()
-        .map(|(axis, (d, &len))| {
-            let (lower, upper) = ghost_widths(d);
-            let (start, size, periodic) = match *d {
-                DimDict::Block { start, size, periodic, .. } => (start, size, periodic),
-                DimDict::NoDist { size } => (0, size, false),
-                _ => {
-                    bail!(InvalidDist, "a stencil needs block axes; axis {axis} is distributed as {:?}", d.dist_type())
-                }
-            };
-            let own = len - lower - upper;
-            let (has_lower, has_upper) = (start > 0 || periodic, start + own < size || periodic);
-            if (has_lower && lower < radius) || (has_upper && upper < radius) {
-                bail!(
-                    InvalidDist,
-                    "a stencil of radius {radius} needs a halo of at least {radius} on axis {axis}, which has {}",
-                    lower.max(upper)
-                );
+/// periodic axis), and the own cells. Fails when the ghost cells are too
+/// narrow for `radius`.
+fn update_region(dims: &[DimDict], shape: &[usize], radius: usize) -> Result<(Ranges, Ranges)> {
+    let (mut region, mut own_cells) = (Ranges::default(), Ranges::default());
+    for (axis, (d, &len)) in dims.iter().zip(shape).enumerate() {
+        let (lower, upper) = ghost_widths(d);
+        let (start, size, periodic) = match *d {
+            DimDict::Block { start, size, periodic, .. } => (start, size, periodic),
+            DimDict::NoDist { size } => (0, size, false),
+            _ => {
+                bail!(InvalidDist, "a stencil needs block axes; axis {axis} is distributed as {:?}", d.dist_type())
             }
-            // Cells within `radius` of the array's edge are the boundary.
-            let first = if has_lower { lower } else { radius.min(own) };
-            let last = if has_upper { lower + own } else { (lower + own).saturating_sub(radius) };
-            Ok(first..last.max(first))
-        })
-        .collect()
+        };
+        let own = len - lower - upper;
+        let (has_lower, has_upper) = (start > 0 || periodic, start + own < size || periodic);
+        if (has_lower && lower < radius) || (has_upper && upper < radius) {
+            bail!(
+                InvalidDist,
+                "a stencil of radius {radius} needs a halo of at least {radius} on axis {axis}, which has {}",
+                lower.max(upper)
+            );
+        }
+        // Cells within `radius` of the array's edge are the boundary.
+        let first = if has_lower { lower } else { radius.min(own) };
+        let last = if has_upper { lower + own } else { (lower + own).saturating_sub(radius) };
+        region[axis] = first..last.max(first);
+        own_cells[axis] = lower..lower + own;
+    }
+    Ok((region, own_cells))
 }
 
 impl<T: Element> LocalArray<T> {
@@ -215,24 +219,22 @@ pub fn apply_stencil<T: Element>(
     if u.ndim() > MAX_AXES {
         bail!(InvalidShape, "a stencil runs over at most {MAX_AXES} axes; this array has {}", u.ndim());
     }
-    let region = update_region(u.dim_data(), u.shape(), radius)?;
+    let ndim = u.ndim();
+    let (region, own) = update_region(u.dim_data(), u.shape(), radius)?;
     u.exchange_halos(comm)?;
-    let shape = u.shape().to_vec();
-    if shape.is_empty() {
+    if ndim == 0 {
         // A 0-d array: one cell, no neighbours, the boundary.
         out.interior_mut().assign(&u.interior());
         return Ok(());
     }
-    copy_boundary(u, out, &region);
-    let mut row_strides = vec![1usize; shape.len()];
-    for axis in (0..shape.len() - 1).rev() {
-        row_strides[axis] = row_strides[axis + 1] * shape[axis + 1];
-    }
+    let (region, own) = (&region[..ndim], &own[..ndim]);
+    copy_boundary(u, out, region, own);
+    let shape = u.shape();
     let mut strides = [0isize; MAX_AXES];
-    for (s, &r) in strides.iter_mut().zip(&row_strides) {
-        *s = r as isize;
+    strides[ndim - 1] = 1;
+    for axis in (0..ndim - 1).rev() {
+        strides[axis] = strides[axis + 1] * shape[axis + 1] as isize;
     }
-    let ndim = shape.len();
     let (Some(data), Some(dest)) = (u.as_slice(), out.as_slice_mut()) else {
         bail!(Protocol, "a stencil needs pieces in C order");
     };
@@ -244,9 +246,12 @@ pub fn apply_stencil<T: Element>(
     };
     // An odometer over the outer axes, the last axis in a tight loop over
     // a slice of the output (no bounds check per cell).
-    let mut index: Vec<usize> = outer.iter().map(|r| r.start).collect();
+    let mut index = [0usize; MAX_AXES];
+    for (i, r) in index.iter_mut().zip(outer) {
+        *i = r.start;
+    }
     loop {
-        let row: usize = index.iter().zip(&row_strides).map(|(&i, &s)| i * s).sum();
+        let row: usize = index[..outer.len()].iter().zip(&strides).map(|(&i, &s)| i * s as usize).sum();
         let first = row + inner.start;
         update_row(data, &mut dest[first..row + inner.end], first, strides, radius, ndim, &f);
         let mut axis = outer.len();
@@ -285,8 +290,12 @@ fn update_row<T: Copy>(
 /// Copies into `out` the own cells of `u` outside the update `region` (the
 /// boundary), slab by slab along each axis: copying the whole piece first
 /// would add a read and a write of every cell to a memory-bound step.
-fn copy_boundary<T: Element>(u: &LocalArray<T>, out: &mut LocalArray<T>, region: &[Range<usize>]) {
-    let own = owned_region(u.dim_data());
+fn copy_boundary<T: Element>(
+    u: &LocalArray<T>,
+    out: &mut LocalArray<T>,
+    region: &[Range<usize>],
+    own: &[Range<usize>],
+) {
     for (axis, r) in region.iter().enumerate() {
         for slab in [own[axis].start..r.start, r.end..own[axis].end] {
             if slab.is_empty() {

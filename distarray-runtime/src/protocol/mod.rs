@@ -77,6 +77,13 @@ pub(crate) enum Command {
     /// state is unknown): the next command that needs it makes a new one, of
     /// `generation` (client threads resetting at once must not mix groups).
     ResetComm { targets: Vec<usize>, generation: u64 },
+    /// Send the first axis's halo cells of `key`, whose engines are
+    /// `targets`, under `tag` (`Comm::send_tagged`), and keep the exchange
+    /// until its `FinishHalo`.
+    BeginHalo { key: String, dtype: DType, targets: Vec<usize>, tag: u16 },
+    /// Receive the ghost cells of the exchange of `key` begun under `tag`,
+    /// then exchange the other axes.
+    FinishHalo { key: String, tag: u16 },
 }
 
 /// An engine's answer to one command.

@@ -2,6 +2,7 @@
 //! context's engine ranks (the client is not a member), with non-blocking
 //! collectives that a failing member or a timeout can abandon.
 
+use std::cell::{Cell, RefCell};
 use std::mem::MaybeUninit;
 use std::time::{Duration, Instant};
 
@@ -9,12 +10,13 @@ use mpi::ffi;
 use mpi::topology::{Communicator, SimpleCommunicator};
 use mpi::traits::*;
 
-use super::{Idle, Serialized, TAG_ABORT, TAG_P2P};
+use super::{Idle, Serialized, TAG_ABORT, TAG_P2P, TAG_TAGGED};
 use crate::core::alloc::Side;
 use crate::core::element::DType;
 use crate::core::error::{bail, err, Result};
 use crate::engine::comm::{
-    aborted_by, check_counts, check_parts, collective_timeout, timed_out, Comm, Op, SendRequest,
+    aborted_by, check_counts, check_parts, collective_timeout, kernel_tag_after, timed_out, Comm, Op, SendRequest,
+    KERNEL_TAGS,
 };
 use crate::engine::pool;
 use crate::engine::CommFactory;
@@ -32,18 +34,106 @@ impl CommFactory for MpiCommFactory {
         // running this command; every member derives the same tag.
         let tag = (targets.iter().fold(17u64, |h, &t| h.wrapping_mul(31).wrapping_add(t as u64)) % (1 << 15)) as i32;
         match engines.split_by_subgroup_with_tag(&group, tag) {
-            Some(comm) => Ok(Box::new(MpiComm(Serialized(comm)))),
+            Some(comm) => Ok(Box::new(MpiComm {
+                comm: Serialized(comm),
+                posted: Serialized(RefCell::new(Vec::new())),
+                spare: RefCell::new(Vec::new()),
+                kernel_tag: Cell::new(KERNEL_TAGS.end),
+            })),
             None => bail!(Backend, "engine is not a member of the communicator over {targets:?}"),
         }
     }
 }
 
 /// An MPI communicator of one context's engines.
-struct MpiComm(Serialized<SimpleCommunicator>);
+struct MpiComm {
+    comm: Serialized<SimpleCommunicator>,
+    /// Tagged sends in flight (see `Comm::send_tagged`), with their buffers.
+    posted: Serialized<RefCell<Vec<Posted>>>,
+    /// Buffers of completed tagged sends and receives, for the next ones.
+    spare: RefCell<Vec<Vec<u8>>>,
+    /// The last tag of `Comm::next_kernel_tag`.
+    kernel_tag: Cell<u16>,
+}
+
+/// A tagged send in flight: MPI reads `buffer` until `request` completes.
+struct Posted {
+    tag: u16,
+    request: ffi::MPI_Request,
+    buffer: Vec<u8>,
+}
+
+/// At most this many spare buffers are kept.
+const MAX_SPARE: usize = 64;
 
 impl MpiComm {
     fn comm(&self) -> &SimpleCommunicator {
-        &self.0 .0
+        &self.comm.0
+    }
+
+    /// A buffer of `len` bytes (at least one, see `distinct_buffer`): a
+    /// spare one if one is big enough (or any, grown), else a new one.
+    fn buffer(&self, len: usize) -> Result<Vec<u8>> {
+        let mut spare = self.spare.borrow_mut();
+        // The smallest that fits: a halo exchange's buffers then keep their
+        // sizes from step to step.
+        let fits =
+            spare.iter().enumerate().filter(|(_, b)| b.capacity() >= len.max(1)).min_by_key(|(_, b)| b.capacity());
+        let mut buf = match fits.map(|(i, _)| i) {
+            Some(i) => spare.swap_remove(i),
+            None => match spare.pop() {
+                Some(b) => b,
+                None => distinct_buffer(len)?,
+            },
+        };
+        buf.clear();
+        buf.resize(len.max(1), 0);
+        Ok(buf)
+    }
+
+    fn keep(&self, buf: Vec<u8>) {
+        let mut spare = self.spare.borrow_mut();
+        if spare.len() < MAX_SPARE {
+            if spare.capacity() == 0 {
+                spare.reserve_exact(MAX_SPARE);
+            }
+            spare.push(buf);
+        }
+    }
+
+    /// Waits for `request` as a collective does (see [`wait`](Self::wait)),
+    /// without buffers to keep: on a failure the caller leaks what MPI may
+    /// still use.
+    fn wait_request(&self, request: &mut ffi::MPI_Request) -> Result<()> {
+        let timeout = collective_timeout();
+        let started = Instant::now();
+        let mut idle = Idle::polling(DATA_POLL);
+        loop {
+            let mut done = 0;
+            // SAFETY: `request` is a live request of this communicator; the
+            // status is ignored.
+            unsafe { ffi::MPI_Test(request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
+            if done != 0 {
+                return Ok(());
+            }
+            if let Some(probed) = self.comm().any_process().immediate_matched_probe_with_tag(TAG_ABORT) {
+                let (reason, status) = probed.matched_receive_vec::<u8>();
+                return Err(aborted_by(status.source_rank() as usize, &String::from_utf8_lossy(&reason)));
+            }
+            if started.elapsed() > timeout {
+                return Err(timed_out(None, timeout));
+            }
+            idle.wait();
+        }
+    }
+}
+
+impl Drop for MpiComm {
+    fn drop(&mut self) {
+        // MPI may still read the buffers of sends never completed.
+        for posted in self.posted.0.get_mut().drain(..) {
+            std::mem::forget(posted.buffer);
+        }
     }
 }
 
@@ -485,6 +575,78 @@ impl Comm for MpiComm {
         // the caller leaks if this fails (the documented contract).
         unsafe { self.all_to_all_v_raw(send, send_counts, recv.as_mut_ptr().cast(), Vec::new(), sent, displs)? };
         Ok(counts)
+    }
+
+    fn send_tagged(&self, to: usize, tag: u16, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<()> {
+        self.check_rank(to)?;
+        let n = count(len)?;
+        let mut buffer = self.buffer(len)?;
+        fill(&mut buffer[..len]);
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: `buffer` holds `len` bytes and moves into `posted` (its
+        // heap block stays put) until the request completes, or is leaked.
+        unsafe {
+            ffi::MPI_Isend(
+                buffer.as_ptr().cast(),
+                n,
+                ffi::RSMPI_UINT8_T,
+                to as i32,
+                TAG_TAGGED + i32::from(tag),
+                self.raw(),
+                request.as_mut_ptr(),
+            );
+        }
+        // SAFETY: MPI_Isend set the request.
+        let request = unsafe { request.assume_init() };
+        self.posted.0.borrow_mut().push(Posted { tag, request, buffer });
+        Ok(())
+    }
+
+    fn receive_tagged(&self, from: usize, tag: u16, read: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        self.check_rank(from)?;
+        let timeout = collective_timeout();
+        let started = Instant::now();
+        let mut idle = Idle::polling(DATA_POLL);
+        let source = self.comm().process_at_rank(from as i32);
+        loop {
+            if let Some((message, status)) = source.immediate_matched_probe_with_tag(TAG_TAGGED + i32::from(tag)) {
+                let len = status.count(u8::equivalent_datatype()) as usize;
+                let mut buffer = self.buffer(len)?;
+                message.matched_receive_into(&mut buffer[..len]);
+                let outcome = read(&buffer[..len]);
+                self.keep(buffer);
+                return outcome;
+            }
+            if let Some(probed) = self.comm().any_process().immediate_matched_probe_with_tag(TAG_ABORT) {
+                let (reason, status) = probed.matched_receive_vec::<u8>();
+                return Err(aborted_by(status.source_rank() as usize, &String::from_utf8_lossy(&reason)));
+            }
+            if started.elapsed() > timeout {
+                return Err(timed_out(Some(from), timeout));
+            }
+            idle.wait();
+        }
+    }
+
+    fn complete_tagged(&self, tag: u16) -> Result<()> {
+        loop {
+            let next = {
+                let mut posted = self.posted.0.borrow_mut();
+                posted.iter().position(|p| p.tag == tag).map(|i| posted.swap_remove(i))
+            };
+            let Some(mut posted) = next else { return Ok(()) };
+            if let Err(e) = self.wait_request(&mut posted.request) {
+                std::mem::forget(posted.buffer);
+                return Err(e);
+            }
+            self.keep(posted.buffer);
+        }
+    }
+
+    fn next_kernel_tag(&self) -> u16 {
+        let tag = kernel_tag_after(self.kernel_tag.get());
+        self.kernel_tag.set(tag);
+        tag
     }
 
     fn abort(&self, reason: &str) {

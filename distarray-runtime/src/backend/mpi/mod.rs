@@ -41,6 +41,9 @@ const TAG_P2P: i32 = 5;
 const TAG_PAYLOAD: i32 = 6;
 /// Response data straight to the client, its reply going up the tree.
 const TAG_DATA: i32 = 7;
+/// On an engine communicator: tagged messages (`Comm::send_tagged`) go
+/// under this tag plus theirs (below 32000: within every MPI's tag bound).
+const TAG_TAGGED: i32 = 64;
 
 /// MPI counts are `i32`: larger buffers go in pieces of this many bytes.
 const CHUNK: usize = 1 << 30;

@@ -1,15 +1,18 @@
 //! The thread engines' communicator: one FIFO channel per ordered pair of
 //! members.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::ops::Range;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::core::alloc::Side;
 use crate::core::error::{err, Result};
-use crate::engine::comm::{aborted_by, check_counts, collective_timeout, timed_out, Comm, Received};
+use crate::engine::comm::{
+    aborted_by, check_counts, collective_timeout, kernel_tag_after, timed_out, Comm, Received, KERNEL_TAGS,
+};
 use crate::engine::pool;
 
 /// A thread engine's end of a shared-memory communicator: one FIFO channel per
@@ -24,7 +27,35 @@ pub(crate) struct ThreadComm {
     /// How many gathers to one member this member has joined: the same
     /// sequence on every member, as for any collective.
     gathers: AtomicU64,
+    /// The tagged messages (see [`Comm::send_tagged`]) of the group, one
+    /// queue per ordered pair (`from * size + to`): queues, not channels,
+    /// because a receiver picks the first letter of its tag, and a queue that
+    /// has grown to its depth no longer allocates (a channel allocates a
+    /// block every few dozen messages).
+    mail: Arc<Vec<Mutex<VecDeque<Letter>>>>,
+    /// Buffers of tagged messages received, for this member's next sends:
+    /// a halo exchange receives as many as it sends, of the same sizes.
+    spare: Mutex<Vec<Vec<u8>>>,
+    /// The first member that left the group's current command (see
+    /// [`Comm::abort`]): tagged receives do not read the channels, so they
+    /// learn of it here.
+    aborted: Arc<Mutex<Option<(usize, String)>>>,
+    /// The last tag of [`Comm::next_kernel_tag`].
+    kernel_tag: AtomicU16,
 }
+
+/// One tagged message.
+struct Letter {
+    tag: u16,
+    bytes: Vec<u8>,
+}
+
+/// At most this many spare buffers are kept per member.
+const MAX_SPARE: usize = 64;
+
+/// How long a tagged receive polls, yielding the core, before it sleeps
+/// between looks.
+const TAGGED_POLL: Duration = Duration::from_millis(2);
 
 /// One gather to one member: each member's bytes, and how many came.
 struct Deposit {
@@ -60,6 +91,8 @@ impl ThreadComm {
             }
         }
         let deposits = Arc::default();
+        let mail: Arc<Vec<_>> = Arc::new((0..size * size).map(|_| Mutex::new(VecDeque::new())).collect());
+        let aborted = Arc::default();
         senders
             .into_iter()
             .zip(receivers)
@@ -70,6 +103,10 @@ impl ThreadComm {
                 from,
                 deposits: Arc::clone(&deposits),
                 gathers: AtomicU64::new(0),
+                mail: Arc::clone(&mail),
+                spare: Mutex::new(Vec::new()),
+                aborted: Arc::clone(&aborted),
+                kernel_tag: AtomicU16::new(KERNEL_TAGS.end),
             })
             .collect()
     }
@@ -113,6 +150,36 @@ impl ThreadComm {
                 _ => Err(err!(Protocol, "engine rank {from} sent bytes where a shared buffer was expected")),
             })
             .collect()
+    }
+
+    /// A buffer of `len` bytes for a tagged send: a spare one if one is big
+    /// enough (or any, grown), else a new one.
+    fn buffer(&self, len: usize) -> Result<Vec<u8>> {
+        let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
+        // The smallest that fits: a halo exchange's buffers then keep their
+        // sizes from step to step.
+        let fits = spare.iter().enumerate().filter(|(_, b)| b.capacity() >= len).min_by_key(|(_, b)| b.capacity());
+        let mut buf = match fits.map(|(i, _)| i) {
+            Some(i) => spare.swap_remove(i),
+            None => match spare.pop() {
+                Some(b) => b,
+                None => Side::Engine.vec(len)?,
+            },
+        };
+        drop(spare);
+        buf.clear();
+        buf.resize(len, 0);
+        Ok(buf)
+    }
+
+    fn keep(&self, buf: Vec<u8>) {
+        let mut spare = self.spare.lock().unwrap_or_else(PoisonError::into_inner);
+        if spare.len() < MAX_SPARE {
+            if spare.capacity() == 0 {
+                spare.reserve_exact(MAX_SPARE);
+            }
+            spare.push(buf);
+        }
     }
 
     /// The next data packet from `from`.
@@ -243,7 +310,58 @@ impl Comm for ThreadComm {
         Ok(Some(parts.into_iter().map(Option::unwrap_or_default).collect()))
     }
 
+    fn send_tagged(&self, to: usize, tag: u16, len: usize, fill: &mut dyn FnMut(&mut [u8])) -> Result<()> {
+        self.check_rank(to)?;
+        let mut bytes = self.buffer(len)?;
+        fill(&mut bytes);
+        let mut queue = self.mail[self.rank * self.size() + to].lock().unwrap_or_else(PoisonError::into_inner);
+        queue.push_back(Letter { tag, bytes });
+        Ok(())
+    }
+
+    fn receive_tagged(&self, from: usize, tag: u16, read: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
+        self.check_rank(from)?;
+        let queue = &self.mail[from * self.size() + self.rank];
+        let (timeout, start) = (collective_timeout(), Instant::now());
+        loop {
+            let letter = {
+                let mut queue = queue.lock().unwrap_or_else(PoisonError::into_inner);
+                queue.iter().position(|l| l.tag == tag).and_then(|i| queue.remove(i))
+            };
+            if let Some(letter) = letter {
+                let outcome = read(&letter.bytes);
+                self.keep(letter.bytes);
+                return outcome;
+            }
+            if let Some((by, reason)) = self.aborted.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+                return Err(aborted_by(*by, reason));
+            }
+            let waited = start.elapsed();
+            if waited > timeout {
+                return Err(timed_out(Some(from), timeout));
+            }
+            // The sender is usually a step of the same exchange away.
+            if waited < TAGGED_POLL {
+                std::thread::yield_now();
+            } else if waited < TAGGED_POLL * 10 {
+                std::thread::sleep(Duration::from_micros(50));
+            } else {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+
+    fn next_kernel_tag(&self) -> u16 {
+        let tag = kernel_tag_after(self.kernel_tag.load(Ordering::Relaxed));
+        self.kernel_tag.store(tag, Ordering::Relaxed);
+        tag
+    }
+
     fn abort(&self, reason: &str) {
+        self.aborted
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_with(|| (self.rank, reason.to_string()));
         for (to, sender) in self.to.iter().enumerate() {
             if to != self.rank {
                 // A member that has stopped needs no warning.
@@ -483,6 +601,55 @@ mod tests {
                 Ok(())
             });
             assert!(results.into_iter().all(|r| r.is_ok()), "size {size}");
+        }
+    }
+
+    /// Tagged messages: apart from the untagged ones and from each other
+    /// (received in another order than sent, across tags), in order within
+    /// a tag, to oneself too; the buffers come back for the next sends; a
+    /// member that aborts unblocks a tagged receive from it.
+    #[test]
+    fn tagged_messages_stay_apart() {
+        for size in 1..=5 {
+            let results = on_group(size, |c| {
+                let (me, n) = (c.rank(), c.size());
+                let (next, prev) = ((me + 1) % n, (me + n - 1) % n);
+                for tag in [7u16, 9] {
+                    for k in 0..2u8 {
+                        c.send_tagged(next, tag, 3, &mut |b| b.copy_from_slice(&[tag as u8, k, me as u8]))?;
+                    }
+                }
+                c.send(next, &[42u8])?;
+                // The untagged message first, then tag 9 before tag 7.
+                assert_eq!(c.receive::<u8>(prev)?, vec![42]);
+                for tag in [9u16, 7] {
+                    for k in 0..2u8 {
+                        c.receive_tagged(prev, tag, &mut |b| {
+                            assert_eq!(b, [tag as u8, k, prev as u8]);
+                            Ok(())
+                        })?;
+                    }
+                }
+                c.complete_tagged(7)?;
+                // A read that fails reports it.
+                c.send_tagged(me, 3, 1, &mut |b| b[0] = 1)?;
+                let e = c.receive_tagged(me, 3, &mut |_| Err(crate::core::error::err!(Protocol, "bad"))).unwrap_err();
+                assert_eq!(e.kind(), ErrorKind::Protocol);
+                // Four received; the message to itself took one and gave it back.
+                assert_eq!(c.spare.lock().unwrap().len(), 4, "the received buffers are kept");
+                assert!(c.send_tagged(n, 3, 1, &mut |_| {}).is_err());
+                Ok(())
+            });
+            assert!(results.into_iter().all(|r| r.is_ok()), "size {size}");
+        }
+        let results = on_group(3, |c| {
+            if c.rank() == 2 {
+                return Err(crate::core::error::err!(InvalidArgument, "the last rank gives up"));
+            }
+            c.receive_tagged(2, 1, &mut |_| Ok(()))
+        });
+        for r in &results[..2] {
+            assert!(r.as_ref().unwrap_err().to_string().contains("left the collective"));
         }
     }
 

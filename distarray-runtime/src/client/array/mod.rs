@@ -16,6 +16,8 @@ mod impl_plot;
 mod impl_redistribute;
 mod impl_reduce;
 
+pub use impl_halo::PendingHaloExchange;
+
 /// A distributed N-dimensional array of `T`: one [`LocalArray`](crate::LocalArray)
 /// per rank of its [`Distribution`], held by the engines under one key.
 ///

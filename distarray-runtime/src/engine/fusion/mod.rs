@@ -138,7 +138,11 @@ impl Engine {
                 Queued::Delete(keys) => {
                     for key in keys {
                         match group.by_key.get(&key) {
-                            Some(&slot) => group.slots[slot].deleted = true,
+                            Some(&slot) => {
+                                // Its exchange in flight, if any, ends with it.
+                                self.abandon_halo(&key);
+                                group.slots[slot].deleted = true;
+                            }
                             None => self.delete(&key),
                         }
                     }
