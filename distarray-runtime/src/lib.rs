@@ -157,6 +157,7 @@ pub mod __private {
     };
     pub use crate::engine::stencil::apply_stencil;
     pub use crate::ops::Operand;
+    pub use crate::random::engine::sample::{run_sampler, SamplerEntry};
     pub use crate::{Context, DistArray, Element, Error, ErrorKind, Result};
     pub use inventory;
 }
