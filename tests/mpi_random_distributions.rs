@@ -132,7 +132,10 @@ fn check_restore(a: &Context, b: &Context) -> Result<()> {
     let next = (random.sample::<i64, _>(&d, TriesUntil { p: 0.3 })?.toarray()?, random.randn(&d)?.toarray()?);
     let restored = Random::from_state(b, GeneratorState::new(saved.seed(), saved.calls())?);
     let db = Distribution::builder(b, &[5, 7]).dist("cu").build()?;
-    assert_eq!((restored.sample::<i64, _>(&db, TriesUntil { p: 0.3 })?.toarray()?, restored.randn(&db)?.toarray()?), next);
+    assert_eq!(
+        (restored.sample::<i64, _>(&db, TriesUntil { p: 0.3 })?.toarray()?, restored.randn(&db)?.toarray()?),
+        next
+    );
     Ok(())
 }
 

@@ -78,7 +78,12 @@ where
     let state = random.state();
     let expected = reference(state, &sampler, d.shape().iter().product());
     let got = random.sample(d, sampler).expect("sample").toarray().expect("toarray");
-    assert_eq!(got.iter().cloned().collect::<Vec<T>>(), expected, "{d} on {:?} differs from the element rngs", d.targets());
+    assert_eq!(
+        got.iter().cloned().collect::<Vec<T>>(),
+        expected,
+        "{d} on {:?} differs from the element rngs",
+        d.targets()
+    );
     got
 }
 
@@ -158,7 +163,8 @@ fn zero_d_and_empty_arrays() {
     random.seed(Some(1));
     let scalar: ArrayD<f64> = sampled(&random, &Distribution::from_shape(&ctx, &[]).unwrap(), Exp1);
     assert_eq!(scalar.len(), 1);
-    let empty: ArrayD<u64> = sampled(&random, &Distribution::from_shape(&ctx, &[0, 4]).unwrap(), Geometric::new(0.5).unwrap());
+    let empty: ArrayD<u64> =
+        sampled(&random, &Distribution::from_shape(&ctx, &[0, 4]).unwrap(), Geometric::new(0.5).unwrap());
     assert!(empty.is_empty());
 }
 
@@ -172,7 +178,11 @@ fn unregistered_pairs_and_other_contexts_are_errors_that_change_nothing() {
     // TriesUntil is registered for u32 only.
     let e = random.sample::<f64, _>(&d, TriesUntil { p: 0.5 }).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unsupported, "{e}");
-    for needle in ["random_distributions::TriesUntil", "f64", "distarray::register_sampler!(random_distributions::TriesUntil => f64)"] {
+    for needle in [
+        "random_distributions::TriesUntil",
+        "f64",
+        "distarray::register_sampler!(random_distributions::TriesUntil => f64)",
+    ] {
         assert!(e.message().contains(needle), "{e} should name {needle}");
     }
     let other = Context::with_targets(&[5]).unwrap();
@@ -295,42 +305,186 @@ fn cases() -> Vec<(Family, Vec<f64>, Vec<f64>)> {
     let c = |name, scipy, mean, var| Family { name, scipy, discrete: false, closed: Moments { mean, var } };
     let d = |name, scipy, mean, var| Family { name, scipy, discrete: true, closed: Moments { mean, var } };
     vec![
-        (c("gamma", "gamma(2.0, scale=1.5)", 3.0, 4.5), samples(Gamma::new(2.0, 1.5).unwrap(), 1), samples(Gamma::new(2.3, 1.5).unwrap(), 2)),
-        (c("gamma small shape", "gamma(0.5, scale=1.0)", 0.5, 0.5), samples(Gamma::new(0.5, 1.0).unwrap(), 3), samples(Gamma::new(0.57, 1.0).unwrap(), 4)),
-        (c("normal", "norm(1.0, 2.0)", 1.0, 4.0), samples(Normal::new(1.0, 2.0).unwrap(), 5), samples(Normal::new(1.3, 2.0).unwrap(), 6)),
-        (c("standard normal f32", "norm()", 0.0, 1.0), samples::<f32, _>(StandardNormal, 7), samples::<f32, _>(Normal::new(0.0f32, 1.1).unwrap(), 8)),
-        (c("lognormal", "lognorm(0.5)", (0.125f64).exp(), (0.25f64.exp() - 1.0) * 0.25f64.exp()), samples(LogNormal::new(0.0, 0.5).unwrap(), 9), samples(LogNormal::new(0.1, 0.5).unwrap(), 10)),
-        (c("exp", "expon(scale=2.0)", 2.0, 4.0), samples(Exp::new(0.5).unwrap(), 11), samples(Exp::new(0.55).unwrap(), 12)),
-        (c("exp1 f32", "expon()", 1.0, 1.0), samples::<f32, _>(Exp1, 13), samples::<f32, _>(Exp::new(1.1f32).unwrap(), 14)),
-        (c("chi-squared", "chi2(4.0)", 4.0, 8.0), samples(ChiSquared::new(4.0).unwrap(), 15), samples(ChiSquared::new(4.5).unwrap(), 16)),
-        (c("fisher f", "f(5.0, 10.0)", 1.25, 2600.0 / 1920.0), samples(FisherF::new(5.0, 10.0).unwrap(), 17), samples(FisherF::new(5.0, 6.0).unwrap(), 18)),
-        (c("student t", "t(5.0)", 0.0, 5.0 / 3.0), samples(StudentT::new(5.0).unwrap(), 19), samples(Cauchy::new(0.0, 1.0).unwrap(), 20)),
-        (c("beta f32", "beta(2.0, 5.0)", 2.0 / 7.0, 10.0 / 392.0), samples::<f32, _>(Beta::new(2.0f32, 5.0).unwrap(), 21), samples::<f32, _>(Beta::new(2.3f32, 5.0).unwrap(), 22)),
+        (
+            c("gamma", "gamma(2.0, scale=1.5)", 3.0, 4.5),
+            samples(Gamma::new(2.0, 1.5).unwrap(), 1),
+            samples(Gamma::new(2.3, 1.5).unwrap(), 2),
+        ),
+        (
+            c("gamma small shape", "gamma(0.5, scale=1.0)", 0.5, 0.5),
+            samples(Gamma::new(0.5, 1.0).unwrap(), 3),
+            samples(Gamma::new(0.57, 1.0).unwrap(), 4),
+        ),
+        (
+            c("normal", "norm(1.0, 2.0)", 1.0, 4.0),
+            samples(Normal::new(1.0, 2.0).unwrap(), 5),
+            samples(Normal::new(1.3, 2.0).unwrap(), 6),
+        ),
+        (
+            c("standard normal f32", "norm()", 0.0, 1.0),
+            samples::<f32, _>(StandardNormal, 7),
+            samples::<f32, _>(Normal::new(0.0f32, 1.1).unwrap(), 8),
+        ),
+        (
+            c("lognormal", "lognorm(0.5)", (0.125f64).exp(), (0.25f64.exp() - 1.0) * 0.25f64.exp()),
+            samples(LogNormal::new(0.0, 0.5).unwrap(), 9),
+            samples(LogNormal::new(0.1, 0.5).unwrap(), 10),
+        ),
+        (
+            c("exp", "expon(scale=2.0)", 2.0, 4.0),
+            samples(Exp::new(0.5).unwrap(), 11),
+            samples(Exp::new(0.55).unwrap(), 12),
+        ),
+        (
+            c("exp1 f32", "expon()", 1.0, 1.0),
+            samples::<f32, _>(Exp1, 13),
+            samples::<f32, _>(Exp::new(1.1f32).unwrap(), 14),
+        ),
+        (
+            c("chi-squared", "chi2(4.0)", 4.0, 8.0),
+            samples(ChiSquared::new(4.0).unwrap(), 15),
+            samples(ChiSquared::new(4.5).unwrap(), 16),
+        ),
+        (
+            c("fisher f", "f(5.0, 10.0)", 1.25, 2600.0 / 1920.0),
+            samples(FisherF::new(5.0, 10.0).unwrap(), 17),
+            samples(FisherF::new(5.0, 6.0).unwrap(), 18),
+        ),
+        (
+            c("student t", "t(5.0)", 0.0, 5.0 / 3.0),
+            samples(StudentT::new(5.0).unwrap(), 19),
+            samples(Cauchy::new(0.0, 1.0).unwrap(), 20),
+        ),
+        (
+            c("beta f32", "beta(2.0, 5.0)", 2.0 / 7.0, 10.0 / 392.0),
+            samples::<f32, _>(Beta::new(2.0f32, 5.0).unwrap(), 21),
+            samples::<f32, _>(Beta::new(2.3f32, 5.0).unwrap(), 22),
+        ),
         (
             Family { name: "cauchy", scipy: "cauchy(1.0, 2.0)", discrete: false, closed: Quartiles([-1.0, 1.0, 3.0]) },
             samples(Cauchy::new(1.0, 2.0).unwrap(), 23),
             samples(Cauchy::new(1.0, 2.3).unwrap(), 24),
         ),
-        (c("weibull", "weibull_min(2.0, scale=1.5)", 1.5 * 0.886_226_925_452_758, 2.25 * (1.0 - 0.785_398_163_397_448_3)), samples(Weibull::new(1.5, 2.0).unwrap(), 25), samples(Weibull::new(1.6, 2.0).unwrap(), 26)),
-        (c("pareto", "pareto(5.0)", 1.25, 5.0 / 48.0), samples(Pareto::new(1.0, 5.0).unwrap(), 27), samples(Pareto::new(1.0, 4.5).unwrap(), 28)),
-        (c("pert", "beta(2.2, 3.8, loc=0.0, scale=10.0)", 22.0 / 6.0, (22.0 / 6.0) * (10.0 - 22.0 / 6.0) / 7.0), samples(Pert::new(0.0, 10.0).with_mode(3.0).unwrap(), 29), samples(Pert::new(0.0, 10.0).with_mode(3.5).unwrap(), 30)),
-        (c("triangular", "triang(1.0 / 3.0, loc=0.0, scale=3.0)", 4.0 / 3.0, (9.0 + 1.0 - 3.0) / 18.0), samples(Triangular::new(0.0, 3.0, 1.0).unwrap(), 31), samples(Triangular::new(0.0, 3.0, 1.3).unwrap(), 32)),
-        (c("gumbel", "gumbel_r(0.5, 2.0)", 0.5 + 2.0 * 0.577_215_664_901_532_9, std::f64::consts::PI.powi(2) / 6.0 * 4.0), samples(Gumbel::new(0.5, 2.0).unwrap(), 33), samples(Gumbel::new(0.8, 2.0).unwrap(), 34)),
-        (c("frechet", "invweibull(3.0)", 1.354_117_939_426_400_4, 2.678_938_534_707_747_6 - 1.354_117_939_426_400_4f64.powi(2)), samples(Frechet::new(0.0, 1.0, 3.0).unwrap(), 35), samples(Frechet::new(0.0, 1.1, 3.0).unwrap(), 36)),
-        (c("skew normal", "skewnorm(2.0)", 0.8f64.sqrt() * (2.0 / std::f64::consts::PI).sqrt(), 1.0 - 1.6 / std::f64::consts::PI), samples(SkewNormal::new(0.0, 1.0, 2.0).unwrap(), 37), samples(SkewNormal::new(0.0, 1.0, 1.2).unwrap(), 38)),
-        (c("inverse gaussian", "invgauss(0.5, scale=2.0)", 1.0, 0.5), samples(InverseGaussian::new(1.0, 2.0).unwrap(), 39), samples(InverseGaussian::new(1.1, 2.0).unwrap(), 40)),
-        (c("uniform f32", "uniform(2.0, 3.0)", 3.5, 0.75), samples::<f32, _>(Uniform::new(2.0f32, 5.0).unwrap(), 41), samples::<f32, _>(Uniform::new(2.1f32, 5.0).unwrap(), 42)),
-        (c("open01", "uniform()", 0.5, 1.0 / 12.0), samples::<f64, _>(Open01, 43), samples(Beta::new(1.1, 1.0).unwrap(), 44)),
-        (c("standard uniform f32", "uniform()", 0.5, 1.0 / 12.0), samples::<f32, _>(StandardUniform, 45), samples::<f32, _>(Uniform::new(0.0f32, 0.97).unwrap(), 46)),
-        (d("poisson", "poisson(4.0)", 4.0, 4.0), samples(Poisson::new(4.0).unwrap(), 47), samples(Poisson::new(4.2).unwrap(), 48)),
-        (d("poisson large", "poisson(50.0)", 50.0, 50.0), samples(Poisson::new(50.0).unwrap(), 49), samples(Poisson::new(51.0).unwrap(), 50)),
-        (d("binomial", "binom(20, 0.3)", 6.0, 4.2), u64s(Binomial::new(20, 0.3).unwrap(), 51), u64s(Binomial::new(20, 0.32).unwrap(), 52)),
-        (d("binomial large", "binom(1000, 0.4)", 400.0, 240.0), u64s(Binomial::new(1000, 0.4).unwrap(), 53), u64s(Binomial::new(1000, 0.405).unwrap(), 54)),
-        (d("geometric", "geom(0.2, loc=-1)", 4.0, 20.0), u64s(Geometric::new(0.2).unwrap(), 55), u64s(Geometric::new(0.21).unwrap(), 56)),
-        (d("hypergeometric", "hypergeom(50, 20, 10)", 4.0, 10.0 * 0.4 * 0.6 * 40.0 / 49.0), u64s(Hypergeometric::new(50, 20, 10).unwrap(), 57), u64s(Hypergeometric::new(50, 22, 10).unwrap(), 58)),
-        (d("uniform i16", "randint(-5, 7)", 0.5, 143.0 / 12.0), samples::<i16, _>(Uniform::new(-5i16, 7).unwrap(), 59), samples::<i16, _>(Uniform::new(-5i16, 8).unwrap(), 60)),
-        (d("tries until", "geom(0.25)", 4.0, 12.0), samples::<u32, _>(TriesUntil { p: 0.25 }, 61), samples::<u32, _>(TriesUntil { p: 0.24 }, 62)),
-        (d("bernoulli", "bernoulli(0.3)", 0.3, 0.21), bools(Bernoulli::new(0.3).unwrap(), 63), bools(Bernoulli::new(0.32).unwrap(), 64)),
+        (
+            c(
+                "weibull",
+                "weibull_min(2.0, scale=1.5)",
+                1.5 * 0.886_226_925_452_758,
+                2.25 * (1.0 - 0.785_398_163_397_448_3),
+            ),
+            samples(Weibull::new(1.5, 2.0).unwrap(), 25),
+            samples(Weibull::new(1.6, 2.0).unwrap(), 26),
+        ),
+        (
+            c("pareto", "pareto(5.0)", 1.25, 5.0 / 48.0),
+            samples(Pareto::new(1.0, 5.0).unwrap(), 27),
+            samples(Pareto::new(1.0, 4.5).unwrap(), 28),
+        ),
+        (
+            c("pert", "beta(2.2, 3.8, loc=0.0, scale=10.0)", 22.0 / 6.0, (22.0 / 6.0) * (10.0 - 22.0 / 6.0) / 7.0),
+            samples(Pert::new(0.0, 10.0).with_mode(3.0).unwrap(), 29),
+            samples(Pert::new(0.0, 10.0).with_mode(3.5).unwrap(), 30),
+        ),
+        (
+            c("triangular", "triang(1.0 / 3.0, loc=0.0, scale=3.0)", 4.0 / 3.0, (9.0 + 1.0 - 3.0) / 18.0),
+            samples(Triangular::new(0.0, 3.0, 1.0).unwrap(), 31),
+            samples(Triangular::new(0.0, 3.0, 1.3).unwrap(), 32),
+        ),
+        (
+            c(
+                "gumbel",
+                "gumbel_r(0.5, 2.0)",
+                0.5 + 2.0 * 0.577_215_664_901_532_9,
+                std::f64::consts::PI.powi(2) / 6.0 * 4.0,
+            ),
+            samples(Gumbel::new(0.5, 2.0).unwrap(), 33),
+            samples(Gumbel::new(0.8, 2.0).unwrap(), 34),
+        ),
+        (
+            c(
+                "frechet",
+                "invweibull(3.0)",
+                1.354_117_939_426_400_4,
+                2.678_938_534_707_747_6 - 1.354_117_939_426_400_4f64.powi(2),
+            ),
+            samples(Frechet::new(0.0, 1.0, 3.0).unwrap(), 35),
+            samples(Frechet::new(0.0, 1.1, 3.0).unwrap(), 36),
+        ),
+        (
+            c(
+                "skew normal",
+                "skewnorm(2.0)",
+                0.8f64.sqrt() * (2.0 / std::f64::consts::PI).sqrt(),
+                1.0 - 1.6 / std::f64::consts::PI,
+            ),
+            samples(SkewNormal::new(0.0, 1.0, 2.0).unwrap(), 37),
+            samples(SkewNormal::new(0.0, 1.0, 1.2).unwrap(), 38),
+        ),
+        (
+            c("inverse gaussian", "invgauss(0.5, scale=2.0)", 1.0, 0.5),
+            samples(InverseGaussian::new(1.0, 2.0).unwrap(), 39),
+            samples(InverseGaussian::new(1.1, 2.0).unwrap(), 40),
+        ),
+        (
+            c("uniform f32", "uniform(2.0, 3.0)", 3.5, 0.75),
+            samples::<f32, _>(Uniform::new(2.0f32, 5.0).unwrap(), 41),
+            samples::<f32, _>(Uniform::new(2.1f32, 5.0).unwrap(), 42),
+        ),
+        (
+            c("open01", "uniform()", 0.5, 1.0 / 12.0),
+            samples::<f64, _>(Open01, 43),
+            samples(Beta::new(1.1, 1.0).unwrap(), 44),
+        ),
+        (
+            c("standard uniform f32", "uniform()", 0.5, 1.0 / 12.0),
+            samples::<f32, _>(StandardUniform, 45),
+            samples::<f32, _>(Uniform::new(0.0f32, 0.97).unwrap(), 46),
+        ),
+        (
+            d("poisson", "poisson(4.0)", 4.0, 4.0),
+            samples(Poisson::new(4.0).unwrap(), 47),
+            samples(Poisson::new(4.2).unwrap(), 48),
+        ),
+        (
+            d("poisson large", "poisson(50.0)", 50.0, 50.0),
+            samples(Poisson::new(50.0).unwrap(), 49),
+            samples(Poisson::new(51.0).unwrap(), 50),
+        ),
+        (
+            d("binomial", "binom(20, 0.3)", 6.0, 4.2),
+            u64s(Binomial::new(20, 0.3).unwrap(), 51),
+            u64s(Binomial::new(20, 0.32).unwrap(), 52),
+        ),
+        (
+            d("binomial large", "binom(1000, 0.4)", 400.0, 240.0),
+            u64s(Binomial::new(1000, 0.4).unwrap(), 53),
+            u64s(Binomial::new(1000, 0.405).unwrap(), 54),
+        ),
+        (
+            d("geometric", "geom(0.2, loc=-1)", 4.0, 20.0),
+            u64s(Geometric::new(0.2).unwrap(), 55),
+            u64s(Geometric::new(0.21).unwrap(), 56),
+        ),
+        (
+            d("hypergeometric", "hypergeom(50, 20, 10)", 4.0, 10.0 * 0.4 * 0.6 * 40.0 / 49.0),
+            u64s(Hypergeometric::new(50, 20, 10).unwrap(), 57),
+            u64s(Hypergeometric::new(50, 22, 10).unwrap(), 58),
+        ),
+        (
+            d("uniform i16", "randint(-5, 7)", 0.5, 143.0 / 12.0),
+            samples::<i16, _>(Uniform::new(-5i16, 7).unwrap(), 59),
+            samples::<i16, _>(Uniform::new(-5i16, 8).unwrap(), 60),
+        ),
+        (
+            d("tries until", "geom(0.25)", 4.0, 12.0),
+            samples::<u32, _>(TriesUntil { p: 0.25 }, 61),
+            samples::<u32, _>(TriesUntil { p: 0.24 }, 62),
+        ),
+        (
+            d("bernoulli", "bernoulli(0.3)", 0.3, 0.21),
+            bools(Bernoulli::new(0.3).unwrap(), 63),
+            bools(Bernoulli::new(0.32).unwrap(), 64),
+        ),
         (d("bool", "bernoulli(0.5)", 0.5, 0.25), bools(StandardUniform, 65), bools(Bernoulli::new(0.52).unwrap(), 66)),
     ]
 }
@@ -418,7 +572,8 @@ fn closed_form_ok(family: &Family, data: &[f64]) -> Result<(), String> {
             let scale = (q[2] - q[0]) / 2.0;
             for (p, want) in [0.25, 0.5, 0.75].into_iter().zip(q) {
                 let got = sorted[(p * n) as usize];
-                let se = (p * (1.0 - p) / n).sqrt() * 2.0 * std::f64::consts::PI * scale * if p == 0.5 { 0.5 } else { 1.0 };
+                let se =
+                    (p * (1.0 - p) / n).sqrt() * 2.0 * std::f64::consts::PI * scale * if p == 0.5 { 0.5 } else { 1.0 };
                 if (got - want).abs() > 5.0 * se {
                     return Err(format!("quantile {p}: {got}, expected {want} ± {}", 5.0 * se));
                 }

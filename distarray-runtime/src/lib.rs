@@ -49,7 +49,9 @@ pub mod io;
 mod ops;
 /// Seeded random arrays: the reference's `random` module ("Emulate
 /// numpy.random"), whose [`Random`] draws `rand`, `randn`, `normal` and
-/// `randint` arrays over a distribution.
+/// `randint` arrays over a distribution, and any `rand` distribution with
+/// [`Random::sample`]; [`RandomStream`](random::RandomStream) gives kernels
+/// the same per-element streams.
 pub mod random;
 mod redistribute;
 mod reduce;

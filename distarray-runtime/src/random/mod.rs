@@ -47,6 +47,13 @@ use engine::{Integer, Params, Real};
 /// serve [`randint`](Self::randint)'s rejections). Engines thus draw disjoint
 /// parts of one stream without coordinating.
 ///
+/// [`sample`](Self::sample) draws any `rand` distribution (`rand_distr`'s
+/// `Gamma`, `Poisson`, …) from per-element streams instead, with the
+/// counter layout of [`RandomStream`]; [`stream`](Self::stream) hands a
+/// call's stream to kernels; [`state`](Self::state) and
+/// [`from_state`](Self::from_state) save and resume the seed and call
+/// counter.
+///
 /// Methods take `&self`: the call counter sits behind a mutex, so one
 /// `Random` can be shared.
 ///

@@ -74,7 +74,9 @@ struct Names {
 /// entries are the same function of the same types.
 fn samplers() -> &'static HashMap<(&'static str, &'static str), KernelFn> {
     static SAMPLERS: OnceLock<HashMap<(&'static str, &'static str), KernelFn>> = OnceLock::new();
-    SAMPLERS.get_or_init(|| inventory::iter::<SamplerEntry>.into_iter().map(|e| (((e.sampler)(), (e.element)()), e.run)).collect())
+    SAMPLERS.get_or_init(|| {
+        inventory::iter::<SamplerEntry>.into_iter().map(|e| (((e.sampler)(), (e.element)()), e.run)).collect()
+    })
 }
 
 /// The entry of the pair named `sampler` and `element`, if registered.
