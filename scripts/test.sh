@@ -71,6 +71,7 @@ fi
 echo "== benches/perf.rs at tiny sizes (checks its code and results, measures nothing)"
 PERF_QUICK=1 cargo test --quiet --features mpi,hdf5 --bench perf
 PERF_QUICK=1 cargo test --quiet --features mpi,hdf5 --bench stencil
+PERF_QUICK=1 cargo test --quiet --features mpi,hdf5 --bench random
 
 echo "== MPI programs"
 cargo build --quiet --features mpi,hdf5 --examples

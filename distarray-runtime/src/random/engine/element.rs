@@ -223,8 +223,10 @@ impl RandomStream {
     }
 
     /// The first blocks of elements `4q .. 4q + 4`, computed together: the
-    /// blocks that [`ElementRng::with_first`] takes.
-    #[inline]
+    /// blocks that [`ElementRng::with_first`] takes. Out of line: inlined
+    /// into the sampling loop it crashed LLVM's register coalescer (rustc
+    /// 1.95, opt-level 3), and it runs once per four elements anyway.
+    #[inline(never)]
     pub(super) fn first_blocks4(&self, q: u64) -> [[u32; 4]; 4] {
         let k = 4 * q;
         philox4x32_10_x4([0, 1, 2, 3].map(|i| self.counter((k + i) & !ENGINE_BIT)), self.key())
