@@ -4,7 +4,7 @@
 //!
 //! - `rand` and `sample(StandardUniform)` against `rng.random::<f64>()`;
 //! - `randn` (Box–Muller on paired words) and `sample(StandardNormal)` (the
-//!   ziggurat, on each element's prefetched first block) against
+//!   ziggurat, on each element's stream) against
 //!   `StandardNormal` on `StdRng`, and against Box–Muller on `StdRng`;
 //! - `sample(Gamma(2, 1.5))`, a rejection sampler, against `Gamma` on
 //!   `StdRng`;

@@ -370,7 +370,7 @@ fn cases() -> Vec<(Family, Vec<f64>, Vec<f64>)> {
                 "weibull",
                 "weibull_min(2.0, scale=1.5)",
                 1.5 * 0.886_226_925_452_758,
-                2.25 * (1.0 - 0.785_398_163_397_448_3),
+                2.25 * (1.0 - std::f64::consts::FRAC_PI_4),
             ),
             samples(Weibull::new(1.5, 2.0).unwrap(), 25),
             samples(Weibull::new(1.6, 2.0).unwrap(), 26),

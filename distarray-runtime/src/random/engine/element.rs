@@ -15,7 +15,7 @@ use rand::rand_core::impls::fill_bytes_via_next;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use super::philox::{philox4x32_10, philox4x32_10_x4};
+use super::philox::philox4x32_10;
 use super::stream::MAX_CALLS;
 use crate::core::element::Element;
 use crate::core::error::{bail, Result};
@@ -221,24 +221,6 @@ impl RandomStream {
         let call = self.call & (MAX_CALLS - 1);
         [word as u32, (word >> 32) as u32, (call as u32) << 16, (call >> 16) as u32]
     }
-
-    /// The first blocks of elements `4q .. 4q + 4`, computed together: the
-    /// blocks that [`ElementRng::with_first`] takes. Out of line: inlined
-    /// into the sampling loop it crashed LLVM's register coalescer (rustc
-    /// 1.95, opt-level 3), and it runs once per four elements anyway.
-    #[inline(never)]
-    pub(super) fn first_blocks4(&self, q: u64) -> [[u32; 4]; 4] {
-        let k = 4 * q;
-        philox4x32_10_x4([0, 1, 2, 3].map(|i| self.counter((k + i) & !ENGINE_BIT)), self.key())
-    }
-
-    /// Element `k`'s rng given its first block (from
-    /// [`first_blocks4`](Self::first_blocks4)): no Philox call until a
-    /// sampler wants more than four words.
-    #[inline]
-    pub(super) fn with_first(&self, k: u64, first: [u32; 4]) -> ElementRng {
-        ElementRng { key: self.key(), counter: self.counter(k & !ENGINE_BIT), carry: 0, block: first, used: 0 }
-    }
 }
 
 /// A counter-based random number generator over one stream of Philox
@@ -277,8 +259,9 @@ impl ElementRng {
         ElementRng { key, counter, carry, block: philox4x32_10(counter, key), used: 0 }
     }
 
-    /// Moves to the next block of the stream.
-    #[cold]
+    /// Moves to the next block of the stream (out of line: most samplers
+    /// need no more than the first block).
+    #[inline(never)]
     fn advance(&mut self) {
         let sub = (self.counter[2] as u16).wrapping_add(1);
         self.counter[2] = (self.counter[2] & !0xffff) | u32::from(sub);
@@ -354,22 +337,6 @@ mod tests {
         let mut bytes = [0u8; 5];
         rng.fill_bytes(&mut bytes);
         assert_eq!(bytes[..4], words[7].to_le_bytes());
-    }
-
-    #[test]
-    fn the_prefetched_block_is_the_first() {
-        let s = RandomStream::new(11, 1).unwrap();
-        for q in [0, 3, (1 << 61) - 1] {
-            let blocks = s.first_blocks4(q);
-            for i in 0..4u64 {
-                let k = 4 * q + i;
-                let mut direct = s.element(k);
-                let mut handed = s.with_first(k, blocks[i as usize]);
-                for _ in 0..9 {
-                    assert_eq!(direct.next_u32(), handed.next_u32(), "element {k}");
-                }
-            }
-        }
     }
 
     #[test]

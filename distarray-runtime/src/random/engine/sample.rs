@@ -16,7 +16,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use super::element::{ElementRng, RandomStream};
-use super::{linear, GroupCache};
+use super::linear;
 use crate::core::element::Element;
 use crate::core::error::{err, Result};
 use crate::engine::kernel::{
@@ -101,17 +101,15 @@ fn run_sample(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     run(inputs)
 }
 
-/// Fills this engine's piece: element `k` is `sampler.draw(stream.element(k))`,
-/// the first blocks of four consecutive elements computed together.
+/// Fills this engine's piece: element `k` is `sampler.draw(stream.element(k))`.
 #[doc(hidden)]
 pub fn run_sampler<D: Draw<T> + DeserializeOwned, T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let SampleParams { stream, strides, sampler, .. }: SampleParams<D> = inputs.split().0.decode()?;
-    let mut cache = GroupCache::<[u32; 4], 4>::new();
-    output_from_global_index(inputs, |index| {
-        let k = linear(index, &strides);
-        let first = cache.get(k, |q| stream.first_blocks4(q));
-        sampler.draw(&mut stream.with_first(k, first))
-    })
+    // One block per element, computed alone: prefetching four consecutive
+    // elements' first blocks together (philox4x32_10_x4, as `GroupCache`
+    // does for the fixed samplers) crashed LLVM's register coalescer in
+    // release builds (rustc 1.95).
+    output_from_global_index(inputs, |index| sampler.draw(&mut stream.element(linear(index, &strides))))
 }
 
 /// Registers `run_sampler::<D, T>` for each listed pair.
