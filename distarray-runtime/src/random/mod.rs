@@ -7,7 +7,8 @@
 //! that own the elements (module `kernels`). [`Random::sample`] draws any
 //! `rand` distribution from per-element streams (module `sample`, engine
 //! modules `element` and `sample`); module `state` saves and restores a
-//! generator and hands a call's [`RandomStream`] to kernels.
+//! generator and hands a call's [`RandomStream`](crate::random::RandomStream)
+//! to kernels.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;

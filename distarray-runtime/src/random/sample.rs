@@ -64,7 +64,7 @@ impl Random {
     /// let random = Random::new(&ctx);
     /// random.seed(Some(1));
     /// let d = Distribution::from_shape(&ctx, &[200, 50])?;
-    /// let g = random.sample(&d, Gamma::new(2.0, 1.5).unwrap())?.toarray()?;
+    /// let g = random.sample::<f64, _>(&d, Gamma::new(2.0, 1.5).unwrap())?.toarray()?;
     /// assert!((g.mean().unwrap() - 3.0).abs() < 0.1); // shape × scale
     /// let p: DistArray<f32> = random.sample(&d, Poisson::new(4.0f32).unwrap())?;
     /// assert!(p.toarray()?.iter().all(|&x| x >= 0.0 && x.fract() == 0.0));
@@ -106,7 +106,7 @@ impl Random {
     /// let ctx = Context::new()?;
     /// let random = Random::new(&ctx);
     /// let d = Distribution::from_shape(&ctx, &[1000])?;
-    /// let x = random.sample(&d, IrwinHall { n: 12 })?.toarray()?;
+    /// let x = random.sample::<f64, _>(&d, IrwinHall { n: 12 })?.toarray()?;
     /// assert!((x.mean().unwrap() - 6.0).abs() < 0.2);
     /// // Not registered for f32: an error naming both types, before any engine works.
     /// let e = random.sample::<f32, _>(&d, IrwinHall { n: 12 }).unwrap_err();
