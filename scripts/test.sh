@@ -48,6 +48,9 @@ DISTARRAY_ENGINES=3 cargo run --quiet --example quickstart >/dev/null
 
 # The numpy interop tests (tests/interop) need numpy.
 python3 -c 'import numpy' 2>/dev/null || python3 -m pip install -q numpy || python3 -m pip install -q --break-system-packages numpy
+# The statistical tests of tests/random_distributions.rs use scipy (without
+# it they run their closed-form checks only).
+python3 -c 'import scipy' 2>/dev/null || python3 -m pip install -q scipy || python3 -m pip install -q --break-system-packages scipy
 # The HDF5 interop tests (tests/hdf5.rs) need h5py.
 python3 -c 'import h5py' 2>/dev/null || python3 -m pip install -q h5py || python3 -m pip install -q --break-system-packages h5py
 
@@ -68,6 +71,7 @@ fi
 echo "== benches/perf.rs at tiny sizes (checks its code and results, measures nothing)"
 PERF_QUICK=1 cargo test --quiet --features mpi,hdf5 --bench perf
 PERF_QUICK=1 cargo test --quiet --features mpi,hdf5 --bench stencil
+PERF_QUICK=1 cargo test --quiet --features mpi,hdf5 --bench random
 
 echo "== MPI programs"
 cargo build --quiet --features mpi,hdf5 --examples
@@ -78,6 +82,7 @@ layouts=$(test_binary mpi_layouts)
 kernels=$(test_binary mpi_kernels)
 ufuncs=$(test_binary mpi_ufuncs)
 random=$(test_binary mpi_random)
+random_distributions=$(test_binary mpi_random_distributions)
 reductions=$(test_binary mpi_reductions)
 indexing=$(test_binary mpi_indexing)
 io=$(test_binary mpi_io)
@@ -110,6 +115,7 @@ for n in 3 5; do
     run "mpi_kernels_np$n" 0 "${mpirun[@]}" -n "$n" "$kernels"
     run "mpi_ufuncs_np$n" 0 "${mpirun[@]}" -n "$n" "$ufuncs"
     run "mpi_random_np$n" 0 "${mpirun[@]}" -n "$n" "$random"
+    run "mpi_random_distributions_np$n" 0 "${mpirun[@]}" -n "$n" "$random_distributions"
     run "mpi_reductions_np$n" 0 "${mpirun[@]}" -n "$n" "$reductions"
     run "mpi_indexing_np$n" 0 "${mpirun[@]}" -n "$n" "$indexing"
     run "mpi_io_np$n" 0 "${mpirun[@]}" -n "$n" "$io"

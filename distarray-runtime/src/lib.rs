@@ -49,7 +49,9 @@ pub mod io;
 mod ops;
 /// Seeded random arrays: the reference's `random` module ("Emulate
 /// numpy.random"), whose [`Random`] draws `rand`, `randn`, `normal` and
-/// `randint` arrays over a distribution.
+/// `randint` arrays over a distribution, and any `rand` distribution with
+/// [`Random::sample`]; [`RandomStream`](random::RandomStream) gives kernels
+/// the same per-element streams.
 pub mod random;
 mod redistribute;
 mod reduce;
@@ -157,6 +159,7 @@ pub mod __private {
     };
     pub use crate::engine::stencil::apply_stencil;
     pub use crate::ops::Operand;
+    pub use crate::random::engine::sample::{run_sampler, SamplerEntry};
     pub use crate::{Context, DistArray, Element, Error, ErrorKind, Result};
     pub use inventory;
 }

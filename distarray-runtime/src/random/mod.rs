@@ -4,7 +4,11 @@
 //! Every sampling call draws from a counter-based generator (Philox4x32-10,
 //! module `philox`) at counters derived from the seed, the call's number and
 //! each element's row-major global index (module `stream`), on the engines
-//! that own the elements (module `kernels`).
+//! that own the elements (module `kernels`). [`Random::sample`] draws any
+//! `rand` distribution from per-element streams (module `sample`, engine
+//! modules `element` and `sample`); module `state` saves and restores a
+//! generator and hands a call's [`RandomStream`](crate::random::RandomStream)
+//! to kernels.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -19,6 +23,11 @@ use crate::core::error::{bail, Result};
 use crate::engine::kernel::UntypedKernel;
 
 pub(crate) mod engine;
+mod sample;
+mod state;
+
+pub use engine::element::{ElementRng, RandomStream};
+pub use state::GeneratorState;
 
 use engine::stream::MAX_CALLS;
 use engine::{Integer, Params, Real};
@@ -38,6 +47,13 @@ use engine::{Integer, Params, Real};
 /// word `k % 2` (further blocks `k / 2 + (s << 64) + (c << 80)`, `s >= 1`,
 /// serve [`randint`](Self::randint)'s rejections). Engines thus draw disjoint
 /// parts of one stream without coordinating.
+///
+/// [`sample`](Self::sample) draws any `rand` distribution (`rand_distr`'s
+/// `Gamma`, `Poisson`, …) from per-element streams instead, with the
+/// counter layout of [`RandomStream`]; [`stream`](Self::stream) hands a
+/// call's stream to kernels; [`state`](Self::state) and
+/// [`from_state`](Self::from_state) save and resume the seed and call
+/// counter.
 ///
 /// Methods take `&self`: the call counter sits behind a mutex, so one
 /// `Random` can be shared.
@@ -236,32 +252,35 @@ impl Random {
             bail!(InvalidArgument, "randint needs low < high, not [{low}, {high})");
         }
         let range = high.wrapping_sub(low) as u64;
-        self.sample(distribution, &engine::INTEGER, Integer { low, range })
+        self.draw(distribution, &engine::INTEGER, Integer { low, range })
     }
 
     fn real(&self, distribution: &Distribution, sampler: Real) -> Result<DistArray<f64>> {
-        self.sample(distribution, &engine::REAL, sampler)
+        self.draw(distribution, &engine::REAL, sampler)
     }
 
     /// Runs sampling kernel `kernel` over `distribution` with the next call
     /// number.
-    fn sample<T: crate::core::element::Element, S: serde::Serialize>(
+    fn draw<T: crate::core::element::Element, S: serde::Serialize>(
         &self,
         distribution: &Distribution,
         kernel: &UntypedKernel,
         sampler: S,
     ) -> Result<DistArray<T>> {
         distribution.check_context(&self.context)?;
-        let (seed, call) = {
-            let mut state = self.lock();
-            if state.calls >= MAX_CALLS {
-                bail!(Unsupported, "{MAX_CALLS} sampling calls since the last seed exhaust the stream; seed again");
-            }
-            state.calls += 1;
-            (state.seed, state.calls - 1)
-        };
+        let (seed, call) = self.next_call()?;
         let params = Params { seed, call, strides: engine::strides(distribution.shape()), sampler };
         build_from_index(&self.context, distribution, KernelCall::untyped(kernel), &params)
+    }
+
+    /// The seed and the number of the next call; advances the counter.
+    fn next_call(&self) -> Result<(u64, u64)> {
+        let mut state = self.lock();
+        if state.calls >= MAX_CALLS {
+            bail!(Unsupported, "{MAX_CALLS} sampling calls since the last seed exhaust the stream; seed again");
+        }
+        state.calls += 1;
+        Ok((state.seed, state.calls - 1))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -281,8 +300,9 @@ impl fmt::Debug for Random {
     }
 }
 
-/// A seed from the operating system's randomness (std's per-process random
-/// hash keys), mixed with the time.
+/// A seed from the operating system's random source (`getrandom`); should
+/// that fail (no source at all), std's per-process random hash keys mixed
+/// with the time.
 fn os_seed() -> u64 {
-    RandomState::new().hash_one(std::time::SystemTime::now())
+    getrandom::u64().unwrap_or_else(|_| RandomState::new().hash_one(std::time::SystemTime::now()))
 }

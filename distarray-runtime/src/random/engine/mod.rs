@@ -7,7 +7,9 @@ use crate::core::error::Result;
 use crate::engine::kernel::{output_from_global_index, register_untyped, KernelInputs, KernelOutput, UntypedKernel};
 use stream::Stream;
 
+pub(crate) mod element;
 mod philox;
+pub(crate) mod sample;
 pub(crate) mod stream;
 
 /// The `f64` sampler.
