@@ -63,9 +63,9 @@ fn main() -> Result<()> {
         box_muller_fill(&mut rng, &mut out);
         black_box(&out);
     });
-    let rand = best(|| drop(black_box(random.rand(&d).expect("rand"))));
-    let randn = best(|| drop(black_box(random.randn(&d).expect("randn"))));
-    let randint = best(|| drop(black_box(random.randint(&d, 0, Some(1000)).expect("randint"))));
+    let rand = best(|| drop(black_box(random.rand::<f64>(&d).expect("rand"))));
+    let randn = best(|| drop(black_box(random.randn::<f64>(&d).expect("randn"))));
+    let randint = best(|| drop(black_box(random.randint::<i64>(&d, 0, Some(1000)).expect("randint"))));
 
     println!("2^24 samples, {} {} engines, best of {REPEATS}", ctx.num_targets(), ctx.backend_name());
     println!("StdRng uniform fill       {:>8.1} M/s", rate(std_uniform) / 1e6);

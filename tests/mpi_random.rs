@@ -23,15 +23,15 @@ fn check_known_values(ctx: &Context) -> Result<()> {
     let random = Random::new(ctx);
     random.seed(Some(42));
     let d = Distribution::builder(ctx, &[4]).dist("c").build()?;
-    let rand: Vec<u64> = random.rand(&d)?.toarray()?.iter().map(|x| x.to_bits()).collect();
+    let rand: Vec<u64> = random.rand::<f64>(&d)?.toarray()?.iter().map(|x| x.to_bits()).collect();
     assert_eq!(rand, RAND_42, "rand, seed 42, on {:?}", ctx.targets());
-    let randn = random.randn(&d)?.toarray()?;
+    let randn = random.randn::<f64>(&d)?.toarray()?;
     assert!(
         randn.iter().zip(RANDN_42).all(|(x, e)| (x - e).abs() <= 1e-14 * e.abs()),
         "randn {randn} on {:?}",
         ctx.targets()
     );
-    assert_eq!(random.randint(&d, -100, Some(100))?.toarray()?.into_raw_vec_and_offset().0, RANDINT_42);
+    assert_eq!(random.randint::<i64>(&d, -100, Some(100))?.toarray()?.into_raw_vec_and_offset().0, RANDINT_42);
     let normal = random.normal(&d, 10.0, 0.5)?.toarray()?;
     assert!(
         normal.iter().zip(NORMAL_42).all(|(x, e)| (x - e).abs() <= 1e-14 * e),
@@ -44,7 +44,7 @@ fn check_known_values(ctx: &Context) -> Result<()> {
 /// rand, randn, randint over `d` after seeding with 7.
 fn draws(random: &Random, d: &Distribution) -> Result<(ArrayD<f64>, ArrayD<f64>, ArrayD<i64>)> {
     random.seed(Some(7));
-    Ok((random.rand(d)?.toarray()?, random.randn(d)?.toarray()?, random.randint(d, -1 << 40, Some(3))?.toarray()?))
+    Ok((random.rand::<f64>(d)?.toarray()?, random.randn::<f64>(d)?.toarray()?, random.randint::<i64>(d, -1 << 40, Some(3))?.toarray()?))
 }
 
 /// Every distribution kind of `shape` on `ctx` gives the arrays of `expected`.
