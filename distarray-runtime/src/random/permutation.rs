@@ -85,7 +85,7 @@ impl Random {
     /// let d = Distribution::from_shape(&ctx, &[6])?;
     /// random.seed(Some(9));
     /// let p = random.permutation_of(&d)?.toarray()?;
-    /// let mut sorted = p.to_vec();
+    /// let mut sorted = p.iter().copied().collect::<Vec<i64>>();
     /// sorted.sort();
     /// assert_eq!(sorted, vec![0, 1, 2, 3, 4, 5]);
     /// // The same as permuting an arange in the same call.
@@ -155,7 +155,7 @@ impl Random {
     /// let random = Random::new(&ctx);
     /// let a = ctx.fromarray(&ndarray::Array1::from_iter((0..100).map(|i| i * i)), None)?;
     /// let drawn = random.choice(&a, 20, false)?.toarray()?;
-    /// let mut distinct = drawn.to_vec();
+    /// let mut distinct = drawn.iter().copied().collect::<Vec<i32>>();
     /// distinct.sort();
     /// distinct.dedup();
     /// assert_eq!(distinct.len(), 20);
