@@ -72,7 +72,7 @@ pub use typed::{RandomFloat, RandomInteger};
 /// let again = Random::new(&one);
 /// again.seed(Some(42));
 /// let d1 = Distribution::builder(&one, &[100, 10]).dist("c").build()?;
-/// assert_eq!(again.rand(&d1)?.toarray()?, a);
+/// assert_eq!(again.rand::<f64>(&d1)?.toarray()?, a);
 /// # Ok::<(), distarray::Error>(())
 /// ```
 pub struct Random {
@@ -210,9 +210,9 @@ impl Random {
     /// let ctx = Context::new()?;
     /// let random = Random::new(&ctx);
     /// let d = Distribution::from_shape(&ctx, &[10_000])?;
-    /// let x = random.normal(&d, 100.0, 2.0)?.toarray()?; // f64, from the literals
+    /// let x = random.normal::<f64>(&d, 100.0, 2.0)?.toarray()?;
     /// assert!((x.mean().unwrap() - 100.0).abs() < 0.2);
-    /// let y = random.normal(&d, -1.0f32, 0.5)?.toarray()?;
+    /// let y = random.normal(&d, -1.0f32, 0.5)?.toarray()?; // f32, from the arguments
     /// assert!((y.mean().unwrap() + 1.0).abs() < 0.05);
     /// assert_eq!(random.normal(&d, 0.0, -1.0).unwrap_err().kind(), ErrorKind::InvalidArgument);
     /// # Ok::<(), distarray::Error>(())

@@ -98,7 +98,7 @@ impl Random {
     /// let random = Random::new(&ctx);
     /// let d = Distribution::from_shape(&ctx, &[10_000])?;
     /// random.seed(Some(3));
-    /// let x = random.uniform(&d, -2.0, 6.0)?.toarray()?;
+    /// let x = random.uniform::<f64>(&d, -2.0, 6.0)?.toarray()?;
     /// assert!(x.iter().all(|&v| (-2.0..6.0).contains(&v)));
     /// assert!((x.mean().unwrap() - 2.0).abs() < 0.1);
     /// // The formula, on rand's numbers of the same call:
