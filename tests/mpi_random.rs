@@ -113,7 +113,11 @@ fn check_typed(ctx: &Context, shape: &[usize], expected: &[Vec<u64>]) -> Result<
 /// rand, randn, randint over `d` after seeding with 7.
 fn draws(random: &Random, d: &Distribution) -> Result<(ArrayD<f64>, ArrayD<f64>, ArrayD<i64>)> {
     random.seed(Some(7));
-    Ok((random.rand::<f64>(d)?.toarray()?, random.randn::<f64>(d)?.toarray()?, random.randint::<i64>(d, -1 << 40, Some(3))?.toarray()?))
+    Ok((
+        random.rand::<f64>(d)?.toarray()?,
+        random.randn::<f64>(d)?.toarray()?,
+        random.randint::<i64>(d, -1 << 40, Some(3))?.toarray()?,
+    ))
 }
 
 /// Every distribution kind of `shape` on `ctx` gives the arrays of `expected`.

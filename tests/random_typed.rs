@@ -297,13 +297,11 @@ fn exact_times_2_64_ceil(p: f64) -> u128 {
     if shift >= 0 {
         u128::from(mantissa) << shift
     } else {
-        let s = (-shift) as u32;
-        let q = u128::from(mantissa) >> s.min(127);
-        if s < 128 && u128::from(mantissa) & ((1u128 << s) - 1) != 0 || s >= 128 {
-            q + 1
-        } else {
-            q
+        let (m, s) = (u128::from(mantissa), (-shift) as u32);
+        if s >= 128 {
+            return 1; // 0 < p · 2^64 < 1
         }
+        (m >> s) + u128::from(m & ((1 << s) - 1) != 0)
     }
 }
 
@@ -354,7 +352,12 @@ fn choice_with_replacement_takes_randint_indices() {
     let random = Random::new(&ctx);
     let n = 57;
     let input: Vec<i32> = (0..n).map(|i| i * i - 100).collect();
-    let a = ctx.fromarray(&Array1::from(input.clone()), Some(&Distribution::builder(&ctx, &[n as usize]).dist("u").build().unwrap())).unwrap();
+    let a = ctx
+        .fromarray(
+            &Array1::from(input.clone()),
+            Some(&Distribution::builder(&ctx, &[n as usize]).dist("u").build().unwrap()),
+        )
+        .unwrap();
     let d = Distribution::builder(&ctx, &[500]).dist("c").targets(&[8, 0]).build().unwrap();
     random.seed(Some(8));
     let idx = values(random.randint::<i64>(&d, 0, Some(i128::from(n))));
@@ -617,7 +620,11 @@ fn bad_inputs_are_errors_that_change_nothing() {
         ("randint u64 beyond", InvalidArgument, random.randint::<u64>(&d, 0, Some((1 << 64) + 1)).map(drop)),
         ("randint i8 below", InvalidArgument, random.randint::<i8>(&d, -129, Some(0)).map(drop)),
         ("permutation 2-D", InvalidShape, random.permutation(&flat).map(drop)),
-        ("shuffle 2-D", InvalidShape, random.shuffle(&mut ctx.fromarray(&ndarray::Array2::<u8>::zeros((3, 4)), None).unwrap())),
+        (
+            "shuffle 2-D",
+            InvalidShape,
+            random.shuffle(&mut ctx.fromarray(&ndarray::Array2::<u8>::zeros((3, 4)), None).unwrap()),
+        ),
         ("permutation_of 2-D", InvalidShape, random.permutation_of(flat.distribution()).map(drop)),
         ("choice 2-D", InvalidShape, random.choice(&flat, 2, true).map(drop)),
         ("permutation ghosts", Unsupported, random.permutation(&ghosts).map(drop)),
@@ -626,7 +633,11 @@ fn bad_inputs_are_errors_that_change_nothing() {
         ("choice ghosts", Unsupported, random.choice(&ghosts, 3, false).map(drop)),
         ("choice into ghosts", Unsupported, random.choice_as(&a, &halo, false).map(drop)),
         ("choice too many", InvalidArgument, random.choice(&a, 11, false).map(drop)),
-        ("choice from empty", InvalidArgument, random.choice(&ctx.fromarray(&Array1::<i64>::zeros(0), None).unwrap(), 1, true).map(drop)),
+        (
+            "choice from empty",
+            InvalidArgument,
+            random.choice(&ctx.fromarray(&Array1::<i64>::zeros(0), None).unwrap(), 1, true).map(drop),
+        ),
         ("choice into 2-D", InvalidShape, random.choice_as(&a, flat.distribution(), true).map(drop)),
         ("permutation foreign", WrongContext, random.permutation(&foreign).map(drop)),
         ("choice_as foreign", WrongContext, random.choice_as(&a, foreign.distribution(), true).map(drop)),

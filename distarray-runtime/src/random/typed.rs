@@ -67,7 +67,11 @@ impl Random {
             bail!(InvalidArgument, "randint::<{name}> needs low < high, not [{low}, {high})");
         }
         if low < T::LOWEST {
-            bail!(InvalidArgument, "randint::<{name}>: [{low}, {high}) starts below {name}'s smallest value {}", T::LOWEST);
+            bail!(
+                InvalidArgument,
+                "randint::<{name}>: [{low}, {high}) starts below {name}'s smallest value {}",
+                T::LOWEST
+            );
         }
         if high - 1 > T::HIGHEST {
             bail!(

@@ -281,7 +281,11 @@ pub fn arguments_outside_their_domain() -> Result<()> {
         expect_err(random.normal(&d, f64::NAN, 1.0), ErrorKind::InvalidArgument, &["loc NaN"]);
         expect_err(random.normal(&d, 0.0, f64::INFINITY), ErrorKind::InvalidArgument, &["scale inf"]);
         expect_err(random.randint::<i64>(&d, 5, Some(5)), ErrorKind::InvalidArgument, &["[5, 5)"]);
-        expect_err(random.randint::<i64>(&d, i64::MAX.into(), Some(i64::MIN.into())), ErrorKind::InvalidArgument, &["low < high"]);
+        expect_err(
+            random.randint::<i64>(&d, i64::MAX.into(), Some(i64::MIN.into())),
+            ErrorKind::InvalidArgument,
+            &["low < high"],
+        );
         expect_err(random.randint::<i64>(&d, 0, None), ErrorKind::InvalidArgument, &["low < high"]);
         let a = ctx.fromarray(&Array1::from_iter(-3..3i32), Some(&d))?;
         expect_err(distarray::functions::floor_divide(&a, 0), ErrorKind::Arithmetic, &[]);

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-mod philox;
 pub(crate) mod permutation;
+mod philox;
 pub(crate) mod stream;
 pub(crate) mod typed;
 

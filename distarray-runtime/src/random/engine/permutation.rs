@@ -72,7 +72,8 @@ impl Permutation {
     #[inline]
     fn round(&self, r: u16, x: u64) -> u64 {
         let c = self.call;
-        let out = philox4x32_10([x as u32, (x >> 32) as u32, u32::from(r) | (c as u32) << 16, (c >> 16) as u32], self.key);
+        let out =
+            philox4x32_10([x as u32, (x >> 32) as u32, u32::from(r) | (c as u32) << 16, (c >> 16) as u32], self.key);
         (u64::from(out[0]) | u64::from(out[1]) << 32) & self.mask()
     }
 
