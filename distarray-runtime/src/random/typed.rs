@@ -18,6 +18,24 @@ mod sealed {
 /// Values are computed from the same 64-bit words for both types: uniforms
 /// from the word's top 53 (`f64`) or 24 (`f32`) bits, everything else in
 /// `f64` and rounded to `T`.
+///
+/// # Examples
+/// ```
+/// use distarray::prelude::*;
+/// use distarray::random::RandomFloat;
+///
+/// /// The mean of `n` uniforms of either width.
+/// fn mean_of<T: RandomFloat>(random: &Random, n: usize) -> Result<f64> {
+///     let d = Distribution::from_shape(random.context(), &[n])?;
+///     let u = random.rand::<T>(&d)?.toarray()?;
+///     Ok(u.iter().map(|&x| -> f64 { x.into() }).sum::<f64>() / n as f64)
+/// }
+///
+/// let random = Random::new(&Context::new()?);
+/// assert!((mean_of::<f32>(&random, 10_000)? - 0.5).abs() < 0.05);
+/// assert!((mean_of::<f64>(&random, 10_000)? - 0.5).abs() < 0.05);
+/// # Ok::<(), distarray::Error>(())
+/// ```
 pub trait RandomFloat: Element + Into<f64> + sealed::Sealed {}
 
 impl sealed::Sealed for f32 {}
@@ -27,6 +45,25 @@ impl RandomFloat for f64 {}
 
 /// An integer type that [`Random::randint`] fills: every signed and
 /// unsigned width (sealed).
+///
+/// # Examples
+/// ```
+/// use distarray::prelude::*;
+/// use distarray::random::RandomInteger;
+///
+/// /// Integers spread over all of `T`.
+/// fn any_value<T: RandomInteger>(random: &Random, d: &Distribution) -> Result<DistArray<T>> {
+///     random.randint::<T>(d, T::LOWEST, Some(T::HIGHEST + 1))
+/// }
+///
+/// let ctx = Context::new()?;
+/// let random = Random::new(&ctx);
+/// let d = Distribution::from_shape(&ctx, &[1000])?;
+/// assert!(any_value::<i8>(&random, &d)?.toarray()?.iter().any(|&x| x < -100));
+/// assert!(any_value::<u64>(&random, &d)?.toarray()?.iter().any(|&x| x > u64::MAX / 2));
+/// assert_eq!((u16::LOWEST, u16::HIGHEST), (0, 65_535));
+/// # Ok::<(), distarray::Error>(())
+/// ```
 pub trait RandomInteger: Element + sealed::Sealed {
     /// The type's smallest value, as an `i128`.
     const LOWEST: i128;
