@@ -104,18 +104,18 @@ fn main() -> Result<()> {
             });
             failed.map_or(Ok(d), Err)
         };
-        let t = time(&|| random.rand(&d).map(drop))?;
+        let t = time(&|| random.rand::<f64>(&d).map(drop))?;
         row("rand", t, std_uniform, "StdRng random::<f64>");
         let t = time(&|| random.sample::<f64, _>(&d, StandardUniform).map(drop))?;
         row("sample(StandardUniform)", t, std_uniform, "StdRng random::<f64>");
-        let t = time(&|| random.randn(&d).map(drop))?;
+        let t = time(&|| random.randn::<f64>(&d).map(drop))?;
         row("randn (Box-Muller)", t, std_normal, "StdRng StandardNormal");
         row("randn (Box-Muller)", t, std_box_muller, "StdRng Box-Muller");
         let t = time(&|| random.sample::<f64, _>(&d, StandardNormal).map(drop))?;
         row("sample(StandardNormal) (ziggurat)", t, std_normal, "StdRng StandardNormal");
         let t = time(&|| random.sample::<f64, _>(&d, gamma).map(drop))?;
         row("sample(Gamma(2, 1.5))", t, std_gamma, "StdRng Gamma");
-        let t = time(&|| random.randint(&d, 0, Some(1000)).map(drop))?;
+        let t = time(&|| random.randint::<i64>(&d, 0, Some(1000)).map(drop))?;
         row("randint(0, 1000)", t, std_uniform, "StdRng random::<f64>");
     }
     Ok(())

@@ -11,9 +11,9 @@ fn main() -> Result<()> {
     let random = Random::new(&ctx);
     random.seed(Some(42));
     let d = Distribution::builder(&ctx, &[4, 6]).dist("bc").build()?;
-    let u = random.rand(&d)?;
-    let z = random.randn(&d)?;
-    let dice = random.randint(&d, 1, Some(7))?;
+    let u = random.rand::<f64>(&d)?;
+    let z = random.randn::<f64>(&d)?;
+    let dice = random.randint::<i64>(&d, 1, Some(7))?;
     println!("rand on {} engines:\n{:.4}", ctx.num_targets(), u.toarray()?);
     println!("randn:\n{:.4}", z.toarray()?);
     println!("randint(1, 7):\n{}", dice.toarray()?);
@@ -23,7 +23,7 @@ fn main() -> Result<()> {
     let again = Random::new(&one);
     again.seed(Some(42));
     let d1 = Distribution::builder(&one, &[4, 6]).dist("c").build()?;
-    assert_eq!(again.rand(&d1)?.toarray()?, u.toarray()?);
+    assert_eq!(again.rand::<f64>(&d1)?.toarray()?, u.toarray()?);
     println!("one engine, cyclic: identical");
     Ok(())
 }

@@ -144,10 +144,10 @@ fn every_call_through_a_closed_context_is_context_closed() -> Result<()> {
     closed("from_localarrays_with", DistArray::<f64>::from_localarrays_with(a.key(), &d));
     closed("load_npy", distarray::load_npy::<f64>(dir.join("a.npy"), &d));
     closed("load_dnpy", distarray::load_dnpy::<f64>(&ctx, dir.join("a").as_path()));
-    closed("rand", random.rand(&d));
-    closed("randn", random.randn(&d));
+    closed("rand", random.rand::<f64>(&d));
+    closed("randn", random.randn::<f64>(&d));
     closed("normal", random.normal(&d, 0.0, 1.0));
-    closed("randint", random.randint(&d, 0, Some(10)));
+    closed("randint", random.randint::<i64>(&d, 0, Some(10)));
     // Through its arrays.
     closed("toarray", a.toarray());
     closed("tondarray", a.tondarray());

@@ -125,11 +125,11 @@ fn check_restore(a: &Context, b: &Context) -> Result<()> {
     let random = Random::new(a);
     random.seed(None);
     let d = Distribution::builder(a, &[5, 7]).dist("bc").build()?;
-    random.rand(&d)?;
+    random.rand::<f64>(&d)?;
     random.sample::<f64, _>(&d, Gamma::new(1.0, 1.0).unwrap())?;
     random.stream()?;
     let saved = random.state();
-    let next = (random.sample::<i64, _>(&d, TriesUntil { p: 0.3 })?.toarray()?, random.randn(&d)?.toarray()?);
+    let next = (random.sample::<i64, _>(&d, TriesUntil { p: 0.3 })?.toarray()?, random.randn::<f64>(&d)?.toarray()?);
     let restored = Random::from_state(b, GeneratorState::new(saved.seed(), saved.calls())?);
     let db = Distribution::builder(b, &[5, 7]).dist("cu").build()?;
     assert_eq!(

@@ -47,12 +47,12 @@ struct Draws {
 fn draws(random: &Random, d: &Distribution) -> Draws {
     random.seed(Some(SEED));
     Draws {
-        rand: random.rand(d).unwrap().toarray().unwrap(),
-        randn: random.randn(d).unwrap().toarray().unwrap(),
+        rand: random.rand::<f64>(d).unwrap().toarray().unwrap(),
+        randn: random.randn::<f64>(d).unwrap().toarray().unwrap(),
         normal: random.normal(d, -3.0, 0.5).unwrap().toarray().unwrap(),
-        randint: random.randint(d, -7, Some(5)).unwrap().toarray().unwrap(),
+        randint: random.randint::<i64>(d, -7, Some(5)).unwrap().toarray().unwrap(),
         // A range where half the words are rejected.
-        big: random.randint(d, i64::MIN, Some(1)).unwrap().toarray().unwrap(),
+        big: random.randint::<i64>(d, i64::MIN.into(), Some(1)).unwrap().toarray().unwrap(),
     }
 }
 
@@ -82,11 +82,11 @@ fn zero_d_and_empty_arrays() {
     let ctx = Context::new().unwrap();
     let random = Random::new(&ctx);
     random.seed(Some(SEED));
-    let scalar = random.rand(&Distribution::from_shape(&ctx, &[]).unwrap()).unwrap().toarray().unwrap();
+    let scalar = random.rand::<f64>(&Distribution::from_shape(&ctx, &[]).unwrap()).unwrap().toarray().unwrap();
     random.seed(Some(SEED));
-    let first = random.rand(&Distribution::from_shape(&ctx, &[5]).unwrap()).unwrap().toarray().unwrap();
+    let first = random.rand::<f64>(&Distribution::from_shape(&ctx, &[5]).unwrap()).unwrap().toarray().unwrap();
     assert_eq!(scalar.iter().next(), first.iter().next());
-    let empty = random.randn(&Distribution::from_shape(&ctx, &[0, 3]).unwrap()).unwrap();
+    let empty = random.randn::<f64>(&Distribution::from_shape(&ctx, &[0, 3]).unwrap()).unwrap();
     assert_eq!(empty.toarray().unwrap().len(), 0);
 }
 
@@ -96,11 +96,11 @@ fn seeds_and_calls_give_different_streams() {
     let d = Distribution::from_shape(&ctx, &[1000]).unwrap();
     let random = Random::new(&ctx);
     random.seed(Some(1));
-    let a = random.rand(&d).unwrap().toarray().unwrap();
-    let b = random.rand(&d).unwrap().toarray().unwrap();
+    let a = random.rand::<f64>(&d).unwrap().toarray().unwrap();
+    let b = random.rand::<f64>(&d).unwrap().toarray().unwrap();
     assert_ne!(a, b, "successive calls must differ");
     random.seed(Some(2));
-    let c = random.rand(&d).unwrap().toarray().unwrap();
+    let c = random.rand::<f64>(&d).unwrap().toarray().unwrap();
     assert_ne!(a, c, "different seeds must differ");
     // No value in common between calls or seeds (53-bit values: a repeat
     // among 3000 has probability ~ 1e-9).
@@ -110,18 +110,18 @@ fn seeds_and_calls_give_different_streams() {
     assert_eq!(all.len(), 3000);
     // Seeding again restarts the stream.
     random.seed(Some(1));
-    assert_eq!(random.rand(&d).unwrap().toarray().unwrap(), a);
-    assert_eq!(random.rand(&d).unwrap().toarray().unwrap(), b);
+    assert_eq!(random.rand::<f64>(&d).unwrap().toarray().unwrap(), a);
+    assert_eq!(random.rand::<f64>(&d).unwrap().toarray().unwrap(), b);
     // Two generators with the same seed agree; seeds from the OS differ.
     let other = Random::new(&ctx);
     other.seed(Some(1));
-    assert_eq!(other.rand(&d).unwrap().toarray().unwrap(), a);
+    assert_eq!(other.rand::<f64>(&d).unwrap().toarray().unwrap(), a);
     assert_ne!(random.seed(None), other.seed(None));
     // An OS seed is returned, so the run can be repeated.
     let used = random.seed(None);
-    let x = random.randint(&d, 1 << 40, None).unwrap().toarray().unwrap();
+    let x = random.randint::<i64>(&d, 1 << 40, None).unwrap().toarray().unwrap();
     random.seed(Some(used));
-    assert_eq!(random.randint(&d, 1 << 40, None).unwrap().toarray().unwrap(), x);
+    assert_eq!(random.randint::<i64>(&d, 1 << 40, None).unwrap().toarray().unwrap(), x);
 }
 
 #[test]
@@ -141,7 +141,7 @@ fn randint_bounds() {
         (i64::MIN, Some(i64::MAX), i64::MIN, i64::MAX),
     ];
     for &(low, high, lo, hi) in cases {
-        let a = random.randint(&d, low, high).unwrap().toarray().unwrap();
+        let a = random.randint::<i64>(&d, low.into(), high.map(i128::from)).unwrap().toarray().unwrap();
         assert!(a.iter().all(|&x| lo <= x && x < hi), "randint({low}, {high:?})");
         let width = hi.abs_diff(lo);
         if width <= 10 {
@@ -164,7 +164,7 @@ fn errors() {
     random.seed(Some(SEED));
     for (low, high) in [(3, Some(3)), (5, Some(-5)), (0, None), (-4, None), (i64::MAX, Some(i64::MIN))] {
         assert_eq!(
-            random.randint(&d, low, high).unwrap_err().kind(),
+            random.randint::<i64>(&d, low.into(), high.map(i128::from)).unwrap_err().kind(),
             ErrorKind::InvalidArgument,
             "randint({low}, {high:?})"
         );
@@ -179,12 +179,12 @@ fn errors() {
     }
     let other = Context::with_targets(&[1, 2]).unwrap();
     let foreign = Distribution::from_shape(&other, &[10]).unwrap();
-    assert_eq!(random.rand(&foreign).unwrap_err().kind(), ErrorKind::WrongContext);
-    assert_eq!(random.randint(&foreign, 4, None).unwrap_err().kind(), ErrorKind::WrongContext);
+    assert_eq!(random.rand::<f64>(&foreign).unwrap_err().kind(), ErrorKind::WrongContext);
+    assert_eq!(random.randint::<i64>(&foreign, 4, None).unwrap_err().kind(), ErrorKind::WrongContext);
     // Failed calls do not advance the stream.
-    let after_errors = random.rand(&d).unwrap().toarray().unwrap();
+    let after_errors = random.rand::<f64>(&d).unwrap().toarray().unwrap();
     random.seed(Some(SEED));
-    assert_eq!(random.rand(&d).unwrap().toarray().unwrap(), after_errors);
+    assert_eq!(random.rand::<f64>(&d).unwrap().toarray().unwrap(), after_errors);
     // scale 0 gives loc.
     assert!(random.normal(&d, 2.5, 0.0).unwrap().toarray().unwrap().iter().all(|&x| x == 2.5));
 }
@@ -217,7 +217,7 @@ fn check_moments(x: &[f64], mean: f64, var: f64, mu4: f64) {
 
 #[test]
 fn rand_moments() {
-    let x = sample_f64(11, |r, d| r.rand(d));
+    let x = sample_f64(11, |r, d| r.rand::<f64>(d));
     assert!(x.iter().all(|&t| (0.0..1.0).contains(&t)));
     // Uniform [0, 1): mean 1/2, variance 1/12, fourth central moment 1/80.
     check_moments(&x, 0.5, 1.0 / 12.0, 1.0 / 80.0);
@@ -228,7 +228,7 @@ fn rand_moments() {
 
 #[test]
 fn randn_moments() {
-    let x = sample_f64(12, |r, d| r.randn(d));
+    let x = sample_f64(12, |r, d| r.randn::<f64>(d));
     check_moments(&x, 0.0, 1.0, 3.0);
 }
 
@@ -273,7 +273,7 @@ fn erf_reference_values() {
 
 #[test]
 fn randn_kolmogorov_smirnov() {
-    let mut x = sample_f64(14, |r, d| r.randn(d));
+    let mut x = sample_f64(14, |r, d| r.randn::<f64>(d));
     x.sort_unstable_by(f64::total_cmp);
     let n = x.len() as f64;
     let d = x.iter().enumerate().fold(0.0f64, |d, (i, &t)| {
@@ -297,7 +297,7 @@ fn sample_i64(seed: u64, low: i64, high: Option<i64>) -> Vec<i64> {
     let random = Random::new(&ctx);
     random.seed(Some(seed));
     let d = Distribution::builder(&ctx, &[N]).dist("c").build().unwrap();
-    random.randint(&d, low, high).unwrap().toarray().unwrap().into_iter().collect()
+    random.randint::<i64>(&d, low.into(), high.map(i128::from)).unwrap().toarray().unwrap().into_iter().collect()
 }
 
 #[test]

@@ -199,7 +199,7 @@ fn a_saved_state_continues_on_another_context() {
     let random = Random::new(&ctx);
     random.seed(None);
     let d = Distribution::builder(&ctx, &[6, 9]).dist("bc").build().unwrap();
-    random.rand(&d).unwrap();
+    random.rand::<f64>(&d).unwrap();
     random.sample::<f64, _>(&d, Gamma::new(3.0, 1.0).unwrap()).unwrap();
     random.stream().unwrap();
     let saved = random.state();
@@ -207,7 +207,7 @@ fn a_saved_state_continues_on_another_context() {
     assert_eq!(saved.calls(), 3);
     let next = (
         random.sample::<f64, _>(&d, Normal::new(1.0, 3.0).unwrap()).unwrap().toarray().unwrap(),
-        random.randn(&d).unwrap().toarray().unwrap(),
+        random.randn::<f64>(&d).unwrap().toarray().unwrap(),
     );
     // A new generator on 7 other engines, another map.
     let seven = Context::with_targets(&[9, 3, 11, 0, 1, 2, 15]).unwrap();
@@ -215,13 +215,13 @@ fn a_saved_state_continues_on_another_context() {
     let d7 = Distribution::builder(&seven, &[6, 9]).dist("cu").build().unwrap();
     let again = (
         restored.sample::<f64, _>(&d7, Normal::new(1.0, 3.0).unwrap()).unwrap().toarray().unwrap(),
-        restored.randn(&d7).unwrap().toarray().unwrap(),
+        restored.randn::<f64>(&d7).unwrap().toarray().unwrap(),
     );
     assert_eq!(again, next);
     // set_state on an existing generator too.
     random.set_state(saved);
     random.sample::<f64, _>(&d, Exp1).unwrap();
-    assert_eq!(random.randn(&d).unwrap().toarray().unwrap(), next.1);
+    assert_eq!(random.randn::<f64>(&d).unwrap().toarray().unwrap(), next.1);
 }
 
 // ---- Statistics ----

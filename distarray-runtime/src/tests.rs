@@ -9,7 +9,7 @@ use crate::engine::kernel::{find_kernel, registered_keys, InternalKernel, Untype
 
 /// Every internal kernel registered per element type, by its constant.
 fn internal_kernels() -> Vec<&'static InternalKernel> {
-    use crate::{halo, index, io, ops, redistribute, reduce};
+    use crate::{halo, index, io, ops, random, redistribute, reduce};
     #[allow(unused_mut)]
     let mut kernels = vec![
         &ops::engine::UNARY_SAME,
@@ -32,6 +32,10 @@ fn internal_kernels() -> Vec<&'static InternalKernel> {
         &io::engine::LOAD_NPY,
         &io::engine::SAVE_DNPY,
         &io::engine::LOAD_DNPY,
+        &random::engine::typed::FLOATS,
+        &random::engine::typed::INTEGERS,
+        &random::engine::permutation::PERMUTE,
+        &random::engine::permutation::SHUFFLE,
     ];
     #[cfg(feature = "hdf5")]
     kernels.extend([&io::hdf5::engine::SAVE_HDF5, &io::hdf5::engine::LOAD_HDF5]);
@@ -39,7 +43,8 @@ fn internal_kernels() -> Vec<&'static InternalKernel> {
 }
 
 /// Every internal kernel of one entry, by its constant.
-const UNTYPED_KERNELS: [&UntypedKernel; 2] = [&crate::random::engine::REAL, &crate::random::engine::INTEGER];
+const UNTYPED_KERNELS: [&UntypedKernel; 2] =
+    [&crate::random::engine::typed::BOOLS, &crate::random::engine::permutation::PERMUTED_RANGE];
 
 /// A kernel the client calls for some element type has an entry for it
 /// on the engines: a registration that missed a type fails here, not in

@@ -176,7 +176,7 @@ pub fn check_indexing(ctx: &Context) -> Result<usize> {
             // Other creation paths index as they gather.
             let z = ctx.zeros::<f64>(&d)?;
             assert_eq!(z.get(&vec![-1; shape.len()])?, 0.0);
-            let r = Random::new(ctx).rand(&d)?;
+            let r = Random::new(ctx).rand::<f64>(&d)?;
             let rn = r.toarray()?;
             for (idx, &v) in rn.indexed_iter().step_by(3) {
                 let pos: Vec<isize> =
@@ -229,7 +229,7 @@ pub fn check_redistribution(ctx: &Context) -> Result<usize> {
     // Other element types and a large 2-D array against the bound.
     let d = Distribution::builder(ctx, &[300, 200]).build()?;
     let to = Distribution::builder(ctx, &[300, 200]).dist("cc").build()?;
-    let x = Random::new(ctx).rand(&d)?;
+    let x = Random::new(ctx).rand::<f64>(&d)?;
     assert_eq!(x.distribute_as(&to)?.toarray()?, x.toarray()?);
     for s in x.redistribute_stats(&to)? {
         // 2-D: the plan is small against the pieces, so about twice the pieces.

@@ -506,7 +506,7 @@ fn check_array_on(ctx: &Context, d: &Distribution, what: &str) {
     let (r1, r2) = (Random::new(ctx), Random::new(ctx));
     r1.seed(Some(11));
     r2.seed(Some(11));
-    let (on_d, on_full) = (r1.rand(d).expect("rand"), r2.rand(&full).expect("rand"));
+    let (on_d, on_full) = (r1.rand::<f64>(d).expect("rand"), r2.rand::<f64>(&full).expect("rand"));
     assert_eq!(on_d.toarray().expect("toarray"), on_full.toarray().expect("toarray"), "{what}: rand");
     // A slice of the first half of axis 0.
     if shape[0] > 1 {

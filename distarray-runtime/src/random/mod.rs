@@ -4,11 +4,12 @@
 //! Every sampling call draws from a counter-based generator (Philox4x32-10,
 //! module `philox`) at counters derived from the seed, the call's number and
 //! each element's row-major global index (module `stream`), on the engines
-//! that own the elements (module `kernels`). [`Random::sample`] draws any
-//! `rand` distribution from per-element streams (module `sample`, engine
-//! modules `element` and `sample`); module `state` saves and restores a
-//! generator and hands a call's [`RandomStream`](crate::random::RandomStream)
-//! to kernels.
+//! that own the elements (the kernels of `engine`). The samplers of each
+//! element type are in `typed`, the permutations of 1-D arrays in
+//! `permutation`. [`Random::sample`] draws any `rand` distribution from per-element
+//! streams (module `sample`, engine modules `element` and `sample`); module
+//! `state` saves and restores a generator and hands a call's
+//! [`RandomStream`](crate::random::RandomStream) to kernels.
 
 use std::collections::hash_map::RandomState;
 use std::fmt;
@@ -20,7 +21,6 @@ use crate::client::DistArray;
 use crate::client::Distribution;
 use crate::client::{build_from_index, KernelCall};
 use crate::core::error::{bail, Result};
-use crate::engine::kernel::UntypedKernel;
 
 pub(crate) mod engine;
 mod sample;
@@ -28,9 +28,13 @@ mod state;
 
 pub use engine::element::{ElementRng, RandomStream};
 pub use state::GeneratorState;
+mod permutation;
+mod typed;
 
 use engine::stream::MAX_CALLS;
-use engine::{Integer, Params, Real};
+use engine::typed::Floats;
+use engine::Params;
+pub use typed::{RandomFloat, RandomInteger};
 
 /// Random arrays over one context's engines — the reference's
 /// `random.Random(context)`.
@@ -47,6 +51,15 @@ use engine::{Integer, Params, Real};
 /// word `k % 2` (further blocks `k / 2 + (s << 64) + (c << 80)`, `s >= 1`,
 /// serve [`randint`](Self::randint)'s rejections). Engines thus draw disjoint
 /// parts of one stream without coordinating.
+///
+/// The samplers are typed as numpy's are: [`rand`](Self::rand),
+/// [`randn`](Self::randn), [`normal`](Self::normal) and
+/// [`uniform`](Self::uniform) fill `f32` or `f64` arrays
+/// ([`RandomFloat`]), [`randint`](Self::randint) any integer type
+/// ([`RandomInteger`]), [`random_bool`](Self::random_bool) `bool`s; and
+/// [`permutation`](Self::permutation), [`shuffle`](Self::shuffle) and
+/// [`choice`](Self::choice) reorder or sample 1-D arrays of any element type,
+/// the same for any layout too.
 ///
 /// [`sample`](Self::sample) draws any `rand` distribution (`rand_distr`'s
 /// `Gamma`, `Poisson`, …) from per-element streams instead, with the
@@ -66,7 +79,7 @@ use engine::{Integer, Params, Real};
 /// let random = Random::new(&ctx);
 /// random.seed(Some(42));
 /// let d = Distribution::from_shape(&ctx, &[100, 10])?;
-/// let a = random.rand(&d)?.toarray()?;
+/// let a = random.rand::<f64>(&d)?.toarray()?;
 /// assert!(a.iter().all(|&x| (0.0..1.0).contains(&x)));
 ///
 /// // The same seed on one engine, distributed cyclically: the same numbers.
@@ -74,7 +87,7 @@ use engine::{Integer, Params, Real};
 /// let again = Random::new(&one);
 /// again.seed(Some(42));
 /// let d1 = Distribution::builder(&one, &[100, 10]).dist("c").build()?;
-/// assert_eq!(again.rand(&d1)?.toarray()?, a);
+/// assert_eq!(again.rand::<f64>(&d1)?.toarray()?, a);
 /// # Ok::<(), distarray::Error>(())
 /// ```
 pub struct Random {
@@ -131,9 +144,9 @@ impl Random {
     /// let random = Random::new(&ctx);
     /// let d = Distribution::from_shape(&ctx, &[8])?;
     /// let used = random.seed(None);
-    /// let first = random.randn(&d)?.toarray()?;
+    /// let first = random.randn::<f64>(&d)?.toarray()?;
     /// random.seed(Some(used));
-    /// assert_eq!(random.randn(&d)?.toarray()?, first);
+    /// assert_eq!(random.randn::<f64>(&d)?.toarray()?, first);
     /// # Ok::<(), distarray::Error>(())
     /// ```
     pub fn seed(&self, seed: Option<u64>) -> u64 {
@@ -142,8 +155,10 @@ impl Random {
         seed
     }
 
-    /// An array of uniform samples on `[0, 1)`, each a multiple of 2^-53
-    /// (all 53 bits of the mantissa random).
+    /// An array of uniform samples on `[0, 1)`: for `f64` each a multiple
+    /// of 2^-53 (the top 53 bits of the element's 64-bit word), for `f32` a
+    /// multiple of 2^-24 (its top 24 bits: the `f64` value rounded down to
+    /// 24 bits).
     ///
     /// # Examples
     /// ```
@@ -153,22 +168,28 @@ impl Random {
     /// let random = Random::new(&ctx);
     /// random.seed(Some(7));
     /// let d = Distribution::builder(&ctx, &[1000]).dist("c").build()?;
-    /// let a = random.rand(&d)?.toarray()?;
+    /// let a = random.rand::<f64>(&d)?.toarray()?;
     /// assert!(a.iter().all(|&x| (0.0..1.0).contains(&x)));
     /// assert!((a.mean().unwrap() - 0.5).abs() < 0.05);
+    ///
+    /// // f32: the same call's words, truncated to 24 bits.
+    /// random.seed(Some(7));
+    /// let b = random.rand::<f32>(&d)?.toarray()?;
+    /// assert!(b.iter().zip(&a).all(|(&y, &x)| f64::from(y) == (x * 16_777_216.0).floor() / 16_777_216.0));
     /// # Ok::<(), distarray::Error>(())
     /// ```
     ///
     /// # Errors
     /// `WrongContext` if `distribution` belongs to another context;
     /// `OutOfMemory` if an engine cannot hold its piece.
-    pub fn rand(&self, distribution: &Distribution) -> Result<DistArray<f64>> {
-        self.real(distribution, Real::Uniform)
+    pub fn rand<T: RandomFloat>(&self, distribution: &Distribution) -> Result<DistArray<T>> {
+        self.floats(distribution, Floats::Unit)
     }
 
     /// An array of standard normal samples (Box–Muller on the generator's
-    /// 53-bit uniforms: an exact transformation, not an approximation).
-    /// The same as [`normal(distribution, 0.0, 1.0)`](Self::normal).
+    /// 53-bit uniforms: an exact transformation, not an approximation),
+    /// computed in `f64` and rounded to `T`. The same as
+    /// [`normal(distribution, 0.0, 1.0)`](Self::normal).
     ///
     /// # Examples
     /// ```
@@ -177,20 +198,25 @@ impl Random {
     /// let ctx = Context::new()?;
     /// let random = Random::new(&ctx);
     /// random.seed(Some(7));
-    /// let z = random.randn(&Distribution::from_shape(&ctx, &[100, 100])?)?.toarray()?;
+    /// let d = Distribution::from_shape(&ctx, &[100, 100])?;
+    /// let z = random.randn::<f64>(&d)?.toarray()?;
     /// assert!(z.mean().unwrap().abs() < 0.05);
+    /// // f32: the f64 normals of the same call, rounded.
+    /// random.seed(Some(7));
+    /// assert_eq!(random.randn::<f32>(&d)?.toarray()?, z.mapv(|x| x as f32));
     /// # Ok::<(), distarray::Error>(())
     /// ```
     ///
     /// # Errors
     /// As [`rand`](Self::rand).
-    pub fn randn(&self, distribution: &Distribution) -> Result<DistArray<f64>> {
-        self.real(distribution, Real::Normal { loc: 0.0, scale: 1.0 })
+    pub fn randn<T: RandomFloat>(&self, distribution: &Distribution) -> Result<DistArray<T>> {
+        self.floats(distribution, Floats::Normal { loc: 0.0, scale: 1.0 })
     }
 
     /// An array of normal samples of mean `loc` and standard deviation
     /// `scale`: `loc + scale * z` for the standard normals `z` of
-    /// [`randn`](Self::randn).
+    /// [`randn`](Self::randn), computed in `f64` and rounded to `T` (an
+    /// `f32` beyond `f32`'s range is infinite).
     ///
     /// # Examples
     /// ```
@@ -199,29 +225,36 @@ impl Random {
     /// let ctx = Context::new()?;
     /// let random = Random::new(&ctx);
     /// let d = Distribution::from_shape(&ctx, &[10_000])?;
-    /// let x = random.normal(&d, 100.0, 2.0)?.toarray()?;
+    /// let x = random.normal::<f64>(&d, 100.0, 2.0)?.toarray()?;
     /// assert!((x.mean().unwrap() - 100.0).abs() < 0.2);
+    /// let y = random.normal(&d, -1.0f32, 0.5)?.toarray()?; // f32, from the arguments
+    /// assert!((y.mean().unwrap() + 1.0).abs() < 0.05);
     /// assert_eq!(random.normal(&d, 0.0, -1.0).unwrap_err().kind(), ErrorKind::InvalidArgument);
     /// # Ok::<(), distarray::Error>(())
     /// ```
     ///
     /// # Errors
     /// `InvalidArgument` if `loc` is not finite or `scale` is negative or not
-    /// finite (distarray has no kind for invalid arguments yet); `WrongContext`
-    /// if `distribution` belongs to another context; `OutOfMemory` if an
-    /// engine cannot hold its piece.
-    pub fn normal(&self, distribution: &Distribution, loc: f64, scale: f64) -> Result<DistArray<f64>> {
+    /// finite; `WrongContext` if `distribution` belongs to another context;
+    /// `OutOfMemory` if an engine cannot hold its piece.
+    pub fn normal<T: RandomFloat>(&self, distribution: &Distribution, loc: T, scale: T) -> Result<DistArray<T>> {
+        let (loc, scale): (f64, f64) = (loc.into(), scale.into());
         if !loc.is_finite() || !scale.is_finite() || scale < 0.0 {
             bail!(InvalidArgument, "normal needs a finite loc and a finite scale >= 0, not loc {loc}, scale {scale}");
         }
-        self.real(distribution, Real::Normal { loc, scale })
+        self.floats(distribution, Floats::Normal { loc, scale })
     }
 
-    /// An array of integers drawn uniformly from `[low, high)`, or from
-    /// `[0, low)` when `high` is `None` (the reference's convention). Every
-    /// value has probability exactly `1 / (high - low)`: Lemire's widening
-    /// multiply with rejection, never a biased `%`. Any range inside `i64`
-    /// works, up to `[i64::MIN, i64::MAX)`.
+    /// An array of integers of type `T` (any integer width) drawn uniformly
+    /// from `[low, high)`, or from `[0, low)` when `high` is `None` (the
+    /// reference's convention). The bounds are `i128`, so that every range
+    /// of every type can be written, up to `u64`'s `[0, 2^64)`; the range
+    /// must fit `T` (`high` may be `T`'s largest value + 1). Every value has
+    /// probability exactly `1 / (high - low)`: Lemire's widening multiply
+    /// with rejection, never a biased `%` (a range of 2^64 takes the
+    /// element's word as it is). The value is `low` plus an offset that
+    /// depends on the range only, not on `T`: `randint::<u8>(&d, 0, Some(10))`
+    /// and `randint::<i64>(&d, 0, Some(10))` give the same numbers.
     ///
     /// # Examples
     /// ```
@@ -230,47 +263,46 @@ impl Random {
     /// let ctx = Context::new()?;
     /// let random = Random::new(&ctx);
     /// let d = Distribution::from_shape(&ctx, &[6, 50])?;
-    /// let dice = random.randint(&d, 1, Some(7))?.toarray()?;
+    /// let dice = random.randint::<i64>(&d, 1, Some(7))?.toarray()?;
     /// assert!(dice.iter().all(|&x| (1..7).contains(&x)));
-    /// let digits = random.randint(&d, 10, None)?.toarray()?;
-    /// assert!(digits.iter().all(|&x| (0..10).contains(&x)));
-    /// assert!(random.randint(&d, 3, Some(3)).is_err());
+    /// let digits = random.randint::<u8>(&d, 10, None)?.toarray()?;
+    /// assert!(digits.iter().all(|&x| x < 10));
+    /// let bytes = random.randint::<u8>(&d, 0, Some(256))?; // all of u8
+    /// let words = random.randint::<u64>(&d, 0, Some(1 << 64))?; // all of u64
+    /// assert!(random.randint::<i64>(&d, 3, Some(3)).is_err());
+    /// let e = random.randint::<u8>(&d, 0, Some(257)).unwrap_err();
+    /// assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    /// assert!(e.message().contains("uint8"));
+    /// # drop((bytes, words));
     /// # Ok::<(), distarray::Error>(())
     /// ```
     ///
     /// # Errors
     /// `InvalidArgument` if the range is empty (`low >= high`, or `low <= 0`
-    /// without `high`; distarray has no kind for invalid arguments yet);
-    /// `WrongContext` if `distribution` belongs to another context;
+    /// without `high`) or does not fit `T` (the message names `T` and the
+    /// bound); `WrongContext` if `distribution` belongs to another context;
     /// `OutOfMemory` if an engine cannot hold its piece.
-    pub fn randint(&self, distribution: &Distribution, low: i64, high: Option<i64>) -> Result<DistArray<i64>> {
-        let (low, high) = match high {
-            Some(high) => (low, high),
-            None => (0, low),
-        };
-        if low >= high {
-            bail!(InvalidArgument, "randint needs low < high, not [{low}, {high})");
-        }
-        let range = high.wrapping_sub(low) as u64;
-        self.draw(distribution, &engine::INTEGER, Integer { low, range })
+    pub fn randint<T: RandomInteger>(
+        &self,
+        distribution: &Distribution,
+        low: i128,
+        high: Option<i128>,
+    ) -> Result<DistArray<T>> {
+        self.integers(distribution, low, high)
     }
 
-    fn real(&self, distribution: &Distribution, sampler: Real) -> Result<DistArray<f64>> {
-        self.draw(distribution, &engine::REAL, sampler)
-    }
-
-    /// Runs sampling kernel `kernel` over `distribution` with the next call
+    /// Runs sampling kernel `call` over `distribution` with the next call
     /// number.
     fn draw<T: crate::core::element::Element, S: serde::Serialize>(
         &self,
         distribution: &Distribution,
-        kernel: &UntypedKernel,
+        call: KernelCall,
         sampler: S,
     ) -> Result<DistArray<T>> {
         distribution.check_context(&self.context)?;
-        let (seed, call) = self.next_call()?;
-        let params = Params { seed, call, strides: engine::strides(distribution.shape()), sampler };
-        build_from_index(&self.context, distribution, KernelCall::untyped(kernel), &params)
+        let (seed, call_number) = self.next_call()?;
+        let params = Params { seed, call: call_number, strides: engine::strides(distribution.shape()), sampler };
+        build_from_index(&self.context, distribution, call, &params)
     }
 
     /// The seed and the number of the next call; advances the counter.

@@ -123,13 +123,19 @@ pub fn random_arrays_too_big_for_the_engines() -> Result<()> {
         random.seed(Some(7));
         for dist in ["b", "c"] {
             let d = Distribution::builder(ctx, &[HUGE]).dist(dist).build()?;
-            expect_engine_oom(no_panic("rand", || random.rand(&d)), &["distarray::random::real"]);
-            expect_engine_oom(no_panic("randn", || random.randn(&d)), &["distarray::random::real"]);
-            expect_engine_oom(no_panic("normal", || random.normal(&d, 1.0, 2.0)), &["distarray::random::real"]);
-            expect_engine_oom(no_panic("randint", || random.randint(&d, 0, Some(10))), &["distarray::random::integer"]);
+            expect_engine_oom(no_panic("rand", || random.rand::<f64>(&d)), &["distarray::random::floats::float64"]);
+            expect_engine_oom(no_panic("randn", || random.randn::<f64>(&d)), &["distarray::random::floats::float64"]);
+            expect_engine_oom(
+                no_panic("normal", || random.normal(&d, 1.0, 2.0)),
+                &["distarray::random::floats::float64"],
+            );
+            expect_engine_oom(
+                no_panic("randint", || random.randint::<i64>(&d, 0, Some(10))),
+                &["distarray::random::integers::int64"],
+            );
         }
         // The generator still samples.
-        let small = random.rand(&Distribution::from_shape(ctx, &[20])?)?.toarray()?;
+        let small = random.rand::<f64>(&Distribution::from_shape(ctx, &[20])?)?.toarray()?;
         assert!(small.iter().all(|x| (0.0..1.0).contains(x)));
         engines_still_work(ctx, &before)
     })

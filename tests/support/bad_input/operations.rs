@@ -280,15 +280,19 @@ pub fn arguments_outside_their_domain() -> Result<()> {
         expect_err(random.normal(&d, 0.0, -1.0), ErrorKind::InvalidArgument, &["scale -1"]);
         expect_err(random.normal(&d, f64::NAN, 1.0), ErrorKind::InvalidArgument, &["loc NaN"]);
         expect_err(random.normal(&d, 0.0, f64::INFINITY), ErrorKind::InvalidArgument, &["scale inf"]);
-        expect_err(random.randint(&d, 5, Some(5)), ErrorKind::InvalidArgument, &["[5, 5)"]);
-        expect_err(random.randint(&d, i64::MAX, Some(i64::MIN)), ErrorKind::InvalidArgument, &["low < high"]);
-        expect_err(random.randint(&d, 0, None), ErrorKind::InvalidArgument, &["low < high"]);
+        expect_err(random.randint::<i64>(&d, 5, Some(5)), ErrorKind::InvalidArgument, &["[5, 5)"]);
+        expect_err(
+            random.randint::<i64>(&d, i64::MAX.into(), Some(i64::MIN.into())),
+            ErrorKind::InvalidArgument,
+            &["low < high"],
+        );
+        expect_err(random.randint::<i64>(&d, 0, None), ErrorKind::InvalidArgument, &["low < high"]);
         let a = ctx.fromarray(&Array1::from_iter(-3..3i32), Some(&d))?;
         expect_err(distarray::functions::floor_divide(&a, 0), ErrorKind::Arithmetic, &[]);
         expect_err(distarray::functions::power(&a, -1), ErrorKind::Arithmetic, &[]);
         expect_err(distarray::functions::left_shift(&a, -1), ErrorKind::Arithmetic, &[]);
         // Valid arguments still draw from the same stream.
-        assert!(random.randint(&d, -2, Some(3))?.toarray()?.iter().all(|v| (-2..3).contains(v)));
+        assert!(random.randint::<i64>(&d, -2, Some(3))?.toarray()?.iter().all(|v| (-2..3).contains(v)));
         Ok(())
     })
 }

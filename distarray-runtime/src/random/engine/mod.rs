@@ -1,24 +1,15 @@
-//! The engine side of sampling: two registered kernels that fill each
-//! engine's piece from the element streams, by global row-major index.
+//! The engine side of sampling: the registered kernels that fill each
+//! engine's piece from the element streams, by global row-major index
+//! (`typed`), and those that permute 1-D arrays (`permutation`).
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::error::Result;
-use crate::engine::kernel::{output_from_global_index, register_untyped, KernelInputs, KernelOutput, UntypedKernel};
-use stream::Stream;
-
 pub(crate) mod element;
+pub(crate) mod permutation;
 mod philox;
 pub(crate) mod sample;
 pub(crate) mod stream;
-
-/// The `f64` sampler.
-pub(crate) const REAL: UntypedKernel = UntypedKernel::new("distarray::random::real");
-/// The `i64` sampler.
-pub(crate) const INTEGER: UntypedKernel = UntypedKernel::new("distarray::random::integer");
-
-register_untyped!(REAL, run_real);
-register_untyped!(INTEGER, run_integer);
+pub(crate) mod typed;
 
 /// What a sampling kernel needs: the stream and the array's row-major strides.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,22 +19,6 @@ pub(super) struct Params<S> {
     /// Row-major strides of the global shape, turning an index into `k`.
     pub strides: Vec<u64>,
     pub sampler: S,
-}
-
-/// The `f64` samplers.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub(super) enum Real {
-    /// Uniform on `[0, 1)`.
-    Uniform,
-    /// `loc + scale * z` for a standard normal `z`.
-    Normal { loc: f64, scale: f64 },
-}
-
-/// The `i64` sampler: uniform on `[low, low + range)`, wrapping in `i64`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub(super) struct Integer {
-    pub low: i64,
-    pub range: u64,
 }
 
 /// Row-major strides of `shape`.
@@ -81,37 +56,6 @@ impl<V: Copy + Default, const N: usize> GroupCache<V, N> {
         }
         self.values[(k % N as u64) as usize]
     }
-}
-
-fn run_real(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    let params: Params<Real> = inputs.split().0.decode()?;
-    let stream = Stream::new(params.seed, params.call);
-    match params.sampler {
-        // Blocks in fours for speed; normals in pairs, which cyclic pieces
-        // (no two neighbours on one engine) compute no more often than needed.
-        Real::Uniform => {
-            let mut cache = GroupCache::<f64, 8>::new();
-            output_from_global_index(inputs, |index| cache.get(linear(index, &params.strides), |q| stream.uniform8(q)))
-        }
-        Real::Normal { loc, scale } => {
-            let mut cache = GroupCache::<f64, 2>::new();
-            output_from_global_index(inputs, |index| {
-                loc + scale * cache.get(linear(index, &params.strides), |j| stream.normal_pair(j))
-            })
-        }
-    }
-}
-
-fn run_integer(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
-    let params: Params<Integer> = inputs.split().0.decode()?;
-    let stream = Stream::new(params.seed, params.call);
-    let Integer { low, range } = params.sampler;
-    let mut cache = GroupCache::<u64, 8>::new();
-    output_from_global_index(inputs, |index| {
-        let k = linear(index, &params.strides);
-        let first = cache.get(k, |q| stream.first_words8(q));
-        stream.integer(k, first, low, range)
-    })
 }
 
 #[cfg(test)]
