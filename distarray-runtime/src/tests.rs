@@ -43,8 +43,11 @@ fn internal_kernels() -> Vec<&'static InternalKernel> {
 }
 
 /// Every internal kernel of one entry, by its constant.
-const UNTYPED_KERNELS: [&UntypedKernel; 2] =
-    [&crate::random::engine::typed::BOOLS, &crate::random::engine::permutation::PERMUTED_RANGE];
+const UNTYPED_KERNELS: [&UntypedKernel; 3] = [
+    &crate::random::engine::typed::BOOLS,
+    &crate::random::engine::permutation::PERMUTED_RANGE,
+    &crate::random::engine::sample::SAMPLE,
+];
 
 /// A kernel the client calls for some element type has an entry for it
 /// on the engines: a registration that missed a type fails here, not in
