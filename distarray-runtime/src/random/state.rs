@@ -65,15 +65,15 @@ impl Random {
     /// let random = Random::new(&ctx);
     /// random.seed(Some(5));
     /// let d = Distribution::from_shape(&ctx, &[10])?;
-    /// random.rand(&d)?;
+    /// random.rand::<f64>(&d)?;
     /// let saved = random.state();
     /// assert_eq!((saved.seed(), saved.calls()), (5, 1));
-    /// let next = random.randn(&d)?.toarray()?;
+    /// let next = random.randn::<f64>(&d)?.toarray()?;
     ///
     /// // A new generator (any context, any engine count) picks up from there.
     /// let one = Context::with_targets(&[2])?;
     /// let restored = Random::from_state(&one, saved);
-    /// assert_eq!(restored.randn(&Distribution::from_shape(&one, &[10])?)?.toarray()?, next);
+    /// assert_eq!(restored.randn::<f64>(&Distribution::from_shape(&one, &[10])?)?.toarray()?, next);
     /// # Ok::<(), distarray::Error>(())
     /// ```
     pub fn state(&self) -> GeneratorState {
@@ -92,9 +92,9 @@ impl Random {
     /// let random = Random::new(&ctx);
     /// let d = Distribution::from_shape(&ctx, &[10])?;
     /// let saved = random.state();
-    /// let a = random.rand(&d)?.toarray()?;
+    /// let a = random.rand::<f64>(&d)?.toarray()?;
     /// random.set_state(saved);
-    /// assert_eq!(random.rand(&d)?.toarray()?, a);
+    /// assert_eq!(random.rand::<f64>(&d)?.toarray()?, a);
     /// # Ok::<(), distarray::Error>(())
     /// ```
     pub fn set_state(&self, state: GeneratorState) {
