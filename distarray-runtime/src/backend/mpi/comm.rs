@@ -13,7 +13,7 @@ use mpi::traits::*;
 use super::{Idle, Serialized, TAG_ABORT, TAG_P2P, TAG_TAGGED};
 use crate::core::alloc::Side;
 use crate::core::element::DType;
-use crate::core::error::{bail, err, Result};
+use crate::core::error::{bail, err, Error, Result};
 use crate::engine::comm::{
     aborted_by, check_counts, check_parts, collective_timeout, kernel_tag_after, timed_out, Comm, Op, SendRequest,
     KERNEL_TAGS,
@@ -104,6 +104,16 @@ impl MpiComm {
     /// Waits for `request` as a collective does (see [`wait`](Self::wait)),
     /// without buffers to keep: on a failure the caller leaks what MPI may
     /// still use.
+    /// Why a wait that began at `started` (for a message from `from`, if
+    /// one) must end now: another member's abort, or the timeout.
+    fn failure_while_waiting(&self, from: Option<usize>, started: Instant, timeout: Duration) -> Option<Error> {
+        if let Some(probed) = self.comm().any_process().immediate_matched_probe_with_tag(TAG_ABORT) {
+            let (reason, status) = probed.matched_receive_vec::<u8>();
+            return Some(aborted_by(status.source_rank() as usize, &String::from_utf8_lossy(&reason)));
+        }
+        (started.elapsed() > timeout).then(|| timed_out(from, timeout))
+    }
+
     fn wait_request(&self, request: &mut ffi::MPI_Request) -> Result<()> {
         let timeout = collective_timeout();
         let started = Instant::now();
@@ -116,12 +126,8 @@ impl MpiComm {
             if done != 0 {
                 return Ok(());
             }
-            if let Some(probed) = self.comm().any_process().immediate_matched_probe_with_tag(TAG_ABORT) {
-                let (reason, status) = probed.matched_receive_vec::<u8>();
-                return Err(aborted_by(status.source_rank() as usize, &String::from_utf8_lossy(&reason)));
-            }
-            if started.elapsed() > timeout {
-                return Err(timed_out(None, timeout));
+            if let Some(failure) = self.failure_while_waiting(None, started, timeout) {
+                return Err(failure);
             }
             idle.wait();
         }
@@ -223,12 +229,7 @@ impl MpiComm {
             if done != 0 {
                 return Ok(buffers);
             }
-            let failure = if let Some(probed) = self.comm().any_process().immediate_matched_probe_with_tag(TAG_ABORT) {
-                let (reason, status) = probed.matched_receive_vec::<u8>();
-                aborted_by(status.source_rank() as usize, &String::from_utf8_lossy(&reason))
-            } else if started.elapsed() > timeout {
-                timed_out(None, timeout)
-            } else {
+            let Some(failure) = self.failure_while_waiting(None, started, timeout) else {
                 idle.wait();
                 continue;
             };
@@ -535,12 +536,8 @@ impl Comm for MpiComm {
             if let Some(probed) = source.immediate_matched_probe_with_tag(TAG_P2P) {
                 return Ok(probed.matched_receive_vec::<u8>().0);
             }
-            if let Some(probed) = self.comm().any_process().immediate_matched_probe_with_tag(TAG_ABORT) {
-                let (reason, status) = probed.matched_receive_vec::<u8>();
-                return Err(aborted_by(status.source_rank() as usize, &String::from_utf8_lossy(&reason)));
-            }
-            if started.elapsed() > timeout {
-                return Err(timed_out(Some(from), timeout));
+            if let Some(failure) = self.failure_while_waiting(Some(from), started, timeout) {
+                return Err(failure);
             }
             idle.wait();
         }
@@ -617,12 +614,8 @@ impl Comm for MpiComm {
                 self.keep(buffer);
                 return outcome;
             }
-            if let Some(probed) = self.comm().any_process().immediate_matched_probe_with_tag(TAG_ABORT) {
-                let (reason, status) = probed.matched_receive_vec::<u8>();
-                return Err(aborted_by(status.source_rank() as usize, &String::from_utf8_lossy(&reason)));
-            }
-            if started.elapsed() > timeout {
-                return Err(timed_out(Some(from), timeout));
+            if let Some(failure) = self.failure_while_waiting(Some(from), started, timeout) {
+                return Err(failure);
             }
             idle.wait();
         }
