@@ -16,6 +16,7 @@ mod ctxt;
 mod generic;
 mod local;
 mod options;
+mod scope;
 mod signature;
 mod stencil;
 mod vectorize;
@@ -331,7 +332,7 @@ use proc_macro::TokenStream;
 /// [`Context::apply`]: https://docs.rs/distarray/latest/distarray/struct.Context.html#method.apply
 #[proc_macro_attribute]
 pub fn local(args: TokenStream, item: TokenStream) -> TokenStream {
-    local::local(args.into(), item.into()).into()
+    expand_free_fn("local", args, item, local::local)
 }
 
 /// Applies a function of scalars elementwise to DistArrays of one shape and
@@ -404,7 +405,7 @@ pub fn local(args: TokenStream, item: TokenStream) -> TokenStream {
 /// index for `Context::fromfunction` (`impl IndexKernel for axpy`).
 #[proc_macro_attribute]
 pub fn vectorize(args: TokenStream, item: TokenStream) -> TokenStream {
-    vectorize::vectorize(args.into(), item.into()).into()
+    expand_free_fn("vectorize", args, item, vectorize::vectorize)
 }
 
 /// The update of one point of a grid from its neighbourhood, applied over an
@@ -454,5 +455,21 @@ pub fn vectorize(args: TokenStream, item: TokenStream) -> TokenStream {
 /// [`Neighbourhood`]: https://docs.rs/distarray/latest/distarray/struct.Neighbourhood.html
 #[proc_macro_attribute]
 pub fn stencil(args: TokenStream, item: TokenStream) -> TokenStream {
-    stencil::stencil(args.into(), item.into()).into()
+    expand_free_fn("stencil", args, item, stencil::stencil)
+}
+
+/// Runs `expand` on a kernel attribute's input, unless the attribute sits in
+/// an `impl` or `trait` block, which gets one error saying so instead of
+/// rustc's errors about the generated items.
+fn expand_free_fn(
+    attribute: &str,
+    args: TokenStream,
+    item: TokenStream,
+    expand: fn(proc_macro2::TokenStream, proc_macro2::TokenStream) -> proc_macro2::TokenStream,
+) -> TokenStream {
+    let item = item.into();
+    match scope::refuse_associated(attribute, proc_macro::Span::call_site(), &item) {
+        Some(error) => error.into(),
+        None => expand(args.into(), item).into(),
+    }
 }

@@ -157,7 +157,7 @@ pub(crate) fn as_bytes<T: Element>(data: &[T]) -> &[u8] {
 /// byte is 0 or 1.
 pub(crate) fn from_bytes<T: Element>(bytes: &[u8], on: Side) -> Result<Vec<T>> {
     let size = std::mem::size_of::<T>();
-    if bytes.len() % size != 0 {
+    if !bytes.len().is_multiple_of(size) {
         bail!(Protocol, "a buffer of {} bytes is not a whole number of {} elements", bytes.len(), T::DTYPE);
     }
     if let Some(bad) = bytes.chunks_exact(size).position(|b| !T::valid_bytes(b)) {

@@ -279,7 +279,7 @@ pub(crate) fn check_parts(size: usize, len: usize, counts: &[usize], displs: &[u
     if counts.len() != size || displs.len() != size {
         return Err(err!(InvalidShape, "all_to_all needs {size} receive counts and displacements"));
     }
-    if counts.iter().zip(displs).any(|(&c, &d)| d.checked_add(c).map_or(true, |end| end > len)) {
+    if counts.iter().zip(displs).any(|(&c, &d)| d.checked_add(c).is_none_or(|end| end > len)) {
         return Err(err!(InvalidShape, "an all_to_all part lies beyond the {len} bytes of the receive buffer"));
     }
     Ok(())
@@ -661,7 +661,7 @@ pub trait Collectives: Comm {
     /// `InvalidShape` if `send.len()` is not a multiple of `size()`.
     fn all_to_all<T: Element>(&self, send: &[T]) -> Result<Vec<T>> {
         let size = self.size();
-        if send.len() % size != 0 {
+        if !send.len().is_multiple_of(size) {
             bail!(InvalidShape, "all_to_all: {} elements do not split into {size} equal chunks", send.len());
         }
         let counts = vec![send.len() / size; size];

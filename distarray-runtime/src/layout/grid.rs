@@ -183,7 +183,7 @@ fn collect_factors(n: usize, min: usize, room: usize, prefix: &mut Vec<usize>, o
     let mut d = min;
     // d * d <= n keeps the cofactor n / d >= d, so lists stay ascending.
     while d.checked_mul(d).is_some_and(|dd| dd <= n) {
-        if n % d == 0 {
+        if n.is_multiple_of(d) {
             prefix.push(d);
             collect_factors(n / d, d, room - 1, prefix, out);
             prefix.pop();

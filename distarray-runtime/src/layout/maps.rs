@@ -308,7 +308,7 @@ impl BlockMap {
     /// elements, capped so the total is `size` (10 on 4 -> 3, 3, 3, 1).
     pub fn new(size: usize, grid_size: usize) -> Result<Self> {
         check_grid_size(grid_size)?;
-        let chunk = size / grid_size + usize::from(size % grid_size != 0);
+        let chunk = size / grid_size + usize::from(!size.is_multiple_of(grid_size));
         let mut bounds = vec_with_capacity(grid_size.saturating_add(1))?;
         bounds.extend((0..=grid_size).map(|r| r.saturating_mul(chunk).min(size)));
         Ok(BlockMap { bounds, halo: 0, periodic: false })
@@ -585,7 +585,7 @@ impl BlockCyclicMap {
 
     /// Number of blocks (the last possibly partial).
     fn n_blocks(&self) -> usize {
-        self.size / self.block_size + usize::from(self.size % self.block_size != 0)
+        self.size / self.block_size + usize::from(!self.size.is_multiple_of(self.block_size))
     }
 
     /// Start of block `g`, when that block exists.

@@ -54,7 +54,7 @@ pub(super) fn in_subtree(root: usize, engine: usize) -> bool {
         return true;
     }
     let span = 2usize << (usize::BITS - 1 - root.leading_zeros());
-    engine >= root && (engine - root) % span == 0
+    engine >= root && (engine - root).is_multiple_of(span)
 }
 
 /// A command's head as it travels down the tree, after the kind byte (which

@@ -767,7 +767,7 @@ mod tests {
                     let send: Vec<u8> = counts
                         .iter()
                         .enumerate()
-                        .flat_map(|(j, &n)| std::iter::repeat((10 * me + j) as u8).take(n))
+                        .flat_map(|(j, &n)| std::iter::repeat_n((10 * me + j) as u8, n))
                         .collect();
                     let got = c.all_to_all_v_bytes(send.clone(), &counts).unwrap();
                     // The same parts, shared, and straight into a buffer in
@@ -807,7 +807,7 @@ mod tests {
             let want: Vec<u8> = want_counts
                 .iter()
                 .enumerate()
-                .flat_map(|(i, &n)| std::iter::repeat((10 * i + me) as u8).take(n))
+                .flat_map(|(i, &n)| std::iter::repeat_n((10 * i + me) as u8, n))
                 .collect();
             assert_eq!(counts, want_counts);
             assert_eq!(bytes, want);

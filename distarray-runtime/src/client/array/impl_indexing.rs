@@ -120,7 +120,7 @@ fn slice_layout(d: &Distribution, sel: &[AxisSel]) -> Result<Distribution> {
         });
     }
     let targets = (0..d.nprocs())
-        .filter(|&r| d.coords(r).iter().zip(&fixed).all(|(c, f)| f.map_or(true, |f| f == *c)))
+        .filter(|&r| d.coords(r).iter().zip(&fixed).all(|(c, f)| f.is_none_or(|f| f == *c)))
         .map(|r| d.targets()[r])
         .collect();
     Distribution::from_maps(d.context(), maps, targets)

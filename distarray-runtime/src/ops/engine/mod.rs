@@ -813,7 +813,7 @@ mod tests {
 
     /// The edge values with an odd length.
     fn odd<T: Clone>(mut values: Vec<T>) -> Vec<T> {
-        if values.len() % 2 == 0 {
+        if values.len().is_multiple_of(2) {
             values.push(values[0].clone());
         }
         values
