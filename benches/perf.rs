@@ -512,7 +512,7 @@ fn main() -> Result<()> {
     }
     // PERF_ONLY=memory|elementwise|reductions|latency runs one group.
     let only = std::env::var("PERF_ONLY").ok();
-    let wanted = |group: &str| only.as_deref().map_or(true, |o| o == group);
+    let wanted = |group: &str| only.as_deref().is_none_or(|o| o == group);
     if wanted("memory") {
         bench.memory(24)?;
     }

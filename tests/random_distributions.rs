@@ -132,7 +132,7 @@ fn distributions(ctx: &Context, shape: &[usize]) -> Vec<Distribution> {
         let rest = "n".repeat(ndim - 2);
         builders.push(Distribution::builder(ctx, shape).dist(&format!("bc{rest}")));
         // An explicit 2-D grid, as square as the engine count allows.
-        let rows = (1..=n).rev().find(|r| n % r == 0 && r * r <= n).unwrap_or(1);
+        let rows = (1..=n).rev().find(|r| n.is_multiple_of(*r) && r * r <= n).unwrap_or(1);
         let mut grid = vec![1; ndim];
         grid[0] = rows;
         grid[1] = n / rows;

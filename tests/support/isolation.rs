@@ -164,13 +164,13 @@ pub fn sum_of_argument(engine: &EngineCtx, values: Vec<f64>) -> (f64, usize) {
 pub fn other_bulk(engine: &EngineCtx) -> (Vec<bool>, Array2<i32>, Vec<u64>) {
     let r = engine.rank();
     let t = Array2::from_shape_fn((3, 2), |(i, j)| (100 * r + 10 * i + j) as i32).reversed_axes();
-    ((0..5).map(|i| (i + r) % 2 == 0).collect(), t, vec![u64::MAX - r as u64; 3])
+    ((0..5).map(|i| (i + r).is_multiple_of(2)).collect(), t, vec![u64::MAX - r as u64; 3])
 }
 
 /// The bools of [`other_bulk`], returned alone (a bulk value).
 #[local]
 pub fn bool_vector(engine: &EngineCtx) -> Vec<bool> {
-    (0..5).map(|i| (i + engine.rank()) % 2 == 0).collect()
+    (0..5).map(|i| (i + engine.rank()).is_multiple_of(2)).collect()
 }
 
 /// The array of [`other_bulk`], alone (a bulk value).

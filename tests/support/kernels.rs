@@ -55,7 +55,7 @@ pub fn v_count(i: usize, j: usize, n: usize) -> usize {
 pub fn all_to_all_v(engine: &EngineCtx) -> (Vec<u8>, Vec<usize>) {
     let (me, n) = (engine.rank(), engine.size());
     let counts: Vec<usize> = (0..n).map(|j| v_count(me, j, n)).collect();
-    let send = (0..n).flat_map(|j| std::iter::repeat((10 * me + j) as u8).take(counts[j])).collect();
+    let send = (0..n).flat_map(|j| std::iter::repeat_n((10 * me + j) as u8, counts[j])).collect();
     engine.comm().all_to_all_v_bytes(send, &counts).expect("all_to_all_v_bytes")
 }
 
@@ -304,7 +304,7 @@ pub fn check_kernels(ctx: &Context) -> Result<()> {
     // The one-buffer all-to-all: each rank's part in rank order, with its count.
     for (me, (bytes, counts)) in all_to_all_v(ctx)?.into_iter().enumerate() {
         let want: Vec<usize> = (0..n).map(|i| v_count(i, me, n)).collect();
-        let data: Vec<u8> = (0..n).flat_map(|i| std::iter::repeat((10 * i + me) as u8).take(want[i])).collect();
+        let data: Vec<u8> = (0..n).flat_map(|i| std::iter::repeat_n((10 * i + me) as u8, want[i])).collect();
         assert_eq!((bytes, counts), (data, want), "all_to_all_v_bytes on rank {me}");
     }
 

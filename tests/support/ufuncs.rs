@@ -347,7 +347,7 @@ complex_model!(f32, f64);
 
 impl Sample for bool {
     fn sample(i: usize, salt: usize) -> bool {
-        (i * 7 + salt * 5) % 3 == 0
+        (i * 7 + salt * 5).is_multiple_of(3)
     }
     fn nonzero(_: usize, _: usize) -> bool {
         true
