@@ -3,9 +3,9 @@
 //! 2 thread engines (the array stays on the engines):
 //!
 //! - `rand` and `sample(StandardUniform)` against `rng.random::<f64>()`;
-//! - `randn` (Box–Muller on paired words) and `sample(StandardNormal)` (the
-//!   ziggurat, on each element's stream) against
-//!   `StandardNormal` on `StdRng`, and against Box–Muller on `StdRng`;
+//! - `randn` (the ziggurat on paired words) and `sample(StandardNormal)`
+//!   (the same ziggurat, on each element's stream) against `StandardNormal`
+//!   on `StdRng`;
 //! - `sample(Gamma(2, 1.5))`, a rejection sampler, against `Gamma` on
 //!   `StdRng`;
 //! - `randint(0, 1000)` against the uniform fill.
@@ -36,21 +36,6 @@ fn best(repeats: usize, mut f: impl FnMut()) -> Duration {
         .expect("repeats > 0")
 }
 
-/// Standard normals from `rng` by Box–Muller, two per pair of uniforms, as
-/// `randn` does.
-fn box_muller_fill(rng: &mut StdRng, out: &mut Array1<f64>) {
-    for pair in out.as_slice_mut().expect("contiguous").chunks_mut(2) {
-        let u1 = 1.0 - rng.random::<f64>();
-        let u2 = rng.random::<f64>();
-        let r = (-2.0 * u1.ln()).sqrt();
-        let (s, c) = (std::f64::consts::TAU * u2).sin_cos();
-        pair[0] = r * c;
-        if let Some(second) = pair.get_mut(1) {
-            *second = r * s;
-        }
-    }
-}
-
 fn main() -> Result<()> {
     let quick = std::env::var_os("PERF_QUICK").is_some();
     let (n, repeats) = if quick { (1 << 12, 1) } else { (1 << 24, 5) };
@@ -67,10 +52,6 @@ fn main() -> Result<()> {
         out.iter_mut().for_each(|x| *x = rng.sample(StandardNormal));
         black_box(&out);
     }));
-    let std_box_muller = rate(best(repeats, || {
-        box_muller_fill(&mut rng, &mut out);
-        black_box(&out);
-    }));
     let std_gamma = rate(best(repeats, || {
         out.iter_mut().for_each(|x| *x = rng.sample(gamma));
         black_box(&out);
@@ -80,7 +61,6 @@ fn main() -> Result<()> {
     println!("{n} samples, best of {repeats}, {} backend", pool.backend_name());
     println!("StdRng uniform fill            {:>8.1} M/s", std_uniform / 1e6);
     println!("StdRng StandardNormal fill     {:>8.1} M/s", std_normal / 1e6);
-    println!("StdRng Box-Muller fill         {:>8.1} M/s", std_box_muller / 1e6);
     println!("StdRng Gamma(2, 1.5) fill      {:>8.1} M/s", std_gamma / 1e6);
     println!();
     println!("| case | engines | M samples/s per engine | ratio to StdRng | baseline |");
@@ -109,8 +89,7 @@ fn main() -> Result<()> {
         let t = time(&|| random.sample::<f64, _>(&d, StandardUniform).map(drop))?;
         row("sample(StandardUniform)", t, std_uniform, "StdRng random::<f64>");
         let t = time(&|| random.randn::<f64>(&d).map(drop))?;
-        row("randn (Box-Muller)", t, std_normal, "StdRng StandardNormal");
-        row("randn (Box-Muller)", t, std_box_muller, "StdRng Box-Muller");
+        row("randn", t, std_normal, "StdRng StandardNormal");
         let t = time(&|| random.sample::<f64, _>(&d, StandardNormal).map(drop))?;
         row("sample(StandardNormal) (ziggurat)", t, std_normal, "StdRng StandardNormal");
         let t = time(&|| random.sample::<f64, _>(&d, gamma).map(drop))?;

@@ -13,13 +13,14 @@ use ndarray::{Array1, ArrayD};
 
 /// Seed 42, shape `[4]`, calls in order: rand, randn, randint(-100, 100),
 /// normal(10, 0.5). The uniforms and integers are exact integer arithmetic;
-/// the normals go through `ln`, `sqrt` and `sin_cos`, compared to 1e-14.
+/// the normals (the ziggurat, with `exp` and `ln` on its rare slow paths)
+/// are compared to 1e-14.
 const RAND_42: [u64; 4] = [0x3fdd_fd52_4ee7_3abc, 0x3fd5_d0ac_f5c4_afd4, 0x3fd4_ee9b_3f7f_36c8, 0x3fdd_1381_bee0_e3d6];
 const RANDN_42: [f64; 4] =
-    [-2.086_425_930_944_743_7, -1.792_605_198_238_054_9, -0.460_702_251_532_640_66, 0.165_217_400_130_355_8];
+    [-0.747_010_068_577_185_1, 0.289_196_802_942_583_3, 0.770_496_255_138_541, -0.158_695_850_546_880_4];
 const RANDINT_42: [i64; 4] = [-32, -78, 77, -43];
 const NORMAL_42: [f64; 4] =
-    [10.000_206_410_082_997, 9.605_406_479_155_171, 9.788_117_492_990_164, 9.697_250_558_530_833];
+    [10.366_341_295_497_419, 10.444_264_020_273_724, 10.546_402_477_960_449, 10.255_803_313_997_03];
 /// The calls after those: rand::<f32> (bits), randint::<u8>(0, 256),
 /// random_bool(0.5), then permutation_of over `[10]`.
 const RAND_F32_42: [u32; 4] = [0x3f5e_0457, 0x3f0c_e494, 0x3e58_9ee0, 0x3f14_dcf3];

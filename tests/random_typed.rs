@@ -14,6 +14,7 @@ use distarray::prelude::*;
 use distarray::random::RandomInteger;
 use ndarray::Array1;
 use num_complex::Complex;
+use rand_distr::Distribution as _;
 
 const ENGINES: usize = 16;
 const SEED: u64 = 20_240_601;
@@ -162,8 +163,10 @@ fn fnv(words: impl IntoIterator<Item = u64>) -> u64 {
 /// typed: seed 20240601, 1000 elements, these calls in order, recorded
 /// from the untyped `rand`/`randn`/`normal`/`randint` before the change.
 /// Uniforms and integers are exact integer arithmetic (hashes of every
-/// value); normals go through `ln`, `sqrt` and `sin_cos` (first values to
-/// 1e-14, the sum to 1e-9).
+/// value). The normals changed later, from Box–Muller to the ziggurat (for
+/// speed): they are recorded from the ziggurat (first values to 1e-14, the
+/// sum to 1e-9), and checked against rand_distr's in
+/// `samplers_follow_their_definitions_on_the_raw_words`.
 #[test]
 fn f64_and_i64_numbers_are_those_recorded_before_typing() {
     let _all = all();
@@ -183,15 +186,35 @@ fn f64_and_i64_numbers_are_those_recorded_before_typing() {
     assert_eq!(fnv(rand.iter().map(|x| x.to_bits())), 0x2d5d_321a_af5a_ac62);
     assert_eq!(rand[..3], [0.03488168658013724, 0.43631751875041314, 0.24533341975869538]);
     let close = |got: &[f64], want: &[f64]| got.iter().zip(want).all(|(g, w)| (g - w).abs() <= 1e-14 * w.abs());
-    assert!(close(&randn[..3], &[0.026939707789179135, -0.4774329890569718, 0.5623332028374455]), "{randn:?}");
-    assert!((randn.iter().sum::<f64>() - 6.52995950201117).abs() < 1e-9);
-    assert!(close(&normal[..3], &[-3.6890247769083593, -2.9909216777804875, -3.3796495143477583]));
-    assert!((normal.iter().sum::<f64>() + 2976.6458319887843).abs() < 1e-9);
+    assert!(close(&randn[..3], &[1.2955642790792326, 1.3008342939079085, 0.2510625542052562]), "{randn:?}");
+    assert!((randn.iter().sum::<f64>() + 14.742491102987907).abs() < 1e-9);
+    assert!(close(&normal[..3], &[-3.236830968924103, -3.0038214415987166, -2.8644674590300743]));
+    assert!((normal.iter().sum::<f64>() + 3002.914130932803).abs() < 1e-9);
     let hashes: Vec<u64> = ints.iter().map(|x| fnv(x.iter().map(|&v| v as u64))).collect();
     assert_eq!(hashes, [0xb0e7_bb48_11e9_0192, 0x25fb_b05f_d09c_3d5b, 0x579d_db38_9956_9651, 0x9ace_b40e_99b6_88c9]);
     assert_eq!(ints[0][..3], [-4, -6, -6]);
     assert_eq!(ints[1][..3], [-8404605800941725054, 4405677643440373260, 8066190117142380446]);
     assert_eq!(ints[3][..3], [616106806000, 295289817630, 703623561918]);
+}
+
+/// One word, then arbitrary ones (a Weyl sequence, so that a sampler
+/// needing more ends), noting whether more than the one was asked for.
+struct OneWord(Option<u64>, bool, u64);
+
+impl rand::RngCore for OneWord {
+    fn next_u64(&mut self) -> u64 {
+        self.0.take().unwrap_or_else(|| {
+            self.1 = true;
+            self.2 = self.2.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            self.2
+        })
+    }
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        rand::rand_core::impls::fill_bytes_via_next(self, dst)
+    }
 }
 
 /// The raw words of a call: `randint::<u64>` over the full range returns
@@ -244,6 +267,21 @@ fn samplers_follow_their_definitions_on_the_raw_words() {
             assert!(accepted > got.len() / 2, "[{low}, {high}): {accepted} first words accepted");
         });
     }
+    // randn: rand_distr's ziggurat on the word, where the first word is
+    // accepted (about 1% of elements draw further words).
+    again(&|r| {
+        let z = values(r.randn::<f64>(&d));
+        let mut accepted = 0;
+        for (&x, &w) in z.iter().zip(&w) {
+            let mut one = OneWord(Some(w), false, 0);
+            let expected: f64 = rand_distr::StandardNormal.sample(&mut one);
+            if !one.1 {
+                assert_eq!(x.to_bits(), expected.to_bits());
+                accepted += 1;
+            }
+        }
+        assert!(accepted > z.len() * 95 / 100, "{accepted} of {} first words accepted", z.len());
+    });
     // The offset from low depends on the range only, not on the type.
     random.seed(Some(77));
     let wide = values(random.randint::<i64>(&d, -100, Some(100)));

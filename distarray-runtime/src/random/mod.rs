@@ -186,9 +186,10 @@ impl Random {
         self.floats(distribution, Floats::Unit)
     }
 
-    /// An array of standard normal samples (Box–Muller on the generator's
-    /// 53-bit uniforms: an exact transformation, not an approximation),
-    /// computed in `f64` and rounded to `T`. The same as
+    /// An array of standard normal samples (the ziggurat of
+    /// `rand_distr::StandardNormal` on each element's 64-bit words: exact,
+    /// about 1% of elements drawing further words of their own), computed in
+    /// `f64` and rounded to `T`. The same as
     /// [`normal(distribution, 0.0, 1.0)`](Self::normal).
     ///
     /// # Examples

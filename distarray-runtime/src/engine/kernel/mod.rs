@@ -18,11 +18,11 @@ mod run;
 pub use codec::ScalarCodec;
 pub use inputs::{KernelArgs, KernelArrays, KernelInputs};
 pub use lanes::{local_from_values, operand_layout, Lane, LaneIter, LocalOperand};
-pub(crate) use output::output_from_global_index;
 pub use output::{
     check_same_local_shape, collect_values, kernel_result, local_like, output_array, output_from_index, output_unit,
     output_value, FromIndex, KernelOutput,
 };
+pub(crate) use output::{output_from_global_index, output_from_runs};
 #[cfg(test)]
 pub(crate) use registry::registered_keys;
 pub(crate) use registry::{

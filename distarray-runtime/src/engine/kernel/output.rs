@@ -9,7 +9,7 @@ use crate::core::alloc::{size_of_shape, Side};
 use crate::core::element::{for_each_element, Element};
 use crate::core::error::{bail, err, Result};
 use crate::engine::local::LocalArray;
-use crate::layout::{buffer_indices, local_shape, map_ghost_widths, rank_to_coords, DimDict, MapBase};
+use crate::layout::{buffer_indices, local_shape, map_ghost_widths, rank_to_coords, DimDict, Map, MapBase};
 use crate::protocol::{encode, KernelReply};
 
 /// A kernel's `()` result.
@@ -138,6 +138,28 @@ pub(crate) fn output_from_global_index<T: Element>(
     inputs: &mut KernelInputs<'_>,
     mut f: impl FnMut(&[usize]) -> T,
 ) -> Result<KernelOutput> {
+    output_from_runs(inputs, |global, len, values| {
+        let Some(last) = global.len().checked_sub(1) else {
+            values.push(f(&[]));
+            return;
+        };
+        for j in global[last]..global[last] + len {
+            global[last] = j;
+            values.push(f(global));
+        }
+    })
+}
+
+/// Builds this engine's piece of the array being created (the call's index
+/// layout) run by run: `run(global, len, values)` pushes the values of the
+/// `len` elements from global index `global` on along the last axis
+/// (consecutive there, and in local C order; `run` may change `global`); a 0-d array is one run of one
+/// element at `[]`. A block piece's row is one run, so a caller can fill it
+/// in whole groups instead of element by element.
+pub(crate) fn output_from_runs<T: Element>(
+    inputs: &mut KernelInputs<'_>,
+    mut run: impl FnMut(&mut [usize], usize, &mut Vec<T>),
+) -> Result<KernelOutput> {
     let Some(layout) = inputs.index_layout else {
         bail!(Protocol, "an array-building kernel was called without a layout");
     };
@@ -153,50 +175,64 @@ pub(crate) fn output_from_global_index<T: Element>(
     // piece): both are checked allocations, so a piece too big for the
     // engine is `Err(OutOfMemory)`.
     let mut values = crate::engine::pool::vec(size_of_shape(&shape)?)?;
-    let indices: Vec<Vec<usize>> = if shape.contains(&0) {
-        vec![Vec::new(); shape.len()]
-    } else {
-        layout
-            .maps
-            .iter()
-            .zip(&coords)
-            .map(|(m, &c)| match map_ghost_widths(m, c) {
-                (0, 0) => Side::Engine.global_indices(m, c),
-                _ => Ok(buffer_indices(m, c)),
-            })
-            .collect::<Result<_>>()?
+    let Some((inner_map, outer_maps)) = layout.maps.split_last() else {
+        run(&mut [], 1, &mut values); // a 0-d array has one element
+        let data = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| err!(InvalidShape, "{e}"))?;
+        return output_array(inputs, LocalArray::new(data, dim_data)?);
     };
-    if let Some((inner, outer)) = indices.split_last() {
-        if !shape.contains(&0) {
-            // Walk the piece row by row: an odometer over the outer axes, the
-            // last axis in a tight loop (no per-element index arithmetic).
-            let mut global: Vec<usize> = indices.iter().map(|idx| idx[0]).collect();
-            let mut counter = vec![0usize; outer.len()];
-            let last = outer.len();
-            'rows: loop {
-                for &j in inner {
-                    global[last] = j;
-                    values.push(f(&global));
+    if !shape.contains(&0) {
+        let indices = |m: &Map, c: usize| match map_ghost_widths(m, c) {
+            (0, 0) => Side::Engine.global_indices(m, c),
+            _ => Ok(buffer_indices(m, c)),
+        };
+        let outer: Vec<Vec<usize>> =
+            outer_maps.iter().zip(&coords).map(|(m, &c)| indices(m, c)).collect::<Result<_>>()?;
+        let inner_coord = coords[outer.len()];
+        // The last axis' runs of consecutive global indices: one for a block
+        // piece, computed without listing its indices.
+        let runs: Vec<(usize, usize)> =
+            match (map_ghost_widths(inner_map, inner_coord), inner_map.contiguous_range(inner_coord)) {
+                ((0, 0), Some(range)) => vec![(range.start, range.len())],
+                _ => consecutive_runs(&indices(inner_map, inner_coord)?),
+            };
+        // Walk the piece row by row: an odometer over the outer axes.
+        let mut global: Vec<usize> = outer.iter().map(|idx| idx[0]).collect();
+        global.push(0);
+        let mut counter = vec![0usize; outer.len()];
+        let last = outer.len();
+        'rows: loop {
+            for &(start, len) in &runs {
+                global[last] = start;
+                run(&mut global, len, &mut values);
+            }
+            let mut axis = outer.len();
+            loop {
+                if axis == 0 {
+                    break 'rows;
                 }
-                let mut axis = outer.len();
-                loop {
-                    if axis == 0 {
-                        break 'rows;
-                    }
-                    axis -= 1;
-                    counter[axis] += 1;
-                    if counter[axis] < outer[axis].len() {
-                        global[axis] = outer[axis][counter[axis]];
-                        break;
-                    }
-                    counter[axis] = 0;
-                    global[axis] = outer[axis][0];
+                axis -= 1;
+                counter[axis] += 1;
+                if counter[axis] < outer[axis].len() {
+                    global[axis] = outer[axis][counter[axis]];
+                    break;
                 }
+                counter[axis] = 0;
+                global[axis] = outer[axis][0];
             }
         }
-    } else {
-        values.push(f(&[])); // a 0-d array has one element
     }
     let data = ArrayD::from_shape_vec(IxDyn(&shape), values).map_err(|e| err!(InvalidShape, "{e}"))?;
     output_array(inputs, LocalArray::new(data, dim_data)?)
+}
+
+/// `indices` as runs `(first, length)` of consecutive ascending values.
+fn consecutive_runs(indices: &[usize]) -> Vec<(usize, usize)> {
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    for &i in indices {
+        match runs.last_mut() {
+            Some((start, len)) if *start + *len == i => *len += 1,
+            _ => runs.push((i, 1)),
+        }
+    }
+    runs
 }

@@ -4,6 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::element::Element;
+use crate::core::error::Result;
+use crate::engine::kernel::{output_from_runs, KernelInputs, KernelOutput};
+
 pub(crate) mod element;
 pub(crate) mod permutation;
 mod philox;
@@ -34,28 +38,30 @@ fn linear(index: &[usize], strides: &[u64]) -> u64 {
     index.iter().zip(strides).map(|(&i, &s)| i as u64 * s).sum()
 }
 
-/// The values of a group of `N` consecutive elements (`N` a power of two),
-/// kept for the group's next elements (adjacent in a contiguous piece).
-struct GroupCache<V, const N: usize> {
-    group: u64,
-    values: [V; N],
-}
-
-impl<V: Copy + Default, const N: usize> GroupCache<V, N> {
-    fn new() -> Self {
-        // No group has index u64::MAX (element counts fit in isize).
-        GroupCache { group: u64::MAX, values: [V::default(); N] }
-    }
-
-    /// Element `k`'s value, from `compute(k / N)` when its group changed.
-    fn get(&mut self, k: u64, compute: impl FnOnce(u64) -> [V; N]) -> V {
-        let group = k / N as u64;
-        if self.group != group {
-            self.values = compute(group);
-            self.group = group;
+/// This engine's piece of the array being built, element `k` (global
+/// row-major, by `strides`) being value `k % N` of `group(k / N)`, or
+/// `one(k)` (the same value, computed alone): the piece's runs of
+/// consecutive elements (a block piece's rows) are filled a whole group at a
+/// time, their ends and short runs (cyclic pieces) element by element.
+fn output_by_groups<V: Element, const N: usize>(
+    inputs: &mut KernelInputs<'_>,
+    strides: &[u64],
+    mut group: impl FnMut(u64) -> [V; N],
+    mut one: impl FnMut(u64) -> V,
+) -> Result<KernelOutput> {
+    output_from_runs(inputs, |global, len, values| {
+        let mut k = linear(global, strides);
+        let end = k + len as u64;
+        let n = N as u64;
+        let aligned = k.next_multiple_of(n).min(end);
+        values.extend((k..aligned).map(&mut one));
+        k = aligned;
+        while k + n <= end {
+            values.extend_from_slice(&group(k / n));
+            k += n;
         }
-        self.values[(k % N as u64) as usize]
-    }
+        values.extend((k..end).map(&mut one));
+    })
 }
 
 #[cfg(test)]

@@ -52,9 +52,73 @@ pub(crate) fn philox4x32_10_x4(mut ctr: [[u32; 4]; 4], mut key: [u32; 2]) -> [[u
     ctr
 }
 
+/// Philox4x32-10 of `W` counters at once, word-major (`ctr[w][i]` is word
+/// `w` of counter `i`): the same results as `W` calls. Laid out so, each
+/// round is four loops over the lanes that the compiler vectorises (32x32→64
+/// multiplies, `pmuludq`); eight lanes run several times as fast as one
+/// block at a time.
+#[inline(always)]
+pub(crate) fn philox4x32_10_lanes<const W: usize>(mut ctr: [[u32; W]; 4], key: [u32; 2]) -> [[u32; W]; 4] {
+    let [mut k0, mut k1] = key;
+    for round in 0..ROUNDS {
+        if round > 0 {
+            k0 = k0.wrapping_add(W0);
+            k1 = k1.wrapping_add(W1);
+        }
+        let [c0, c1, c2, c3] = &mut ctr;
+        for i in 0..W {
+            let p0 = u64::from(M0) * u64::from(c0[i]);
+            let p1 = u64::from(M1) * u64::from(c2[i]);
+            let (x0, x2) = (((p1 >> 32) as u32) ^ c1[i] ^ k0, ((p0 >> 32) as u32) ^ c3[i] ^ k1);
+            c1[i] = p1 as u32;
+            c3[i] = p0 as u32;
+            c0[i] = x0;
+            c2[i] = x2;
+        }
+    }
+    ctr
+}
+
+/// [`philox4x32_10_lanes`] of 16 counters in the widest vector
+/// instructions the CPU has, checked at run time (a cached flag): with
+/// AVX-512 a block costs about half, with AVX2 two thirds, of what the SSE2
+/// of every x86-64 gives, which is what brings `rand` to `StdRng`'s speed
+/// (rand's ChaCha makes the same run-time choice).
+#[inline]
+pub(crate) fn philox4x32_10_x16(ctr: [[u32; 16]; 4], key: [u32; 2]) -> [[u32; 16]; 4] {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            // SAFETY: this CPU has AVX-512F.
+            return unsafe { x86::lanes16_avx512(ctr, key) };
+        }
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: this CPU has AVX2.
+            return unsafe { x86::lanes16_avx2(ctr, key) };
+        }
+    }
+    philox4x32_10_lanes(ctr, key)
+}
+
+/// The same code compiled for wider vector units.
+#[cfg(target_arch = "x86_64")]
+mod x86 {
+    use super::philox4x32_10_lanes;
+
+    #[target_feature(enable = "avx512f")]
+    pub(super) unsafe fn lanes16_avx512(ctr: [[u32; 16]; 4], key: [u32; 2]) -> [[u32; 16]; 4] {
+        philox4x32_10_lanes(ctr, key)
+    }
+
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn lanes16_avx2(ctr: [[u32; 16]; 4], key: [u32; 2]) -> [[u32; 16]; 4] {
+        philox4x32_10_lanes(ctr, key)
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{philox4x32_10, philox4x32_10_x4};
+    use super::{philox4x32_10, philox4x32_10_lanes, philox4x32_10_x16, philox4x32_10_x4};
 
     /// The three `philox4x32 10` known-answer vectors of Random123's
     /// `examples/kat_vectors`: counter, key, expected output.
@@ -80,6 +144,29 @@ mod tests {
         let ctrs = [[0, 0, 0, 0], [u32::MAX; 4], [1, 2, 3, 4], [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344]];
         for key in [[0, 0], [u32::MAX; 2], [0xa409_3822, 0x299f_31d0]] {
             assert_eq!(philox4x32_10_x4(ctrs, key), ctrs.map(|c| philox4x32_10(c, key)));
+        }
+    }
+
+    #[test]
+    fn lanes_equal_one_by_one() {
+        let ctrs = [[0, 0, 0, 0], [u32::MAX; 4], [1, 2, 3, 4], [0x243f_6a88, 0x85a3_08d3, 0x1319_8a2e, 0x0370_7344]];
+        for key in [[0, 0], [u32::MAX; 2], [0xa409_3822, 0x299f_31d0]] {
+            let lanes: [[u32; 4]; 4] = std::array::from_fn(|w| ctrs.map(|c| c[w]));
+            let out = philox4x32_10_lanes(lanes, key);
+            for (i, c) in ctrs.iter().enumerate() {
+                assert_eq!(out.map(|w| w[i]), philox4x32_10(*c, key));
+            }
+        }
+        for (ctr, key, expected) in KAT {
+            assert_eq!(philox4x32_10_lanes(ctr.map(|w| [w]), key).map(|[w]| w), expected);
+        }
+        // Sixteen at once, in whatever vector unit this CPU has.
+        let sixteen: [[u32; 16]; 4] =
+            std::array::from_fn(|w| std::array::from_fn(|i| (i as u32).wrapping_mul(0x9e37_79b9) ^ w as u32));
+        let key = [0xa409_3822, 0x299f_31d0];
+        let out = philox4x32_10_x16(sixteen, key);
+        for i in 0..16 {
+            assert_eq!(out.map(|w| w[i]), philox4x32_10(sixteen.map(|w| w[i]), key));
         }
     }
 }

@@ -5,18 +5,19 @@
 //! The 128-bit Philox counter of a block is `j | sub << 64 | call << 80`
 //! (little-endian 32-bit words), under the seed as key: `call` numbers the
 //! sampling calls since the last seed, `j = k / 2` pairs elements, `sub`
-//! numbers further blocks for rejection. Each block gives two 64-bit words,
-//! word `k % 2` belonging to element `k`. Nothing depends on which engine
+//! numbers further blocks for rejection (integers, the normals' ziggurat).
+//! Each block gives two 64-bit words, word `k % 2` belonging to element `k`. Nothing depends on which engine
 //! computes an element, so the values do not depend on the engine count, the
 //! maps or the grid.
 
-use super::philox::{philox4x32_10, philox4x32_10_x4};
+use rand::rand_core::impls::fill_bytes_via_next;
+use rand::RngCore;
+use rand_distr::{Distribution, StandardNormal};
+
+use super::philox::{philox4x32_10, philox4x32_10_x16};
 
 /// The number of calls a seed can serve: `call` has 48 bits of the counter.
 pub(crate) const MAX_CALLS: u64 = 1 << 48;
-
-/// 2^-53: the spacing of the 53-bit uniforms.
-const EPSILON: f64 = 1.0 / (1u64 << 53) as f64;
 
 /// The blocks of one sampling call.
 #[derive(Debug, Clone, Copy)]
@@ -38,35 +39,41 @@ impl Stream {
         words(philox4x32_10(self.counter(j, sub), self.key))
     }
 
-    /// The first words (block 0) of elements `8q .. 8q + 8`: the blocks of
-    /// pairs `4q .. 4q + 4`, computed together.
+    /// Element `k`'s first word: word `k % 2` of block 0 of pair `k / 2`.
     #[inline]
-    pub(crate) fn first_words8(&self, q: u64) -> [u64; 8] {
-        let j = 4 * q;
-        let x = philox4x32_10_x4([0, 1, 2, 3].map(|i| self.counter(j + i, 0)), self.key);
-        let [a, b, c, d] = x.map(words);
-        [a[0], a[1], b[0], b[1], c[0], c[1], d[0], d[1]]
+    pub(crate) fn first_word(&self, k: u64) -> u64 {
+        self.block(k >> 1, 0)[(k & 1) as usize]
+    }
+
+    /// The first words of elements `32q .. 32q + 32`: the blocks of pairs
+    /// `16q .. 16q + 16`, computed together.
+    #[inline]
+    pub(crate) fn first_words32(&self, q: u64) -> [u64; 32] {
+        let j = 16 * q;
+        let [_, _, c2, c3] = self.counter(j, 0);
+        let pairs: [u64; 16] = std::array::from_fn(|i| j + i as u64);
+        let [w0, w1, w2, w3] =
+            philox4x32_10_x16([pairs.map(|p| p as u32), pairs.map(|p| (p >> 32) as u32), [c2; 16], [c3; 16]], self.key);
+        std::array::from_fn(|e| {
+            let i = e / 2;
+            match e % 2 {
+                0 => u64::from(w0[i]) | u64::from(w1[i]) << 32,
+                _ => u64::from(w2[i]) | u64::from(w3[i]) << 32,
+            }
+        })
     }
 
     fn counter(&self, j: u64, sub: u16) -> [u32; 4] {
         [j as u32, (j >> 32) as u32, u32::from(sub) | ((self.call as u32) << 16), (self.call >> 16) as u32]
     }
 
-    /// The uniforms on `[0, 1)` of elements `8q .. 8q + 8`.
+    /// Element `k`'s standard normal, given its first word `first`: the
+    /// ziggurat of `rand_distr::StandardNormal` (one word per attempt),
+    /// taking the words after the first, on the rare rejection, from blocks
+    /// 1, 2, … of the pair as [`integer`](Self::integer) does.
     #[inline]
-    pub(crate) fn uniform8(&self, q: u64) -> [f64; 8] {
-        self.first_words8(q).map(unit_closed_open)
-    }
-
-    /// The standard normals of elements `2j` and `2j + 1`: Box–Muller on the
-    /// pair's two words, `r cos θ` and `r sin θ`, which are independent
-    /// standard normals.
-    #[inline]
-    pub(crate) fn normal_pair(&self, j: u64) -> [f64; 2] {
-        let [a, b] = self.block(j, 0);
-        let r = (-2.0 * unit_open_closed(a).ln()).sqrt();
-        let (sin, cos) = (std::f64::consts::TAU * unit_closed_open(b)).sin_cos();
-        [r * cos, r * sin]
+    pub(crate) fn normal(&self, k: u64, first: u64) -> f64 {
+        StandardNormal.sample(&mut PairWords { stream: self, k, first: Some(first), sub: 0 })
     }
 
     /// Element `k`'s integer in `[low, low + range)` (`range >= 1`, wrapping
@@ -93,22 +100,39 @@ impl Stream {
     }
 }
 
+/// Element `k`'s words in the paired layout, as an rng: its first word,
+/// then word `k % 2` of blocks 1, 2, … of pair `k / 2` (wrapping after
+/// 65535 blocks; a ziggurat needs more than one word with probability
+/// about 1%).
+struct PairWords<'a> {
+    stream: &'a Stream,
+    k: u64,
+    first: Option<u64>,
+    sub: u16,
+}
+
+impl RngCore for PairWords<'_> {
+    #[inline]
+    fn next_u64(&mut self) -> u64 {
+        self.first.take().unwrap_or_else(|| {
+            self.sub = self.sub.wrapping_add(1).max(1);
+            self.stream.block(self.k >> 1, self.sub)[(self.k & 1) as usize]
+        })
+    }
+
+    fn next_u32(&mut self) -> u32 {
+        (self.next_u64() >> 32) as u32
+    }
+
+    fn fill_bytes(&mut self, dst: &mut [u8]) {
+        fill_bytes_via_next(self, dst)
+    }
+}
+
 /// A block's four 32-bit outputs as two 64-bit words.
 #[inline]
 fn words(x: [u32; 4]) -> [u64; 2] {
     [u64::from(x[0]) | u64::from(x[1]) << 32, u64::from(x[2]) | u64::from(x[3]) << 32]
-}
-
-/// The top 53 bits of `w` as a float on `[0, 1)`.
-#[inline]
-fn unit_closed_open(w: u64) -> f64 {
-    (w >> 11) as f64 * EPSILON
-}
-
-/// The top 53 bits of `w` as a float on `(0, 1]` (a logarithm's argument).
-#[inline]
-fn unit_open_closed(w: u64) -> f64 {
-    ((w >> 11) + 1) as f64 * EPSILON
 }
 
 #[cfg(test)]
@@ -125,20 +149,50 @@ mod tests {
     }
 
     #[test]
-    fn eight_words_are_the_blocks_of_four_pairs() {
+    fn thirty_two_words_are_the_blocks_of_sixteen_pairs() {
         let s = Stream::new(99, 3);
-        for q in [0, 1, 12345, (1 << 61) - 1] {
-            let expected: Vec<u64> = (0..4).flat_map(|i| s.block(4 * q + i, 0)).collect();
-            assert_eq!(s.first_words8(q).to_vec(), expected);
+        for q in [0, 1, 12345, (1 << 58) - 1] {
+            let expected: Vec<u64> = (0..16).flat_map(|i| s.block(16 * q + i, 0)).collect();
+            assert_eq!(s.first_words32(q).to_vec(), expected);
+            assert!((0..32).all(|e| s.first_word(32 * q + e) == expected[e as usize]));
+        }
+    }
+
+    /// The words of element `k` in the paired layout, counting how many
+    /// were taken.
+    struct Words<'a> {
+        s: &'a Stream,
+        k: u64,
+        taken: u16,
+    }
+
+    impl RngCore for Words<'_> {
+        fn next_u64(&mut self) -> u64 {
+            let w = self.s.block(self.k >> 1, self.taken)[(self.k & 1) as usize];
+            self.taken += 1;
+            w
+        }
+        fn next_u32(&mut self) -> u32 {
+            unreachable!("the ziggurat takes 64-bit words")
+        }
+        fn fill_bytes(&mut self, _: &mut [u8]) {
+            unreachable!("the ziggurat takes 64-bit words")
         }
     }
 
     #[test]
-    fn uniform_ends() {
-        assert_eq!(unit_closed_open(0), 0.0);
-        assert_eq!(unit_closed_open(u64::MAX), 1.0 - EPSILON);
-        assert_eq!(unit_open_closed(0), EPSILON);
-        assert_eq!(unit_open_closed(u64::MAX), 1.0);
+    fn normal_is_the_ziggurat_on_the_pair_words() {
+        let s = Stream::new(7, 2);
+        let mut rejected = 0;
+        for k in 0..4000 {
+            let mut words = Words { s: &s, k, taken: 0 };
+            let expected: f64 = StandardNormal.sample(&mut words);
+            rejected += usize::from(words.taken > 1);
+            assert_eq!(s.normal(k, s.block(k >> 1, 0)[(k & 1) as usize]).to_bits(), expected.to_bits(), "k {k}");
+        }
+        // About 1.2% of the ziggurat's first attempts fail: the later
+        // blocks were used.
+        assert!((10..150).contains(&rejected), "{rejected} rejections in 4000");
     }
 
     /// Lemire's method written plainly: reject while the low half of the

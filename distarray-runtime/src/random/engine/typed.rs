@@ -8,12 +8,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::stream::Stream;
-use super::{linear, GroupCache, Params};
+use super::{output_by_groups, Params};
 use crate::core::element::Element;
 use crate::core::error::{bail, Result};
 use crate::engine::kernel::{
-    output_from_global_index, register_internal, register_untyped, InternalKernel, KernelInputs, KernelOutput,
-    UntypedKernel,
+    register_internal, register_untyped, InternalKernel, KernelInputs, KernelOutput, UntypedKernel,
 };
 
 /// The float samplers, for `f32` and `f64` (other types refuse).
@@ -60,8 +59,6 @@ const EPSILON_24: f32 = 1.0 / (1u32 << 24) as f32;
 pub(crate) trait SampledFloat: Element {
     /// The uniform on `[0, 1)` of a 64-bit word: its top mantissa-width bits.
     fn unit(word: u64) -> Self;
-    /// The uniforms of elements `8q .. 8q + 8` of `stream`.
-    fn units8(stream: &Stream, q: u64) -> [Self; 8];
     /// `x` rounded to this type.
     fn from_f64(x: f64) -> Self;
     /// `x` widened to `f64` (exactly).
@@ -74,10 +71,6 @@ impl SampledFloat for f64 {
     #[inline]
     fn unit(word: u64) -> f64 {
         (word >> 11) as f64 * EPSILON_53
-    }
-    #[inline]
-    fn units8(stream: &Stream, q: u64) -> [f64; 8] {
-        stream.uniform8(q)
     }
     #[inline]
     fn from_f64(x: f64) -> f64 {
@@ -100,10 +93,6 @@ impl SampledFloat for f32 {
     #[inline]
     fn unit(word: u64) -> f32 {
         (word >> 40) as f32 * EPSILON_24
-    }
-    #[inline]
-    fn units8(stream: &Stream, q: u64) -> [f32; 8] {
-        stream.first_words8(q).map(f32::unit)
     }
     #[inline]
     fn from_f64(x: f64) -> f32 {
@@ -148,38 +137,34 @@ fn uniform_of<T: SampledFloat>(low: f64, high: f64, word: u64) -> T {
     }
 }
 
-/// This engine's piece of the array being built, element `k` from its first
-/// word by `f`.
+/// This engine's piece of the array being built, element `k` being
+/// `f(k, first word of k)`.
 fn from_first_words<S, T: Element>(
     inputs: &mut KernelInputs<'_>,
     params: &Params<S>,
-    f: impl Fn(u64) -> T,
+    f: impl Fn(u64, u64) -> T,
 ) -> Result<KernelOutput> {
     let stream = Stream::new(params.seed, params.call);
-    // Words in eights: four Philox blocks at once.
-    let mut cache = GroupCache::<u64, 8>::new();
-    output_from_global_index(inputs, |index| f(cache.get(linear(index, &params.strides), |q| stream.first_words8(q))))
+    // Words in thirty-twos: sixteen Philox blocks at once.
+    output_by_groups(
+        inputs,
+        &params.strides,
+        |q| -> [T; 32] {
+            let words = stream.first_words32(q);
+            std::array::from_fn(|i| f(32 * q + i as u64, words[i]))
+        },
+        |k| f(k, stream.first_word(k)),
+    )
 }
 
 fn run_floats<T: SampledFloat>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
     let params: Params<Floats> = inputs.split().0.decode()?;
     match params.sampler {
-        Floats::Unit => {
-            let stream = Stream::new(params.seed, params.call);
-            let mut cache = GroupCache::<T, 8>::new();
-            output_from_global_index(inputs, |index| {
-                cache.get(linear(index, &params.strides), |q| T::units8(&stream, q))
-            })
-        }
-        Floats::Uniform { low, high } => from_first_words(inputs, &params, |w| uniform_of::<T>(low, high, w)),
-        // Normals in pairs, which cyclic pieces (no two neighbours on one
-        // engine) compute no more often than needed.
+        Floats::Unit => from_first_words(inputs, &params, |_, w| T::unit(w)),
+        Floats::Uniform { low, high } => from_first_words(inputs, &params, |_, w| uniform_of::<T>(low, high, w)),
         Floats::Normal { loc, scale } => {
             let stream = Stream::new(params.seed, params.call);
-            let mut cache = GroupCache::<f64, 2>::new();
-            output_from_global_index(inputs, |index| {
-                T::from_f64(loc + scale * cache.get(linear(index, &params.strides), |j| stream.normal_pair(j)))
-            })
+            from_first_words(inputs, &params, |k, w| T::from_f64(loc + scale * stream.normal(k, w)))
         }
     }
 }
@@ -203,10 +188,7 @@ fn run_integers<T: Element + TryFrom<i128>>(inputs: &mut KernelInputs<'_>) -> Re
         bail!(Protocol, "randint into {} was sent the range [{low}, {low} + {range})", T::DTYPE);
     }
     let stream = Stream::new(params.seed, params.call);
-    let mut cache = GroupCache::<u64, 8>::new();
-    output_from_global_index(inputs, |index| {
-        let k = linear(index, &params.strides);
-        let first = cache.get(k, |q| stream.first_words8(q));
+    from_first_words(inputs, &params, |k, first| {
         // In range by the check above.
         T::try_from(low + i128::from(offset(&stream, k, first, range))).unwrap_or_default()
     })
@@ -225,7 +207,7 @@ fn run_bools(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput> {
         bail!(Protocol, "random_bool was sent p = {p}");
     }
     let threshold = bool_threshold(p);
-    from_first_words(inputs, &params, |w| u128::from(w) < threshold)
+    from_first_words(inputs, &params, |_, w| u128::from(w) < threshold)
 }
 
 /// The entries of element types a sampler does not make (the client never
@@ -244,19 +226,12 @@ mod tests {
         assert_eq!(f32::unit(u64::MAX), 1.0 - EPSILON_24);
         assert_eq!(f32::unit(1 << 40), EPSILON_24);
         assert_eq!(f32::unit((1 << 40) - 1), 0.0);
+        assert_eq!(f64::unit(0), 0.0);
+        assert_eq!(f64::unit(u64::MAX), 1.0 - EPSILON_53);
         // The f32 uniform is the f64 one truncated to 24 bits.
         for w in [0x0123_4567_89ab_cdef_u64, u64::MAX / 3, 1 << 63] {
             let u = f64::unit(w);
             assert_eq!(f64::from(f32::unit(w)), (u * (1 << 24) as f64).floor() / (1 << 24) as f64);
-        }
-    }
-
-    #[test]
-    fn eight_uniforms_are_the_units_of_eight_words() {
-        let s = Stream::new(5, 2);
-        for q in [0, 7, 1 << 50] {
-            assert_eq!(f64::units8(&s, q), s.first_words8(q).map(f64::unit));
-            assert_eq!(f32::units8(&s, q), s.first_words8(q).map(f32::unit));
         }
     }
 
