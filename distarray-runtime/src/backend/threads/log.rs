@@ -12,11 +12,12 @@
 //! they next look.
 //!
 //! Answers go into the command's [`Gather`], one slot per target; the engine
-//! that fills the last slot sends them all to the client as one message.
+//! that fills the last slot flags the gathering complete and wakes the
+//! client.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::mpsc::{RecvTimeoutError, Sender, TryRecvError};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
@@ -98,16 +99,21 @@ pub(super) struct Gather {
     missing: AtomicUsize,
     /// The slots of targets that stopped before answering.
     stopped: Mutex<Vec<usize>>,
-    done: Sender<Vec<Response>>,
+    /// Set when the last answer is in: what the client polls (one atomic
+    /// load, where a channel's receive costs several), then is unparked by.
+    complete: AtomicBool,
+    client: Thread,
 }
 
 impl Gather {
-    pub(super) fn new(targets: usize, done: Sender<Vec<Response>>) -> Self {
+    /// The gathering of `targets` answers for the calling (client) thread.
+    pub(super) fn new(targets: usize) -> Self {
         Gather {
             responses: Mutex::new((0..targets).map(|_| None).collect()),
             missing: AtomicUsize::new(targets),
             stopped: Mutex::default(),
-            done,
+            complete: AtomicBool::new(false),
+            client: thread::current(),
         }
     }
 
@@ -116,9 +122,9 @@ impl Gather {
         self.stopped.lock().unwrap_or_else(PoisonError::into_inner).clone()
     }
 
-    /// Puts `slot`'s answer; the last one sends them all.
+    /// Puts `slot`'s answer; the last one wakes the client.
     pub(super) fn put(&self, slot: usize, response: Response) {
-        let all = {
+        {
             let mut responses = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
             if responses[slot].is_some() {
                 return;
@@ -127,10 +133,26 @@ impl Gather {
             if self.missing.fetch_sub(1, Ordering::AcqRel) != 1 {
                 return;
             }
-            std::mem::take(&mut *responses)
-        };
-        // The client may have given up on this call; nothing to do then.
-        let _ = self.done.send(all.into_iter().flatten().collect());
+        }
+        self.complete.store(true, Ordering::Release);
+        self.client.unpark();
+    }
+
+    /// Every answer, in slot order, once all are in: polled (yielding the
+    /// core) for up to [`SPIN`], then parked for, up to `timeout` in all if
+    /// there is one (`None` then).
+    pub(super) fn wait(&self, timeout: Option<Duration>) -> Option<Vec<Response>> {
+        let start = Instant::now();
+        while !self.complete.load(Ordering::Acquire) {
+            let elapsed = start.elapsed();
+            match timeout.map(|t| t.saturating_sub(elapsed)) {
+                Some(Duration::ZERO) => return None,
+                _ if elapsed < SPIN => thread::yield_now(),
+                left => thread::park_timeout(left.map_or(PARK, |left| left.min(PARK))),
+            }
+        }
+        let mut responses = self.responses.lock().unwrap_or_else(PoisonError::into_inner);
+        Some(std::mem::take(&mut *responses).into_iter().flatten().collect())
     }
 
     /// The slots without an answer yet.

@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::AtomicUsize;
-use std::sync::mpsc::{channel, RecvTimeoutError};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 
@@ -13,7 +12,7 @@ use crate::core::error::{bail, err, Result};
 use crate::engine::comm::Comm;
 use crate::engine::{CommFactory, Engine};
 use comm::ThreadComm;
-use log::{receive_soon, Entry, Gather, Log, Route};
+use log::{Entry, Gather, Log, Route};
 
 pub(crate) mod comm;
 mod log;
@@ -182,11 +181,10 @@ impl Backend for ThreadBackend {
         *in_flight = if wait { 0 } else { *in_flight + 1 };
         let bytes = command.len() + payloads.iter().map(Vec::len).sum::<usize>();
         let mut payloads = payloads.into_iter();
-        let (done_tx, done_rx) = channel();
         let entry = Entry {
             command: command.into(),
             payloads: targets.iter().map(|_| Mutex::new(payloads.next().unwrap_or_default())).collect(),
-            gather: wait.then(|| Gather::new(targets.len(), done_tx)),
+            gather: wait.then(|| Gather::new(targets.len())),
             remaining: AtomicUsize::new(targets.len()),
             route,
         };
@@ -197,25 +195,19 @@ impl Backend for ThreadBackend {
             return Ok(Vec::new());
         }
         let timeout = engine_timeout();
-        let responses = match receive_soon(&done_rx, timeout) {
-            Ok(responses) => responses,
-            Err(RecvTimeoutError::Disconnected) => {
-                bail!(EngineUnavailable, "an engine thread stopped while running a command")
-            }
-            Err(RecvTimeoutError::Timeout) => {
-                let silent = entry.gather.as_ref().map(Gather::missing).unwrap_or_default();
-                let silent: Vec<usize> = silent.into_iter().map(|slot| targets[slot]).collect();
-                bail!(
-                    EngineUnavailable,
-                    "engines {silent:?} did not answer within {:.1} s (DISTARRAY_ENGINE_TIMEOUT): hung, or busy with a long \
-                     kernel; later commands to them wait behind it",
-                    timeout.unwrap_or_default().as_secs_f64()
-                );
-            }
+        let gather = entry.gather.as_ref().ok_or_else(|| err!(Backend, "a waited command without a gathering"))?;
+        let Some(responses) = gather.wait(timeout) else {
+            let silent: Vec<usize> = gather.missing().into_iter().map(|slot| targets[slot]).collect();
+            bail!(
+                EngineUnavailable,
+                "engines {silent:?} did not answer within {:.1} s (DISTARRAY_ENGINE_TIMEOUT): hung, or busy with a long \
+                 kernel; later commands to them wait behind it",
+                timeout.unwrap_or_default().as_secs_f64()
+            );
         };
         Counters::received(1, responses.iter().map(|r| r.reply.len() + r.data.len()).sum());
         // The others' answers then only tell of it (a collective it left).
-        let stopped = entry.gather.as_ref().map(Gather::stopped).unwrap_or_default();
+        let stopped = gather.stopped();
         if let Some(&slot) = stopped.first() {
             bail!(EngineUnavailable, "engine {} stopped while running a command", targets[slot]);
         }
