@@ -236,7 +236,8 @@ use proc_macro::TokenStream;
 ///
 /// # Restrictions
 /// Kernels are free functions at module level (not associated fns of an
-/// `impl` block), not `async`, `const`, `unsafe` or `extern`, generic only
+/// `impl` block or a trait: the attribute looks for an enclosing block in
+/// the source file and says so in one error), not `async`, `const`, `unsafe` or `extern`, generic only
 /// with `types(..)`; parameters are plain identifiers, arrays are not
 /// optional. A kernel may be defined inside a function body; its client
 /// function and type are then local to that body.
