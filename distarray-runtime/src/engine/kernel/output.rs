@@ -9,7 +9,7 @@ use crate::core::alloc::{size_of_shape, Side};
 use crate::core::element::{for_each_element, Element};
 use crate::core::error::{bail, err, Result};
 use crate::engine::local::LocalArray;
-use crate::layout::{buffer_indices, local_shape, map_ghost_widths, rank_to_coords, DimDict, Map, MapBase};
+use crate::layout::{advance, buffer_indices, local_shape, map_ghost_widths, rank_to_coords, DimDict, Map, MapBase};
 use crate::protocol::{encode, KernelReply};
 
 /// A kernel's `()` result.
@@ -196,28 +196,19 @@ pub(crate) fn output_from_runs<T: Element>(
                 _ => consecutive_runs(&indices(inner_map, inner_coord)?),
             };
         // Walk the piece row by row: an odometer over the outer axes.
-        let mut global: Vec<usize> = outer.iter().map(|idx| idx[0]).collect();
-        global.push(0);
+        let lengths: Vec<usize> = outer.iter().map(Vec::len).collect();
         let mut counter = vec![0usize; outer.len()];
-        let last = outer.len();
-        'rows: loop {
+        let mut global = vec![0usize; outer.len() + 1];
+        loop {
+            for (g, (idx, &c)) in global.iter_mut().zip(outer.iter().zip(&counter)) {
+                *g = idx[c];
+            }
             for &(start, len) in &runs {
-                global[last] = start;
+                global[outer.len()] = start;
                 run(&mut global, len, &mut values);
             }
-            let mut axis = outer.len();
-            loop {
-                if axis == 0 {
-                    break 'rows;
-                }
-                axis -= 1;
-                counter[axis] += 1;
-                if counter[axis] < outer[axis].len() {
-                    global[axis] = outer[axis][counter[axis]];
-                    break;
-                }
-                counter[axis] = 0;
-                global[axis] = outer[axis][0];
+            if !advance(&mut counter, &lengths) {
+                break;
             }
         }
     }
