@@ -11,8 +11,8 @@
 //! maps or the grid.
 
 use rand::rand_core::impls::fill_bytes_via_next;
-use rand::RngCore;
-use rand_distr::{Distribution, StandardNormal};
+use rand::{Rng, RngCore};
+use rand_distr::StandardNormal;
 
 use super::philox::{philox4x32_10, philox4x32_10_x16};
 
@@ -73,7 +73,7 @@ impl Stream {
     /// 1, 2, … of the pair as [`integer`](Self::integer) does.
     #[inline]
     pub(crate) fn normal(&self, k: u64, first: u64) -> f64 {
-        StandardNormal.sample(&mut PairWords { stream: self, k, first: Some(first), sub: 0 })
+        PairWords { stream: self, k, first: Some(first), sub: 0 }.sample(StandardNormal)
     }
 
     /// Element `k`'s integer in `[low, low + range)` (`range >= 1`, wrapping
@@ -186,7 +186,7 @@ mod tests {
         let mut rejected = 0;
         for k in 0..4000 {
             let mut words = Words { s: &s, k, taken: 0 };
-            let expected: f64 = StandardNormal.sample(&mut words);
+            let expected: f64 = words.sample(StandardNormal);
             rejected += usize::from(words.taken > 1);
             assert_eq!(s.normal(k, s.block(k >> 1, 0)[(k & 1) as usize]).to_bits(), expected.to_bits(), "k {k}");
         }
