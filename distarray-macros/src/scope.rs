@@ -30,17 +30,18 @@ pub(crate) enum Block {
 /// inside an `impl` or `trait` block, with the item kept so that nothing
 /// else fails.
 pub(crate) fn refuse_associated(attribute: &str, span: proc_macro::Span, item: &TokenStream) -> Option<TokenStream> {
-    let func = syn::parse2::<syn::ItemFn>(item.clone()).ok();
-    // A method gets the validation's more specific error about `self`.
-    if func.as_ref().is_some_and(|f| f.sig.receiver().is_some()) {
-        return None;
-    }
     let path = span.local_file()?;
     let container = match block_at(&path, span.line(), span.column())? {
         Block::Items => return None,
         Block::Impl => "an `impl` block",
         Block::Trait => "a `trait`",
     };
+    // Parsed only here, inside an impl or trait: a method gets the
+    // validation's more specific error about `self`.
+    let func = syn::parse2::<syn::ItemFn>(item.clone()).ok();
+    if func.as_ref().is_some_and(|f| f.sig.receiver().is_some()) {
+        return None;
+    }
     let name = func.map_or_else(|| "the function".to_owned(), |f| format!("`fn {}`", f.sig.ident));
     let message = format!(
         "`#[distarray::{attribute}]` applies to free functions, not to associated functions of {container}: \

@@ -153,9 +153,10 @@ pub(crate) fn output_from_global_index<T: Element>(
 /// Builds this engine's piece of the array being created (the call's index
 /// layout) run by run: `run(global, len, values)` pushes the values of the
 /// `len` elements from global index `global` on along the last axis
-/// (consecutive there, and in local C order; `run` may change `global`); a 0-d array is one run of one
-/// element at `[]`. A block piece's row is one run, so a caller can fill it
-/// in whole groups instead of element by element.
+/// (consecutive there, and in local C order; `run` may change `global`); a
+/// 0-d array is one run of one element at `[]`. A block piece's row is one
+/// run, so a caller can fill it in whole groups instead of element by
+/// element.
 pub(crate) fn output_from_runs<T: Element>(
     inputs: &mut KernelInputs<'_>,
     mut run: impl FnMut(&mut [usize], usize, &mut Vec<T>),

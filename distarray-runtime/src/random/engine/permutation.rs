@@ -352,7 +352,7 @@ fn run_permute<T: Element>(inputs: &mut KernelInputs<'_>) -> Result<KernelOutput
                 .into_iter()
                 .map(|i| {
                     let k = i as u64;
-                    offset(&stream, k, stream.block(k >> 1, 0)[(k & 1) as usize], u128::from(n))
+                    offset(&stream, k, stream.first_word(k), u128::from(n))
                 })
                 .collect::<Vec<u64>>();
             let got = gather(comm, &wanted, &source, &mine)?;

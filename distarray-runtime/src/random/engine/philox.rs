@@ -33,23 +33,13 @@ pub(crate) fn philox4x32_10(mut ctr: [u32; 4], mut key: [u32; 2]) -> [u32; 4] {
     ctr
 }
 
-/// Philox4x32-10 of four counters at once: the same results as four calls,
-/// with the four independent multiply chains interleaved (one block alone is
-/// bound by the latency of its ten dependent rounds).
+/// Philox4x32-10 of four counters at once, each counter an array of its
+/// words: the same results as four calls ([`philox4x32_10_lanes`] on the
+/// counters' words).
 #[inline]
-pub(crate) fn philox4x32_10_x4(mut ctr: [[u32; 4]; 4], mut key: [u32; 2]) -> [[u32; 4]; 4] {
-    for round in 0..ROUNDS {
-        if round > 0 {
-            key[0] = key[0].wrapping_add(W0);
-            key[1] = key[1].wrapping_add(W1);
-        }
-        for c in &mut ctr {
-            let (hi0, lo0) = mulhilo(M0, c[0]);
-            let (hi1, lo1) = mulhilo(M1, c[2]);
-            *c = [hi1 ^ c[1] ^ key[0], lo1, hi0 ^ c[3] ^ key[1], lo0];
-        }
-    }
-    ctr
+pub(crate) fn philox4x32_10_x4(ctr: [[u32; 4]; 4], key: [u32; 2]) -> [[u32; 4]; 4] {
+    let lanes = philox4x32_10_lanes(std::array::from_fn(|w| ctr.map(|c| c[w])), key);
+    std::array::from_fn(|i| lanes.map(|w| w[i]))
 }
 
 /// Philox4x32-10 of `W` counters at once, word-major (`ctr[w][i]` is word

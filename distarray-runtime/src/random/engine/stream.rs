@@ -6,9 +6,9 @@
 //! (little-endian 32-bit words), under the seed as key: `call` numbers the
 //! sampling calls since the last seed, `j = k / 2` pairs elements, `sub`
 //! numbers further blocks for rejection (integers, the normals' ziggurat).
-//! Each block gives two 64-bit words, word `k % 2` belonging to element `k`. Nothing depends on which engine
-//! computes an element, so the values do not depend on the engine count, the
-//! maps or the grid.
+//! Each block gives two 64-bit words, word `k % 2` belonging to element `k`.
+//! Nothing depends on which engine computes an element, so the values do not
+//! depend on the engine count, the maps or the grid.
 
 use rand::rand_core::impls::fill_bytes_via_next;
 use rand::{Rng, RngCore};
@@ -39,10 +39,17 @@ impl Stream {
         words(philox4x32_10(self.counter(j, sub), self.key))
     }
 
-    /// Element `k`'s first word: word `k % 2` of block 0 of pair `k / 2`.
+    /// Element `k`'s word in block `sub`: word `k % 2` of block `sub` of
+    /// pair `k / 2`.
+    #[inline]
+    pub(crate) fn word(&self, k: u64, sub: u16) -> u64 {
+        self.block(k >> 1, sub)[(k & 1) as usize]
+    }
+
+    /// Element `k`'s first word (block 0).
     #[inline]
     pub(crate) fn first_word(&self, k: u64) -> u64 {
-        self.block(k >> 1, 0)[(k & 1) as usize]
+        self.word(k, 0)
     }
 
     /// The first words of elements `32q .. 32q + 32`: the blocks of pairs
@@ -92,8 +99,7 @@ impl Stream {
                 // Each word is rejected with probability < 1/2: running out of
                 // 65535 blocks has probability below 2^-65535.
                 sub = sub.checked_add(1).expect("rejection sampling ran out of blocks");
-                let word = self.block(k >> 1, sub)[(k & 1) as usize];
-                m = u128::from(word) * u128::from(range);
+                m = u128::from(self.word(k, sub)) * u128::from(range);
             }
         }
         low.wrapping_add((m >> 64) as u64 as i64)
@@ -116,7 +122,7 @@ impl RngCore for PairWords<'_> {
     fn next_u64(&mut self) -> u64 {
         self.first.take().unwrap_or_else(|| {
             self.sub = self.sub.wrapping_add(1).max(1);
-            self.stream.block(self.k >> 1, self.sub)[(self.k & 1) as usize]
+            self.stream.word(self.k, self.sub)
         })
     }
 
@@ -168,7 +174,7 @@ mod tests {
 
     impl RngCore for Words<'_> {
         fn next_u64(&mut self) -> u64 {
-            let w = self.s.block(self.k >> 1, self.taken)[(self.k & 1) as usize];
+            let w = self.s.word(self.k, self.taken);
             self.taken += 1;
             w
         }
@@ -188,7 +194,7 @@ mod tests {
             let mut words = Words { s: &s, k, taken: 0 };
             let expected: f64 = words.sample(StandardNormal);
             rejected += usize::from(words.taken > 1);
-            assert_eq!(s.normal(k, s.block(k >> 1, 0)[(k & 1) as usize]).to_bits(), expected.to_bits(), "k {k}");
+            assert_eq!(s.normal(k, s.first_word(k)).to_bits(), expected.to_bits(), "k {k}");
         }
         // About 1.2% of the ziggurat's first attempts fail: the later
         // blocks were used.

@@ -81,11 +81,7 @@ impl SampledFloat for f64 {
         self
     }
     fn below(x: f64) -> f64 {
-        match x {
-            0.0 => -f64::from_bits(1),
-            x if x > 0.0 => f64::from_bits(x.to_bits() - 1),
-            x => f64::from_bits(x.to_bits() + 1),
-        }
+        x.next_down()
     }
 }
 
@@ -103,11 +99,7 @@ impl SampledFloat for f32 {
         f64::from(self)
     }
     fn below(x: f32) -> f32 {
-        match x {
-            0.0 => -f32::from_bits(1),
-            x if x > 0.0 => f32::from_bits(x.to_bits() - 1),
-            x => f32::from_bits(x.to_bits() + 1),
-        }
+        x.next_down()
     }
 }
 
