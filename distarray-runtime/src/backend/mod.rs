@@ -10,6 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::core::error::{bail, err, Error, Result};
+use crate::protocol::ReplyBytes;
 
 #[cfg(feature = "mpi")]
 mod mpi;
@@ -76,7 +77,7 @@ impl Counters {
 
 /// One engine's answer to a command: the encoded reply and its raw data.
 pub(crate) struct Response {
-    pub reply: Vec<u8>,
+    pub reply: ReplyBytes,
     pub data: Vec<u8>,
 }
 
@@ -105,7 +106,8 @@ pub(crate) trait Backend: Send + Sync {
     /// response, see `Engine::handle`) and returns no responses — unless the
     /// backend chose to wait anyway to bound the commands in flight.
     /// `payloads` is empty or holds one buffer per target.
-    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>>;
+    fn execute(&self, targets: &[usize], command: Vec<u8>, payloads: Vec<Vec<u8>>, wait: bool)
+        -> Result<Vec<Response>>;
 }
 
 /// How long the client waits for an engine's answer before it gives up on

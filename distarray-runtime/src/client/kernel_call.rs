@@ -6,6 +6,7 @@
 //! `crate::engine::kernel`; the request travels as
 //! `crate::protocol::KernelRequest`.
 
+use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use serde::{de::DeserializeOwned, Serialize};
@@ -252,7 +253,7 @@ impl KernelCall {
         ctx.prepare_comm(&targets);
         let pipelined = self.pipelined && !self.stale;
         let command = Command::RunKernel(KernelRequest {
-            name: self.key.to_string(),
+            name: Cow::Borrowed(self.key),
             dtype: self.dtype,
             targets,
             arrays: self.arrays,

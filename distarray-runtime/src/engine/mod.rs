@@ -3,7 +3,7 @@
 //! the engines' communicator ([`comm`]) and kernels ([`kernel`]). Nothing
 //! here knows the client's types.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ndarray::{ArrayD, IxDyn};
@@ -12,7 +12,7 @@ use crate::core::alloc::{size_of_shape, Side};
 use crate::core::element::{with_dtype, DType, Element};
 use crate::core::error::{bail, err, Error, Result};
 use crate::layout::{local_shape, rank_to_coords, Layout, MapBase};
-use crate::protocol::{decode, encode, Command, EngineStats, Init, Reply};
+use crate::protocol::{decode, encode_reply, Command, EngineStats, Init, Reply, ReplyBytes};
 use comm::{Collectives, Comm};
 use local::{LocalArray, StoredArray};
 use running::{panic_message, RunningCommand};
@@ -114,9 +114,9 @@ impl Engine {
     pub(crate) fn new(id: usize, factory: Box<dyn CommFactory>) -> Self {
         Engine {
             id,
-            store: HashMap::new(),
-            comms: HashMap::new(),
-            generations: HashMap::new(),
+            store: HashMap::default(),
+            comms: HashMap::default(),
+            generations: HashMap::default(),
             factory,
             deferred: None,
             stopped: false,
@@ -124,7 +124,7 @@ impl Engine {
             stats: EngineStats::default(),
             undo: None,
             spares: Vec::new(),
-            halos: HashMap::new(),
+            halos: HashMap::default(),
         }
     }
 
@@ -136,7 +136,7 @@ impl Engine {
     /// A command the client does not wait for (pipelined) that fails keeps its
     /// error; the next command it waits for runs as usual but answers with
     /// that error, so no failure goes unreported.
-    pub(crate) fn handle(&mut self, command: &[u8], payload: Vec<u8>, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
+    pub(crate) fn handle(&mut self, command: &[u8], payload: Vec<u8>, answer: bool) -> Option<(ReplyBytes, Vec<u8>)> {
         let id = self.id;
         let _running = RunningCommand::enter(id);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -154,14 +154,14 @@ impl Engine {
     /// Answers, as [`handle`](Self::handle) does a failed command, a command
     /// whose payload could not be received (`error`, e.g. `OutOfMemory`).
     #[cfg_attr(not(feature = "mpi"), allow(dead_code))] // thread payloads arrive in memory
-    pub(crate) fn refuse(&mut self, error: Error, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
+    pub(crate) fn refuse(&mut self, error: Error, answer: bool) -> Option<(ReplyBytes, Vec<u8>)> {
         let reply = Reply::Failed(error.context(format_args!("engine {}", self.id)));
         self.answer(reply, Vec::new(), answer)
     }
 
     /// The encoded answer to a command that gave `reply` and `data`, if the
     /// client waits for it; else keeps its failure for the next answer.
-    fn answer(&mut self, reply: Reply, data: Vec<u8>, answer: bool) -> Option<(Vec<u8>, Vec<u8>)> {
+    fn answer(&mut self, reply: Reply, data: Vec<u8>, answer: bool) -> Option<(ReplyBytes, Vec<u8>)> {
         if !answer {
             if let Reply::Failed(e) = reply {
                 self.keep_failure(e);
@@ -173,7 +173,7 @@ impl Engine {
             None => (reply, data),
         };
         // A reply that cannot be encoded is reported as such rather than lost.
-        let reply = encode(&reply).unwrap_or_else(|e| encode(&Reply::Failed(e)).unwrap_or_default());
+        let reply = encode_reply(&reply).unwrap_or_else(|e| encode_reply(&Reply::Failed(e)).unwrap_or_default());
         Some((reply, data))
     }
 
@@ -328,10 +328,15 @@ impl Engine {
         for (key, dtype) in keys {
             let array = match taken.iter().find(|(k, _)| k == key) {
                 Some((_, first)) => first.clone_box().map(|copy| (key.clone(), copy)),
-                None => match self.get(key, Some(*dtype)) {
-                    // The store's own key goes with it: no copy of the name.
-                    Ok(_) => self.remove_entry(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}")),
-                    Err(e) => Err(e),
+                // The store's own key goes with it: no copy of the name.
+                None => match self.remove_entry(key) {
+                    Some(entry) if entry.1.dtype() == *dtype => Ok(entry),
+                    Some(entry) => {
+                        let held = entry.1.dtype();
+                        self.restore(vec![entry]);
+                        Err(err!(DTypeMismatch, "array {key:?} holds {held}, not {dtype}"))
+                    }
+                    None => Err(err!(KeyNotFound, "no array named {key:?}")),
                 },
             }
             .inspect_err(|_| self.restore(std::mem::take(&mut taken)))?;
@@ -444,6 +449,7 @@ impl Engine {
 mod tests {
     use super::*;
     use crate::core::error::ErrorKind;
+    use crate::protocol::encode;
 
     /// Engines in these tests never run collectives.
     struct NoComms;

@@ -1,6 +1,8 @@
 //! The kernel call as it travels: the request the client sends and what each
 //! engine answers.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::core::element::DType;
@@ -9,8 +11,9 @@ use crate::layout::{DimDict, Layout};
 /// The request to run a kernel, as it travels to the engines.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct KernelRequest {
-    /// The kernel's registry name (with the definition site of a macro kernel).
-    pub name: String,
+    /// The kernel's registry name (with the definition site of a macro kernel):
+    /// borrowed from the registry on the client, owned once decoded.
+    pub name: Cow<'static, str>,
     /// The element type of the internal kernel's entry to run (`None` for
     /// macro kernels and untyped internal kernels).
     pub dtype: Option<DType>,

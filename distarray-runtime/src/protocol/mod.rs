@@ -112,6 +112,14 @@ pub(crate) fn encode<M: Serialize>(message: &M) -> Result<Vec<u8>> {
     postcard::to_extend(message, Vec::with_capacity(128)).map_err(|e| err!(Protocol, "cannot encode a message: {e}"))
 }
 
+/// An encoded reply: most are a few bytes, kept inline.
+pub(crate) type ReplyBytes = smallvec::SmallVec<[u8; 32]>;
+
+/// Encodes a reply, inline when it is short.
+pub(crate) fn encode_reply(reply: &Reply) -> Result<ReplyBytes> {
+    postcard::to_extend(reply, ReplyBytes::new()).map_err(|e| err!(Protocol, "cannot encode a reply: {e}"))
+}
+
 /// Decodes a message.
 pub(crate) fn decode<M: DeserializeOwned>(bytes: &[u8]) -> Result<M> {
     postcard::from_bytes(bytes).map_err(|e| err!(Protocol, "cannot decode a message of {} bytes: {e}", bytes.len()))

@@ -20,7 +20,7 @@ use crate::core::alloc::Side;
 
 use crate::core::error::{bail, err, Result};
 use crate::engine::Engine;
-use crate::protocol::{encode, Reply};
+use crate::protocol::{encode_reply, Reply};
 use comm::MpiCommFactory;
 
 mod comm;
@@ -205,7 +205,13 @@ impl Backend for MpiBackend {
         0
     }
 
-    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>> {
+    fn execute(
+        &self,
+        targets: &[usize],
+        command: Vec<u8>,
+        payloads: Vec<Vec<u8>>,
+        wait: bool,
+    ) -> Result<Vec<Response>> {
         if let Some(t) = targets.iter().find(|&&t| t >= self.engines) {
             bail!(InvalidTarget, "there is no engine {t}: this run has {} engines", self.engines);
         }
@@ -216,12 +222,12 @@ impl Backend for MpiBackend {
         let answer = wait || client.in_flight >= MAX_IN_FLIGHT;
         client.in_flight = if answer { 0 } else { client.in_flight + 1 };
         if self.engines >= tree::tree_min() {
-            return Ok(execute_tree(client, targets, command, payloads, answer));
+            return Ok(execute_tree(client, targets, &command, payloads, answer));
         }
         let world = &client.world;
         let mut head = Vec::with_capacity(1 + command.len());
         head.push(if answer { Kind::Run } else { Kind::Post } as u8);
-        head.extend_from_slice(command);
+        head.extend_from_slice(&command);
         Counters::sent(targets.len(), targets.len() * head.len() + payloads.iter().map(Vec::len).sum::<usize>());
         let mut payloads = payloads.into_iter();
         for &t in targets {
@@ -234,10 +240,10 @@ impl Backend for MpiBackend {
         let responses: Vec<Response> = targets
             .iter()
             .map(|&t| match receive_parts(&world.process_at_rank(t as i32 + 1), TAG_REPLY, timeout, Side::Client) {
-                Some((reply, Ok(data))) => Response { reply, data },
+                Some((reply, Ok(data))) => Response { reply: reply.into(), data },
                 // Data the client cannot hold: the call fails with that.
                 Some((_, Err(e))) => Response {
-                    reply: encode(&Reply::Failed(e.context(format_args!("the answer of engine {t}"))))
+                    reply: encode_reply(&Reply::Failed(e.context(format_args!("the answer of engine {t}"))))
                         .unwrap_or_default(),
                     data: Vec::new(),
                 },
@@ -290,7 +296,7 @@ fn execute_tree(
         world.abort(70)
     };
     let failed = |e: crate::core::error::Error| Response {
-        reply: encode(&Reply::Failed(e)).unwrap_or_default(),
+        reply: encode_reply(&Reply::Failed(e)).unwrap_or_default(),
         data: Vec::new(),
     };
     let answers = tree::Answers::decode(&merged);
@@ -298,12 +304,12 @@ fn execute_tree(
     let responses = targets
         .iter()
         .map(|&t| match answers.as_ref().map(|a| a.of(t)) {
-            Ok(Some(run)) if !run.direct => Response { reply: run.reply.clone(), data: run.data.clone() },
+            Ok(Some(run)) if !run.direct => Response { reply: run.reply.as_slice().into(), data: run.data.clone() },
             Ok(Some(run)) => {
                 match receive_parts(&world.process_at_rank(t as i32 + 1), TAG_DATA, timeout, Side::Client) {
                     Some((_, Ok(data))) => {
                         received = (received.0 + 1, received.1 + data.len());
-                        Response { reply: run.reply.clone(), data }
+                        Response { reply: run.reply.as_slice().into(), data }
                     }
                     Some((_, Err(e))) => failed(e.context(format_args!("the answer of engine {t}"))),
                     None => world.abort(70),
@@ -396,7 +402,7 @@ fn serve_tree(world: &SimpleCommunicator, mut engine: Engine, id: usize, count: 
                 Err(e) => engine.refuse(e, answer),
             };
             if let Some((reply, bytes)) = answered {
-                answers.push(id, reply, &bytes);
+                answers.push(id, reply.into_vec(), &bytes);
                 if bytes.len() > tree::INLINE_DATA {
                     data = bytes;
                 }

@@ -24,7 +24,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::Response;
 use crate::core::error::{bail, err, Result};
-use crate::protocol::{encode, Reply};
+use crate::protocol::{encode_reply, Reply};
 
 /// Up to this many targets the client wakes every one itself (measured on
 /// this 2-core machine: below it, the tree's extra hops cost more than the
@@ -39,6 +39,19 @@ const SPIN: Duration = Duration::from_micros(50);
 /// How long a parked engine sleeps before it looks again unwoken: a parent
 /// busy with a long command wakes its children late.
 const PARK: Duration = Duration::from_millis(1);
+
+/// A value on cache lines of its own (128 bytes: x86 fetches lines in
+/// pairs), so that a thread polling it does not take the line from threads
+/// writing its neighbours (crossbeam's `CachePadded`, without the crate).
+#[repr(align(128))]
+struct Padded<T>(T);
+
+impl<T> std::ops::Deref for Padded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
 
 /// Which engines a command goes to, with each engine's place among them.
 pub(super) struct Route {
@@ -83,8 +96,8 @@ impl Route {
 
 /// One command on its way to its targets.
 pub(super) struct Entry {
-    pub command: Arc<[u8]>,
-    /// Each target's payload, taken by it (empty for most commands).
+    pub command: Vec<u8>,
+    /// Each target's payload, taken by it; none for most commands.
     pub payloads: Vec<Mutex<Vec<u8>>>,
     /// Where the answers go, if the client waits.
     pub gather: Option<Gather>,
@@ -101,7 +114,7 @@ pub(super) struct Gather {
     stopped: Mutex<Vec<usize>>,
     /// Set when the last answer is in: what the client polls (one atomic
     /// load, where a channel's receive costs several), then is unparked by.
-    complete: AtomicBool,
+    complete: Padded<AtomicBool>,
     client: Thread,
 }
 
@@ -112,7 +125,7 @@ impl Gather {
             responses: Mutex::new((0..targets).map(|_| None).collect()),
             missing: AtomicUsize::new(targets),
             stopped: Mutex::default(),
-            complete: AtomicBool::new(false),
+            complete: Padded(AtomicBool::new(false)),
             client: thread::current(),
         }
     }
@@ -178,7 +191,7 @@ pub(super) struct Log {
     entries: Mutex<Entries>,
     /// The sequence number after the last entry, read without the lock by
     /// engines that poll.
-    appended: AtomicU64,
+    appended: Padded<AtomicU64>,
     /// The engine threads, to wake them.
     pub threads: OnceLock<Vec<Thread>>,
 }
@@ -192,7 +205,7 @@ impl Log {
                 cursors: vec![0; engines],
                 stopped: vec![false; engines],
             }),
-            appended: AtomicU64::new(0),
+            appended: Padded(AtomicU64::new(0)),
             threads: OnceLock::new(),
         }
     }
@@ -285,7 +298,8 @@ impl Log {
                 .filter_map(|e| e.route.slots[engine].map(|slot| (Arc::clone(e), slot)))
                 .collect()
         };
-        let reply = encode(&Reply::Failed(err!(EngineUnavailable, "engine {engine} has stopped"))).unwrap_or_default();
+        let reply =
+            encode_reply(&Reply::Failed(err!(EngineUnavailable, "engine {engine} has stopped"))).unwrap_or_default();
         for (entry, slot) in left {
             entry.remaining.fetch_sub(1, Ordering::AcqRel);
             if let Some(gather) = &entry.gather {

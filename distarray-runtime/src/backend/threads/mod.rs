@@ -2,7 +2,7 @@
 //! threads in this process (default 4), reading their commands from one
 //! shared log (see [`log`]) and parked while idle.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
@@ -130,7 +130,11 @@ fn serve(mut engine: Engine, log: &Log) {
     loop {
         let (entry, slot) = log.next(id);
         entry.route.wake_children(slot, log);
-        let payload = std::mem::take(&mut *entry.payloads[slot].lock().unwrap_or_else(PoisonError::into_inner));
+        let payload = entry
+            .payloads
+            .get(slot)
+            .map(|p| std::mem::take(&mut *p.lock().unwrap_or_else(PoisonError::into_inner)))
+            .unwrap_or_default();
         let answer = engine.handle(&entry.command, payload, entry.gather.is_some());
         if let (Some(gather), Some((reply, data))) = (&entry.gather, answer) {
             gather.put(slot, Response { reply, data });
@@ -171,7 +175,13 @@ impl Backend for ThreadBackend {
         generation
     }
 
-    fn execute(&self, targets: &[usize], command: &[u8], payloads: Vec<Vec<u8>>, wait: bool) -> Result<Vec<Response>> {
+    fn execute(
+        &self,
+        targets: &[usize],
+        command: Vec<u8>,
+        payloads: Vec<Vec<u8>>,
+        wait: bool,
+    ) -> Result<Vec<Response>> {
         if let Some(t) = targets.iter().find(|&&t| t >= self.log.engines()) {
             bail!(InvalidTarget, "there is no engine {t}: this process has {} engines", self.log.engines());
         }
@@ -180,10 +190,9 @@ impl Backend for ThreadBackend {
         let wait = wait || *in_flight >= MAX_IN_FLIGHT;
         *in_flight = if wait { 0 } else { *in_flight + 1 };
         let bytes = command.len() + payloads.iter().map(Vec::len).sum::<usize>();
-        let mut payloads = payloads.into_iter();
         let entry = Entry {
-            command: command.into(),
-            payloads: targets.iter().map(|_| Mutex::new(payloads.next().unwrap_or_default())).collect(),
+            command,
+            payloads: payloads.into_iter().map(Mutex::new).collect(),
             gather: wait.then(|| Gather::new(targets.len())),
             remaining: AtomicUsize::new(targets.len()),
             route,

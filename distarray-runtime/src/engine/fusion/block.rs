@@ -2,8 +2,8 @@
 //! of its call, as slots of the group), and a [`Block`] while it runs (its
 //! slots' elements in the current block).
 
+use rustc_hash::FxHashMap as HashMap;
 use std::any::Any;
-use std::collections::HashMap;
 
 use ndarray::{ArrayD, IxDyn};
 

@@ -20,7 +20,7 @@
 //! `DISTARRAY_FUSION=0` turns this off (every call then runs when it
 //! arrives), to compare or to debug.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::core::error::{err, Error, Result};

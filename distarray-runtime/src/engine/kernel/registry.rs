@@ -20,7 +20,7 @@
 //! expanding to two kernels of one name in one module) is never resolved to
 //! either definition: looking it up is a `KernelConflict` error.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::fmt;
 use std::sync::OnceLock;
 
@@ -174,8 +174,8 @@ struct Registry {
 
 impl Registry {
     fn new(entries: impl IntoIterator<Item = &'static KernelEntry>) -> Self {
-        let mut kernels = HashMap::new();
-        let mut conflicts = HashMap::new();
+        let mut kernels = HashMap::default();
+        let mut conflicts = HashMap::default();
         for entry in entries {
             let key = (entry.name, entry.dtype);
             if kernels.insert(key, entry.run).is_some() {
