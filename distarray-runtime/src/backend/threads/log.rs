@@ -31,10 +31,34 @@ use crate::protocol::{encode_reply, Reply};
 /// wakes they save).
 pub(super) const DIRECT_WAKE: usize = 8;
 
-/// How long a thread polls for the next message before it blocks: commands
-/// and answers come in bursts, and waking a blocked thread costs several
-/// microseconds, more than most commands take.
-const SPIN: Duration = Duration::from_micros(50);
+/// How long a thread polls for the next message before it blocks, with few
+/// engines: commands and answers come in bursts, and waking a blocked thread
+/// costs more than most commands take — up to ~250 µs on a virtual machine
+/// whose idle core the hypervisor must wake. Longer than that wake, so that
+/// one slow wake leaves the threads polling for the next call: with a window
+/// shorter than the wake (it was 50 µs), a loop of calls could settle into
+/// blocking and waking on every call, 20-50 times slower (seen in the
+/// latency bench).
+const SPIN: Duration = Duration::from_millis(1);
+
+/// The polling window with many more engines than cores, where polling
+/// threads would take the cores from those with work.
+const SPIN_CROWDED: Duration = Duration::from_micros(50);
+
+/// The polling window in microseconds, set by [`set_engines`].
+static SPIN_MICROS: AtomicU64 = AtomicU64::new(SPIN_CROWDED.as_micros() as u64);
+
+/// Chooses the polling window for `engines` engine threads.
+pub(super) fn set_engines(engines: usize) {
+    let cores = thread::available_parallelism().map_or(1, usize::from);
+    let spin = if engines <= 2 * cores { SPIN } else { SPIN_CROWDED };
+    SPIN_MICROS.store(spin.as_micros() as u64, Ordering::Relaxed);
+}
+
+/// The polling window (see [`SPIN`]).
+fn spin() -> Duration {
+    Duration::from_micros(SPIN_MICROS.load(Ordering::Relaxed))
+}
 
 /// How long a parked engine sleeps before it looks again unwoken: a parent
 /// busy with a long command wakes its children late.
@@ -107,15 +131,19 @@ pub(super) struct Entry {
 }
 
 /// The answers to one waited command, by slot.
+// In field order: `complete` lies 128 bytes past what engines write. (Not
+// `Padded`: an over-aligned `Entry` takes glibc's slow aligned allocation.)
+#[repr(C)]
 pub(super) struct Gather {
     responses: Mutex<Vec<Option<Response>>>,
     missing: AtomicUsize,
     /// The slots of targets that stopped before answering.
     stopped: Mutex<Vec<usize>>,
+    client: Thread,
+    _apart: [u8; 128],
     /// Set when the last answer is in: what the client polls (one atomic
     /// load, where a channel's receive costs several), then is unparked by.
-    complete: Padded<AtomicBool>,
-    client: Thread,
+    complete: AtomicBool,
 }
 
 impl Gather {
@@ -125,7 +153,8 @@ impl Gather {
             responses: Mutex::new((0..targets).map(|_| None).collect()),
             missing: AtomicUsize::new(targets),
             stopped: Mutex::default(),
-            complete: Padded(AtomicBool::new(false)),
+            _apart: [0; 128],
+            complete: AtomicBool::new(false),
             client: thread::current(),
         }
     }
@@ -152,7 +181,7 @@ impl Gather {
     }
 
     /// Every answer, in slot order, once all are in: polled (yielding the
-    /// core) for up to [`SPIN`], then parked for, up to `timeout` in all if
+    /// core) for up to [`spin`], then parked for, up to `timeout` in all if
     /// there is one (`None` then).
     pub(super) fn wait(&self, timeout: Option<Duration>) -> Option<Vec<Response>> {
         let start = Instant::now();
@@ -160,7 +189,7 @@ impl Gather {
             let elapsed = start.elapsed();
             match timeout.map(|t| t.saturating_sub(elapsed)) {
                 Some(Duration::ZERO) => return None,
-                _ if elapsed < SPIN => thread::yield_now(),
+                _ if elapsed < spin() => thread::yield_now(),
                 left => thread::park_timeout(left.map_or(PARK, |left| left.min(PARK))),
             }
         }
@@ -224,13 +253,22 @@ impl Log {
         if let Some(&t) = entry.route.targets.iter().find(|&&t| entries.stopped[t]) {
             bail!(EngineUnavailable, "engine {t} has stopped");
         }
-        let entry = Arc::new(entry);
-        entries.entries.push_back(Arc::clone(&entry));
-        // Taken by all their targets: dropped.
+        // Taken by all their targets: dropped, the first one's block reused
+        // for `entry` when nobody holds it any more (one allocation fewer).
+        let mut taken = None;
         while entries.entries.front().is_some_and(|e| e.remaining.load(Ordering::Acquire) == 0) {
-            entries.entries.pop_front();
+            let old = entries.entries.pop_front();
+            taken = taken.or(old);
             entries.base += 1;
         }
+        let entry = match taken.as_mut().and_then(Arc::get_mut) {
+            Some(block) => {
+                *block = entry;
+                taken.expect("just matched")
+            }
+            None => Arc::new(entry),
+        };
+        entries.entries.push_back(Arc::clone(&entry));
         self.appended.store(entries.base + entries.entries.len() as u64, Ordering::Release);
         Ok(entry)
     }
@@ -255,7 +293,7 @@ impl Log {
                     return found;
                 }
             }
-            if start.elapsed() < SPIN {
+            if start.elapsed() < spin() {
                 thread::yield_now();
             } else {
                 thread::park_timeout(PARK);
@@ -310,7 +348,7 @@ impl Log {
     }
 }
 
-/// The next message of `rx`: polled (yielding the core) for up to [`SPIN`],
+/// The next message of `rx`: polled (yielding the core) for up to [`spin`],
 /// then waited for, up to `timeout` in all if there is one.
 pub(crate) fn receive_soon<T>(
     rx: &std::sync::mpsc::Receiver<T>,
@@ -321,7 +359,7 @@ pub(crate) fn receive_soon<T>(
         match rx.try_recv() {
             Ok(message) => return Ok(message),
             Err(TryRecvError::Disconnected) => return Err(RecvTimeoutError::Disconnected),
-            Err(TryRecvError::Empty) if start.elapsed() < SPIN => thread::yield_now(),
+            Err(TryRecvError::Empty) if start.elapsed() < spin() => thread::yield_now(),
             Err(TryRecvError::Empty) => {
                 return match timeout {
                     Some(t) => rx.recv_timeout(t.saturating_sub(start.elapsed())),

@@ -79,6 +79,7 @@ impl ThreadBackend {
         let pending = PendingComms::default();
         let stack = engine_stack_size()?;
         crate::engine::quiet_engine_panics();
+        log::set_engines(count);
         let log = Arc::new(Log::new(count));
         let mut threads = Vec::with_capacity(count);
         for id in 0..count {
