@@ -121,6 +121,18 @@ pub trait Comm: Send {
         Err(err!(Unsupported, "this communicator sends no tagged messages (to rank {to}, tag {tag})"))
     }
 
+    /// Announces the next message from rank `from` under `tag`, of `len`
+    /// bytes, which a later [`receive_tagged`](Self::receive_tagged) takes:
+    /// a backend may post the receive now, so that the message lands where
+    /// it is read as it arrives (MPI) rather than waiting to be copied out
+    /// of the library's queue of unexpected messages. Nothing on thread
+    /// engines. Not public API.
+    #[doc(hidden)]
+    fn expect_tagged(&self, from: usize, tag: u16, len: usize) -> Result<()> {
+        let _ = (from, tag, len);
+        Ok(())
+    }
+
     /// The next message [`send_tagged`](Self::send_tagged) sent from rank
     /// `from` under `tag`, waited for (as long as a collective) and handed to
     /// `read`; its buffer is kept for later messages. Not public API.

@@ -124,6 +124,7 @@ fn check_grid(dims: &[DimDict], comm: &dyn Comm) -> Result<()> {
 pub(crate) fn begin_exchange<T: Element>(a: &LocalArray<T>, comm: &dyn Comm, tag: u16) -> Result<Option<AxisPlan>> {
     check_grid(a.dim_data(), comm)?;
     let Some(first) = (0..a.ndim()).find_map(|axis| AxisPlan::new(a, axis, comm)) else { return Ok(None) };
+    first.expect(a, comm, tag)?;
     first.send(a, comm, tag)?;
     Ok(Some(first))
 }
@@ -146,6 +147,7 @@ pub(crate) fn finish_exchange<T: Element>(
     comm.complete_tagged(tag)?;
     for axis in first.axis + 1..a.ndim() {
         if let Some(plan) = AxisPlan::new(a, axis, comm) {
+            plan.expect(a, comm, tag)?;
             plan.send(a, comm, tag)?;
             plan.receive(a, comm, tag)?;
             comm.complete_tagged(tag)?;
@@ -243,6 +245,20 @@ impl AxisPlan {
         }
         if let Some(down) = self.lower {
             send_slab(a, self.axis, own.start..own.start + self.halo, comm, down, tag)?;
+        }
+        Ok(())
+    }
+
+    /// Announces what [`receive`](Self::receive) takes, in its order (see
+    /// `Comm::expect_tagged`).
+    fn expect<T: Element>(&self, a: &LocalArray<T>, comm: &dyn Comm, tag: u16) -> Result<()> {
+        let cells_per_slice = a.ndarray().len() / self.len.max(1);
+        let bytes = |width: usize| width * cells_per_slice * std::mem::size_of::<T>();
+        if let Some(down) = self.lower {
+            comm.expect_tagged(down, tag, bytes(self.ghosts.0))?;
+        }
+        if let Some(up) = self.upper {
+            comm.expect_tagged(up, tag, bytes(self.ghosts.1))?;
         }
         Ok(())
     }

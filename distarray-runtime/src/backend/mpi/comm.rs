@@ -37,6 +37,7 @@ impl CommFactory for MpiCommFactory {
             Some(comm) => Ok(Box::new(MpiComm {
                 comm: Serialized(comm),
                 posted: Serialized(RefCell::new(Vec::new())),
+                expected: Serialized(RefCell::new(Vec::new())),
                 spare: RefCell::new(Vec::new()),
                 kernel_tag: Cell::new(KERNEL_TAGS.end),
             })),
@@ -50,6 +51,9 @@ struct MpiComm {
     comm: Serialized<SimpleCommunicator>,
     /// Tagged sends in flight (see `Comm::send_tagged`), with their buffers.
     posted: Serialized<RefCell<Vec<Posted>>>,
+    /// Tagged receives posted ahead (see `Comm::expect_tagged`), in the
+    /// order posted (the order MPI matches them in).
+    expected: Serialized<RefCell<Vec<Expected>>>,
     /// Buffers of completed tagged sends and receives, for the next ones.
     spare: RefCell<Vec<Vec<u8>>>,
     /// The last tag of `Comm::next_kernel_tag`.
@@ -62,6 +66,21 @@ struct Posted {
     request: ffi::MPI_Request,
     buffer: Vec<u8>,
 }
+
+/// A tagged receive posted ahead: MPI writes `buffer` until `request`
+/// completes.
+struct Expected {
+    from: usize,
+    tag: u16,
+    request: ffi::MPI_Request,
+    buffer: Vec<u8>,
+}
+
+/// A receive posted ahead has room for this many times the bytes announced
+/// (and 64 more): a longer message than announced is then reported as the
+/// error it is, where one longer than the room would end the MPI job
+/// (truncation, under the default error handler).
+const EXPECTED_ROOM: usize = 2;
 
 /// At most this many spare buffers are kept.
 const MAX_SPARE: usize = 64;
@@ -139,6 +158,10 @@ impl Drop for MpiComm {
         // MPI may still read the buffers of sends never completed.
         for posted in self.posted.0.get_mut().drain(..) {
             std::mem::forget(posted.buffer);
+        }
+        // And write into those of receives never completed.
+        for expected in self.expected.0.get_mut().drain(..) {
+            std::mem::forget(expected.buffer);
         }
     }
 }
@@ -599,11 +622,62 @@ impl Comm for MpiComm {
         Ok(())
     }
 
+    fn expect_tagged(&self, from: usize, tag: u16, len: usize) -> Result<()> {
+        self.check_rank(from)?;
+        let room = len.saturating_mul(EXPECTED_ROOM).saturating_add(64);
+        let n = count(room)?;
+        let mut buffer = self.buffer(room)?;
+        let mut request = std::mem::MaybeUninit::uninit();
+        // SAFETY: `buffer` holds `room` bytes and moves into `expected` (its
+        // heap block stays put) until the request completes, or is leaked.
+        unsafe {
+            ffi::MPI_Irecv(
+                buffer.as_mut_ptr().cast(),
+                n,
+                ffi::RSMPI_UINT8_T,
+                from as i32,
+                TAG_TAGGED + i32::from(tag),
+                self.raw(),
+                request.as_mut_ptr(),
+            );
+        }
+        // SAFETY: MPI_Irecv set the request.
+        let request = unsafe { request.assume_init() };
+        self.expected.0.borrow_mut().push(Expected { from, tag, request, buffer });
+        Ok(())
+    }
+
     fn receive_tagged(&self, from: usize, tag: u16, read: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
         self.check_rank(from)?;
         let timeout = collective_timeout();
         let started = Instant::now();
         let mut idle = Idle::polling(DATA_POLL);
+        let ahead = {
+            let mut expected = self.expected.0.borrow_mut();
+            expected.iter().position(|e| e.from == from && e.tag == tag).map(|i| expected.remove(i))
+        };
+        if let Some(Expected { mut request, buffer, .. }) = ahead {
+            loop {
+                let mut done = 0;
+                let mut status = std::mem::MaybeUninit::<ffi::MPI_Status>::uninit();
+                // SAFETY: `request` is a live receive of this communicator.
+                unsafe { ffi::MPI_Test(&mut request, &mut done, status.as_mut_ptr()) };
+                if done != 0 {
+                    let mut len = 0;
+                    // SAFETY: MPI_Test completed the request and set `status`.
+                    unsafe { ffi::MPI_Get_count(status.as_ptr(), ffi::RSMPI_UINT8_T, &mut len) };
+                    let outcome = read(&buffer[..usize::try_from(len).unwrap_or(0).min(buffer.len())]);
+                    self.keep(buffer);
+                    return outcome;
+                }
+                if let Some(failure) = self.failure_while_waiting(Some(from), started, timeout) {
+                    // MPI may still write into it.
+                    std::mem::forget(buffer);
+                    return Err(failure);
+                }
+                idle.wait();
+            }
+        }
         let source = self.comm().process_at_rank(from as i32);
         loop {
             if let Some((message, status)) = source.immediate_matched_probe_with_tag(TAG_TAGGED + i32::from(tag)) {
