@@ -192,25 +192,24 @@ fn exchange_steps(u: &mut LocalArray<f64>, steps: usize, engine: &EngineCtx) {
     }
 }
 
-/// S steps of the split-phase rows' loop with the exchange whole: exchange,
-/// then every row. The reference for how much halo time `split_steps` hides.
+/// S updates of every row (the split-phase loop's update, in one pass),
+/// each after a whole exchange when `exchange`: with it, the reference for
+/// how much halo time `split_steps` hides; without, the update alone.
 #[local(undo = false)]
-fn whole_steps(u: &mut LocalArray<f64>, tmp: &mut LocalArray<f64>, star: bool, steps: usize, engine: &EngineCtx) {
+fn update_steps(
+    u: &mut LocalArray<f64>,
+    tmp: &mut LocalArray<f64>,
+    star: bool,
+    steps: usize,
+    exchange: bool,
+    engine: &EngineCtx,
+) {
     let rows = Rows::of(u, radius(star));
     let m = u.shape()[1];
     for _ in 0..steps {
-        u.exchange_halos(engine.comm()).expect("a halo exchange");
-        update_rows(star, u.as_slice().expect("C order"), tmp.as_slice_mut().expect("C order"), m, rows.update.clone());
-        std::mem::swap(u, tmp);
-    }
-}
-
-/// S updates of every row alone (the baseline's loop), with no exchange.
-#[local(undo = false)]
-fn update_steps(u: &mut LocalArray<f64>, tmp: &mut LocalArray<f64>, star: bool, steps: usize) {
-    let rows = Rows::of(u, radius(star));
-    let m = u.shape()[1];
-    for _ in 0..steps {
+        if exchange {
+            u.exchange_halos(engine.comm()).expect("a halo exchange");
+        }
         update_rows(star, u.as_slice().expect("C order"), tmp.as_slice_mut().expect("C order"), m, rows.update.clone());
         std::mem::swap(u, tmp);
     }
@@ -452,11 +451,11 @@ fn main() -> Result<()> {
             let (secs, u) = timed(&|u, tmp| split_steps(u, tmp, star, steps))?;
             split = split.min(secs);
             same(&u, "split-phase")?;
-            let (secs, u) = timed(&|u, tmp| whole_steps(u, tmp, star, steps))?;
+            let (secs, u) = timed(&|u, tmp| update_steps(u, tmp, star, steps, true))?;
             whole = whole.min(secs);
             same(&u, "exchange-then-update")?;
             exchange = exchange.min(timed(&|u, _| exchange_steps(u, steps))?.0);
-            update = update.min(timed(&|u, tmp| update_steps(u, tmp, star, steps))?.0);
+            update = update.min(timed(&|u, tmp| update_steps(u, tmp, star, steps, false))?.0);
             if mpi {
                 // Timed between barriers on the engines, slowest rank.
                 let (mut u, mut tmp) = fresh()?;

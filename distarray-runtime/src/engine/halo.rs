@@ -249,30 +249,31 @@ impl AxisPlan {
         Ok(())
     }
 
+    /// Who sends this piece what, in the order received: the lower
+    /// neighbour's top cells into my lower ghost cells, then the upper
+    /// neighbour's bottom cells into my upper ones (messages of one tag from
+    /// one rank arrive in the order sent: up before down, which is what a
+    /// neighbour on both sides, or oneself, sends).
+    fn incoming(&self) -> impl Iterator<Item = (usize, std::ops::Range<usize>)> {
+        [(self.lower, 0..self.ghosts.0), (self.upper, self.len - self.ghosts.1..self.len)]
+            .into_iter()
+            .filter_map(|(from, range)| Some((from?, range)))
+    }
+
     /// Announces what [`receive`](Self::receive) takes, in its order (see
     /// `Comm::expect_tagged`).
     fn expect<T: Element>(&self, a: &LocalArray<T>, comm: &dyn Comm, tag: u16) -> Result<()> {
         let cells_per_slice = a.ndarray().len() / self.len.max(1);
-        let bytes = |width: usize| width * cells_per_slice * std::mem::size_of::<T>();
-        if let Some(down) = self.lower {
-            comm.expect_tagged(down, tag, bytes(self.ghosts.0))?;
-        }
-        if let Some(up) = self.upper {
-            comm.expect_tagged(up, tag, bytes(self.ghosts.1))?;
+        for (from, range) in self.incoming() {
+            comm.expect_tagged(from, tag, range.len() * cells_per_slice * std::mem::size_of::<T>())?;
         }
         Ok(())
     }
 
-    /// Receives the lower neighbour's top cells into my lower ghost cells,
-    /// then the upper neighbour's bottom cells into my upper ones (messages
-    /// of one tag from one rank arrive in the order sent: up before down,
-    /// which is what a neighbour on both sides, or oneself, sends).
+    /// Receives what [`incoming`](Self::incoming) lists.
     fn receive<T: Element>(&self, a: &mut LocalArray<T>, comm: &dyn Comm, tag: u16) -> Result<()> {
-        if let Some(down) = self.lower {
-            receive_slab(a, self.axis, 0..self.ghosts.0, comm, down, tag)?;
-        }
-        if let Some(up) = self.upper {
-            receive_slab(a, self.axis, self.len - self.ghosts.1..self.len, comm, up, tag)?;
+        for (from, range) in self.incoming() {
+            receive_slab(a, self.axis, range, comm, from, tag)?;
         }
         Ok(())
     }
@@ -280,7 +281,7 @@ impl AxisPlan {
     /// Receives and drops what [`send`](Self::send) sent this piece, and
     /// completes its own sends, ignoring failures: an exchange given up.
     pub(crate) fn drain(&self, comm: &dyn Comm, tag: u16) {
-        for from in [self.lower, self.upper].into_iter().flatten() {
+        for (from, _) in self.incoming() {
             let _ = comm.receive_tagged(from, tag, &mut |_| Ok(()));
         }
         let _ = comm.complete_tagged(tag);

@@ -330,12 +330,13 @@ impl Engine {
                 Some((_, first)) => first.clone_box().map(|copy| (key.clone(), copy)),
                 // The store's own key goes with it: no copy of the name.
                 None => match self.remove_entry(key) {
-                    Some(entry) if entry.1.dtype() == *dtype => Ok(entry),
-                    Some(entry) => {
-                        let held = entry.1.dtype();
-                        self.restore(vec![entry]);
-                        Err(err!(DTypeMismatch, "array {key:?} holds {held}, not {dtype}"))
-                    }
+                    Some(entry) => match check_dtype(key, entry.1.as_ref(), *dtype) {
+                        Ok(()) => Ok(entry),
+                        Err(e) => {
+                            self.restore(vec![entry]);
+                            Err(e)
+                        }
+                    },
                     None => Err(err!(KeyNotFound, "no array named {key:?}")),
                 },
             }
@@ -429,20 +430,24 @@ impl Engine {
     fn get(&self, key: &str, dtype: Option<DType>) -> Result<&dyn StoredArray> {
         let array = self.store.get(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}"))?;
         if let Some(dtype) = dtype {
-            if array.dtype() != dtype {
-                bail!(DTypeMismatch, "array {key:?} holds {}, not {dtype}", array.dtype());
-            }
+            check_dtype(key, array.as_ref(), dtype)?;
         }
         Ok(array.as_ref())
     }
 
     fn get_mut(&mut self, key: &str, dtype: DType) -> Result<&mut dyn StoredArray> {
         let array = self.store.get_mut(key).ok_or_else(|| err!(KeyNotFound, "no array named {key:?}"))?;
-        if array.dtype() != dtype {
-            bail!(DTypeMismatch, "array {key:?} holds {}, not {dtype}", array.dtype());
-        }
+        check_dtype(key, array.as_ref(), dtype)?;
         Ok(array.as_mut())
     }
+}
+
+/// `Err(DTypeMismatch)` unless `array`, stored under `key`, holds `dtype`.
+fn check_dtype(key: &str, array: &dyn StoredArray, dtype: DType) -> Result<()> {
+    if array.dtype() != dtype {
+        bail!(DTypeMismatch, "array {key:?} holds {}, not {dtype}", array.dtype());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

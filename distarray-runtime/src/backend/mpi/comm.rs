@@ -120,9 +120,6 @@ impl MpiComm {
         }
     }
 
-    /// Waits for `request` as a collective does (see [`wait`](Self::wait)),
-    /// without buffers to keep: on a failure the caller leaks what MPI may
-    /// still use.
     /// Why a wait that began at `started` (for a message from `from`, if
     /// one) must end now: another member's abort, or the timeout.
     fn failure_while_waiting(&self, from: Option<usize>, started: Instant, timeout: Duration) -> Option<Error> {
@@ -133,19 +130,30 @@ impl MpiComm {
         (started.elapsed() > timeout).then(|| timed_out(from, timeout))
     }
 
-    fn wait_request(&self, request: &mut ffi::MPI_Request) -> Result<()> {
+    /// Waits for `request` (a message from `from`, if one), its status:
+    /// polling (see [`Idle::polling`], without sleeping for up to `poll`) for
+    /// a member's abort (see [`Comm::abort`]) and for the collective timeout.
+    /// On either the request is still live: the caller leaks what MPI may
+    /// still use.
+    fn wait_request(
+        &self,
+        request: &mut ffi::MPI_Request,
+        from: Option<usize>,
+        poll: Duration,
+    ) -> Result<ffi::MPI_Status> {
         let timeout = collective_timeout();
         let started = Instant::now();
-        let mut idle = Idle::polling(DATA_POLL);
+        let mut idle = Idle::polling(poll);
         loop {
             let mut done = 0;
-            // SAFETY: `request` is a live request of this communicator; the
-            // status is ignored.
-            unsafe { ffi::MPI_Test(request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
+            let mut status = MaybeUninit::uninit();
+            // SAFETY: `request` is a live request of this communicator.
+            unsafe { ffi::MPI_Test(request, &mut done, status.as_mut_ptr()) };
             if done != 0 {
-                return Ok(());
+                // SAFETY: MPI_Test completed the request and set its status.
+                return Ok(unsafe { status.assume_init() });
             }
-            if let Some(failure) = self.failure_while_waiting(None, started, timeout) {
+            if let Some(failure) = self.failure_while_waiting(from, started, timeout) {
                 return Err(failure);
             }
             idle.wait();
@@ -241,23 +249,12 @@ impl MpiComm {
     /// [`wait`](Self::wait), polling without sleeping for up to `poll`
     /// (see [`Idle::polling`]).
     fn wait_polling(&self, mut request: ffi::MPI_Request, buffers: Buffers, poll: Duration) -> Result<Buffers> {
-        let timeout = collective_timeout();
-        let started = Instant::now();
-        let mut idle = Idle::polling(poll);
-        loop {
-            let mut done = 0;
-            // SAFETY: `request` is a live request of this communicator; the
-            // status is ignored.
-            unsafe { ffi::MPI_Test(&mut request, &mut done, ffi::RSMPI_STATUS_IGNORE) };
-            if done != 0 {
-                return Ok(buffers);
+        match self.wait_request(&mut request, None, poll) {
+            Ok(_) => Ok(buffers),
+            Err(failure) => {
+                std::mem::forget(buffers);
+                Err(failure)
             }
-            let Some(failure) = self.failure_while_waiting(None, started, timeout) else {
-                idle.wait();
-                continue;
-            };
-            std::mem::forget(buffers);
-            return Err(failure);
         }
     }
 
@@ -649,35 +646,30 @@ impl Comm for MpiComm {
 
     fn receive_tagged(&self, from: usize, tag: u16, read: &mut dyn FnMut(&[u8]) -> Result<()>) -> Result<()> {
         self.check_rank(from)?;
-        let timeout = collective_timeout();
-        let started = Instant::now();
-        let mut idle = Idle::polling(DATA_POLL);
         let ahead = {
             let mut expected = self.expected.0.borrow_mut();
             expected.iter().position(|e| e.from == from && e.tag == tag).map(|i| expected.remove(i))
         };
         if let Some(Expected { mut request, buffer, .. }) = ahead {
-            loop {
-                let mut done = 0;
-                let mut status = std::mem::MaybeUninit::<ffi::MPI_Status>::uninit();
-                // SAFETY: `request` is a live receive of this communicator.
-                unsafe { ffi::MPI_Test(&mut request, &mut done, status.as_mut_ptr()) };
-                if done != 0 {
+            return match self.wait_request(&mut request, Some(from), DATA_POLL) {
+                Ok(status) => {
                     let mut len = 0;
-                    // SAFETY: MPI_Test completed the request and set `status`.
-                    unsafe { ffi::MPI_Get_count(status.as_ptr(), ffi::RSMPI_UINT8_T, &mut len) };
+                    // SAFETY: `status` is that of the completed receive.
+                    unsafe { ffi::MPI_Get_count(&status, ffi::RSMPI_UINT8_T, &mut len) };
                     let outcome = read(&buffer[..usize::try_from(len).unwrap_or(0).min(buffer.len())]);
                     self.keep(buffer);
-                    return outcome;
+                    outcome
                 }
-                if let Some(failure) = self.failure_while_waiting(Some(from), started, timeout) {
+                Err(failure) => {
                     // MPI may still write into it.
                     std::mem::forget(buffer);
-                    return Err(failure);
+                    Err(failure)
                 }
-                idle.wait();
-            }
+            };
         }
+        let timeout = collective_timeout();
+        let started = Instant::now();
+        let mut idle = Idle::polling(DATA_POLL);
         let source = self.comm().process_at_rank(from as i32);
         loop {
             if let Some((message, status)) = source.immediate_matched_probe_with_tag(TAG_TAGGED + i32::from(tag)) {
@@ -702,7 +694,7 @@ impl Comm for MpiComm {
                 posted.iter().position(|p| p.tag == tag).map(|i| posted.swap_remove(i))
             };
             let Some(mut posted) = next else { return Ok(()) };
-            if let Err(e) = self.wait_request(&mut posted.request) {
+            if let Err(e) = self.wait_request(&mut posted.request, None, DATA_POLL) {
                 std::mem::forget(posted.buffer);
                 return Err(e);
             }
