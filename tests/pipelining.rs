@@ -85,3 +85,35 @@ fn fallible_operations_still_wait_and_report() -> Result<()> {
     ctx.sync()?;
     Ok(())
 }
+
+/// The name of the thread running this engine's share.
+#[local]
+fn thread_name() -> String {
+    std::thread::current().name().unwrap_or("unnamed").to_string()
+}
+
+#[test]
+fn a_waited_call_runs_the_first_share_on_the_calling_thread() -> Result<()> {
+    // The client runs the first target's share of a waited call itself (no
+    // thread switch for it), and the others' when their threads have not
+    // taken them by then; pipelined work stays on the engine threads.
+    let ctx = Context::new()?;
+    let caller = std::thread::current().name().unwrap_or("unnamed").to_string();
+    for _ in 0..3 {
+        let names = thread_name(&ctx)?;
+        assert_eq!(names[0], caller, "{names:?}");
+        for (rank, name) in names.iter().enumerate().skip(1) {
+            assert!(*name == caller || *name == format!("distarray-engine-{rank}"), "{names:?}");
+        }
+    }
+    // In order with what the engines' threads ran before it: pipelined
+    // updates, then a waited read on the calling thread.
+    let d = Distribution::from_shape(&ctx, &[1 << 12])?;
+    let mut a = ctx.zeros::<f64>(&d)?;
+    let one = ctx.ones::<f64>(&d)?;
+    for _ in 0..100 {
+        a += &one;
+    }
+    assert_eq!(a.sum()?, 100.0 * (1 << 12) as f64);
+    Ok(())
+}

@@ -71,6 +71,9 @@ pub(crate) struct Engine {
     /// The halo exchanges begun by one command and finished by a later one,
     /// by array key (see [`halo::pending`]).
     halos: HashMap<String, halo::pending::PendingHalo>,
+    /// Freed pieces for reuse, lent to the thread running each command (see
+    /// [`pool`]).
+    pool: pool::Pool,
 }
 
 /// What undoes a kernel call on this engine (see [`Engine::run_kernel`]).
@@ -125,6 +128,7 @@ impl Engine {
             undo: None,
             spares: Vec::new(),
             halos: HashMap::default(),
+            pool: pool::Pool::default(),
         }
     }
 
@@ -139,10 +143,12 @@ impl Engine {
     pub(crate) fn handle(&mut self, command: &[u8], payload: Vec<u8>, answer: bool) -> Option<(ReplyBytes, Vec<u8>)> {
         let id = self.id;
         let _running = RunningCommand::enter(id);
+        pool::swap(&mut self.pool);
         let outcome = catch_unwind(AssertUnwindSafe(|| {
             let command: Command = decode(command)?;
             self.execute(command, payload, answer)
         }));
+        pool::swap(&mut self.pool);
         let (reply, data) = match outcome {
             Ok(Ok(done)) => done,
             Ok(Err(e)) => (Reply::Failed(e.context(format_args!("engine {id}"))), Vec::new()),

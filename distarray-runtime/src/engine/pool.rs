@@ -11,8 +11,11 @@
 //! The pool is bounded: `DISTARRAY_POOL_BYTES` per engine (default
 //! [`DEFAULT_CAP`]; `0` turns it off); buffers under [`MIN_POOLED`] bytes are
 //! not kept. `Context::release_pooled_memory` empties every engine's pool.
-//! The pool lives in the engine's thread (thread engines: one thread each; an
-//! MPI engine: its command loop), so commands reach it without locks.
+//! The pool belongs to the engine ([`Pool`], a field of it); while the engine
+//! runs a command the pool sits in the running thread's slot ([`swap`]), so
+//! that allocation sites reach it without locks or an engine to name. The
+//! running thread is the engine's own, or on thread engines the client's
+//! when it runs an engine's share of a waited command itself.
 
 use std::any::Any;
 use std::cell::RefCell;
@@ -38,9 +41,10 @@ thread_local! {
     static POOL: RefCell<Pool> = RefCell::new(Pool::default());
 }
 
-/// Empty buffers by element type, with their capacity in bytes.
+/// Empty buffers by element type, with their capacity in bytes: one
+/// engine's pool.
 #[derive(Default)]
-struct Pool {
+pub(crate) struct Pool {
     buffers: Vec<Pooled>,
     bytes: usize,
 }
@@ -62,6 +66,13 @@ fn cap() -> usize {
         }),
         Err(_) => DEFAULT_CAP,
     })
+}
+
+/// Puts `pool` into this thread's slot and what the slot held into `pool`:
+/// an engine lends its pool to the thread running its command, and takes it
+/// back after.
+pub(crate) fn swap(pool: &mut Pool) {
+    POOL.with(|slot| std::mem::swap(&mut *slot.borrow_mut(), pool));
 }
 
 /// An empty `Vec` with room for at least `n` elements, for a piece whose
@@ -213,6 +224,21 @@ mod tests {
         assert_eq!(reused.as_ptr() as usize, address);
         assert!(reused.is_empty() && reused.capacity() >= n - 1);
         assert_eq!(pooled_bytes(), 0);
+    }
+
+    #[test]
+    fn an_engine_lends_its_pool_to_the_running_thread() {
+        release();
+        let mut engines = Pool::default();
+        swap(&mut engines); // the engine's command starts
+        recycle(piece(MIN_POOLED));
+        assert_eq!(pooled_bytes(), MIN_POOLED * 8);
+        swap(&mut engines); // and ends: the buffer went with the engine
+        assert_eq!((pooled_bytes(), engines.bytes), (0, MIN_POOLED * 8));
+        swap(&mut engines); // another thread runs its next command
+        assert_eq!(release(), MIN_POOLED * 8);
+        swap(&mut engines);
+        assert_eq!(engines.bytes, 0);
     }
 
     #[test]

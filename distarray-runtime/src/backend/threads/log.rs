@@ -18,12 +18,13 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{RecvTimeoutError, TryRecvError};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
 use crate::backend::Response;
 use crate::core::error::{bail, err, Result};
+use crate::engine::Engine;
 use crate::protocol::{encode_reply, Reply};
 
 /// Up to this many targets the client wakes every one itself (measured on
@@ -93,12 +94,19 @@ impl Route {
         Route { targets: targets.to_vec(), slots }
     }
 
-    /// Wakes the first target, or every target when there are few.
-    pub(super) fn wake_first(&self, log: &Log) {
+    /// Wakes the first target, or every target when there are few; not
+    /// `inline`, whose share the client runs (and, from it, wakes its
+    /// children in the tree).
+    pub(super) fn wake_first(&self, log: &Log, inline: Option<usize>) {
+        let wake = |t: usize| {
+            if Some(t) != inline {
+                log.wake(t);
+            }
+        };
         if self.targets.len() <= DIRECT_WAKE {
-            self.targets.iter().for_each(|&t| log.wake(t));
+            self.targets.iter().copied().for_each(wake);
         } else if let Some(&first) = self.targets.first() {
-            log.wake(first);
+            wake(first);
         }
     }
 
@@ -279,9 +287,16 @@ impl Log {
         }
     }
 
-    /// The next command for `engine`, with its slot, waited for (the
-    /// backend lives as long as the process).
-    pub(super) fn next(&self, engine: usize) -> (Arc<Entry>, usize) {
+    /// The next command for `engine`, with its slot and the engine locked
+    /// (`state`), waited for; `None` once the engine has stopped. While the
+    /// client holds the lock it runs the engine's commands itself (see
+    /// `inline`), up to the one it waits for: there is nothing to take
+    /// until the log grows again.
+    pub(super) fn next<'e>(
+        &self,
+        engine: usize,
+        state: &'e Mutex<Engine>,
+    ) -> Option<(Arc<Entry>, usize, MutexGuard<'e, Engine>)> {
         let start = Instant::now();
         // The log's length at the last look: unchanged, nothing new to take.
         let mut seen = u64::MAX;
@@ -289,8 +304,18 @@ impl Log {
             let appended = self.appended.load(Ordering::Acquire);
             if appended != seen {
                 seen = appended;
-                if let Some(found) = self.take(engine) {
-                    return found;
+                let locked = match state.try_lock() {
+                    Ok(locked) => Some(locked),
+                    Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+                    Err(TryLockError::WouldBlock) => None,
+                };
+                if let Some(locked) = locked {
+                    if locked.stopped() {
+                        return None;
+                    }
+                    if let Some((entry, slot)) = self.take(engine) {
+                        return Some((entry, slot, locked));
+                    }
                 }
             }
             if start.elapsed() < spin() {
@@ -303,7 +328,7 @@ impl Log {
 
     /// The next command for `engine` in the log, if any; moves its cursor
     /// past it (and past the commands for others before it).
-    fn take(&self, engine: usize) -> Option<(Arc<Entry>, usize)> {
+    pub(super) fn take(&self, engine: usize) -> Option<(Arc<Entry>, usize)> {
         let mut entries = self.lock();
         let Entries { base, entries: list, cursors, .. } = &mut *entries;
         let from = cursors[engine].max(*base);

@@ -1,10 +1,11 @@
 //! Thread engines: `ContextBuilder::engines(n)` or `DISTARRAY_ENGINES`
 //! threads in this process (default 4), reading their commands from one
-//! shared log (see [`log`]) and parked while idle.
+//! shared log (see [`log`]) and parked while idle. The client runs the first
+//! target's share of a waited command itself (see [`inline`]).
 
 use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::AtomicUsize;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 
 use super::{engine_stack_size, engine_timeout, Backend, Counters, Response, MAX_IN_FLIGHT};
@@ -15,6 +16,7 @@ use comm::ThreadComm;
 use log::{Entry, Gather, Log, Route};
 
 pub(crate) mod comm;
+mod inline;
 mod log;
 
 /// Engines when neither `ContextBuilder::engines` nor `DISTARRAY_ENGINES`
@@ -49,6 +51,9 @@ type PendingComms = Arc<Mutex<HashMap<(Vec<usize>, u64, usize), ThreadComm>>>;
 
 pub(crate) struct ThreadBackend {
     log: Arc<Log>,
+    /// Each engine, locked by the thread running its commands: its own, or
+    /// the client's (see [`inline`]).
+    engines: Arc<[Mutex<Engine>]>,
     /// The route of each target list used so far.
     routes: Mutex<HashMap<Vec<usize>, Arc<Route>>>,
     pending: PendingComms,
@@ -81,14 +86,16 @@ impl ThreadBackend {
         crate::engine::quiet_engine_panics();
         log::set_engines(count);
         let log = Arc::new(Log::new(count));
+        let engines: Arc<[Mutex<Engine>]> = (0..count)
+            .map(|id| Mutex::new(Engine::new(id, Box::new(PendingFactory { id, pending: pending.clone() }))))
+            .collect();
         let mut threads = Vec::with_capacity(count);
         for id in 0..count {
-            let engine = Engine::new(id, Box::new(PendingFactory { id, pending: pending.clone() }));
-            let log = Arc::clone(&log);
+            let (log, engines) = (Arc::clone(&log), Arc::clone(&engines));
             let thread = thread::Builder::new()
                 .name(format!("distarray-engine-{id}"))
                 .stack_size(stack)
-                .spawn(move || serve(engine, &log))
+                .spawn(move || serve(id, &engines[id], &log))
                 .map_err(|e| {
                     err!(
                         Backend,
@@ -98,7 +105,14 @@ impl ThreadBackend {
             threads.push(thread.thread().clone());
         }
         log.threads.set(threads).map_err(|_| err!(Backend, "engine threads started twice"))?;
-        Ok(ThreadBackend { log, routes: Mutex::default(), pending, prepared: Mutex::default(), order: Mutex::new(0) })
+        Ok(ThreadBackend {
+            log,
+            engines,
+            routes: Mutex::default(),
+            pending,
+            prepared: Mutex::default(),
+            order: Mutex::new(0),
+        })
     }
 
     /// The route of commands to `targets`, made on first use.
@@ -126,25 +140,84 @@ impl ThreadBackend {
     }
 }
 
-fn serve(mut engine: Engine, log: &Log) {
-    let id = engine.id();
-    loop {
-        let (entry, slot) = log.next(id);
-        entry.route.wake_children(slot, log);
-        let payload = entry
-            .payloads
-            .get(slot)
-            .map(|p| std::mem::take(&mut *p.lock().unwrap_or_else(PoisonError::into_inner)))
-            .unwrap_or_default();
-        let answer = engine.handle(&entry.command, payload, entry.gather.is_some());
-        if let (Some(gather), Some((reply, data))) = (&entry.gather, answer) {
-            gather.put(slot, Response { reply, data });
-        }
-        if engine.stopped() {
-            // Every later command for this engine fails instead of waiting
-            // for it.
-            log.stop(id);
+/// The command loop of engine `id`'s thread, until the engine stops.
+fn serve(id: usize, engine: &Mutex<Engine>, log: &Log) {
+    while let Some((entry, slot, mut engine)) = log.next(id, engine) {
+        if run(&mut engine, &entry, slot, log) {
             return;
+        }
+    }
+}
+
+/// Runs `entry`, taken by `engine` as its target `slot`, and answers it if
+/// the client waits; whether the engine stopped.
+fn run(engine: &mut Engine, entry: &Entry, slot: usize, log: &Log) -> bool {
+    entry.route.wake_children(slot, log);
+    let payload = entry
+        .payloads
+        .get(slot)
+        .map(|p| std::mem::take(&mut *p.lock().unwrap_or_else(PoisonError::into_inner)))
+        .unwrap_or_default();
+    let answer = engine.handle(&entry.command, payload, entry.gather.is_some());
+    if let (Some(gather), Some((reply, data))) = (&entry.gather, answer) {
+        gather.put(slot, Response { reply, data });
+    }
+    if engine.stopped() {
+        // Every later command for this engine fails instead of waiting for
+        // it.
+        log.stop(engine.id());
+    }
+    engine.stopped()
+}
+
+impl ThreadBackend {
+    /// The engine whose share of a waited command to `targets` the client
+    /// runs itself: the first target, unless engines answer within a
+    /// timeout (the client cannot time out a kernel it runs) or this thread
+    /// cannot (see [`inline::available`]).
+    fn inline_target(targets: &[usize]) -> Option<usize> {
+        let first = *targets.first()?;
+        (engine_timeout().is_none() && inline::available()).then_some(first)
+    }
+
+    /// Runs engine `id`'s commands that its thread has not taken, up to and
+    /// including `waited`, on this thread, the engine locked already or
+    /// locked here; then, the same way, the shares of the other `targets`
+    /// whose threads have not taken theirs yet (one sharing this thread's
+    /// core gets it only once this thread waits). Whether it could (else
+    /// engine `id`'s thread must be woken for them).
+    fn run_inline(
+        &self,
+        id: usize,
+        locked: Option<MutexGuard<'_, Engine>>,
+        targets: &[usize],
+        waited: &Arc<Entry>,
+    ) -> bool {
+        inline::run(|| {
+            let engine = locked.unwrap_or_else(|| self.engines[id].lock().unwrap_or_else(PoisonError::into_inner));
+            self.run_share(id, engine, waited);
+            for &other in targets.iter().filter(|&&t| t != id) {
+                // Held by its thread: running it, or about to take it.
+                if let Ok(engine) = self.engines[other].try_lock() {
+                    self.run_share(other, engine, waited);
+                }
+            }
+        })
+        .is_some()
+    }
+
+    /// Runs engine `id`'s commands up to and including `waited`, or until
+    /// it stops. The lock is held from the first take to the last, so that
+    /// the engine's thread cannot take a command in between: they run in
+    /// log order.
+    fn run_share(&self, id: usize, mut engine: MutexGuard<'_, Engine>, waited: &Arc<Entry>) {
+        if engine.stopped() {
+            return;
+        }
+        while let Some((entry, slot)) = self.log.take(id) {
+            if run(&mut engine, &entry, slot, &self.log) || Arc::ptr_eq(&entry, waited) {
+                return;
+            }
         }
     }
 }
@@ -198,11 +271,20 @@ impl Backend for ThreadBackend {
             remaining: AtomicUsize::new(targets.len()),
             route,
         };
+        let inline = if wait { Self::inline_target(targets) } else { None };
+        // Locked before the command is in the log, when free: else its
+        // thread, polling the log, would often take the command first.
+        let locked = inline.and_then(|id| self.engines[id].try_lock().ok());
         let entry = self.log.append(entry)?;
         Counters::sent(1, bytes);
-        entry.route.wake_first(&self.log);
+        entry.route.wake_first(&self.log, inline);
         if !wait {
             return Ok(Vec::new());
+        }
+        if let Some(id) = inline {
+            if !self.run_inline(id, locked, targets, &entry) {
+                self.log.wake(id);
+            }
         }
         let timeout = engine_timeout();
         let gather = entry.gather.as_ref().ok_or_else(|| err!(Backend, "a waited command without a gathering"))?;
