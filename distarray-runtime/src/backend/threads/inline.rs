@@ -60,24 +60,24 @@ pub(super) fn run<R>(f: impl FnOnce() -> R) -> Option<R> {
     Some(outcome.unwrap_or_else(|panic| resume_unwind(panic)))
 }
 
-/// The page size this module assumes (that of every Linux target but a few
-/// with larger pages, where a 4 KiB-aligned region is still page-aligned
-/// enough for a stack but the guard may cover less than a page).
-const PAGE: usize = 4096;
-
 /// A stack: reserved address space whose lowest page is a guard.
 struct Stack {
     /// The lowest usable address (above the guard page).
     base: *mut u8,
     /// The usable bytes.
     size: usize,
+    /// The guard's bytes: one page of the system's size (4 KiB on x86,
+    /// up to 64 KiB on some aarch64 systems).
+    guard: usize,
 }
 
 impl Stack {
     #[cfg(target_os = "linux")]
     fn reserve() -> Option<Stack> {
-        let size = engine_stack_size().ok()?.next_multiple_of(PAGE);
-        let total = size + PAGE;
+        // SAFETY: sysconf only reads a system constant.
+        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).ok().filter(|&p| p > 0)?;
+        let size = engine_stack_size().ok()?.next_multiple_of(page);
+        let total = size + page;
         // SAFETY: a fresh private mapping, then its lowest page made
         // inaccessible: no memory of anyone else's is touched.
         unsafe {
@@ -92,13 +92,13 @@ impl Stack {
             if region == libc::MAP_FAILED {
                 return None;
             }
-            if libc::mprotect(region, PAGE, libc::PROT_NONE) != 0 {
+            if libc::mprotect(region, page, libc::PROT_NONE) != 0 {
                 libc::munmap(region, total);
                 return None;
             }
             overflow::install();
-            GUARD.set((region as usize, region as usize + PAGE));
-            Some(Stack { base: region.cast::<u8>().add(PAGE), size })
+            GUARD.set((region as usize, region as usize + page));
+            Some(Stack { base: region.cast::<u8>().add(page), size, guard: page })
         }
     }
 
@@ -115,7 +115,7 @@ impl Drop for Stack {
         // SAFETY: the mapping made by `reserve`, guard page included, which
         // nothing runs on any more (the thread is ending).
         unsafe {
-            libc::munmap(self.base.sub(PAGE).cast(), self.size + PAGE);
+            libc::munmap(self.base.sub(self.guard).cast(), self.size + self.guard);
         }
     }
 }
