@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use std::marker::PhantomData;
 
 use serde::{de::DeserializeOwned, Serialize};
+use smallvec::SmallVec;
 
 use super::context::{same_context, Context};
 use super::distribution::Distribution;
@@ -20,10 +21,10 @@ use crate::core::error::{bail, err, Result};
 use crate::engine::kernel::{InternalKernel, KernelName, UntypedKernel};
 use crate::engine::local::LocalArray;
 use crate::layout::{DimDict, Layout};
-use crate::protocol::{decode, encode, Command, KernelReply, KernelRequest, Reply};
+use crate::protocol::{decode, encode, ArrayArgs, Command, KernelReply, KernelRequest, Reply, Targets};
 
 /// A kernel call's result key, targets and per-engine replies with data.
-pub(crate) type Sent = (String, Vec<usize>, Vec<(KernelReply, Vec<u8>)>);
+pub(crate) type Sent = (String, Targets, Vec<(KernelReply, Vec<u8>)>);
 
 /// A kernel call being assembled on the client by generated code.
 #[doc(hidden)]
@@ -33,9 +34,9 @@ pub struct KernelCall {
     /// The element type of an internal kernel's entry (see `InternalKernel`).
     dtype: Option<DType>,
     context: Option<Context>,
-    distributions: Vec<Distribution>,
-    arrays: Vec<(String, DType)>,
-    names: Vec<&'static str>,
+    distributions: SmallVec<[Distribution; 4]>,
+    arrays: ArrayArgs,
+    names: SmallVec<[&'static str; 4]>,
     optional: Vec<(String, DType)>,
     args: Vec<u8>,
     /// Sent without waiting for the engines (see [`KernelCall::pipelined`]).
@@ -68,9 +69,9 @@ impl KernelCall {
             key,
             dtype,
             context: None,
-            distributions: Vec::new(),
-            arrays: Vec::new(),
-            names: Vec::new(),
+            distributions: SmallVec::new(),
+            arrays: ArrayArgs::new(),
+            names: SmallVec::new(),
             optional: Vec::new(),
             args: encode(&()).unwrap_or_default(),
             pipelined: false,
@@ -223,7 +224,7 @@ impl KernelCall {
         targets: Option<&[usize]>,
         index_layout: Option<Layout>,
         finish: impl FnOnce(&[usize], Vec<(KernelReply, Vec<u8>)>) -> Result<O>,
-    ) -> Result<(String, Vec<usize>, O)> {
+    ) -> Result<(String, Targets, O)> {
         let ctx = self.context_ref()?.clone();
         // Checked here rather than in `array`, so that `same_layout` reports
         // a shape mismatch first (arrays of other shapes often live on other
@@ -245,14 +246,14 @@ impl KernelCall {
             }
         }
         let targets = match (targets, self.distributions.first()) {
-            (Some(t), _) => ctx.select_targets(Some(t))?,
-            (None, Some(d)) => d.targets().to_vec(),
-            (None, None) => ctx.targets().to_vec(),
+            (Some(t), _) => Targets::from_vec(ctx.select_targets(Some(t))?),
+            (None, Some(d)) => Targets::from_slice(d.targets()),
+            (None, None) => Targets::from_slice(ctx.targets()),
         };
         let result_key = ctx.new_key();
         ctx.prepare_comm(&targets);
         let pipelined = self.pipelined && !self.stale;
-        let command = Command::RunKernel(KernelRequest {
+        let command = Command::RunKernel(Box::new(KernelRequest {
             name: Cow::Borrowed(self.key),
             dtype: self.dtype,
             targets,
@@ -262,7 +263,7 @@ impl KernelCall {
             result_key,
             index_layout,
             undo: self.undo,
-        });
+        }));
         let Command::RunKernel(request) = &command else { unreachable!("built above") };
         let (targets, result_key) = (&request.targets, &request.result_key);
         let outcome = if pipelined {

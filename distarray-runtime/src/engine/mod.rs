@@ -7,6 +7,7 @@ use rustc_hash::FxHashMap as HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use ndarray::{ArrayD, IxDyn};
+use smallvec::SmallVec;
 
 use crate::core::alloc::{size_of_shape, Side};
 use crate::core::element::{with_dtype, DType, Element};
@@ -81,8 +82,16 @@ pub(crate) struct Undo {
     /// The call's result key.
     pub call: String,
     /// Each mutably borrowed array's key with what puts it back.
-    pub arrays: Vec<(String, Saved)>,
+    pub arrays: Snapshots,
 }
+
+/// The arrays a kernel call took from the store, with their store keys
+/// (inline: a call takes a few, and one allocation per call shows in a
+/// microsecond call).
+pub(crate) type TakenArrays = SmallVec<[(String, Box<dyn StoredArray>); 4]>;
+
+/// What puts back each array a kernel call borrowed mutably, by key.
+pub(crate) type Snapshots = SmallVec<[(String, Saved); 2]>;
 
 /// Puts back the little that a kernel changed in an array.
 pub(crate) type PutBack = Box<dyn FnOnce(&mut dyn StoredArray) + Send>;
@@ -329,8 +338,8 @@ impl Engine {
     }
 
     /// Moves the arrays `keys` out of the store (cloned where a key repeats).
-    pub(crate) fn take_arrays(&mut self, keys: &[(String, DType)]) -> Result<Vec<(String, Box<dyn StoredArray>)>> {
-        let mut taken: Vec<(String, Box<dyn StoredArray>)> = Vec::with_capacity(keys.len());
+    pub(crate) fn take_arrays(&mut self, keys: &[(String, DType)]) -> Result<TakenArrays> {
+        let mut taken = TakenArrays::with_capacity(keys.len());
         for (key, dtype) in keys {
             let array = match taken.iter().find(|(k, _)| k == key) {
                 Some((_, first)) => first.clone_box().map(|copy| (key.clone(), copy)),
@@ -339,7 +348,7 @@ impl Engine {
                     Some(entry) => match check_dtype(key, entry.1.as_ref(), *dtype) {
                         Ok(()) => Ok(entry),
                         Err(e) => {
-                            self.restore(vec![entry]);
+                            self.restore([entry]);
                             Err(e)
                         }
                     },
@@ -354,7 +363,7 @@ impl Engine {
 
     /// Puts arrays taken by [`take_arrays`](Self::take_arrays) back; of a
     /// repeated key the first copy is kept.
-    pub(crate) fn restore(&mut self, arrays: Vec<(String, Box<dyn StoredArray>)>) {
+    pub(crate) fn restore(&mut self, arrays: impl IntoIterator<Item = (String, Box<dyn StoredArray>)>) {
         for (key, array) in arrays {
             if let std::collections::hash_map::Entry::Vacant(place) = self.store.entry(key) {
                 self.stats.hold(array.nbytes());

@@ -4,9 +4,17 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
+use smallvec::SmallVec;
 
 use crate::core::element::DType;
 use crate::layout::{DimDict, Layout};
+
+/// The engines a kernel call runs on (inline for a few: every engine decodes
+/// the list on every call).
+pub(crate) type Targets = SmallVec<[usize; 4]>;
+
+/// A kernel call's array arguments: store keys and element types.
+pub(crate) type ArrayArgs = SmallVec<[(String, DType); 4]>;
 
 /// The request to run a kernel, as it travels to the engines.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -18,8 +26,8 @@ pub(crate) struct KernelRequest {
     /// macro kernels and untyped internal kernels).
     pub dtype: Option<DType>,
     /// The engines running it, in rank order (the kernel's communicator).
-    pub targets: Vec<usize>,
-    pub arrays: Vec<(String, DType)>,
+    pub targets: Targets,
+    pub arrays: ArrayArgs,
     /// Arrays passed only to the targets that hold them (after `arrays`).
     pub optional: Vec<(String, DType)>,
     /// The encoded scalar arguments (a large `Vec` argument makes them large).

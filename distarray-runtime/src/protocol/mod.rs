@@ -16,7 +16,7 @@ mod kernel;
 pub(crate) mod raw_bytes;
 mod stats;
 
-pub(crate) use kernel::{KernelReply, KernelRequest};
+pub(crate) use kernel::{ArrayArgs, KernelReply, KernelRequest, Targets};
 pub use stats::EngineStats;
 
 /// How a new local array is initialised.
@@ -58,7 +58,7 @@ pub(crate) enum Command {
     /// List the keys that start with `prefix`.
     ListKeys { prefix: String },
     /// Run a registered kernel.
-    RunKernel(KernelRequest),
+    RunKernel(Box<KernelRequest>),
     /// Undo the kernel call whose result key is `call`, which failed on some
     /// engine: put back the arrays it borrowed mutably, as they were before
     /// it, and delete its result. Only the command right after the call can

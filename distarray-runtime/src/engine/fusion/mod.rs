@@ -52,7 +52,7 @@ fn enabled() -> bool {
 /// A deferred command.
 pub(crate) enum Queued {
     /// A blockwise kernel call, with its planner.
-    Call(KernelRequest, PlanFn),
+    Call(Box<KernelRequest>, PlanFn),
     /// Deletion of these keys.
     Delete(Vec<String>),
 }
@@ -106,7 +106,7 @@ impl Group {
 impl Engine {
     /// Queues `request` if it is a blockwise call nobody waits for; else
     /// gives it back.
-    pub(crate) fn defer_call(&mut self, request: KernelRequest, answer: bool) -> Option<KernelRequest> {
+    pub(crate) fn defer_call(&mut self, request: Box<KernelRequest>, answer: bool) -> Option<Box<KernelRequest>> {
         let plan = match (answer, find_blockwise(&request.name, request.dtype)) {
             (false, Some(plan)) if enabled() => plan,
             _ => return Some(request),
@@ -194,7 +194,7 @@ impl Engine {
         for slot in group.slots.drain(slots_before..) {
             group.by_key.remove(&slot.key);
             if let Buffer::Stored(array) = slot.buffer {
-                self.restore(vec![(slot.key, array)]);
+                self.restore([(slot.key, array)]);
             }
         }
         group.len = len_before;
@@ -221,7 +221,7 @@ impl Engine {
             self.stats.release(slot.made_bytes);
             match slot.buffer {
                 Buffer::Stored(array) if slot.deleted => pool::recycle(array),
-                Buffer::Stored(array) => self.restore(vec![(slot.key, array)]),
+                Buffer::Stored(array) => self.restore([(slot.key, array)]),
                 // Failed: the results were not made (as unrun calls make none).
                 Buffer::Made(_) if slot.scratch || slot.deleted || failed.is_some() => {}
                 Buffer::Made(made) => match made.into_stored(&slot.shape, slot.dim_data) {

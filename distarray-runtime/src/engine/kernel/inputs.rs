@@ -7,7 +7,7 @@ use super::EngineCtx;
 use crate::core::element::Element;
 use crate::core::error::{bail, err, Result};
 use crate::engine::local::{LocalArray, StoredArray};
-use crate::engine::Saved;
+use crate::engine::{Saved, Snapshots, TakenArrays};
 use crate::layout::Layout;
 use crate::protocol::decode;
 
@@ -15,11 +15,11 @@ use crate::protocol::decode;
 #[doc(hidden)]
 pub struct KernelInputs<'a> {
     pub(super) args: &'a [u8],
-    pub(super) arrays: Vec<(String, Box<dyn StoredArray>)>,
+    pub(super) arrays: TakenArrays,
     /// Copies of the arrays handed out mutably, taken before the kernel
     /// could write them; `None` when the call cannot be undone (nobody waits
     /// for it, so it cannot fail by contract).
-    pub(super) snapshots: Option<Vec<(String, Saved)>>,
+    pub(super) snapshots: Option<Snapshots>,
     /// Buffers of earlier copies, reused for this call's (see `Engine::spares`).
     pub(super) spares: Vec<Box<dyn StoredArray>>,
     pub(super) engine: EngineCtx<'a>,
@@ -48,7 +48,7 @@ impl KernelArgs<'_> {
 #[doc(hidden)]
 pub struct KernelArrays<'a> {
     arrays: std::slice::IterMut<'a, (String, Box<dyn StoredArray>)>,
-    snapshots: Option<&'a mut Vec<(String, Saved)>>,
+    snapshots: Option<&'a mut Snapshots>,
     spares: &'a mut Vec<Box<dyn StoredArray>>,
 }
 

@@ -5,10 +5,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::inputs::KernelInputs;
 use super::output::Out;
-use super::{find_kernel, EngineCtx, KernelName};
+use super::{find_kernel, EngineCtx, KernelName, KernelOutput};
 use crate::core::error::{err, Result};
 use crate::engine::running::panic_message;
-use crate::engine::{Engine, Undo};
+use crate::engine::{Engine, Snapshots, Undo};
 use crate::protocol::{KernelReply, KernelRequest};
 
 impl Engine {
@@ -16,7 +16,11 @@ impl Engine {
     /// it with panics caught, puts the arrays back whatever happened. When it
     /// fails and the client waits (`answer`), the other engines of the call
     /// are told not to wait for this one in collectives (see `Comm::abort`).
-    pub(crate) fn run_kernel(&mut self, request: KernelRequest, answer: bool) -> Result<(KernelReply, Vec<u8>)> {
+    pub(crate) fn run_kernel(
+        &mut self,
+        mut request: Box<KernelRequest>,
+        answer: bool,
+    ) -> Result<(KernelReply, Vec<u8>)> {
         let run = find_kernel(&request.name, request.dtype)?;
         let id = self.id();
         let mut arrays = self.take_arrays(&request.arrays)?;
@@ -53,7 +57,7 @@ impl Engine {
         let mut inputs = KernelInputs {
             args: &request.args,
             arrays,
-            snapshots: undoable.then(Vec::new),
+            snapshots: undoable.then(Snapshots::new),
             spares,
             engine: EngineCtx { engine: id, comm },
             index_layout: request.index_layout.as_ref(),
@@ -81,7 +85,13 @@ impl Engine {
         } else if !snapshots.is_empty() {
             // Done here, but another engine may have failed: the client then
             // sends the rollback right after this call.
-            self.keep_undo(Undo { call: request.result_key.clone(), arrays: snapshots });
+            // The key names the call to undo; it moves unless an array
+            // result is stored under it too.
+            let call = match (&failure, &result) {
+                (Ok(KernelOutput(Out::Array(_))), Some(_)) => request.result_key.clone(),
+                _ => std::mem::take(&mut request.result_key),
+            };
+            self.keep_undo(Undo { call, arrays: snapshots });
         }
         self.restore(arrays);
         let output = failure?;
