@@ -153,6 +153,14 @@ pub(crate) fn engine_stack_size() -> Result<usize> {
 /// engines' queues (and their memory) when a client runs far ahead.
 pub(crate) const MAX_IN_FLIGHT: usize = 1024;
 
+/// Whether `threads` busy threads or ranks on this machine are few enough
+/// to poll for messages (at most two per core): with more, a polling one
+/// holds a core that one with work needs. Both backends' waits follow it.
+pub(crate) fn few_enough_to_poll(threads: usize) -> bool {
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    threads <= 2 * cores
+}
+
 /// Which backend `DISTARRAY_BACKEND` or the launcher asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Choice {

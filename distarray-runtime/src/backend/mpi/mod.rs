@@ -16,7 +16,7 @@ use mpi::topology::{Color, Communicator, SimpleCommunicator};
 use mpi::traits::*;
 use mpi::Threading;
 
-use super::{engine_stack_size, engine_timeout, Backend, Counters, Response, MAX_IN_FLIGHT};
+use super::{engine_stack_size, engine_timeout, few_enough_to_poll, Backend, Counters, Response, MAX_IN_FLIGHT};
 use crate::core::alloc::Side;
 
 use crate::core::error::{bail, err, Result};
@@ -98,9 +98,7 @@ impl MpiBackend {
         }
         let rank = world.rank();
         // Collective over the world: the ranks of this node share its cores.
-        let node_ranks = world.split_shared(rank).size() as usize;
-        let cores = std::thread::available_parallelism().map_or(1, usize::from);
-        Idle::spin_first(node_ranks <= 2 * cores);
+        Idle::spin_first(few_enough_to_poll(world.split_shared(rank).size() as usize));
         // Every rank reads the same environment: the client reports a bad
         // value as its error, the engines end.
         let stack = engine_stack_size();

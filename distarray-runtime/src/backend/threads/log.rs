@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, TryLockError};
 use std::thread::{self, Thread};
 use std::time::{Duration, Instant};
 
-use crate::backend::Response;
+use crate::backend::{few_enough_to_poll, Response};
 use crate::core::error::{bail, err, Result};
 use crate::engine::Engine;
 use crate::protocol::{encode_reply, Reply};
@@ -51,8 +51,7 @@ static SPIN_MICROS: AtomicU64 = AtomicU64::new(SPIN_CROWDED.as_micros() as u64);
 
 /// Chooses the polling window for `engines` engine threads.
 pub(super) fn set_engines(engines: usize) {
-    let cores = thread::available_parallelism().map_or(1, usize::from);
-    let spin = if engines <= 2 * cores { SPIN } else { SPIN_CROWDED };
+    let spin = if few_enough_to_poll(engines) { SPIN } else { SPIN_CROWDED };
     SPIN_MICROS.store(spin.as_micros() as u64, Ordering::Relaxed);
 }
 
